@@ -1,0 +1,1 @@
+"""ari_apps package."""

@@ -1,0 +1,108 @@
+"""Settings: one immutable object, read from the environment (``HOTLINE_*``).
+
+Everything a running platform needs to know about *where* things are lives
+here: ports, bind address, the state directory, the map file.  Secrets are
+not settings: they are generated once per state directory (see
+:mod:`hotline.secrets`) and never have a default.
+
+Every field can be overridden by an environment variable of the same name in
+upper case with the ``HOTLINE_`` prefix, e.g. ``HOTLINE_AGI_PORT=4600``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _data_root() -> Path:
+    """Where transfer_map.yaml and ivr_flows/ ship: the checkout, else share/hotline."""
+    if (PROJECT_ROOT / "transfer_map.yaml").exists():
+        return PROJECT_ROOT
+    return Path(sys.prefix) / "share" / "hotline"
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "hotline"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where state lives: secrets, rendered config, logs, the SQLite DB, Redis data
+    home: Path = field(default_factory=_default_home)
+    # cache of the Debian unstable root file system that carries Asterisk
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "hotline")
+    # the admin's routing map and the IVR flows
+    transfer_map: Path = field(default_factory=lambda: _data_root() / "transfer_map.yaml")
+    ivr_flows_dir: Path = field(default_factory=lambda: _data_root() / "ivr_flows")
+
+    bind: str = "127.0.0.1"
+    sip_agent_port: int = 5060  # agents' softphones register here
+    sip_trunk_port: int = 5080  # PSTN / carrier, province platform, sub-centers
+    rtp_start: int = 10000
+    rtp_end: int = 20000
+    ami_port: int = 5038
+    http_port: int = 8088  # Asterisk's HTTP server: ARI
+    agi_port: int = 4573
+    api_port: int = 8000
+    redis_port: int = 6379
+    # empty means SQLite at <home>/hotline.db
+    db_url: str = ""
+    # name of this Asterisk node (several nodes may sit behind Kamailio)
+    node: str = "ast1"
+    ari_app: str = "hotline-ivr"
+    # prefix every Asterisk / Redis name with this, so instances can share a host
+    instance: str = "hotline"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in fields(cls):
+            raw = env.get(f"HOTLINE_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = cls.__dataclass_fields__[f.name]
+            kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+            if kind == "int":
+                values[f.name] = int(raw)
+            elif kind == "Path":
+                values[f.name] = Path(raw).expanduser()
+            else:
+                values[f.name] = raw
+            del default
+        values.update(overrides)
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    # derived paths -----------------------------------------------------
+    @property
+    def rendered_dir(self) -> Path:
+        return self.home / "asterisk" / "etc"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "log"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.home / 'hotline.db'}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.bind}:{self.redis_port}/0"
+
+
+def get_settings() -> Settings:
+    return Settings.from_env()
