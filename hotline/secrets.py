@@ -13,7 +13,8 @@ import os
 import secrets as _secrets
 from pathlib import Path
 
-ROLES = ("agent", "dispatcher", "department", "supervisor", "admin")
+# people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off)
+ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls")
 
 
 def _new() -> dict:
