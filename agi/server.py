@@ -1,0 +1,199 @@
+"""A small asyncio FastAGI server: one process, many concurrent calls.
+
+Asterisk connects once per ``AGI(agi://host:port/script?args)``, sends the
+``agi_*`` environment, then takes commands and answers ``200 result=...``.
+This server reads the environment, strips the query string from
+``agi_network_script`` (Asterisk 22 leaves it there) and passes it on as
+arguments, and dispatches by script name to a handler in
+:mod:`agi.handlers`.
+
+Unlike panoramisk's ``fast_agi`` it never blocks or busy-loops when a peer
+closes early: every read is bounded by a timeout, an empty read ends the
+session, and Asterisk's asynchronous ``HANGUP`` line is understood.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from hotline.log import event
+
+log = logging.getLogger("agi")
+
+ENV_TIMEOUT = 5.0  # seconds to wait for the agi_* environment
+COMMAND_TIMEOUT = 10.0  # seconds to wait for Asterisk's answer to a command
+_RESPONSE = re.compile(r"^(\d{3})(?: result=(-?\d+))?(?: \((.*)\))?(?: (.*))?$")
+
+
+class AGIClosed(Exception):
+    """The peer went away (hung up, closed the socket, or stopped answering)."""
+
+
+@dataclass(frozen=True)
+class AGIResponse:
+    code: int
+    result: int
+    data: str = ""
+    rest: str = ""
+
+
+def parse_response(line: str) -> AGIResponse:
+    m = _RESPONSE.match(line)
+    if not m:
+        raise ValueError(f"not an AGI response: {line!r}")
+    return AGIResponse(int(m.group(1)), int(m.group(2) or 0), m.group(3) or "", m.group(4) or "")
+
+
+def parse_env(lines: list[str]) -> tuple[dict[str, str], str, dict[str, str]]:
+    """``agi_*`` lines -> (env, script name, query arguments)."""
+    env: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep and key.startswith("agi_"):
+            env[key] = value.strip()
+    script = env.get("agi_network_script", "").lstrip("/")
+    script, _, query = script.partition("?")
+    args = dict(parse_qsl(query, keep_blank_values=True))
+    # positional AGI(url,arg1,arg2) arguments arrive as agi_arg_N
+    for key, value in env.items():
+        if key.startswith("agi_arg_"):
+            args.setdefault(key, value)
+    return env, script, args
+
+
+def quote(value: str) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+@dataclass
+class AGISession:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    env: dict[str, str]
+    script: str
+    args: dict[str, str]
+    state: dict = field(default_factory=dict)
+    hungup: bool = False
+
+    @property
+    def dialed(self) -> str:
+        return self.args.get("dialed") or self.env.get("agi_extension", "")
+
+    @property
+    def caller(self) -> str:
+        return self.env.get("agi_callerid", "")
+
+    async def command(self, line: str) -> AGIResponse:
+        self.writer.write(line.encode("utf-8") + b"\n")
+        await self.writer.drain()
+        while True:
+            raw = await _readline(self.reader, COMMAND_TIMEOUT)
+            if raw == "HANGUP":  # asynchronous notice; the answer follows
+                self.hungup = True
+                continue
+            resp = parse_response(raw)
+            if resp.code == 511:  # command not permitted on a dead channel
+                raise AGIClosed("channel is dead")
+            return resp
+
+    async def set_variables(self, values: dict[str, str]) -> None:
+        """Set several channel variables in one round trip (MSet)."""
+        if not values:
+            return
+        pairs = ",".join(f"{k}={_mset_escape(v)}" for k, v in values.items())
+        resp = await self.command(f"EXEC MSet {quote(pairs)}")
+        if resp.code != 200 or resp.result < 0:
+            raise AGIClosed(f"MSet failed: {resp}")
+
+
+def _mset_escape(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace(",", "\\,")
+
+
+async def _readline(reader: asyncio.StreamReader, timeout: float) -> str:
+    try:
+        raw = await asyncio.wait_for(reader.readline(), timeout)
+    except (asyncio.TimeoutError, ConnectionError) as exc:
+        raise AGIClosed(f"no answer: {exc!r}") from None
+    if not raw:
+        raise AGIClosed("peer closed")
+    return raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+Handler = Callable[[AGISession], Awaitable[None]]
+
+
+class FastAGIServer:
+    def __init__(self, handlers: dict[str, Handler], state: dict | None = None):
+        self.handlers = handlers
+        self.state = state if state is not None else {}
+        self.sessions = 0
+        self.errors = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.sessions += 1
+        try:
+            lines = []
+            while True:
+                line = await _readline(reader, ENV_TIMEOUT)
+                if line == "":
+                    break
+                lines.append(line)
+                if len(lines) > 200:
+                    raise AGIClosed("environment too long")
+            env, script, args = parse_env(lines)
+            session = AGISession(reader, writer, env, script, args, self.state)
+            handler = self.handlers.get(script)
+            if handler is None:
+                event(log, "unknown AGI script", logging.WARNING, script=script)
+                await session.command(f"VERBOSE {quote('hotline: unknown AGI script ' + script)} 1")
+                return
+            await handler(session)
+        except AGIClosed:
+            pass
+        except Exception:
+            self.errors += 1
+            log.exception("AGI handler failed")
+        finally:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
+
+    async def serve(self, host: str, port: int) -> asyncio.base_events.Server:
+        return await asyncio.start_server(self.handle, host, port, backlog=4096, reuse_address=True)
+
+
+# --- CLI: hotline agi -----------------------------------------------------------
+
+def add_arguments(p) -> None:
+    p.add_argument("--port", type=int, help="port (default: settings.agi_port)")
+
+
+def run(args, settings) -> int:
+    from agi.handlers import HANDLERS, make_state
+
+    async def main() -> None:
+        state = make_state(settings)
+        server = FastAGIServer(HANDLERS, state)
+        srv = await server.serve(settings.bind, args.port or settings.agi_port)
+        event(log, "FastAGI listening", bind=settings.bind, port=args.port or settings.agi_port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: state["reload"]())
+        watcher = asyncio.create_task(state["watch"]())
+        async with srv:
+            await stop.wait()
+        watcher.cancel()
+
+    asyncio.run(main())
+    return 0

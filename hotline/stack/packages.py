@@ -1,0 +1,48 @@
+"""Debian packages the platform needs, installed only when missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+# command that proves the package is there -> Debian package
+NEEDED = {
+    "sipp": "sip-tester",
+    "redis-server": "redis-server",
+    "espeak-ng": "espeak-ng",
+    "sox": "sox",
+    "mmdebstrap": "mmdebstrap",
+}
+TEST_NEEDED = {
+    "/usr/lib/postgresql": "postgresql",
+    "chromium": "chromium",
+}
+
+_updated = False
+
+
+def missing(table: dict[str, str]) -> list[str]:
+    out = []
+    for probe, pkg in table.items():
+        present = shutil.os.path.exists(probe) if probe.startswith("/") else shutil.which(probe)
+        if not present:
+            out.append(pkg)
+    return out
+
+
+def apt_install(packages: list[str]) -> None:
+    global _updated
+    if not packages:
+        return
+    print(f"[hotline] installing Debian packages: {' '.join(packages)}", file=sys.stderr, flush=True)
+    env = {**shutil.os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _updated:
+        subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+        _updated = True
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
+
+
+def ensure(tests: bool = False) -> None:
+    need = missing(NEEDED) + (missing(TEST_NEEDED) if tests else [])
+    apt_install(need)
