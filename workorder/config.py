@@ -1,0 +1,223 @@
+"""Work-order configuration files, each validated as a whole (``file:line:col: message``).
+
+* ``time_limits.yaml``  -> :class:`workorder.deadlines.LimitTable`
+* ``holidays_*.yaml``   -> :class:`workorder.deadlines.Calendar` (all years merged)
+* ``categories.yaml``   -> ``{code: name}`` (6-digit codes, parents must exist)
+* ``departments.yaml``  -> list of department dicts
+
+The shipped files live next to this module; a deployment may point
+``HOTLINE_WORKORDER_CONFIG`` at a folder holding its own copies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hotline.yamlsrc import ConfigError, Problem, load, pydantic_problems
+from workorder.deadlines import Calendar, LimitRow, LimitTable, parse_limit
+from workorder.states import REQUEST_TYPES, URGENCIES
+
+HERE = Path(__file__).resolve().parent
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("HOTLINE_WORKORDER_CONFIG", HERE))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _LimitRowModel(_Strict):
+    type: str
+    urgency: str
+    sign_in: str
+    handling: str
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, v):
+        if v != "*" and v not in REQUEST_TYPES:
+            raise ValueError(f"type must be '*' or one of {', '.join(REQUEST_TYPES)}")
+        return v
+
+    @field_validator("urgency")
+    @classmethod
+    def _urgency(cls, v):
+        if v != "*" and v not in URGENCIES:
+            raise ValueError(f"urgency must be '*' or one of {', '.join(URGENCIES)}")
+        return v
+
+    @field_validator("sign_in", "handling")
+    @classmethod
+    def _limit(cls, v):
+        parse_limit(v)
+        return v
+
+
+class _LimitFile(_Strict):
+    warn_ratio: float = Field(0.8, gt=0, lt=1)
+    limits: list[_LimitRowModel]
+
+
+def load_time_limits(path: Path | None = None) -> LimitTable:
+    path = path or config_dir() / "time_limits.yaml"
+    data, src = load(path)
+    try:
+        model = _LimitFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_problems(exc, src)) from None
+    problems: list[Problem] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(model.limits):
+        key = (row.type, row.urgency)
+        if key in seen:
+            problems.append(src.problem(("limits", i), f"duplicate row for type={row.type} urgency={row.urgency}"))
+        seen[key] = i
+    if ("*", "*") not in seen and not all((t, u) in seen for t in REQUEST_TYPES for u in URGENCIES) and not (
+            all(("*", u) in seen for u in URGENCIES)):
+        problems.append(src.problem(("limits",), "the table must cover every type and urgency "
+                                    "(add a row with type '*' for each urgency)"))
+    if problems:
+        raise ConfigError(problems)
+    rows = tuple(LimitRow(r.type, r.urgency, parse_limit(r.sign_in), parse_limit(r.handling)) for r in model.limits)
+    return LimitTable(rows, model.warn_ratio)
+
+
+class _Holiday(_Strict):
+    name: str
+    from_: date = Field(alias="from")
+    to: date
+
+
+class _HolidayFile(_Strict):
+    year: int
+    holidays: list[_Holiday] = []
+    workdays: list[date] = []
+
+
+def load_calendar(paths: list[Path] | None = None) -> Calendar:
+    paths = paths if paths is not None else sorted(config_dir().glob("holidays_*.yaml"))
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    problems: list[Problem] = []
+    for path in paths:
+        data, src = load(path)
+        try:
+            model = _HolidayFile.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(exc, src))
+            continue
+        for i, h in enumerate(model.holidays):
+            if h.to < h.from_:
+                problems.append(src.problem(("holidays", i, "to"), "'to' is before 'from'"))
+                continue
+            if h.from_.year != model.year:
+                problems.append(src.problem(("holidays", i, "from"), f"not in year {model.year}"))
+            d = h.from_
+            while d <= h.to:
+                holidays.add(d)
+                d += timedelta(days=1)
+        for i, d in enumerate(model.workdays):
+            if d.weekday() < 5:
+                problems.append(src.problem(("workdays", i), f"{d} is a weekday already; list only "
+                                            "weekend days that become working days"))
+            workdays.add(d)
+    for d in sorted(holidays & workdays):
+        problems.append(Problem(str(paths[0]) if paths else "?", 1, 1, f"{d} is both a holiday and a workday"))
+    if problems:
+        raise ConfigError(problems)
+    return Calendar(frozenset(holidays), frozenset(workdays))
+
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+def parent_code(code: str) -> str | None:
+    pairs = [code[i:i + 2] for i in (0, 2, 4)]
+    for i in (2, 1):
+        if pairs[i] != "00":
+            return "".join(pairs[:i]) + "00" * (3 - i)
+    return None
+
+
+def load_categories(path: Path | None = None) -> dict[str, str]:
+    path = path or config_dir() / "categories.yaml"
+    data, src = load(path)
+    problems: list[Problem] = []
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
+        raise ConfigError([src.problem((), "expected a mapping 'categories: {code: name}'")])
+    cats = {}
+    for code, name in data["categories"].items():
+        code = str(code)
+        if not _CODE.match(code):
+            problems.append(src.problem(("categories", code), f"category code {code!r} is not 6 digits"))
+        elif not isinstance(name, str) or not name.strip():
+            problems.append(src.problem(("categories", code), f"category {code} has no name"))
+        cats[code] = name
+    for code in cats:
+        p = parent_code(code) if _CODE.match(code) else None
+        if p and p not in cats:
+            problems.append(src.problem(("categories", code), f"parent {p} of {code} is not defined"))
+    if problems:
+        raise ConfigError(problems)
+    return cats
+
+
+class _Dept(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    name: str
+    kind: Literal["department", "district", "subcenter", "hotline"] = "department"
+    lines: list[str] = []
+
+
+class _DeptFile(_Strict):
+    departments: list[_Dept]
+
+
+def load_departments(path: Path | None = None) -> list[dict]:
+    path = path or config_dir() / "departments.yaml"
+    data, src = load(path)
+    try:
+        model = _DeptFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(pydantic_problems(exc, src)) from None
+    problems = []
+    seen = set()
+    for i, d in enumerate(model.departments):
+        if d.code in seen:
+            problems.append(src.problem(("departments", i, "code"), f"duplicate department code {d.code!r}"))
+        seen.add(d.code)
+    if problems:
+        raise ConfigError(problems)
+    return [d.model_dump() for d in model.departments]
+
+
+@dataclass(frozen=True)
+class WorkorderConfig:
+    limits: LimitTable
+    calendar: Calendar
+    categories: dict[str, str]
+    departments: list[dict]
+
+
+def load_all() -> WorkorderConfig:
+    """All four files, validated together; raises ConfigError listing every problem."""
+    problems: list[Problem] = []
+    out = {}
+    for name, fn in (("limits", load_time_limits), ("calendar", load_calendar),
+                     ("categories", load_categories), ("departments", load_departments)):
+        try:
+            out[name] = fn()
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return WorkorderConfig(**out)

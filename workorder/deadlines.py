@@ -1,0 +1,168 @@
+"""Deadlines: pure functions over a time-limit table and a holiday calendar.
+
+A :class:`Limit` is an amount in one of three units:
+
+* ``minutes``       -- wall-clock minutes from the start;
+* ``calendar_days`` -- whole days: the end (23:59:59, Beijing time) of the Nth day after the start day;
+* ``working_days``  -- the end of the Nth *working* day after the start day, where a working day is
+  Monday-Friday unless it is a public holiday, plus the weekend days the State Council
+  makes working days (调休).  The start day itself is not counted ("自受理次日起").
+
+All datetimes are timezone-aware; day arithmetic happens in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+CST = ZoneInfo("Asia/Shanghai")
+UNITS = ("minutes", "calendar_days", "working_days")
+
+
+@dataclass(frozen=True)
+class Limit:
+    amount: int
+    unit: str
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, not {self.unit!r}")
+        if self.amount <= 0:
+            raise ValueError("amount must be positive")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}"
+
+
+@dataclass(frozen=True)
+class Calendar:
+    holidays: frozenset[date] = frozenset()  # days off that would otherwise be working days (or are anyway)
+    workdays: frozenset[date] = frozenset()  # weekend days that are working days (调休)
+
+    def is_working_day(self, d: date) -> bool:
+        if d in self.workdays:
+            return True
+        if d in self.holidays:
+            return False
+        return d.weekday() < 5
+
+
+@dataclass(frozen=True)
+class LimitRow:
+    type: str  # request type or "*"
+    urgency: str  # urgency or "*"
+    sign_in: Limit
+    handling: Limit
+
+
+@dataclass(frozen=True)
+class LimitTable:
+    rows: tuple[LimitRow, ...]
+    warn_ratio: float = 0.8  # warn when this share of the time is used up
+
+    def lookup(self, type_: str, urgency: str) -> LimitRow:
+        """Most specific row wins: (type, urgency), (type, *), (*, urgency), (*, *)."""
+        for t, u in ((type_, urgency), (type_, "*"), ("*", urgency), ("*", "*")):
+            for row in self.rows:
+                if row.type == t and row.urgency == u:
+                    return row
+        raise LookupError(f"no time limit for type={type_!r} urgency={urgency!r} and no '*' default")
+
+
+def _end_of_day(d: date) -> datetime:
+    return datetime.combine(d, time(23, 59, 59), tzinfo=CST)
+
+
+def add_limit(start: datetime, limit: Limit, cal: Calendar) -> datetime:
+    """The deadline ``limit`` after ``start``."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    if limit.unit == "minutes":
+        return start + timedelta(minutes=limit.amount)
+    day = start.astimezone(CST).date()
+    if limit.unit == "calendar_days":
+        return _end_of_day(day + timedelta(days=limit.amount))
+    left = limit.amount
+    guard = 0
+    while left:
+        day += timedelta(days=1)
+        guard += 1
+        if guard > 3660:
+            raise ValueError("calendar has no working days within 10 years")
+        if cal.is_working_day(day):
+            left -= 1
+    return _end_of_day(day)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    sign_in: datetime
+    handling: datetime
+    sign_warn: datetime
+    handling_warn: datetime
+
+
+def warn_at(start: datetime, deadline: datetime, ratio: float) -> datetime:
+    return start + (deadline - start) * ratio
+
+
+def compute(start: datetime, type_: str, urgency: str, table: LimitTable, cal: Calendar) -> Deadlines:
+    """Deadlines for an order dispatched at ``start`` (computed at dispatch and at reopening)."""
+    row = table.lookup(type_, urgency)
+    sign = add_limit(start, row.sign_in, cal)
+    handle = add_limit(start, row.handling, cal)
+    handle = max(handle, sign)
+    return Deadlines(sign, handle, warn_at(start, sign, table.warn_ratio), warn_at(start, handle, table.warn_ratio))
+
+
+def extend(deadline: datetime, extra: Limit, cal: Calendar) -> datetime:
+    """The handling deadline after an approved extension: ``extra`` counted from the old deadline."""
+    return add_limit(deadline, extra, cal)
+
+
+@dataclass(frozen=True)
+class Alarm:
+    stage: str  # sign_warning | sign_overdue | handling_warning | handling_overdue
+    deadline: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage}@{self.deadline.astimezone(CST).isoformat()}"
+
+
+def alarms(now: datetime, status: str, start: datetime | None, sign_deadline: datetime | None,
+           handling_deadline: datetime | None, warn_ratio: float) -> list[Alarm]:
+    """Which warnings / overdue supervisions are due for an order now (pure; the job dedups by key)."""
+    out: list[Alarm] = []
+    if start is None:
+        return out
+    if status == "dispatched" and sign_deadline is not None:
+        if now > sign_deadline:
+            out.append(Alarm("sign_overdue", sign_deadline))
+        elif now >= warn_at(start, sign_deadline, warn_ratio):
+            out.append(Alarm("sign_warning", sign_deadline))
+    if status in ("dispatched", "handling", "return_review") and handling_deadline is not None:
+        if now > handling_deadline:
+            out.append(Alarm("handling_overdue", handling_deadline))
+        elif now >= warn_at(start, handling_deadline, warn_ratio):
+            out.append(Alarm("handling_warning", handling_deadline))
+    return out
+
+
+def parse_limit(text: str | dict) -> Limit:
+    """``"5 working_days"`` / ``{"working_days": 5}`` -> Limit."""
+    if isinstance(text, dict):
+        if len(text) != 1:
+            raise ValueError("a limit is one 'unit: amount' pair")
+        (unit, amount), = text.items()
+        return Limit(int(amount), str(unit))
+    parts = str(text).split()
+    if len(parts) != 2:
+        raise ValueError(f"a limit is '<amount> <unit>', e.g. '5 working_days', not {text!r}")
+    return Limit(int(parts[0]), parts[1])
+
+
+__all__ = ["CST", "UNITS", "Limit", "Calendar", "LimitRow", "LimitTable", "Deadlines", "Alarm",
+           "add_limit", "compute", "extend", "warn_at", "alarms", "parse_limit", "field"]

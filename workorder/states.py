@@ -1,0 +1,380 @@
+"""The work-order state machine: a pure function over plain data.
+
+``apply(state, action, actor_role, payload, actor_department=None, rules=RULES)``
+returns a :class:`Result` (the new :class:`OrderState` and a list of event
+dicts) or raises :class:`TransitionError` with a machine-readable ``reason``
+and a human message.  The API maps that error to 409.  No I/O here: the
+service layer (workorder/service.py) turns events into records, deadlines
+and outbox rows.
+
+The loop follows the Handan plan (受理、派单、办理、答复、督办、办结、回访、评价):
+
+    draft --accept--> accepted --dispatch--> dispatched --sign--> handling
+      |                  |  \\--direct_answer--> evaluation --evaluate--> closed --archive--> archived
+      |                  |--reject--> rejected (不予受理, disposition code)
+      |                  \\--merge--> merged (并单, parent order)
+    handling --reply--> replied --review_reply(accept)--> callback --callback(reached)--> evaluation
+    evaluation --evaluate(dissatisfied, unit at fault)--> dispatched (重办, next round)
+    dispatched|handling --return--> return_review --review_return--> dispatched | back
+    closed --appeal--> appeal_review --review_appeal--> closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+# -- vocabularies ----------------------------------------------------------
+
+STATUSES: dict[str, str] = {
+    "draft": "草稿",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "merged": "已并单",
+    "dispatched": "已派单待签收",
+    "handling": "办理中",
+    "return_review": "退单审核中",
+    "replied": "已答复待审核",
+    "callback": "待回访",
+    "evaluation": "待评价",
+    "closed": "已办结",
+    "appeal_review": "申诉审核中",
+    "archived": "已归档",
+}
+OPEN_STATUSES = frozenset({"draft", "accepted", "dispatched", "handling", "return_review", "replied",
+                           "callback", "evaluation"})
+FINAL_STATUSES = frozenset({"rejected", "merged", "closed", "archived", "appeal_review"})
+
+REQUEST_TYPES: dict[str, str] = {
+    "consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
+    "suggestion": "意见建议", "praise": "表扬",
+}
+URGENCIES: dict[str, str] = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
+CHANNELS = ("phone", "web", "wechat", "app", "letter")
+
+# 不予受理 disposition codes (Handan plan 二(二)2, Shanxi plan 三(一))
+DISPOSITIONS: dict[str, str] = {
+    "litigation": "须通过诉讼程序解决",
+    "arbitration": "须通过仲裁程序解决",
+    "discipline": "须通过纪检监察程序解决",
+    "admin_review": "须通过行政复议程序解决",
+    "info_disclosure": "须通过政府信息公开程序解决",
+    "petition": "已进入信访渠道",
+    "state_secret": "涉及国家秘密",
+    "trade_secret": "涉及商业秘密",
+    "privacy": "涉及个人隐私",
+    "public_order": "违反社会公序良俗",
+    "out_of_scope": "不在受理范围（涉军、中央垂直管理等）",
+    "emergency": "紧急事项，转110/119/120/122",
+    "unreasonable_repeat": "无理重复诉求",
+}
+EMERGENCY_LINES = ("110", "119", "120", "122")
+
+# 5-level satisfaction; 1 is best
+SATISFACTION: dict[int, str] = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
+DISSATISFIED = frozenset({4, 5})
+
+PEOPLE = frozenset({"agent", "dispatcher", "department", "supervisor", "admin"})
+SYSTEM = "system"  # the background job
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Tunable policy numbers (config items in docs/policy_workorder.md)."""
+    callback_max_tries: int = 3  # a callback counts as failed after this many unreached tries
+    returns_before_designation: int = 3  # after this many returns the hotline designates the unit
+    max_rounds: int = 3  # 重办 at most this many rounds; after that a dissatisfied rating just closes
+
+
+RULES = Rules()
+
+
+@dataclass(frozen=True)
+class OrderState:
+    status: str = "draft"
+    round: int = 1
+    main_unit: str | None = None
+    co_units: tuple[str, ...] = ()
+    return_count: int = 0
+    designated: bool = False
+    extension_pending: bool = False
+    callback_attempts: int = 0
+    callback_failed: bool = False
+    dispatched_ever: bool = False
+    status_before_return: str | None = None
+    satisfaction: int | None = None
+    disposition: str | None = None
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    state: OrderState
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class TransitionError(Exception):
+    """An action that is not allowed now; ``reason`` is a stable code."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        self.message = message
+        super().__init__(f"{reason}: {message}")
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset[str]
+    roles: frozenset[str]
+    label: str
+    unit_only: bool = False  # department actors must be the main unit
+
+
+def _t(sources, roles, label, unit_only=False) -> Transition:
+    return Transition(frozenset(sources), frozenset(roles), label, unit_only)
+
+
+HOTLINE = {"agent", "dispatcher", "supervisor", "admin"}
+REVIEWERS = {"dispatcher", "supervisor", "admin"}
+
+# the transition table: data, read by apply() and by docs/tests
+TRANSITIONS: dict[str, Transition] = {
+    "accept": _t({"draft"}, HOTLINE, "受理"),
+    "direct_answer": _t({"draft", "accepted"}, HOTLINE, "直接答复"),
+    "reject": _t({"draft", "accepted"}, HOTLINE, "不予受理"),
+    "merge": _t({"draft", "accepted"}, HOTLINE, "并单"),
+    "dispatch": _t({"accepted"}, HOTLINE, "派单"),
+    "sign": _t({"dispatched"}, {"department"}, "签收", unit_only=True),
+    "return": _t({"dispatched", "handling"}, {"department"}, "退单", unit_only=True),
+    "review_return": _t({"return_review"}, REVIEWERS, "退单审核"),
+    "request_extension": _t({"dispatched", "handling"}, {"department"}, "延期申请", unit_only=True),
+    "decide_extension": _t({"dispatched", "handling"}, REVIEWERS, "延期审批"),
+    "reply": _t({"handling"}, {"department"}, "答复", unit_only=True),
+    "review_reply": _t({"replied"}, REVIEWERS, "审核"),
+    "callback": _t({"callback"}, HOTLINE, "回访"),
+    "evaluate": _t({"evaluation"}, HOTLINE | {"ivr"}, "评价"),
+    "appeal": _t({"closed"}, {"department"}, "申诉", unit_only=True),
+    "review_appeal": _t({"appeal_review"}, {"supervisor", "admin"}, "申诉审核"),
+    "archive": _t({"closed"}, {"supervisor", "admin", SYSTEM}, "归档"),
+    "supervise": _t({"dispatched", "handling", "return_review", "replied", "callback"},
+                    {"dispatcher", "supervisor", "admin", SYSTEM}, "督办/催办"),
+}
+ACTIONS = tuple(TRANSITIONS)
+
+
+def _need(payload: dict, key: str, action: str) -> Any:
+    value = payload.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise TransitionError("missing_field", f"{action} needs {key!r}")
+    return value
+
+
+def _choice(payload: dict, key: str, choices, action: str) -> Any:
+    value = _need(payload, key, action)
+    if value not in choices:
+        raise TransitionError("bad_field", f"{action}: {key} must be one of {sorted(choices)}, not {value!r}")
+    return value
+
+
+def allowed_actions(state: OrderState, actor_role: str, actor_department: str | None = None) -> list[str]:
+    """Actions this actor may try now (for the desktop's buttons)."""
+    out = []
+    for name, t in TRANSITIONS.items():
+        if state.status in t.sources and actor_role in t.roles:
+            if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
+                continue
+            out.append(name)
+    return out
+
+
+def apply(state: OrderState, action: str, actor_role: str, payload: dict | None = None,
+          actor_department: str | None = None, rules: Rules = RULES) -> Result:
+    """Apply ``action`` by an actor of ``actor_role``; pure."""
+    payload = dict(payload or {})
+    t = TRANSITIONS.get(action)
+    if t is None:
+        raise TransitionError("unknown_action", f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+    if actor_role not in t.roles:
+        raise TransitionError("role_not_allowed", f"role {actor_role!r} may not {action} ({t.label})")
+    if state.status not in t.sources:
+        raise TransitionError(
+            "invalid_state",
+            f"cannot {action} ({t.label}) an order in status {state.status} ({STATUSES.get(state.status, '?')}); "
+            f"allowed from: {', '.join(sorted(t.sources))}")
+    if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
+        raise TransitionError("not_main_unit",
+                              f"only the main unit {state.main_unit!r} may {action}, not {actor_department!r}")
+    events: list[dict[str, Any]] = []
+    new = _HANDLERS[action](state, payload, rules, events, actor_role)
+    if new.status != state.status:
+        events.insert(0, {"type": "status_changed", "from": state.status, "to": new.status, "action": action})
+    return Result(new, events)
+
+
+# -- handlers ------------------------------------------------------------------
+
+def _accept(s, p, r, ev, role):
+    return replace(s, status="accepted")
+
+
+def _direct_answer(s, p, r, ev, role):
+    answer = _need(p, "answer", "direct_answer")
+    ev.append({"type": "reply", "unit": None, "content": answer, "kb_refs": list(p.get("kb_refs") or [])})
+    return replace(s, status="evaluation")
+
+
+def _reject(s, p, r, ev, role):
+    code = _choice(p, "disposition", DISPOSITIONS, "reject")
+    if code == "emergency":
+        line = _choice(p, "transfer_to", EMERGENCY_LINES, "reject")
+        ev.append({"type": "transfer", "to": line})
+    if code == "unreasonable_repeat":
+        _need(p, "parent_id", "reject")
+    return replace(s, status="rejected", disposition=code, parent_id=p.get("parent_id"))
+
+
+def _merge(s, p, r, ev, role):
+    parent = _need(p, "parent_id", "merge")
+    return replace(s, status="merged", parent_id=int(parent))
+
+
+def _units(p, action):
+    main = _need(p, "main_unit", action)
+    co = tuple(u for u in (p.get("co_units") or []) if u != main)
+    if len(set(co)) != len(co):
+        raise TransitionError("bad_field", f"{action}: co_units repeat a unit")
+    return main, co
+
+
+def _dispatch(s, p, r, ev, role):
+    main, co = _units(p, "dispatch")
+    ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round})
+    return replace(s, status="dispatched", main_unit=main, co_units=co, dispatched_ever=True)
+
+
+def _sign(s, p, r, ev, role):
+    ev.append({"type": "signed", "unit": s.main_unit})
+    return replace(s, status="handling")
+
+
+def _return(s, p, r, ev, role):
+    if s.designated:
+        raise TransitionError("designated", "the hotline designated this unit after "
+                              f"{r.returns_before_designation} returns; it may not return the order again")
+    reason = _need(p, "reason", "return")
+    ev.append({"type": "return_requested", "unit": s.main_unit, "reason": reason})
+    return replace(s, status="return_review", status_before_return=s.status)
+
+
+def _review_return(s, p, r, ev, role):
+    decision = _choice(p, "decision", ("redispatch", "refuse"), "review_return")
+    if decision == "refuse":
+        ev.append({"type": "return_refused", "unit": s.main_unit})
+        return replace(s, status=s.status_before_return or "dispatched", status_before_return=None)
+    main, co = _units(p, "review_return")
+    count = s.return_count + 1
+    designated = count >= r.returns_before_designation
+    ev.append({"type": "return_approved", "unit": s.main_unit, "count": count})
+    ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round,
+               "designated": designated})
+    return replace(s, status="dispatched", main_unit=main, co_units=co, return_count=count,
+                   designated=designated, status_before_return=None, extension_pending=False)
+
+
+def _request_extension(s, p, r, ev, role):
+    if s.extension_pending:
+        raise TransitionError("extension_pending", "an extension request is already waiting for a decision")
+    reason = _need(p, "reason", "request_extension")
+    limit = _need(p, "extra", "request_extension")
+    ev.append({"type": "extension_requested", "unit": s.main_unit, "reason": reason, "extra": limit})
+    return replace(s, extension_pending=True)
+
+
+def _decide_extension(s, p, r, ev, role):
+    if not s.extension_pending:
+        raise TransitionError("no_extension", "there is no extension request to decide")
+    decision = _choice(p, "decision", ("approve", "refuse"), "decide_extension")
+    ev.append({"type": "extension_decided", "decision": decision})
+    ev.append({"type": "inform_caller", "about": f"extension_{decision}"})
+    return replace(s, extension_pending=False)
+
+
+def _reply(s, p, r, ev, role):
+    content = _need(p, "content", "reply")
+    ev.append({"type": "reply", "unit": s.main_unit, "content": content})
+    return replace(s, status="replied", extension_pending=False)
+
+
+def _review_reply(s, p, r, ev, role):
+    decision = _choice(p, "decision", ("accept", "send_back"), "review_reply")
+    ev.append({"type": "reply_reviewed", "decision": decision})
+    if decision == "accept":
+        return replace(s, status="callback", callback_attempts=0)
+    return replace(s, status="handling")
+
+
+def _callback(s, p, r, ev, role):
+    reached = p.get("reached")
+    if not isinstance(reached, bool):
+        raise TransitionError("missing_field", "callback needs 'reached' (true or false)")
+    attempts = s.callback_attempts + 1
+    ev.append({"type": "callback", "reached": reached, "attempt": attempts,
+               "resolved": p.get("resolved"), "note": p.get("note")})
+    if reached:
+        return replace(s, status="evaluation", callback_attempts=attempts)
+    if attempts >= r.callback_max_tries:
+        ev.append({"type": "callback_failed", "attempts": attempts})
+        return replace(s, status="evaluation", callback_attempts=attempts, callback_failed=True)
+    return replace(s, callback_attempts=attempts)
+
+
+def _evaluate(s, p, r, ev, role):
+    score = p.get("satisfaction")
+    if score is None and not s.callback_failed:
+        raise TransitionError("missing_field", "evaluate needs 'satisfaction' 1..5 (the callback reached the caller)")
+    if score is not None and score not in SATISFACTION:
+        raise TransitionError("bad_field", f"satisfaction must be 1..5 ({'/'.join(SATISFACTION.values())})")
+    at_fault = bool(p.get("unit_at_fault"))
+    ev.append({"type": "evaluated", "satisfaction": score, "resolved": p.get("resolved"), "unit_at_fault": at_fault})
+    if (score in DISSATISFIED and at_fault and s.dispatched_ever and s.main_unit
+            and s.round < r.max_rounds):
+        nxt = s.round + 1
+        ev.append({"type": "reopened", "round": nxt})
+        ev.append({"type": "dispatch", "main_unit": s.main_unit, "co_units": list(s.co_units), "round": nxt})
+        return replace(s, status="dispatched", round=nxt, satisfaction=score, callback_attempts=0,
+                       callback_failed=False, extension_pending=False)
+    return replace(s, status="closed", satisfaction=score)
+
+
+def _appeal(s, p, r, ev, role):
+    reason = _need(p, "reason", "appeal")
+    ev.append({"type": "appeal", "unit": s.main_unit, "reason": reason})
+    return replace(s, status="appeal_review")
+
+
+def _review_appeal(s, p, r, ev, role):
+    decision = _choice(p, "decision", ("uphold", "refuse"), "review_appeal")
+    ev.append({"type": "appeal_reviewed", "decision": decision})
+    # an upheld appeal voids the rating: it no longer counts in the statistics
+    return replace(s, status="closed", satisfaction=None if decision == "uphold" else s.satisfaction)
+
+
+def _archive(s, p, r, ev, role):
+    return replace(s, status="archived")
+
+
+def _supervise(s, p, r, ev, role):
+    kind = _choice(p, "kind", ("supervise", "urge"), "supervise")
+    ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual",
+               "note": p.get("note") or ""})
+    return s
+
+
+_HANDLERS = {
+    "accept": _accept, "direct_answer": _direct_answer, "reject": _reject, "merge": _merge,
+    "dispatch": _dispatch, "sign": _sign, "return": _return, "review_return": _review_return,
+    "request_extension": _request_extension, "decide_extension": _decide_extension, "reply": _reply,
+    "review_reply": _review_reply, "callback": _callback, "evaluate": _evaluate, "appeal": _appeal,
+    "review_appeal": _review_appeal, "archive": _archive, "supervise": _supervise,
+}
+assert set(_HANDLERS) == set(TRANSITIONS)
