@@ -31,6 +31,13 @@ class Route:
     department: str = ""
     level: str = "city"  # city | province
     reason: str = ""
+    # kind=dial: when the target does not answer, is busy or unreachable, the
+    # call goes to `queue` with `priority`, flagged with `flag` (e.g. the
+    # sub-center did not answer); or, when `overflow` names another number of
+    # the map, it is routed again as that number.
+    flag: str = ""
+    overflow: str = ""
+    row: str = ""  # the annex row of the map entry, e.g. "双号并行 2"
 
     def channel_vars(self) -> dict[str, str]:
         """Variables set on the caller's channel.  ``__`` makes Asterisk copy
@@ -44,6 +51,8 @@ class Route:
             "HOTLINE_ANNOUNCE": self.announce,
             "HOTLINE_FLOW": self.flow,
             "HOTLINE_PRIORITY": str(self.priority),
+            "HOTLINE_OVERFLOW_FLAG": self.flag,
+            "HOTLINE_OVERFLOW": self.overflow,
             "__HOTLINE_ORIGIN": self.origin,
             "__HOTLINE_MODE": self.mode,
             "__HOTLINE_DEPT": self.department,
@@ -51,9 +60,101 @@ class Route:
         }
 
 
-def decide(dialed: str, caller: str, now: datetime, tmap: Any) -> Route:
-    """Foundation version: everything goes to the general 12345 queue.
+def transition_prompt(number: str) -> str:
+    """Prompt name of a line's transition announcement (asterisk_conf/prompts.py)."""
+    return f"transition-{number}"
 
-    The transfer-map issue replaces this with the per-mode decision."""
-    return Route(kind="queue", queue=GENERAL_QUEUE, origin=dialed or HOTLINE_NUMBER,
-                 reason="12345 general queue")
+
+def emergency_prompt(number: str) -> str:
+    return f"emergency-{number}"
+
+
+def dial_string(trunk: str, number: str) -> str:
+    """Dial the legacy number on the trunk's endpoint (its AOR is the peer)."""
+    return f"PJSIP/{number}@{trunk}"
+
+
+def decide(dialed: str, caller: str, now: datetime | None, tmap: Any) -> Route:
+    """Where a call to ``dialed`` goes.  Pure: (dialed, caller, now, map) -> Route.
+
+    ``now`` is the local time of the call (an aware datetime is converted to
+    the map's time zone); ``None`` means "no time rules", used for the static
+    fallback written at render time.  ``tmap`` is a validated
+    :class:`hotline.transfer_map.TransferMap` or None (foundation default).
+    """
+    dialed = (dialed or "").strip()
+    if tmap is None:
+        return Route(kind="queue", queue=GENERAL_QUEUE, origin=dialed or HOTLINE_NUMBER,
+                     reason="12345 general queue")
+    hot = tmap.hotline
+    if not dialed or dialed == hot.number:
+        if hot.flow:
+            return Route(kind="ivr", flow=hot.flow, queue=hot.queue, origin=hot.number,
+                         department=hot.department, reason="12345: IVR flow " + hot.flow)
+        return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department,
+                     reason="12345 general queue")
+    from hotline.transfer_map import NEVER_INTEGRATED
+
+    if dialed in NEVER_INTEGRATED:
+        return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
+                     queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
+    line = tmap.line(dialed)
+    if line is None:
+        ca = tmap.catch_all
+        return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department,
+                     row=ca.row or "", reason="not in the map: 整体并入 row 10 catch-all, 12345 answers")
+    return _line_route(dialed, line, now, tmap)
+
+
+def _line_route(dialed: str, line, now: datetime | None, tmap) -> Route:
+    from hotline.transfer_map import is_open
+
+    mode = line.canonical_mode
+    skill = tmap.skill_of(line)
+    announce = ""
+    if line.transition is not None:
+        # now=None (the static fallback): validation already refused a past end date
+        if now is None or _local(tmap, now).date() <= line.transition.until:
+            announce = transition_prompt(line.number)
+    base = dict(origin=dialed, mode=mode, department=line.department, level=line.level,
+                row=line.row or "", announce=announce)
+    trunk = tmap.target_of(line)
+    if trunk is None:
+        why = {"merge": "整体并入: 12345 answers with the department's skill",
+               "dual": "双号并行, seats cancelled: 12345 agents of the department's skill answer",
+               "subcenter": "设分中心"}[mode]
+        return Route(kind="queue", queue=skill, reason=why, **base)
+    ov = line.overflow
+    overflow_queue = skill if ov.to == tmap.hotline.number else (ov.to if ov.to in tmap.queues else skill)
+    overflow_number = ov.to if tmap.line(ov.to) is not None else ""
+    if not is_open(tmap, line, now):
+        if overflow_number:
+            return Route(kind="queue", queue=overflow_queue, overflow=overflow_number,
+                         reason=f"{trunk} closed (hours): routed as {overflow_number}", **base)
+        return Route(kind="queue", queue=overflow_queue, priority=ov.priority,
+                     reason=f"{trunk} closed (hours): 12345 answers", **base)
+    if line.level == "province":
+        flag, why = "province_noanswer", "热线在省有关部门设置: province trunk"
+    elif mode == "subcenter":
+        flag, why = "subcenter_noanswer", "设分中心: sub-center 7x24"
+    else:
+        flag, why = "seats_noanswer", "双号并行, seats kept: department seats first"
+    return Route(kind="dial", target=dial_string(trunk, line.number), timeout=ov.timeout,
+                 queue=overflow_queue, priority=ov.priority, flag=flag, overflow=overflow_number,
+                 reason=f"{why}, overflow to {ov.to} after {ov.timeout}s", **base)
+
+
+def _local(tmap, now: datetime) -> datetime:
+    from hotline.transfer_map import now_in
+
+    return now_in(tmap, now)
+
+
+def static_routes(tmap: Any) -> list[tuple[str, Route]]:
+    """Per-number routes for the static dialplan fallback (FastAGI down): the
+    same decision with no time rules (targets open, transition announcements
+    on until the map says otherwise).  Includes 12345 itself."""
+    if tmap is None:
+        return [(HOTLINE_NUMBER, decide(HOTLINE_NUMBER, "", None, None))]
+    numbers = [tmap.hotline.number] + [line.number for line in tmap.lines]
+    return [(n, decide(n, "", None, tmap)) for n in numbers]
