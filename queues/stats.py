@@ -1,0 +1,423 @@
+"""Live queue statistics and agent state from AMI events.  Pure: no I/O.
+
+:class:`Aggregator` is fed AMI event dicts (``apply(event, now)``) - from the
+live AMI stream, from ``QueueStatus`` on start, or from queue_log lines turned
+into the same dicts (:func:`queue_log_event`) - and gives a plain view
+(``view(now)``).  Its whole state is a JSON-able dict (``dump``/``load``): the
+consumer stores it in Redis so a restart does not reset the day.
+
+Definitions (the same as in :mod:`queues.sizing`):
+
+* offered: a caller joined the queue (``QueueCallerJoin``);
+* answered: a person answered (``AgentConnect``);
+* abandoned: the caller hung up while waiting (``QueueCallerAbandon``);
+* other: left without either (timeout / overflow to another queue / the queue
+  emptied) = offered - answered - abandoned - still waiting;
+* answer rate = answered / offered;
+* service level (15 s) = answered within 15 s of joining / offered.  Unlike
+  app_queue's own ``ServicelevelPerf`` (answered within T / (answered +
+  abandoned)), every abandoned call and every timeout counts against it;
+* ASA = mean hold time of answered calls;
+* AHT = mean talk time (hold included, as app_queue reports it) of completed
+  calls plus the queue's wrap-up time.
+
+For the whole hotline (queue ``"*"``) a call is counted once however many
+queues it passes through (overflow), and its wait runs from its first join.
+
+Counters live in hourly buckets (UTC hour index); ``today`` sums the buckets of
+the local day (Beijing time, UTC+8) and ``last_24h`` the last 24 buckets.
+"""
+
+from __future__ import annotations
+
+import math
+
+ALL = "*"
+SL_SECONDS = 15
+DAY_OFFSET = 8 * 3600  # Beijing time, no daylight saving
+KEEP_HOURS = 49
+CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
+
+STATES = ("available", "ringing", "talking", "wrapup", "paused", "unavailable")
+# app_queue member Status (AST_DEVICE_*)
+_TALKING = {"2", "3", "8"}  # in use, busy, on hold
+_RINGING = {"6", "7"}  # ringing, ring-in-use
+_UNAVAILABLE = {"0", "4", "5"}  # unknown, invalid, unavailable
+
+_COUNTERS = ("offered", "answered", "answered_sl", "abandoned", "wait_answered", "talk", "completed")
+
+
+def _f(ev: dict, key: str, default: float = 0.0) -> float:
+    try:
+        return float(ev.get(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def _member_key(ev: dict) -> str:
+    return ev.get("Interface") or ev.get("Location") or ev.get("StateInterface") or ev.get("MemberName", "")
+
+
+class Aggregator:
+    def __init__(self, wrapup: dict[str, float] | None = None, sl_seconds: float = SL_SECONDS,
+                 day_offset: int = DAY_OFFSET):
+        self.sl = sl_seconds
+        self.day_offset = day_offset
+        self.wrapup: dict[str, float] = dict(wrapup or {})
+        # queue -> hour -> counters
+        self.buckets: dict[str, dict[int, dict[str, float]]] = {}
+        # queue -> uniqueid -> join time (callers waiting now)
+        self.waiting: dict[str, dict[str, float]] = {}
+        # queue -> interface -> member record
+        self.members: dict[str, dict[str, dict]] = {}
+        # interface -> time the last call ended (wrap-up runs from it)
+        self.last_end: dict[str, float] = {}
+        # uniqueid -> [first join, answered?, abandoned?]  (dedupe for ALL)
+        self.calls: dict[str, list] = {}
+        self.events = 0
+        self.last_ts = 0.0
+
+    # ------------------------------------------------------------------ feed
+    def _bucket(self, queue: str, ts: float) -> dict[str, float]:
+        hour = int(ts // 3600)
+        per_q = self.buckets.get(queue)
+        if per_q is None:
+            per_q = self.buckets[queue] = {}
+        b = per_q.get(hour)
+        if b is None:
+            b = per_q[hour] = dict.fromkeys(_COUNTERS, 0.0)
+        return b
+
+    def apply(self, ev: dict, now: float | None = None) -> None:
+        """Apply one AMI event (a dict of its headers).  Unknown events are ignored."""
+        name = ev.get("Event")
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            return
+        ts = _f(ev, "Timestamp", now if now is not None else self.last_ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
+        self.events += 1
+        handler(self, ev, ts)
+
+    def _join(self, ev, ts):
+        q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        self.waiting.setdefault(q, {})[uid] = ts
+        self._bucket(q, ts)["offered"] += 1
+        if uid not in self.calls:
+            self.calls[uid] = [ts, False, False]
+            self._bucket(ALL, ts)["offered"] += 1
+
+    def _leave(self, ev, ts):
+        q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        self.waiting.get(q, {}).pop(uid, None)
+
+    def _abandon(self, ev, ts):
+        q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        self.waiting.get(q, {}).pop(uid, None)
+        self._bucket(q, ts)["abandoned"] += 1
+        call = self.calls.get(uid)
+        if call is not None and not call[1] and not call[2]:
+            call[2] = True
+            self._bucket(ALL, ts)["abandoned"] += 1
+
+    def _connect(self, ev, ts):
+        q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        self.waiting.get(q, {}).pop(uid, None)
+        hold = _f(ev, "HoldTime")
+        b = self._bucket(q, ts)
+        b["answered"] += 1
+        b["wait_answered"] += hold
+        if hold <= self.sl:
+            b["answered_sl"] += 1
+        call = self.calls.get(uid)
+        if call is None:  # joined before we were watching: count it from here
+            call = self.calls[uid] = [ts - hold, False, False]
+            self._bucket(ALL, ts - hold)["offered"] += 1
+        if not call[1]:
+            call[1] = True
+            wait = max(hold, ts - call[0])  # from the first join, across overflows
+            a = self._bucket(ALL, ts)
+            a["answered"] += 1
+            a["wait_answered"] += wait
+            if wait <= self.sl:
+                a["answered_sl"] += 1
+        member = self.members.get(q, {}).get(_member_key(ev))
+        if member is not None:
+            member["incall"] = True
+
+    def _complete(self, ev, ts):
+        q = ev.get("Queue", "")
+        talk = _f(ev, "TalkTime")
+        for key in (q, ALL):
+            b = self._bucket(key, ts)
+            b["talk"] += talk
+            b["completed"] += 1
+        iface = _member_key(ev)
+        self.last_end[iface] = ts
+        for members in self.members.values():
+            m = members.get(iface)
+            if m is not None:
+                m["incall"] = False
+
+    def _member(self, ev, ts):
+        q, iface = ev.get("Queue", ""), _member_key(ev)
+        members = self.members.setdefault(q, {})
+        m = members.get(iface)
+        if m is None:
+            m = members[iface] = {"name": "", "penalty": 0, "status": "0", "paused": False, "reason": "",
+                                  "incall": False, "since": ts, "wrapup": 0.0}
+        m["name"] = ev.get("MemberName") or ev.get("Name") or m["name"] or iface
+        if "Penalty" in ev:
+            m["penalty"] = int(_f(ev, "Penalty"))
+        if "Status" in ev:
+            m["status"] = str(ev["Status"])
+        if "Paused" in ev:
+            paused = str(ev["Paused"]) in ("1", "true", "yes")
+            if paused != m["paused"]:
+                m["since"] = ts
+            m["paused"] = paused
+            m["reason"] = ev.get("PausedReason", ev.get("Reason", "")) if paused else ""
+        if "InCall" in ev:
+            m["incall"] = str(ev["InCall"]) == "1"
+        if "Wrapuptime" in ev:
+            m["wrapup"] = _f(ev, "Wrapuptime")
+        last_call = _f(ev, "LastCall")
+        if last_call > self.last_end.get(iface, 0.0):
+            self.last_end[iface] = last_call
+
+    def _member_removed(self, ev, ts):
+        self.members.get(ev.get("Queue", ""), {}).pop(_member_key(ev), None)
+
+    def _params(self, ev, ts):
+        self.members.setdefault(ev.get("Queue", ""), {})
+        self.waiting.setdefault(ev.get("Queue", ""), {})
+
+    def _entry(self, ev, ts):
+        # QueueStatus: a caller waiting now; Wait = seconds waited so far
+        q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        joined = ts - _f(ev, "Wait")
+        self.waiting.setdefault(q, {})[uid] = joined
+        if uid not in self.calls:
+            # it joined while we were not watching: count it as offered now
+            self.calls[uid] = [joined, False, False]
+            self._bucket(q, joined)["offered"] += 1
+            self._bucket(ALL, joined)["offered"] += 1
+
+    # ------------------------------------------------------------- restart
+    def begin_resync(self) -> None:
+        """Before replaying QueueStatus: live state (waiting, members) is rebuilt from it."""
+        self.waiting = {}
+        self.members = {}
+
+    def prune(self, now: float) -> None:
+        oldest = int(now // 3600) - KEEP_HOURS
+        for per_q in self.buckets.values():
+            for h in [h for h in per_q if h < oldest]:
+                del per_q[h]
+        self.calls = {u: c for u, c in self.calls.items() if now - c[0] < CALL_MEMORY}
+
+    def dump(self) -> dict:
+        return {
+            "v": 1,
+            "buckets": {q: {str(h): b for h, b in per.items()} for q, per in self.buckets.items()},
+            "waiting": self.waiting,
+            "members": self.members,
+            "last_end": self.last_end,
+            "calls": self.calls,
+            "wrapup": self.wrapup,
+            "events": self.events,
+            "last_ts": self.last_ts,
+        }
+
+    @classmethod
+    def load(cls, data: dict | None, **kw) -> "Aggregator":
+        agg = cls(**kw)
+        if not data or data.get("v") != 1:
+            return agg
+        agg.buckets = {q: {int(h): dict(b) for h, b in per.items()} for q, per in data.get("buckets", {}).items()}
+        agg.waiting = {q: dict(w) for q, w in data.get("waiting", {}).items()}
+        agg.members = {q: {i: dict(m) for i, m in ms.items()} for q, ms in data.get("members", {}).items()}
+        agg.last_end = dict(data.get("last_end", {}))
+        agg.calls = {u: list(c) for u, c in data.get("calls", {}).items()}
+        saved_wrapup = dict(data.get("wrapup", {}))
+        saved_wrapup.update(agg.wrapup)
+        agg.wrapup = saved_wrapup
+        agg.events = int(data.get("events", 0))
+        agg.last_ts = float(data.get("last_ts", 0.0))
+        return agg
+
+    # ---------------------------------------------------------------- view
+    def member_state(self, queue: str, m: dict, iface: str, now: float) -> str:
+        if m["paused"]:
+            return "paused"
+        st = m["status"]
+        if st in _RINGING:
+            return "ringing"
+        if m["incall"] or st in _TALKING:
+            return "talking"
+        if st in _UNAVAILABLE:
+            return "unavailable"
+        wrap = m.get("wrapup") or self.wrapup.get(queue, 0.0)
+        if wrap and now < self.last_end.get(iface, 0.0) + wrap:
+            return "wrapup"
+        return "available"
+
+    def _sum(self, queue: str, hours) -> dict[str, float]:
+        per_q = self.buckets.get(queue, {})
+        tot = dict.fromkeys(_COUNTERS, 0.0)
+        for h in hours:
+            b = per_q.get(h)
+            if b:
+                for k in _COUNTERS:
+                    tot[k] += b[k]
+        return tot
+
+    def _figures(self, queue: str, tot: dict[str, float], waiting: int) -> dict:
+        offered, answered = int(tot["offered"]), int(tot["answered"])
+        wrap = self.wrapup.get(queue, 0.0) if queue != ALL else 0.0
+        return {
+            "offered": offered,
+            "answered": answered,
+            "abandoned": int(tot["abandoned"]),
+            "other": max(0, offered - answered - int(tot["abandoned"]) - waiting),
+            "answered_within_sl": int(tot["answered_sl"]),
+            "answer_rate": answered / offered if offered else None,
+            "service_level": tot["answered_sl"] / offered if offered else None,
+            "asa": tot["wait_answered"] / answered if answered else None,
+            "aht": (tot["talk"] / tot["completed"] + wrap) if tot["completed"] else None,
+            "completed": int(tot["completed"]),
+        }
+
+    def day_hours(self, now: float) -> range:
+        day_start = ((now + self.day_offset) // 86400) * 86400 - self.day_offset
+        return range(int(day_start // 3600), int(now // 3600) + 1)
+
+    def queue_view(self, queue: str, now: float) -> dict:
+        if queue == ALL:
+            waits = [t for w in self.waiting.values() for t in w.values()]
+            # a caller waits in one queue at a time; count distinct callers
+            waiting_ids = {u for w in self.waiting.values() for u in w}
+            n_wait = len(waiting_ids)
+            members = {}
+            for q, ms in self.members.items():
+                for iface, m in ms.items():
+                    members.setdefault(iface, (q, m))
+            agents = dict.fromkeys(STATES, 0)
+            for iface, (q, m) in members.items():
+                agents[self.member_state(q, m, iface, now)] += 1
+        else:
+            waits = list(self.waiting.get(queue, {}).values())
+            n_wait = len(waits)
+            agents = dict.fromkeys(STATES, 0)
+            for iface, m in self.members.get(queue, {}).items():
+                agents[self.member_state(queue, m, iface, now)] += 1
+        hour = int(now // 3600)
+        today = self._figures(queue, self._sum(queue, self.day_hours(now)), n_wait)
+        last24 = self._figures(queue, self._sum(queue, range(hour - 23, hour + 1)), n_wait)
+        return {
+            "queue": queue,
+            "waiting": n_wait,
+            "longest_wait": max(0.0, now - min(waits)) if waits else 0.0,
+            "agents": agents,
+            "today": today,
+            "last_24h": last24,
+            "sl_seconds": self.sl,
+        }
+
+    def queue_names(self) -> list[str]:
+        names = set(self.buckets) | set(self.waiting) | set(self.members)
+        names.discard(ALL)
+        return sorted(names)
+
+    def view(self, now: float) -> dict:
+        return {
+            "at": now,
+            "queues": [self.queue_view(q, now) for q in self.queue_names()],
+            "total": self.queue_view(ALL, now),
+        }
+
+    def agents_view(self, now: float) -> list[dict]:
+        """One line per member interface: its queues and its state."""
+        out: dict[str, dict] = {}
+        for q, ms in sorted(self.members.items()):
+            for iface, m in ms.items():
+                a = out.setdefault(iface, {"interface": iface, "name": m["name"], "queues": {}, "state": None,
+                                           "paused": m["paused"], "reason": m["reason"], "since": m["since"]})
+                st = self.member_state(q, m, iface, now)
+                a["queues"][q] = {"penalty": m["penalty"], "state": st}
+                # the most engaged state wins: talking > ringing > wrapup > paused > available > unavailable
+                order = ("talking", "ringing", "wrapup", "paused", "available", "unavailable")
+                if a["state"] is None or order.index(st) < order.index(a["state"]):
+                    a["state"] = st
+        return sorted(out.values(), key=lambda a: a["name"])
+
+
+_HANDLERS = {
+    "QueueCallerJoin": Aggregator._join,
+    "QueueCallerLeave": Aggregator._leave,
+    "QueueCallerAbandon": Aggregator._abandon,
+    "AgentConnect": Aggregator._connect,
+    "AgentComplete": Aggregator._complete,
+    "QueueMemberAdded": Aggregator._member,
+    "QueueMemberStatus": Aggregator._member,
+    "QueueMemberPause": Aggregator._member,
+    "QueueMemberPenalty": Aggregator._member,
+    "QueueMember": Aggregator._member,  # QueueStatus list entry
+    "QueueMemberRemoved": Aggregator._member_removed,
+    "QueueParams": Aggregator._params,
+    "QueueEntry": Aggregator._entry,
+}
+EVENTS = frozenset(_HANDLERS)
+
+
+# --------------------------------------------------------------- queue_log
+def queue_log_event(line: str) -> dict | None:
+    """A queue_log line as the AMI event dict the aggregator understands.
+
+    ``time|callid|queue|agent|event|data...`` (Asterisk's queue_log, one file,
+    ``queue_log_to_file=yes``).  Used to catch up on what happened while the
+    consumer was down; returns None for lines that carry no statistic."""
+    parts = line.rstrip("\n").split("|")
+    if len(parts) < 5:
+        return None
+    try:
+        ts = float(parts[0])
+    except ValueError:
+        return None
+    callid, queue, agent, event = parts[1], parts[2], parts[3], parts[4]
+    data = parts[5:]
+
+    def d(i: int) -> str:
+        return data[i] if len(data) > i else "0"
+
+    base = {"Timestamp": ts, "Queue": queue, "Uniqueid": callid}
+    if event == "ENTERQUEUE":
+        return {**base, "Event": "QueueCallerJoin"}
+    if event == "CONNECT":
+        return {**base, "Event": "AgentConnect", "HoldTime": d(0), "RingTime": d(2), "MemberName": agent,
+                "Interface": agent}
+    if event == "ABANDON":
+        return {**base, "Event": "QueueCallerAbandon", "HoldTime": d(2)}
+    if event in ("COMPLETECALLER", "COMPLETEAGENT"):
+        return {**base, "Event": "AgentComplete", "HoldTime": d(0), "TalkTime": d(1), "MemberName": agent,
+                "Interface": agent}
+    if event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
+        return {**base, "Event": "QueueCallerLeave"}
+    return None
+
+
+def replay_queue_log(agg: Aggregator, lines, after: float) -> int:
+    """Feed queue_log lines newer than ``after`` (the last event already applied)."""
+    n = 0
+    for line in lines:
+        ev = queue_log_event(line)
+        if ev is None or ev["Timestamp"] <= after:
+            continue
+        agg.apply(ev)
+        n += 1
+    return n
+
+
+def rate(x: float | None) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
