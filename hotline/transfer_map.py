@@ -73,6 +73,7 @@ NEVER_INTEGRATED: dict[str, str] = {
     "12339": f"12339 is the national security hotline ({_SHANXI_ORGANS})",
 }
 
+RESERVED_QUEUES = frozenset({"general"})
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^\s*([a-z,\-]+)\s+(\d{1,2}:\d{2})-(\d{1,2}:\d{2})\s*$")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
@@ -262,7 +263,7 @@ class Hotline(_Model):
     number: str = Field(default="12345", pattern=r"^\d{3,20}$")
     name: str = "12345政务服务便民热线"
     department: str = "市政务服务管理办公室"
-    queue: str = "general"
+    queue: str = "hotline"
     flow: Optional[str] = None  # IVR flow played to 12345 callers; none = straight to the queue
 
     @field_validator("number", mode="before")
@@ -276,7 +277,7 @@ class CatchAll(_Model):
     row: Optional[str] = "整体并入 10"
     name: str = "各级各有关部门设立的各类政务服务便民热线电话（含移动电话号码）"
     department: str = "各级各有关部门"
-    queue: str = "general"
+    queue: str = "hotline"
     notes: Optional[str] = None
 
 
@@ -336,6 +337,15 @@ def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list
             problems.append(src.problem(("lines", i, "number"),
                                         f"{ln['number']} is never integrated into 12345: "
                                         f"{NEVER_INTEGRATED[str(ln['number']).strip()]}"))
+    for section, what in (("queues", "an Asterisk queue name"), ("trunks", "a PJSIP endpoint name")):
+        if isinstance(data.get(section), dict):
+            for name in data[section]:
+                if not _NAME_RE.match(str(name)):
+                    problems.append(src.problem((section, name), f"{section[:-1]} name {name!r}: lower-case ASCII "
+                                                                 f"letters, digits, - and _ (it is {what})"))
+                elif section == "queues" and name in RESERVED_QUEUES:
+                    problems.append(src.problem((section, name), f"queue name {name!r} is reserved: it is the "
+                                                                 f"[{name}] section of queues.conf"))
     raw_lines = data.get("lines")
     if raw_lines is None:
         raw_lines = []
@@ -383,14 +393,6 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
         zoneinfo.ZoneInfo(tm.timezone)
     except Exception:
         out.append(P(("timezone",), f"unknown time zone {tm.timezone!r}"))
-    for name in tm.queues:
-        if not _NAME_RE.match(str(name)):
-            out.append(P(("queues", name), f"queue name {name!r}: lower-case ASCII letters, digits, - and _ "
-                                           "(it is an Asterisk queue name)"))
-    for name in tm.trunks:
-        if not _NAME_RE.match(str(name)):
-            out.append(P(("trunks", name), f"trunk name {name!r}: lower-case ASCII letters, digits, - and _ "
-                                           "(it is a PJSIP endpoint name)"))
     if tm.hotline.queue not in tm.queues:
         out.append(P(("hotline", "queue"), f"unknown queue {tm.hotline.queue!r}; known: {_known(tm.queues)}"))
     if tm.catch_all.queue not in tm.queues:
