@@ -1,4 +1,8 @@
-import re, pathlib
+# Writes the corpus of broken maps (*.yaml) and their expected problems (*.expect) into the current
+# directory: run it from tests/maps after editing a case. "#! COL WORDS" marks the expected line.
+import pathlib
+import re
+
 HEAD = '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, minzheng: 民政, yingji: 应急管理, yancao: 烟草}
@@ -216,7 +220,7 @@ lines:
 ''',
 "reserved_queue_name": '''version: 1
 hotline: {number: "12345", queue: hotline}
-queues: {hotline: 综合受理, general: 综合}  #! 28 queue name 'general' is reserved
+queues: {hotline: 综合受理, general: 综合}  #! 25 queue name 'general' is reserved
 departments: {市民政局: {skill: hotline}}
 lines: []
 ''',
