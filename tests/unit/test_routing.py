@@ -1,0 +1,198 @@
+"""The routing decision (agi/routing.py): every row of the default map, every mode."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from agi.routing import Route, decide, static_routes
+from hotline import transfer_map as tm
+from hotline.yamlsrc import loads
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 11, 23)
+NOW = datetime(2026, 11, 24, 10, 0)  # a Tuesday morning, inside the transition period
+CALLER = "13812345678"
+
+
+@pytest.fixture(scope="module")
+def handan():
+    return tm.load_map(ROOT / "transfer_map.yaml", TODAY)
+
+
+# number -> (kind, queue, dial target, mode, level, department, transition announcement?)
+EXPECTED = {
+    # 整体并入 1-5: 12345 answers with the department's skill, after the 过渡期 announcement
+    "12349": ("queue", "minzheng", "", "merge", "city", "市民政局", True),
+    "96119": ("queue", "xiaofang", "", "merge", "city", "市消防救援支队", True),
+    "12336": ("queue", "ziran", "", "merge", "city", "市自然资源和规划局", True),
+    "12312": ("queue", "shangwu", "", "merge", "city", "市商务局", True),
+    "12356": ("queue", "weijian", "", "merge", "city", "市卫生健康委", True),
+    # 整体并入 6-9: 热线在省有关部门设置 -> province trunk, back to the skill queue
+    "12396": ("dial", "keji", "PJSIP/12396@province", "merge", "province", "市科技局", False),
+    "12300": ("dial", "tongxin", "PJSIP/12300@province", "merge", "province", "市通信发展办", False),
+    "12301": ("dial", "wenlv", "PJSIP/12301@province", "merge", "province", "市文化广电和旅游局", False),
+    "12322": ("dial", "yingji", "PJSIP/12322@province", "merge", "province", "市应急管理局", False),
+    # 双号并行 1: seats cancelled -> 12345 agents of the skill
+    "12329": ("queue", "gongjijin", "", "dual", "city", "市住房公积金管理中心", True),
+    # 双号并行 2-4: seats kept for now -> department seats first, overflow to 12345
+    "12350": ("dial", "yingji", "PJSIP/12350@seats-12350", "dual", "city", "市应急管理局", False),
+    "12320": ("dial", "weijian", "PJSIP/12320@seats-12320", "dual", "city", "市卫生健康委", False),
+    "12348": ("dial", "sifa", "PJSIP/12348@seats-12348", "dual", "city", "市司法局", False),
+    # 双号并行 5-10: number kept, merged into 12345
+    "12333": ("queue", "renshe", "", "dual", "city", "市人力资源社会保障局", True),
+    "12369": ("queue", "shengtai", "", "dual", "city", "市生态环境局", True),
+    "12319": ("queue", "chengguan", "", "dual", "city", "市城管执法局", True),
+    "12328": ("queue", "jiaotong", "", "dual", "city", "市交通运输局", True),
+    "12318": ("queue", "wenlv", "", "dual", "city", "市文化广电和旅游局", True),
+    "12315": ("queue", "shichang", "", "dual", "city", "市市场监管局", True),
+    # 双号并行 11-14: province
+    "12316": ("dial", "nongye", "PJSIP/12316@province", "dual", "province", "市农业农村局", False),
+    "12393": ("dial", "yibao", "PJSIP/12393@province", "dual", "province", "市医疗保障局", False),
+    "12317": ("dial", "fupin", "PJSIP/12317@province", "dual", "province", "市扶贫开发办", False),
+    "12385": ("dial", "canlian", "PJSIP/12385@province", "dual", "province", "市残联", False),
+    # 设分中心 1: the city sub-center 7x24; 2-5: sub-centers on the province platform
+    "12313": ("dial", "yancao", "PJSIP/12313@subcenter-12313", "subcenter", "city", "市烟草局", False),
+    "12360": ("dial", "haiguan", "PJSIP/12360@province", "subcenter", "province", "邯郸海关", False),
+    "12366": ("dial", "shuiwu", "PJSIP/12366@province", "subcenter", "province", "市税务局", False),
+    "12367": ("dial", "gongan", "PJSIP/12367@province", "subcenter", "province", "市公安局", False),
+    "12305": ("dial", "youzheng", "PJSIP/12305@province", "subcenter", "province", "市邮政管理局", False),
+}
+
+
+def test_expected_table_covers_the_whole_default_map(handan):
+    assert set(EXPECTED) == {ln.number for ln in handan.lines}
+
+
+@pytest.mark.parametrize("number", sorted(EXPECTED))
+def test_every_row_of_the_default_map(handan, number):
+    kind, queue, target, mode, level, dept, announced = EXPECTED[number]
+    r = decide(number, CALLER, NOW, handan)
+    assert (r.kind, r.queue, r.target, r.mode, r.level, r.department) == (kind, queue, target, mode, level, dept)
+    assert r.origin == number
+    assert r.announce == (f"transition-{number}" if announced else "")
+    assert r.row == handan.line(number).row
+    cv = r.channel_vars()
+    assert cv["__HOTLINE_ORIGIN"] == number and cv["__HOTLINE_MODE"] == mode
+    assert cv["__HOTLINE_DEPT"] == dept and cv["__HOTLINE_LEVEL"] == level
+    if kind == "dial":
+        assert r.timeout >= 5 and r.flag
+        want = "province_noanswer" if level == "province" else \
+            {"subcenter": "subcenter_noanswer", "dual": "seats_noanswer"}[mode]
+        assert r.flag == want
+
+
+def test_subcenter_no_answer_comes_back_with_priority(handan):
+    r = decide("12313", CALLER, NOW, handan)
+    assert r.kind == "dial" and r.timeout == 25
+    assert r.queue == "yancao" and r.priority == 10 and r.flag == "subcenter_noanswer"
+    assert r.channel_vars()["HOTLINE_OVERFLOW_FLAG"] == "subcenter_noanswer"
+    # 7x24: the same at 3 a.m. on a holiday
+    assert decide("12313", CALLER, datetime(2027, 10, 1, 3, 0), handan) == r
+
+
+def test_hotline_itself_and_the_catch_all(handan):
+    r = decide("12345", CALLER, NOW, handan)
+    assert (r.kind, r.queue, r.mode, r.origin) == ("queue", handan.hotline.queue, "direct", "12345")
+    assert decide("", CALLER, NOW, handan).origin == "12345"
+    other = decide("03103012345", CALLER, NOW, handan)  # a department's old local line: row 10
+    assert (other.kind, other.queue, other.mode, other.department, other.row) == \
+        ("queue", handan.catch_all.queue, "merge", "各级各有关部门", "整体并入 10")
+    assert other.origin == "03103012345"
+
+
+@pytest.mark.parametrize("number", ["110", "119", "120", "122", "12395"])
+def test_emergency_numbers_are_never_queued(handan, number):
+    r = decide(number, CALLER, NOW, handan)
+    assert r.kind == "hangup" and r.queue == "" and r.announce == f"emergency-{number}"
+    assert "never integrated" in r.reason
+
+
+def test_transition_announcement_stops_after_its_end_date(handan):
+    until = handan.line("12349").transition.until
+    assert decide("12349", CALLER, datetime.combine(until, datetime.max.time()), handan).announce
+    after = decide("12349", CALLER, datetime.combine(until + timedelta(days=1), datetime.min.time()), handan)
+    assert after.announce == "" and after.queue == "minzheng"
+
+
+def test_aware_time_is_taken_in_the_maps_zone(handan):
+    # 2027-06-30 15:30 UTC is 23:30 in Shanghai: still the last day of the period;
+    # an hour later it is 2027-07-01 there, though still 2027-06-30 in UTC
+    utc = datetime(2027, 6, 30, 15, 30, tzinfo=timezone.utc)
+    assert decide("12349", CALLER, utc, handan).announce == "transition-12349"
+    assert decide("12349", CALLER, utc + timedelta(hours=1), handan).announce == ""
+
+
+HOURS_MAP = """version: 1
+hotline: {number: "12345", queue: hotline}
+queues: {hotline: 综合, yingji: 应急, sifa: 司法}
+departments: {市应急管理局: {skill: yingji}, 市司法局: {skill: sifa}}
+trunks:
+  seats-a: {kind: seats, contact: "sip:127.0.0.1:5091"}
+  seats-b: {kind: seats, contact: "sip:127.0.0.1:5092"}
+holidays: [2027-10-01]
+lines:
+  - number: "12350"
+    name: 安全生产
+    department: 市应急管理局
+    mode: dual
+    seats: retained_temporarily
+    target: seats-a
+    hours: ["mon-fri 08:30-17:30"]
+    overflow: {to: "12348", timeout: 15}
+  - number: "12348"
+    name: 公共法律服务
+    department: 市司法局
+    mode: 并行接听
+    seats: retained
+    target: seats-b
+    overflow: {to: hotline, timeout: 30, priority: 5}
+"""
+
+
+@pytest.fixture(scope="module")
+def hours_map():
+    data, src = loads(HOURS_MAP, "hours.yaml")
+    tmap, problems = tm.check(data, src, TODAY)
+    assert problems == []
+    return tmap
+
+
+def test_dual_seats_kept_open_hours_dial_first(hours_map):
+    r = decide("12350", CALLER, datetime(2027, 3, 2, 9, 0), hours_map)
+    assert (r.kind, r.target, r.timeout, r.queue, r.overflow) == ("dial", "PJSIP/12350@seats-a", 15, "yingji", "12348")
+    assert r.channel_vars()["HOTLINE_OVERFLOW"] == "12348"
+
+
+@pytest.mark.parametrize("when", [datetime(2027, 3, 2, 18, 0), datetime(2027, 3, 6, 10, 0),
+                                  datetime(2027, 10, 1, 10, 0)], ids=["evening", "saturday", "holiday"])
+def test_dual_seats_kept_closed_goes_to_its_overflow(hours_map, when):
+    r = decide("12350", CALLER, when, hours_map)
+    assert r.kind == "queue" and r.target == "" and r.overflow == "12348" and "closed" in r.reason
+
+
+def test_overflow_to_a_named_queue_with_priority(hours_map):
+    r = decide("12348", CALLER, datetime(2027, 3, 6, 3, 0), hours_map)
+    assert (r.kind, r.queue, r.priority, r.flag) == ("dial", "hotline", 5, "seats_noanswer")
+
+
+def test_no_map_keeps_the_foundation_behaviour():
+    r = decide("12349", CALLER, NOW, None)
+    assert r.kind == "queue" and r.origin == "12349"
+
+
+def test_static_routes_cover_every_number(handan):
+    routes = dict(static_routes(handan))
+    assert set(routes) == set(EXPECTED) | {"12345"}
+    for number, r in routes.items():
+        assert isinstance(r, Route)
+        assert r == decide(number, "", None, handan)
+    assert routes["12350"].kind == "dial"  # no time rule in the fallback: the seats are tried
+
+
+def test_decide_is_pure(handan):
+    a = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
+    b = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
+    assert a == b
