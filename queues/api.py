@@ -1,0 +1,198 @@
+"""REST + server-sent events for queues: live statistics, agents, seat sizing.
+
+The statistics consumer (``hotline stats``) keeps the figures in Redis; these
+routes only read them (``/stats``, ``/agents``, ``/stream``) or turn a request
+into AMI actions (login / logout / pause).  Every route declares its roles.
+
+Routes (all under ``/api/v1/queues``):
+
+* ``GET  /stats``                  every queue and the hotline total
+* ``GET  /stats/{queue}``          one queue (``all`` = the hotline total)
+* ``GET  /stream``                 text/event-stream: the stats view whenever it changes (wallboard)
+* ``GET  /agents``                 registry + live state
+* ``POST /agents``                 register an agent (admin)
+* ``POST /agents/{name}/login|logout|pause|unpause``
+* ``GET  /sizing?population=N[&calls_per_day=..&aht=..&patience=..]``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from hotline.auth import Principal, require_roles
+from queues import agents as ag
+from queues import sizing
+from queues.models import Registry
+from queues.service import keys
+
+router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
+
+WATCHERS = ("agent", "dispatcher", "supervisor", "admin")
+MANAGERS = ("supervisor", "admin")
+
+
+def _settings(request: Request):
+    s = getattr(request.app.state, "settings", None)
+    if s is None:
+        from hotline.settings import get_settings
+
+        s = request.app.state.settings = get_settings()
+    return s
+
+
+def _redis(request: Request):
+    r = getattr(request.app.state, "queues_redis", None)
+    if r is None:
+        import redis.asyncio as aioredis
+
+        r = request.app.state.queues_redis = aioredis.from_url(_settings(request).redis_url)
+    return r
+
+
+async def _view(request: Request, what: str = "view"):
+    raw = await _redis(request).get(keys(_settings(request).instance)[what])
+    return json.loads(raw) if raw else None
+
+
+@router.get("/stats")
+async def stats(request: Request, _: Principal = Depends(require_roles(*WATCHERS))):
+    view = await _view(request)
+    if view is None:
+        raise HTTPException(503, "no statistics yet: is `hotline stats` running?")
+    return view
+
+
+@router.get("/stats/{queue}")
+async def queue_stats(queue: str, request: Request, _: Principal = Depends(require_roles(*WATCHERS))):
+    view = await _view(request)
+    if view is None:
+        raise HTTPException(503, "no statistics yet: is `hotline stats` running?")
+    if queue in ("all", "*"):
+        return view["total"]
+    for q in view["queues"]:
+        if q["queue"] == queue:
+            return q
+    raise HTTPException(404, f"unknown queue {queue!r}")
+
+
+@router.get("/stream")
+async def stream(request: Request, interval: float = Query(1.0, ge=0.2, le=30),
+                 _: Principal = Depends(require_roles(*WATCHERS))):
+    """Server-sent events: ``event: stats`` with the whole view, sent when it changes."""
+    max_events = getattr(request.app.state, "sse_max_events", None)  # tests bound the stream
+
+    async def gen():
+        last = None
+        sent = 0
+        yield "retry: 2000\n\n"
+        while True:
+            if await request.is_disconnected():
+                return
+            raw = await _redis(request).get(keys(_settings(request).instance)["view"])
+            if raw and raw != last:
+                last = raw
+                text = raw.decode() if isinstance(raw, bytes) else raw
+                yield f"event: stats\ndata: {text}\n\n"
+                sent += 1
+                if max_events and sent >= max_events:
+                    return
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(gen(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/agents")
+async def agents(request: Request, _: Principal = Depends(require_roles(*WATCHERS))):
+    live = {a["name"]: a for a in (await _view(request, "agents") or [])}
+    rows = await asyncio.to_thread(Registry(_settings(request).database_url).all)
+    out = []
+    for a in rows:
+        st = live.get(a["name"])
+        out.append({**a, "state": st["state"] if st else "logged_out",
+                    "paused": bool(st and st["paused"]), "reason": st["reason"] if st else "",
+                    "queues": st["queues"] if st else {}})
+    return {"agents": out}
+
+
+class AgentIn(BaseModel):
+    name: str
+    extension: str
+    skills: dict[str, int] = Field(default_factory=lambda: {"general": 0})
+    team: str = ""
+    display: str = ""
+
+
+@router.post("/agents", status_code=201)
+async def add_agent(body: AgentIn, request: Request, _: Principal = Depends(require_roles("admin"))):
+    try:
+        return await asyncio.to_thread(Registry(_settings(request).database_url).add, body.name, body.extension,
+                                       body.skills, body.team, body.display)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc))
+
+
+class PauseIn(BaseModel):
+    reason: str = Field("break", max_length=40)
+
+
+async def _act(request: Request, name: str, build) -> dict:
+    settings = _settings(request)
+    agent = await asyncio.to_thread(Registry(settings.database_url).get, name)
+    if agent is None:
+        raise HTTPException(404, f"no agent {name!r}")
+    actions = build(agent)
+    try:
+        results = await ag.send_actions(settings, actions)
+    except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+        raise HTTPException(503, f"Asterisk AMI unreachable: {exc}")
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise HTTPException(409, "; ".join(f"{r.action['Action']} {r.action.get('Queue', '')}: {r.message}"
+                                           for r in bad))
+    return {"agent": agent["name"], "done": [{"action": r.action["Action"], "queue": r.action.get("Queue")}
+                                             for r in results]}
+
+
+@router.post("/agents/{name}/login")
+async def login(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, ag.login_actions)
+
+
+@router.post("/agents/{name}/logout")
+async def logout(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, ag.logout_actions)
+
+
+@router.post("/agents/{name}/pause")
+async def pause(name: str, request: Request, body: PauseIn | None = None,
+                _: Principal = Depends(require_roles("agent", *MANAGERS))):
+    reason = (body or PauseIn()).reason
+    return await _act(request, name, lambda a: [ag.pause_action(a, True, reason)])
+
+
+@router.post("/agents/{name}/unpause")
+async def unpause(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, lambda a: [ag.pause_action(a, False)])
+
+
+@router.get("/sizing")
+async def seat_sizing(population: int = Query(..., ge=0, le=2_000_000_000),
+                      calls_per_day: float | None = Query(None, ge=0, le=10_000_000),
+                      aht: float = Query(240.0, gt=0, le=7200), patience: float | None = Query(None, gt=0, le=7200),
+                      _: Principal = Depends(require_roles(*MANAGERS))):
+    r = sizing.rule(population)
+    out: dict = {"population": population, "seats": r.seats, "operators": r.operators}
+    if calls_per_day is not None:
+        v = await asyncio.to_thread(sizing.verdict, population, sizing.calls_by_hour_from_day(calls_per_day),
+                                    aht, patience)
+        out["verdict"] = {"answer_rate_24h": v.answer_rate_24h, "service_level_24h": v.service_level_24h,
+                          "meets": v.meets, "seats_needed": v.seats_needed, "hourly_needed": v.hourly_needed,
+                          "operators_needed": v.operators_needed,
+                          "model": "erlang_a" if patience else "erlang_c"}
+    return out
