@@ -269,7 +269,7 @@ def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list, depth: 
 
 
 def _skill(node: F.Queue, st: State) -> str:
-    return F.expand(node.skill, st.vars) or "general"
+    return F.expand(node.skill, st.vars) or "hotline"
 
 
 def _priority(node: F.Queue, st: State) -> int:

@@ -50,7 +50,7 @@ def test_default_flow_goes_to_the_queue_when_the_caller_waits(flows):
     assert timer.seconds == 2
     acts = c.timeout()
     assert acts == [E.Continue(E.QUEUE_CONTEXT, "s",
-                               {"HOTLINE_QUEUE": "general", "HOTLINE_PRIORITY": "3", "HOTLINE_AFTER": "survey"})]
+                               {"HOTLINE_QUEUE": "hotline", "HOTLINE_PRIORITY": "3", "HOTLINE_AFTER": "survey"})]
     assert c.st.done
 
 
@@ -222,7 +222,7 @@ def test_callback_offer(flows):
     c = Call(flows, "12345-callback")
     c.prompt_done()
     est = c.last(E.OfferCallback)
-    assert est.queue == "general"
+    assert est.queue == "hotline"
     c.send(E.Wait(30, est.token))  # short wait: queue at once
     assert isinstance(c.acts[-1], E.Continue)
     c = Call(flows, "12345-callback")

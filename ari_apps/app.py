@@ -1,0 +1,549 @@
+"""The Stasis app: runs IVR flows, one asyncio task per call.
+
+The websocket reader does almost nothing per event: it stamps the lag, finds
+the call's queue by channel id and drops the event in.  Each call's task
+turns ARI events into engine events, asks the pure interpreter
+(:mod:`ari_apps.engine`) what to do, and does it over REST.
+
+Load shedding, so that no call ever waits on a stalled or lagging app:
+
+- a heartbeat writes the global ``HOTLINE_IVR_UNTIL`` (epoch + 3 s) every
+  second while healthy; the dialplan enters Stasis only while
+  ``${EPOCH} < HOTLINE_IVR_UNTIL``, else it takes the dialplan fallback.  A
+  dead, stalled or disconnected app stops the heartbeat, so new calls bypass
+  it within 3 s without any request to the app;
+- when over capacity (calls in flight, event lag, event-loop lag) the
+  heartbeat writes 0 at once, and a call that still arrives is ``continue``d
+  straight to the fallback with one request.
+
+The websocket reconnects by itself (:mod:`ari_apps.ari`); after a reconnect
+the app asks ``GET /channels`` for calls still in Stasis: calls it still
+tracks are nudged (playbacks that ended during the gap), calls it does not
+know (the app restarted) go to the fallback, so nobody is left in silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from ari_apps import engine as E
+from ari_apps import flow as F
+from ari_apps.ari import Ari, AriError, event_lag, parse_args
+from hotline.log import event
+
+log = logging.getLogger("hotline.ari.app")
+
+FALLBACK_CONTEXT = "hotline-ivr-fallback"
+INTERNAL_ARG = "hotline-internal"
+
+
+@dataclass
+class Capacity:
+    max_calls: int = 400  # calls in the app at once
+    max_event_lag: float = 0.5  # seconds between Asterisk and us
+    max_loop_lag: float = 0.25  # seconds our event loop is late
+    resume_ratio: float = 0.7  # hysteresis: resume below this share of each limit
+
+    @classmethod
+    def from_env(cls, env=None) -> "Capacity":
+        env = os.environ if env is None else env
+        c = cls()
+        c.max_calls = int(env.get("HOTLINE_IVR_MAX_CALLS", c.max_calls))
+        c.max_event_lag = float(env.get("HOTLINE_IVR_MAX_LAG", c.max_event_lag))
+        return c
+
+
+def overloaded(cap: Capacity, calls: int, event_lag_s: float, loop_lag_s: float, shedding: bool) -> bool:
+    """Pure: shed new calls?  With hysteresis so we do not flap."""
+    k = cap.resume_ratio if shedding else 1.0
+    return (calls >= cap.max_calls * k or event_lag_s > cap.max_event_lag * k
+            or loop_lag_s > cap.max_loop_lag * k)
+
+
+class Prompts:
+    """Flow texts -> audio files (via asterisk_conf.prompts), addressed as Asterisk sees them."""
+
+    def __init__(self, sounds_host: Path | None, sounds_ast: str | None):
+        self.host = sounds_host
+        self.ast = sounds_ast
+        self.cache: dict[str, str | None] = {}
+        try:
+            from asterisk_conf.prompts import ensure_prompt
+        except ImportError:
+            ensure_prompt = None
+        self.ensure = ensure_prompt
+        if ensure_prompt is None or sounds_host is None:
+            event(log, "prompt generator or sounds dir unavailable; prompts are skipped", level=logging.WARNING)
+
+    def _uri(self, path: Path) -> str:
+        rel = path.with_suffix("")
+        if self.host is not None and self.ast is not None:
+            try:
+                return "sound:" + self.ast.rstrip("/") + "/" + str(rel.relative_to(self.host))
+            except ValueError:
+                pass
+        return "sound:" + str(rel)
+
+    def uri(self, name: str, text: str) -> str | None:
+        if name.startswith("sound:"):
+            return name
+        if name in self.cache:
+            return self.cache[name]
+        uri = None
+        if self.ensure is not None and self.host is not None:
+            try:
+                uri = self._uri(Path(self.ensure(name, text, self.host)))
+            except Exception as exc:
+                event(log, "prompt generation failed", level=logging.ERROR, prompt=name, error=str(exc)[:200])
+        self.cache[name] = uri
+        return uri
+
+    def say_uri(self, text: str) -> str | None:
+        name = "say-" + hashlib.sha1(text.encode()).hexdigest()[:16]
+        return self.uri(name, text)
+
+    def warm(self, flows: dict[str, F.Flow]) -> int:
+        n = 0
+        for name, text in F.all_prompts(flows).items():
+            if self.uri(name, text):
+                n += 1
+        return n
+
+
+@dataclass
+class Call:
+    id: str
+    caller: str
+    linkedid: str
+    flow_name: str
+    queue: asyncio.Queue
+    origin: str = ""
+    task: asyncio.Task | None = None
+    state: E.State | None = None
+    playback: str = ""  # current playback id
+    playback_token: int = 0
+    recording: str = ""
+    recording_token: int = 0
+    timer: asyncio.TimerHandle | None = None
+    listen: asyncio.Task | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+GONE = object()  # the caller hung up / left Stasis
+
+
+class IvrApp:
+    def __init__(self, ari: Ari, flows: dict[str, F.Flow], store=None, speech=None, prompts: Prompts | None = None,
+                 capacity: Capacity | None = None, recordings_host: Path | None = None,
+                 bind: str = "127.0.0.1", clock: Callable[[], datetime] = datetime.now, callbacks=None):
+        self.ari = ari
+        self.flows = flows
+        self.store = store
+        self.speech = speech
+        self.prompts = prompts or Prompts(None, None)
+        self.capacity = capacity or Capacity()
+        self.recordings_host = recordings_host
+        self.bind = bind
+        self.clock = clock
+        self.callbacks = callbacks
+        self.calls: dict[str, Call] = {}
+        self.event_lag = 0.0
+        self.loop_lag = 0.0
+        self.shedding = False
+        self.stats = {"calls": 0, "shed": 0, "resumed": 0, "events": 0, "errors": 0}
+        self._no_speech_logged: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------ main loop
+    async def run(self) -> None:
+        hb = asyncio.create_task(self.heartbeat())
+        try:
+            async for ev in self.ari.events(on_connect=self.resync):
+                self.dispatch(ev)
+        finally:
+            hb.cancel()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        t = asyncio.create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    def dispatch(self, ev: dict) -> None:
+        """Per-event work on the reader: tiny.  Route to the call's queue."""
+        self.stats["events"] += 1
+        lag = event_lag(ev)
+        self.event_lag = 0.8 * self.event_lag + 0.2 * lag
+        kind = ev.get("type")
+        if kind == "StasisStart":
+            self.on_stasis_start(ev)
+            return
+        cid = _channel_id(ev)
+        call = self.calls.get(cid) if cid else None
+        if call is None:
+            return
+        if kind in ("StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"):
+            call.queue.put_nowait(GONE)
+        else:
+            call.queue.put_nowait(ev)
+
+    def on_stasis_start(self, ev: dict) -> None:
+        ch = ev.get("channel", {})
+        cid = ch.get("id", "")
+        args = ev.get("args", [])
+        if (args and args[0] == INTERNAL_ARG) or ch.get("name", "").startswith(("Snoop/", "UnicastRTP/")):
+            return  # our own helper channels (speech)
+        if cid in self.calls:
+            return
+        if overloaded(self.capacity, len(self.calls), self.event_lag, self.loop_lag, self.shedding):
+            if not self.shedding:
+                self.shedding = True
+                self._spawn(self.set_health(False))
+                event(log, "over capacity: new calls go to the dialplan fallback", level=logging.WARNING,
+                      calls=len(self.calls), event_lag=round(self.event_lag, 3), loop_lag=round(self.loop_lag, 3))
+            self.stats["shed"] += 1
+            self._spawn(self.to_fallback(cid, "shed"))
+            return
+        flow_name, node, variables = parse_args(args)
+        caller = ch.get("caller", {}).get("number", "")
+        linkedid = variables.pop("linkedid", "") or ch.get("linkedid", "") or cid
+        call = Call(cid, caller, linkedid, flow_name, asyncio.Queue(), origin=variables.get("HOTLINE_ORIGIN", ""))
+        self.calls[cid] = call
+        self.stats["calls"] += 1
+        call.task = self._spawn(self.run_call(call, node, variables))
+
+    async def to_fallback(self, cid: str, why: str) -> None:
+        try:
+            await self.ari.post(f"/channels/{cid}/continue", ok_missing=True,
+                                context=FALLBACK_CONTEXT, extension="s", priority=1)
+        except (AriError, OSError) as exc:
+            event(log, "fallback continue failed", level=logging.WARNING, channel=cid, why=why, error=str(exc)[:200])
+
+    async def set_health(self, ok: bool) -> None:
+        value = str(int(time.time()) + 3) if ok else "0"
+        try:
+            await self.ari.post("/asterisk/variable", variable="HOTLINE_IVR_UNTIL", value=value)
+        except Exception as exc:
+            event(log, "heartbeat failed", level=logging.WARNING, error=str(exc)[:200])
+
+    async def heartbeat(self, period: float = 1.0) -> None:
+        loop = asyncio.get_running_loop()
+        last_report = loop.time()
+        while True:
+            t0 = loop.time()
+            await asyncio.sleep(period)
+            self.loop_lag = max(0.0, loop.time() - t0 - period)
+            # quiet periods: event lag decays even without events
+            if self.calls == {}:
+                self.event_lag *= 0.5
+            over = overloaded(self.capacity, len(self.calls), self.event_lag, self.loop_lag, self.shedding)
+            if over != self.shedding:
+                self.shedding = over
+                if not over:
+                    self.stats["resumed"] += 1
+                event(log, "over capacity: shedding" if over else "capacity back: taking calls",
+                      calls=len(self.calls), event_lag=round(self.event_lag, 3), loop_lag=round(self.loop_lag, 3))
+            if self.ari.connected.is_set():
+                await self.set_health(not self.shedding)
+            if loop.time() - last_report > 10:
+                last_report = loop.time()
+                event(log, "ivr stats", in_flight=len(self.calls), event_lag=round(self.event_lag, 3),
+                      loop_lag=round(self.loop_lag, 3), shedding=self.shedding, **self.stats)
+
+    async def resync(self) -> None:
+        """After (re)connecting: pick up channels still in Stasis."""
+        try:
+            channels = await self.ari.get("/channels")
+        except Exception as exc:
+            event(log, "resync: GET /channels failed", level=logging.WARNING, error=str(exc)[:200])
+            return
+        live = set()
+        for ch in channels or []:
+            dp = ch.get("dialplan", {})
+            if dp.get("app_name") != "Stasis" or not str(dp.get("app_data", "")).startswith(self.ari.app):
+                continue
+            if ch.get("name", "").startswith(("Snoop/", "UnicastRTP/")):
+                continue
+            live.add(ch["id"])
+            call = self.calls.get(ch["id"])
+            if call is None:
+                event(log, "resync: unknown call in Stasis goes to the fallback", channel=ch["id"],
+                      caller=ch.get("caller", {}).get("number", ""))
+                self._spawn(self.to_fallback(ch["id"], "resync"))
+            elif call.playback:
+                pb = await self.ari.request("GET", f"/playbacks/{call.playback}", ok_missing=True)
+                if pb is None:  # it ended while we were away
+                    call.queue.put_nowait({"type": "PlaybackFinished", "playback": {"id": call.playback},
+                                           "synthetic": True})
+        for cid, call in list(self.calls.items()):
+            if cid not in live:
+                call.queue.put_nowait(GONE)
+        event(log, "resync done", in_stasis=len(live), tracked=len(self.calls))
+
+    # --------------------------------------------------------------- a call
+    async def run_call(self, call: Call, node: str | None, variables: dict[str, str]) -> None:
+        flow = self.flows.get(call.flow_name)
+        try:
+            if flow is None or (node and node not in flow.nodes):
+                event(log, "unknown flow; fallback", level=logging.WARNING, flow=call.flow_name, node=node)
+                await self.to_fallback(call.id, "unknown flow")
+                return
+            event(log, "call enters flow", flow=call.flow_name, caller=call.caller, channel=call.id)
+            st, acts = E.start(call.flow_name, flow, variables, self.clock(), node)
+            call.state = st
+            await self.execute(call, acts)
+            while not call.state.done:
+                item = await call.queue.get()
+                if item is GONE:
+                    break
+                ev = self.translate(call, item)
+                if ev is None:
+                    continue
+                st, acts = E.step(flow, call.state, ev, self.clock())
+                call.state = st
+                await self.execute(call, acts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.stats["errors"] += 1
+            event(log, "call task failed; fallback", level=logging.ERROR, flow=call.flow_name,
+                  node=call.state.node if call.state else "", error=repr(exc)[:300])
+            await self.to_fallback(call.id, "error")
+        finally:
+            self._cleanup(call)
+
+    def _cleanup(self, call: Call) -> None:
+        if call.timer:
+            call.timer.cancel()
+        if call.listen and not call.listen.done():
+            call.listen.cancel()
+        self.calls.pop(call.id, None)
+
+    def post(self, call: Call, ev) -> None:
+        """Deliver an engine event from a helper task back into the call's queue."""
+        call.queue.put_nowait(("engine", ev))
+
+    def translate(self, call: Call, item: Any):
+        if isinstance(item, tuple) and item and item[0] == "engine":
+            return item[1]
+        kind = item.get("type")
+        if kind == "ChannelDtmfReceived":
+            return E.Digit(item.get("digit", ""))
+        if kind in ("PlaybackFinished",):
+            pid = item.get("playback", {}).get("id", "")
+            if pid and pid == call.playback:
+                call.playback = ""
+                return E.PromptDone(call.playback_token)
+            return None
+        if kind in ("RecordingFinished", "RecordingFailed"):
+            rec = item.get("recording", {})
+            if rec.get("name") == call.recording:
+                call.recording = ""
+                name = rec.get("name", "") if kind == "RecordingFinished" else ""
+                self._spawn(self._after_recording(call, name, call.recording_token))
+            return None
+        return None
+
+    # -------------------------------------------------------------- actions
+    async def execute(self, call: Call, acts: list) -> None:
+        for a in acts:
+            if isinstance(a, E.Play):
+                uris = [u for u in (self.prompts.uri(n, t) for n, t in a.prompts) if u]
+                await self._play(call, uris, a.token)
+            elif isinstance(a, E.Say):
+                uri = await asyncio.to_thread(self.prompts.say_uri, a.text)
+                await self._play(call, [uri] if uri else [], a.token)
+            elif isinstance(a, E.StopPlay):
+                if call.playback:
+                    pid, call.playback = call.playback, ""
+                    self._spawn(self.ari.delete(f"/playbacks/{pid}"))
+            elif isinstance(a, E.Timer):
+                self._set_timer(call, a.seconds, E.Timeout(a.token))
+            elif isinstance(a, E.Listen):
+                self._listen(call, a)
+            elif isinstance(a, E.Lookup):
+                self._spawn(self._lookup(call, a))
+            elif isinstance(a, E.Record):
+                await self._record(call, a)
+            elif isinstance(a, E.SaveDraft):
+                self._spawn(self._save_draft(call, a))
+            elif isinstance(a, E.SaveSurvey):
+                self._spawn(self._save_survey(call, a))
+            elif isinstance(a, E.OfferCallback):
+                self._spawn(self._estimate(call, a))
+            elif isinstance(a, E.PlaceCallback):
+                self._spawn(self._place_callback(call, a))
+            elif isinstance(a, E.Continue):
+                await self._continue(call, a)
+            elif isinstance(a, E.Hangup):
+                await self.ari.delete(f"/channels/{call.id}")
+            elif isinstance(a, E.Log):
+                event(log, a.message, flow=call.flow_name, channel=call.id, **dict(a.fields))
+
+    async def _play(self, call: Call, uris: list[str], token: int) -> None:
+        if not uris:
+            self.post(call, E.PromptDone(token))
+            return
+        pid = f"{call.id}-p{token}"
+        call.playback, call.playback_token = pid, token
+        try:
+            await self.ari.post(f"/channels/{call.id}/play/{pid}", media=",".join(uris), lang="zh")
+        except AriError as exc:
+            if exc.status == 404:
+                call.queue.put_nowait(GONE)
+                return
+            event(log, "play failed", level=logging.WARNING, error=str(exc)[:200])
+            call.playback = ""
+            self.post(call, E.PromptDone(token))
+
+    def _set_timer(self, call: Call, seconds: float, ev) -> None:
+        if call.timer:
+            call.timer.cancel()
+        call.timer = asyncio.get_running_loop().call_later(seconds, self.post, call, ev)
+
+    def _listen(self, call: Call, a: E.Listen) -> None:
+        if self.speech is None:
+            key = (call.flow_name, a.node)
+            if key not in self._no_speech_logged:
+                self._no_speech_logged.add(key)
+                event(log, "no speech model: speech node falls back to DTMF", level=logging.WARNING,
+                      flow=call.flow_name, node=a.node)
+            self._set_timer(call, a.seconds, E.Timeout(a.token))
+            return
+        if call.listen and not call.listen.done():
+            call.listen.cancel()
+        call.listen = self._spawn(self._recognize(call, a))
+
+    async def _recognize(self, call: Call, a: E.Listen) -> None:
+        from ari_apps.speech import RtpSink, recognize
+
+        loop = asyncio.get_running_loop()
+        transport = None
+        made: list[str] = []
+        bridge = ""
+        text = ""
+        try:
+            transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=(self.bind, 0))
+            port = transport.get_extra_info("sockname")[1]
+            ext = await self.ari.post("/channels/externalMedia", app=self.ari.app,
+                                      external_host=f"{self.bind}:{port}", format="slin16",
+                                      encapsulation="rtp", transport="udp", direction="both")
+            made.append(ext["id"])
+            snoop = await self.ari.post(f"/channels/{call.id}/snoop", spy="in", app=self.ari.app,
+                                        appArgs=INTERNAL_ARG)
+            made.append(snoop["id"])
+            br = await self.ari.post("/bridges", type="mixing")
+            bridge = br["id"]
+            await self.ari.post(f"/bridges/{bridge}/addChannel", channel=",".join(made))
+            text = await recognize(self.speech, sink, a.grammar, a.seconds)
+            event(log, "speech heard", flow=call.flow_name, node=a.node, text=text, packets=sink.packets)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            event(log, "speech failed", level=logging.WARNING, error=repr(exc)[:200])
+        finally:
+            if transport is not None:
+                transport.close()
+            for cid in made:
+                self._spawn(self.ari.delete(f"/channels/{cid}"))
+            if bridge:
+                self._spawn(self.ari.delete(f"/bridges/{bridge}"))
+        self.post(call, E.Speech(text, a.token))
+
+    async def _lookup(self, call: Call, a: E.Lookup) -> None:
+        if self.store is None:
+            outcome, data = "error", {}
+        else:
+            outcome, data = await self.store.order_status(a.number, call.caller, a.last4)
+        event(log, "progress query", caller=call.caller, outcome=outcome, last4=bool(a.last4))
+        self.post(call, E.Looked(outcome, data, a.token))
+
+    async def _record(self, call: Call, a: E.Record) -> None:
+        name = f"hotline-msg-{call.linkedid}-{a.token}".replace(".", "_")
+        call.recording, call.recording_token = name, a.token
+        try:
+            await self.ari.post(f"/channels/{call.id}/record", name=name, format="wav",
+                                maxDurationSeconds=a.seconds, maxSilenceSeconds=5, beep="true",
+                                terminateOn="#", ifExists="overwrite")
+        except AriError as exc:
+            event(log, "record failed", level=logging.WARNING, error=str(exc)[:200])
+            call.recording = ""
+            self.post(call, E.Recorded("", "", a.token))
+
+    async def _after_recording(self, call: Call, name: str, token: int) -> None:
+        transcript = ""
+        if name and self.speech is not None and self.recordings_host is not None:
+            path = self.recordings_host / f"{name}.wav"
+            if path.exists():
+                try:
+                    transcript = await asyncio.to_thread(self.speech.transcribe_file, path)
+                except Exception as exc:
+                    event(log, "transcription failed", level=logging.WARNING, error=str(exc)[:200])
+        self.post(call, E.Recorded(name, transcript, token))
+
+    async def _save_draft(self, call: Call, a: E.SaveDraft) -> None:
+        ok, data = (False, {}) if self.store is None else await self.store.draft(
+            call.linkedid, call.caller, call.origin or "12345", a.transcript, a.recording)
+        self.post(call, E.Saved(ok, data, a.token))
+
+    async def _save_survey(self, call: Call, a: E.SaveSurvey) -> None:
+        ok, data = (False, {}) if self.store is None else await self.store.survey(call.linkedid, call.caller, a.score)
+        event(log, "survey", caller=call.caller, score=a.score, stored=ok, linkedid=call.linkedid)
+        self.post(call, E.Saved(ok, data, a.token))
+
+    async def _estimate(self, call: Call, a: E.OfferCallback) -> None:
+        seconds = -1.0
+        if self.callbacks is not None:
+            try:
+                seconds = await self.callbacks.estimate(a.queue, call.id)
+            except Exception as exc:
+                event(log, "wait estimate failed", level=logging.WARNING, error=str(exc)[:200])
+        self.post(call, E.Wait(seconds, a.token))
+
+    async def _place_callback(self, call: Call, a: E.PlaceCallback) -> None:
+        ok, data = False, {}
+        if self.callbacks is not None:
+            ok, data = await self.callbacks.place(call.caller, a.queue, a.priority, call.linkedid)
+        self.post(call, E.Saved(ok, data, a.token))
+
+    async def _continue(self, call: Call, a: E.Continue) -> None:
+        if a.context == E.QUEUE_CONTEXT:
+            v = a.variables
+            exten = f"q-{v['HOTLINE_QUEUE']}-{v['HOTLINE_PRIORITY']}-{v.get('HOTLINE_AFTER', '')}"
+            if v.get("HOTLINE_QUEUE_PROMPT"):
+                uri = self.prompts.cache.get(v["HOTLINE_QUEUE_PROMPT"])
+                if uri:
+                    await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_ANNOUNCE",
+                                        value=uri.removeprefix("sound:"))
+        else:
+            exten = f"t-{a.variables.get('HOTLINE_TRANSFER_KIND', '')}-{a.exten}"
+            p = a.variables.get("HOTLINE_TRANSFER_PROMPT")
+            uri = self.prompts.cache.get(p) if p else None
+            if uri:
+                await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_TRANSFER_PROMPT",
+                                    value=uri.removeprefix("sound:"))
+        event(log, "call leaves flow", flow=call.flow_name, to=a.context, exten=exten,
+              seconds=round(time.monotonic() - call.started, 2))
+        await self.ari.post(f"/channels/{call.id}/continue", ok_missing=True, context=a.context,
+                            extension=exten, priority=1)
+
+
+def _channel_id(ev: dict) -> str:
+    ch = ev.get("channel")
+    if isinstance(ch, dict):
+        return ch.get("id", "")
+    for key in ("playback", "recording"):
+        obj = ev.get(key)
+        if isinstance(obj, dict):
+            uri = obj.get("target_uri", "")
+            if uri.startswith("channel:"):
+                return uri[8:]
+    return ""

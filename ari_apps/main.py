@@ -1,0 +1,82 @@
+"""``hotline ari``: run the IVR Stasis app (flows, progress query, survey, speech).
+
+Configuration: the settings (ARI port, app name, flows directory, API port),
+the secrets (ARI user, the ``ivr`` API token), and a few environment knobs:
+``HOTLINE_VOSK_MODEL`` (speech model directory; none: DTMF only),
+``HOTLINE_IVR_MAX_CALLS`` / ``HOTLINE_IVR_MAX_LAG`` (load shedding),
+``HOTLINE_IVR_FLOWS`` (a flows directory overriding the settings').
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from pathlib import Path
+
+from hotline.log import event
+
+log = logging.getLogger("hotline.ari")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--flows", type=Path, default=None, help="flows directory (default: settings)")
+    parser.add_argument("--no-warm", action="store_true", help="do not pre-generate the prompts at start")
+
+
+def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
+    """(sounds dir on this host, the same as Asterisk sees it, recordings dir on this host)."""
+    try:
+        from hotline.stack.asterisk import Asterisk
+
+        ast = Asterisk.locate(settings, install=False)
+        return ast.sounds, ast.paths.sounds, ast.host_path(ast.paths.spool) / "recording"
+    except Exception as exc:
+        event(log, "Asterisk paths unknown", level=logging.WARNING, error=str(exc)[:200])
+        return None, None, None
+
+
+async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
+    from ari_apps.app import Capacity, IvrApp, Prompts
+    from ari_apps.ari import Ari
+    from ari_apps.callback import Callbacks
+    from ari_apps.flow import load_dir
+    from ari_apps.speech import Speech
+    from ari_apps.store import Store
+    from hotline.secrets import load_secrets
+    from hotline.yamlsrc import ConfigError
+
+    try:
+        flows = load_dir(flows_dir)
+    except ConfigError as exc:
+        for p in exc.problems:
+            event(log, "flow problem", level=logging.ERROR, problem=str(p))
+        return 1
+    secrets = load_secrets(settings.secrets_file)
+    ari = Ari(settings.bind, settings.http_port, secrets["ari_user"], secrets["ari_password"], settings.ari_app)
+    sounds_host, sounds_ast, recordings = asterisk_dirs(settings)
+    prompts = Prompts(sounds_host, sounds_ast)
+    if warm:
+        n = await asyncio.to_thread(prompts.warm, flows)
+        event(log, "prompts ready", prompts=n)
+    speech = await asyncio.to_thread(Speech.from_env)
+    app = IvrApp(ari, flows, store=Store.from_settings(settings), speech=speech, prompts=prompts,
+                 capacity=Capacity.from_env(), recordings_host=recordings, bind=settings.bind,
+                 callbacks=Callbacks(ari, settings))
+    event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
+    task = asyncio.create_task(app.run())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    task.cancel()
+    await app.set_health(False)
+    await ari.close()
+    return 0
+
+
+def run(args, settings) -> int:
+    flows_dir = getattr(args, "flows", None) or Path(os.environ.get("HOTLINE_IVR_FLOWS") or settings.ivr_flows_dir)
+    return asyncio.run(serve(settings, flows_dir, warm=not getattr(args, "no_warm", False)))

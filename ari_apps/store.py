@@ -1,0 +1,70 @@
+"""The work-order store as the IVR sees it: the HTTP API (role ``ivr``).
+
+Only the routes of the API contract: order status for the progress query,
+the survey result, a draft order from a recorded message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from hotline.log import event
+
+log = logging.getLogger("hotline.ari.store")
+
+
+class Store:
+    def __init__(self, base_url: str, token: str, timeout: float = 4.0, transport=None):
+        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/api/v1",
+                                      headers={"Authorization": f"Bearer {token}"},
+                                      timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_settings(cls, settings) -> "Store":
+        from hotline.secrets import load_secrets
+
+        token = load_secrets(settings.secrets_file)["api_tokens"]["ivr"]
+        return cls(f"http://{settings.bind}:{settings.api_port}", token)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def order_status(self, number: str, caller: str, last4: str | None = None) -> tuple[str, dict]:
+        """-> (outcome, data); outcome: ok | needs_last4 | not_found | error."""
+        params = {"caller": caller}
+        if last4:
+            params["last4"] = last4
+        try:
+            r = await self.http.get(f"/ivr/orders/{number}", params=params)
+        except httpx.HTTPError as exc:
+            event(log, "order lookup failed", level=logging.WARNING, error=str(exc)[:200])
+            return "error", {}
+        if r.status_code == 200:
+            return "ok", r.json()
+        if r.status_code == 403:
+            return "needs_last4", {}
+        if r.status_code in (404, 422):
+            return "not_found", {}
+        event(log, "order lookup failed", level=logging.WARNING, status=r.status_code)
+        return "error", {"status": r.status_code}
+
+    async def survey(self, linkedid: str, caller: str, score: int) -> tuple[bool, dict]:
+        return await self._post("/ivr/surveys", {"linkedid": linkedid, "caller": caller, "score": score})
+
+    async def draft(self, linkedid: str, caller: str, origin: str, transcript: str, recording: str) -> tuple[bool, dict]:
+        return await self._post("/ivr/drafts", {"linkedid": linkedid, "caller": caller, "origin": origin,
+                                                "transcript": transcript, "recording": recording})
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[bool, dict]:
+        try:
+            r = await self.http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            event(log, "store call failed", level=logging.WARNING, path=path, error=str(exc)[:200])
+            return False, {"error": str(exc)[:200]}
+        if r.status_code in (200, 201):
+            return True, r.json() if r.content else {}
+        event(log, "store refused", level=logging.WARNING, path=path, status=r.status_code)
+        return False, {"status": r.status_code, "body": r.text[:200]}

@@ -1,0 +1,137 @@
+"""The thin ARI adapter: argument parsing, lag, shedding decisions, RTP, and dispatch
+against a recording stand-in for the REST side (no Asterisk here; the e2e tests use the real one)."""
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ari_apps import app as A
+from ari_apps import flow as F
+from ari_apps.ari import event_lag, parse_args
+from ari_apps.callback import estimate_wait
+from ari_apps.speech import be_to_le16, grammar_json, rtp_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_parse_args():
+    assert parse_args([]) == ("12345", None, {})
+    assert parse_args(["survey", "linkedid=1.2", "HOTLINE_QUEUE=q"]) == ("survey", None, {"linkedid": "1.2", "HOTLINE_QUEUE": "q"})
+    assert parse_args(["12345:progress_number"]) == ("12345", "progress_number", {})
+    assert parse_args(["linkedid=9"]) == ("12345", None, {"linkedid": "9"})
+
+
+def test_event_lag():
+    now = datetime(2026, 11, 23, 23, 10, 2, 500000, tzinfo=timezone.utc)
+    assert event_lag({"timestamp": "2026-11-23T23:10:01.000+0000"}, now) == 1.5
+    assert event_lag({}, now) == 0.0
+    assert event_lag({"timestamp": "garbage"}, now) == 0.0
+
+
+def test_overloaded_with_hysteresis():
+    cap = A.Capacity(max_calls=100, max_event_lag=0.5, max_loop_lag=0.25, resume_ratio=0.7)
+    assert not A.overloaded(cap, 99, 0.1, 0.0, False)
+    assert A.overloaded(cap, 100, 0.1, 0.0, False)
+    assert A.overloaded(cap, 10, 0.6, 0.0, False)
+    assert A.overloaded(cap, 10, 0.0, 0.3, False)
+    # while shedding, resume only well below the limits
+    assert A.overloaded(cap, 80, 0.1, 0.0, True)
+    assert not A.overloaded(cap, 60, 0.1, 0.0, True)
+
+
+def test_rtp_payload_and_byte_order():
+    hdr = bytes([0x80, 118]) + (1).to_bytes(2, "big") + (160).to_bytes(4, "big") + (7).to_bytes(4, "big")
+    assert rtp_payload(hdr + b"\x01\x02\x03\x04") == b"\x01\x02\x03\x04"
+    # with one CSRC and padding of 2
+    hdr2 = bytes([0xA1, 118]) + hdr[2:] + b"\0\0\0\1"
+    assert rtp_payload(hdr2 + b"\x01\x02\x00\x02") == b"\x01\x02"
+    assert rtp_payload(b"\x00" * 20) == b""
+    assert be_to_le16(b"\x01\x02\x03\x04\x05") == b"\x02\x01\x04\x03"
+
+
+def test_grammar_keeps_chinese():
+    g = grammar_json(["查询进度", "人工"])
+    assert "查询进度" in g and json.loads(g) == ["查询进度", "人工", "[unk]"]
+
+
+def test_estimate_wait():
+    assert estimate_wait(0, 2, 180) == 90
+    assert estimate_wait(5, 3, 60) == 120
+    assert estimate_wait(0, 0, 60) == 3600
+
+
+class FakeAri:
+    """Records REST calls; events are fed by the test."""
+
+    app = "hotline-ivr"
+
+    def __init__(self):
+        self.calls = []
+        self.connected = asyncio.Event()
+        self.connected.set()
+
+    async def post(self, path, ok_missing=False, **params):
+        self.calls.append(("POST", path, params))
+        return {"id": "x"}
+
+    async def delete(self, path, ok_missing=True, **params):
+        self.calls.append(("DELETE", path, params))
+
+    async def get(self, path, **params):
+        self.calls.append(("GET", path, params))
+        return []
+
+    async def request(self, method, path, params=None, json_body=None, ok_missing=False):
+        self.calls.append((method, path, params))
+
+
+def _start(cid, args):
+    return {"type": "StasisStart", "channel": {"id": cid, "name": "PJSIP/pstn-1", "caller": {"number": "13800138000"}},
+            "args": args}
+
+
+async def test_call_runs_the_flow_and_sheds_over_capacity():
+    flows = F.load_dir(ROOT / "ivr_flows")
+    ari = FakeAri()
+
+    class P(A.Prompts):
+        def uri(self, name, text):
+            return "sound:/s/" + name
+
+    app = A.IvrApp(ari, flows, prompts=P(None, None), capacity=A.Capacity(max_calls=1))
+    app.dispatch(_start("c1", ["12345", "linkedid=L1", "HOTLINE_PRIORITY=0"]))
+    await asyncio.sleep(0.05)
+    post = [c for c in ari.calls if c[0] == "POST"]
+    assert post[0][1] == "/channels/c1/play/c1-p1" and post[0][2]["media"] == "sound:/s/ivr-12345-greet"
+    # a second call while one is in flight: over capacity -> the dialplan fallback, not the flow
+    app.dispatch(_start("c2", ["12345"]))
+    await asyncio.sleep(0.05)
+    assert ("POST", "/channels/c2/continue", {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1}) in ari.calls
+    assert ("POST", "/asterisk/variable", {"variable": "HOTLINE_IVR_UNTIL", "value": "0"}) in ari.calls
+    assert app.stats["shed"] == 1 and "c2" not in app.calls
+    # caller presses 0: queue via the dialplan with queue, priority, after-flow in the extension
+    app.dispatch({"type": "ChannelDtmfReceived", "digit": "0", "channel": {"id": "c1"}})
+    await asyncio.sleep(0.05)
+    assert ("DELETE", "/playbacks/c1-p1", {}) in ari.calls
+    assert ("POST", "/channels/c1/continue",
+            {"context": "hotline-ivr-queue", "extension": "q-hotline-0-survey", "priority": 1}) in ari.calls
+    assert "c1" not in app.calls
+    # helper channels of our own (speech) are never treated as calls
+    app.dispatch(_start("s1", ["hotline-internal"]))
+    assert "s1" not in app.calls
+
+
+async def test_unknown_flow_goes_to_fallback_and_hangup_ends_task():
+    flows = F.load_dir(ROOT / "ivr_flows")
+    ari = FakeAri()
+    app = A.IvrApp(ari, flows)
+    app.dispatch(_start("c9", ["nosuchflow"]))
+    await asyncio.sleep(0.05)
+    assert ari.calls[-1][1] == "/channels/c9/continue" and "c9" not in app.calls
+    app.dispatch(_start("c10", ["survey", "linkedid=L"]))
+    await asyncio.sleep(0.05)
+    assert "c10" in app.calls
+    app.dispatch({"type": "StasisEnd", "channel": {"id": "c10"}})
+    await asyncio.sleep(0.05)
+    assert "c10" not in app.calls
