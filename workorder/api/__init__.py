@@ -1,0 +1,1 @@
+"""The work-order REST API (FastAPI)."""

@@ -1,0 +1,102 @@
+"""The work-order REST API: ``create_app(settings) -> FastAPI``.
+
+Auth: ``Authorization: Bearer <token>``; the built-in per-role tokens from the
+secrets file, then tokens issued by the store (``POST /api/v1/tokens``).
+Every request made with a valid token is written to the audit log (who, role,
+method, path, read/change, status, order).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from hotline.auth import builtin_resolver
+from hotline.log import event
+from hotline.secrets import load_secrets
+from workorder.db import Database
+from workorder.kb import KnowledgeBase
+from workorder.service import Conflict, Forbidden, Invalid, NotFound, Store
+
+log = logging.getLogger("workorder.api")
+
+
+class AuditMiddleware:
+    """Pure ASGI middleware: after each authenticated request, one audit row."""
+
+    def __init__(self, app, get_store: Callable[[], Store]):
+        self.app = app
+        self.get_store = get_store
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        status = {"code": 500}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            principal = state.get("principal")
+            if principal is not None:
+                try:
+                    await run_in_threadpool(self.get_store().audit, principal, scope["method"], scope["path"],
+                                            status["code"], state.get("audit_order_id"))
+                except Exception:  # the audit must not turn a served request into an error
+                    log.exception("audit write failed")
+
+
+def create_app(settings, database_url: str | None = None, store: Store | None = None,
+               call_stats: Callable[[], float | None] | None = None) -> FastAPI:
+    app = FastAPI(title="12345 work-order store", version="1.0",
+                  description="Work orders (工单) of the 12345 hotline: intake, dispatch, handling, reply, "
+                              "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.")
+    if store is None:
+        db = Database(database_url or settings.database_url)
+        store = Store(db)
+    app.state.store = store
+    app.state.kb = KnowledgeBase(store.db, now=store.now)
+    app.state.call_stats = call_stats
+    tokens = load_secrets(settings.secrets_file)["api_tokens"]
+    app.state.token_resolvers = [builtin_resolver(tokens), store.resolve_token]
+
+    @app.exception_handler(NotFound)
+    async def _nf(request: Request, exc: NotFound):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict):
+        event(log, "refused", path=request.url.path, reason=exc.reason)
+        return JSONResponse({"detail": exc.message, "reason": exc.reason}, status_code=409)
+
+    @app.exception_handler(Invalid)
+    async def _invalid(request: Request, exc: Invalid):
+        return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]},
+                            status_code=422)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    from workorder.api.open311 import router as open311_router
+    from workorder.api.routes import router
+
+    app.include_router(router)
+    app.include_router(open311_router)
+    # other packages' routers are included here, one line each
+    app.add_middleware(AuditMiddleware, get_store=lambda: app.state.store)
+
+    @app.on_event("shutdown")
+    def _close():
+        app.state.store.db.dispose()
+
+    return app

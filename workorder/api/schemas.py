@@ -1,0 +1,133 @@
+"""Request bodies: strict pydantic models, so bad input gets 422 with field-level messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from workorder.states import ACTIONS, CHANNELS, REQUEST_TYPES, URGENCIES
+
+
+def _clean(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return v
+
+
+def Text(max_length: int, min_length: int = 0):  # noqa: N802 - a type factory
+    return Annotated[str, Field(max_length=max_length, min_length=min_length), AfterValidator(_clean)]
+
+
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{3,20}$", examples=["13812345678"])]
+Id64 = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")]
+UnitCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+CategoryCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+Coord = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+TypeCode = Literal[tuple(REQUEST_TYPES)]  # type: ignore[valid-type]
+Urgency = Literal[tuple(URGENCIES)]  # type: ignore[valid-type]
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+Action = Literal[ACTIONS]  # type: ignore[valid-type]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderFields(_Body):
+    channel: Optional[Channel] = None
+    caller_name: Optional[Text(100)] = None
+    caller_phone: Optional[Phone] = None
+    anonymous: Optional[bool] = None
+    confidential: Optional[bool] = None
+    type: Optional[TypeCode] = None
+    category_code: Optional[CategoryCode] = None
+    title: Optional[Text(200)] = None
+    content: Optional[Text(10000)] = None
+    address: Optional[Text(300)] = None
+    district: Optional[Text(64)] = None
+    lat: Optional[Coord] = None
+    lon: Optional[Coord] = None
+    urgency: Optional[Urgency] = None
+    kb_refs: Optional[list[Annotated[int, Field(ge=1, le=2**31)]]] = Field(None, max_length=50)
+
+
+class OrderCreate(OrderFields):
+    channel: Channel = "phone"
+    urgency: Urgency = "normal"
+    origin: Annotated[str, Field(pattern=r"^[0-9]{3,8}$")] = "12345"
+    mode: Literal["direct", "merge", "dual", "subcenter"] = "direct"
+    accept: bool = Field(False, description="受理 at once (the order leaves draft)")
+
+
+class OrderPatch(OrderFields):
+    version: Optional[Annotated[int, Field(ge=1, le=2**31)]] = None
+
+
+class TransitionBody(_Body):
+    action: Action
+    payload: dict[str, Any] = Field(default_factory=dict)
+    version: Optional[Annotated[int, Field(ge=1, le=2**31)]] = Field(
+        None, description="the version the client saw; 409 if the order changed since")
+    comment: Optional[Text(2000)] = None
+
+
+class CallAnswered(_Body):
+    uniqueid: Id64
+    linkedid: Id64
+    caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
+    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = "12345"
+    mode: Annotated[str, Field(max_length=16, pattern=r"^[a-z]*$")] = "direct"
+    department: Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9_]*$")] = ""
+    agent: Text(64) = ""
+    queue: Text(64) = ""
+
+
+class IvrSurvey(_Body):
+    linkedid: Id64
+    caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
+    score: Annotated[int, Field(ge=1, le=5, description="1 非常满意 … 5 非常不满意")]
+
+
+class IvrDraft(_Body):
+    linkedid: Id64
+    caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
+    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = "12345"
+    transcript: Text(10000) = ""
+    recording: Text(300) = ""
+
+
+class KbCreate(_Body):
+    title: Text(200, 1)
+    body: Text(20000, 1)
+    tags: list[Text(32, 1)] = Field(default_factory=list, max_length=20)
+    department: Optional[UnitCode] = None
+    valid_from: Optional[datetime] = None
+    valid_to: Optional[datetime] = None
+
+
+class KbUpdate(_Body):
+    title: Optional[Text(200, 1)] = None
+    body: Optional[Text(20000, 1)] = None
+    tags: Optional[list[Text(32, 1)]] = Field(None, max_length=20)
+    department: Optional[UnitCode] = None
+    valid_from: Optional[datetime] = None
+    valid_to: Optional[datetime] = None
+
+
+class DepartmentCreate(_Body):
+    code: UnitCode
+    name: Text(100, 1)
+    kind: Literal["department", "district", "subcenter", "hotline"] = "department"
+    lines: list[Annotated[str, Field(pattern=r"^[0-9]{3,8}$")]] = Field(default_factory=list, max_length=10)
+
+
+class TokenCreate(_Body):
+    subject: Text(64, 1)
+    role: Literal["agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls", "open311"]
+    department: Optional[UnitCode] = None

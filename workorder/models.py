@@ -1,0 +1,246 @@
+"""The work-order schema (SQLAlchemy 2.0, typed declarative).
+
+Times are stored as timezone-aware UTC (``UtcDateTime``) on both SQLite and
+PostgreSQL.  ``Order.version`` is the optimistic-concurrency counter: every
+UPDATE carries ``WHERE version = <read version>`` and a stale write raises
+``StaleDataError`` (mapped to 409 by the API).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="department")
+    lines: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_code: Mapped[Optional[str]] = mapped_column(String(6))
+
+
+class NumberSeq(Base):
+    """Per-day counter behind the human-readable number YYYYMMDDnnnnn."""
+    __tablename__ = "number_seq"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # caller
+    caller_name: Mapped[Optional[str]] = mapped_column(String(100))
+    caller_phone: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    # request
+    type: Mapped[Optional[str]] = mapped_column(String(16))
+    category_code: Mapped[Optional[str]] = mapped_column(String(6))
+    title: Mapped[Optional[str]] = mapped_column(String(200))
+    content: Mapped[Optional[str]] = mapped_column(Text)
+    address: Mapped[Optional[str]] = mapped_column(String(300))
+    district: Mapped[Optional[str]] = mapped_column(String(64))
+    lat: Mapped[Optional[float]] = mapped_column()
+    lon: Mapped[Optional[float]] = mapped_column()
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    # origin and call links
+    origin: Mapped[str] = mapped_column(String(16), default="12345")
+    mode: Mapped[str] = mapped_column(String(16), default="direct")
+    origin_department: Mapped[Optional[str]] = mapped_column(String(32))
+    uniqueid: Mapped[Optional[str]] = mapped_column(String(64))
+    linkedid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    recording: Mapped[Optional[str]] = mapped_column(String(300))
+    transcript: Mapped[Optional[str]] = mapped_column(Text)
+    agent: Mapped[Optional[str]] = mapped_column(String(64))
+    queue: Mapped[Optional[str]] = mapped_column(String(64))
+    kb_refs: Mapped[list[Any]] = mapped_column(default=list)
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("orders.id"))
+    # progress (mirrors workorder.states.OrderState)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    main_unit: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    co_units: Mapped[list[Any]] = mapped_column(default=list)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    callback_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    dispatched_ever: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_before_return: Mapped[Optional[str]] = mapped_column(String(16))
+    disposition: Mapped[Optional[str]] = mapped_column(String(32))
+    transfer_to: Mapped[Optional[str]] = mapped_column(String(8))
+    satisfaction: Mapped[Optional[int]] = mapped_column(Integer)
+    resolved: Mapped[Optional[bool]] = mapped_column(Boolean)
+    call_satisfaction: Mapped[Optional[int]] = mapped_column(Integer)
+    # deadlines of the current round
+    dispatched_at: Mapped[Optional[datetime]] = mapped_column()
+    sign_deadline: Mapped[Optional[datetime]] = mapped_column()
+    handling_deadline: Mapped[Optional[datetime]] = mapped_column(index=True)
+    signed_at: Mapped[Optional[datetime]] = mapped_column()
+    replied_at: Mapped[Optional[datetime]] = mapped_column()
+    closed_at: Mapped[Optional[datetime]] = mapped_column()
+    created_by: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_orders_status_created", "status", "created_at"),)
+
+    history: Mapped[list["Transition"]] = relationship(back_populates="order", order_by="Transition.id",
+                                                       cascade="all, delete-orphan")
+
+
+class Transition(Base):
+    """Every transition: who, in which role, when, from/to, with what."""
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    order: Mapped[Order] = relationship(back_populates="history")
+
+
+class Record(Base):
+    """Records attached to an order: dispatch, return, extension, reply, supervision, callback, appeal,
+    evaluation, transfer, inform_caller.  ``kind`` says which; ``data`` holds the details."""
+    __tablename__ = "records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    unit: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[Optional[str]] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # idempotence key for records raised by the background job
+    dedup_key: Mapped[Optional[str]] = mapped_column(String(120), unique=True)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    what: Mapped[str] = mapped_column(String(16))  # read | change
+    status_code: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+
+
+class Outbox(Base):
+    """Every change, in commit order, waiting to be pushed upstream (province)."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    order_id: Mapped[Optional[int]] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pushed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """Tokens issued by the store (e.g. one per department); only a SHA-256 is kept."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    department: Mapped[Optional[str]] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KbArticle(Base):
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    department: Mapped[Optional[str]] = mapped_column(String(32))
+    valid_from: Mapped[Optional[datetime]] = mapped_column()
+    valid_to: Mapped[Optional[datetime]] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class KbVersion(Base):
+    __tablename__ = "kb_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    editor: Mapped[Optional[str]] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+
+class Survey(Base):
+    """The caller's rating of the call (IVR survey after hang-up): 1 非常满意 .. 5 非常不满意."""
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    linkedid: Mapped[str] = mapped_column(String(64), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
