@@ -9,11 +9,11 @@ uses when FastAGI is down.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-GENERAL_QUEUE = "general"
+GENERAL_QUEUE = "hotline"  # "general" is reserved: it is the [general] section of queues.conf
 HOTLINE_NUMBER = "12345"
 
 
@@ -93,31 +93,66 @@ def decide(dialed: str, caller: str, now: datetime | None, tmap: Any) -> Route:
                          department=hot.department, reason="12345: IVR flow " + hot.flow)
         return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department,
                      reason="12345 general queue")
-    from hotline.transfer_map import NEVER_INTEGRATED
+    table = _compiled(tmap)
+    entry = table.get(dialed)
+    if entry is None:
+        from hotline.transfer_map import NEVER_INTEGRATED
 
-    if dialed in NEVER_INTEGRATED:
-        return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
-                     queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
-    line = tmap.line(dialed)
-    if line is None:
+        if dialed in NEVER_INTEGRATED:
+            return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
+                         queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
         ca = tmap.catch_all
         return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department,
                      row=ca.row or "", reason="not in the map: 整体并入 row 10 catch-all, 12345 answers")
-    return _line_route(dialed, line, now, tmap)
+    return _pick(entry, dialed, now, tmap, 0)
 
 
-def _line_route(dialed: str, line, now: datetime | None, tmap) -> Route:
+# The map is immutable, so every Route a number can take is built once per
+# map (with / without the transition announcement, target open / closed) and
+# decide() only picks one: a dictionary lookup and a clock comparison.
+_CACHE: list[tuple[Any, dict]] = []
+
+
+def _compiled(tmap) -> dict:
+    for cached_map, table in _CACHE:
+        if cached_map is tmap:
+            return table
+    table = {line.number: _compile_line(line, tmap) for line in tmap.lines}
+    _CACHE.insert(0, (tmap, table))
+    del _CACHE[4:]
+    return table
+
+
+def _compile_line(line, tmap) -> dict:
+    routes = {(ann, op): _line_route(line, tmap, ann, op) for ann in (False, True) for op in (False, True)}
+    overflow = line.overflow.to if tmap.line(line.overflow.to) is not None else ""
+    return {"line": line, "routes": routes, "until": line.transition.until if line.transition else None,
+            "always_open": line.always_open, "overflow": overflow}
+
+
+def _pick(entry: dict, dialed: str, now: datetime | None, tmap, depth: int) -> Route:
+    until = entry["until"]
+    # now=None (the static fallback): validation already refused a past end date
+    announce = until is not None and (now is None or _local(tmap, now).date() <= until)
+    if entry["always_open"] or now is None:
+        return entry["routes"][(announce, True)]
     from hotline.transfer_map import is_open
 
+    if is_open(tmap, entry["line"], now):
+        return entry["routes"][(announce, True)]
+    nxt = entry["overflow"]
+    if nxt and depth < 32:  # closed: the overflow number takes the call (loops are refused by validation)
+        r = _pick(_compiled(tmap)[nxt], nxt, now, tmap, depth + 1)
+        return replace(r, origin=dialed, announce=entry["routes"][(announce, False)].announce or r.announce,
+                       reason=f"{dialed} closed (hours): routed as {nxt}; " + r.reason)
+    return entry["routes"][(announce, False)]
+
+
+def _line_route(line, tmap, announce: bool, open_: bool) -> Route:
     mode = line.canonical_mode
     skill = tmap.skill_of(line)
-    announce = ""
-    if line.transition is not None:
-        # now=None (the static fallback): validation already refused a past end date
-        if now is None or _local(tmap, now).date() <= line.transition.until:
-            announce = transition_prompt(line.number)
-    base = dict(origin=dialed, mode=mode, department=line.department, level=line.level,
-                row=line.row or "", announce=announce)
+    base = dict(origin=line.number, mode=mode, department=line.department, level=line.level,
+                row=line.row or "", announce=transition_prompt(line.number) if announce else "")
     trunk = tmap.target_of(line)
     if trunk is None:
         why = {"merge": "整体并入: 12345 answers with the department's skill",
@@ -127,10 +162,7 @@ def _line_route(dialed: str, line, now: datetime | None, tmap) -> Route:
     ov = line.overflow
     overflow_queue = skill if ov.to == tmap.hotline.number else (ov.to if ov.to in tmap.queues else skill)
     overflow_number = ov.to if tmap.line(ov.to) is not None else ""
-    if not is_open(tmap, line, now):
-        if overflow_number:
-            return Route(kind="queue", queue=overflow_queue, overflow=overflow_number,
-                         reason=f"{trunk} closed (hours): routed as {overflow_number}", **base)
+    if not open_:
         return Route(kind="queue", queue=overflow_queue, priority=ov.priority,
                      reason=f"{trunk} closed (hours): 12345 answers", **base)
     if line.level == "province":

@@ -170,7 +170,23 @@ def test_dual_seats_kept_open_hours_dial_first(hours_map):
                                   datetime(2027, 10, 1, 10, 0)], ids=["evening", "saturday", "holiday"])
 def test_dual_seats_kept_closed_goes_to_its_overflow(hours_map, when):
     r = decide("12350", CALLER, when, hours_map)
-    assert r.kind == "queue" and r.target == "" and r.overflow == "12348" and "closed" in r.reason
+    # 12348's seats (7x24) take the call; the origin stays what the citizen dialed
+    assert (r.kind, r.target, r.origin, r.department) == ("dial", "PJSIP/12348@seats-b", "12350", "市司法局")
+    assert "12350 closed (hours): routed as 12348" in r.reason
+
+
+def test_closed_without_overflow_number_goes_to_12345(hours_map):
+    from dataclasses import replace as dc_replace
+
+    line = hours_map.line("12348")
+    tmap = hours_map.model_copy(update={"lines": [
+        hours_map.line("12350").model_copy(update={"overflow": line.overflow.model_copy(update={"to": "12345"})}),
+        line]})
+    tmap.model_post_init(None)
+    r = decide("12350", CALLER, datetime(2027, 3, 6, 10, 0), tmap)
+    assert (r.kind, r.queue, r.target, r.origin) == ("queue", "yingji", "", "12350")
+    assert "closed" in r.reason
+    assert dc_replace(r, reason="") != decide("12350", CALLER, datetime(2027, 3, 2, 9, 0), tmap)
 
 
 def test_overflow_to_a_named_queue_with_priority(hours_map):
