@@ -147,6 +147,7 @@ class Asterisk:
     def prepare(self) -> None:
         for attr in ("etc", "log", "run", "spool", "lib", "sounds"):
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
+        _ensure_moh(self.sounds / "moh")
         link = Path(self.settings.home) / "asterisk"
         if self.rootfs is not None and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
@@ -191,3 +192,13 @@ class Asterisk:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+
+
+def _ensure_moh(moh: Path) -> None:
+    """Hold music: a soft generated tone unless the admin put files there."""
+    moh.mkdir(parents=True, exist_ok=True)
+    if any(moh.iterdir()) or not shutil.which("sox"):
+        return
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                    str(moh / "hold.wav"), "synth", "4", "sine", "440", "vol", "0.05",
+                    "fade", "0.5", "4", "0.5"], check=False)

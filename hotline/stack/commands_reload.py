@@ -1,0 +1,29 @@
+"""hotline reload: validate the map, render, reload dialplan/endpoints/queues over AMI.
+
+A bad map is rejected whole: nothing is written, the running system keeps the
+last good configuration. Calls in progress are not dropped."""
+
+from __future__ import annotations
+
+import sys
+
+from hotline.stack.asterisk import Asterisk
+from hotline.stack.platform import Platform
+from hotline.yamlsrc import ConfigError
+
+
+def add_arguments(p) -> None:
+    pass
+
+
+def run(args, settings) -> int:
+    platform = Platform(settings)
+    platform.asterisk = Asterisk.locate(settings, install=False)
+    try:
+        for line in platform.reload():
+            print(line)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        print("rejected: nothing was changed", file=sys.stderr)
+        return 1
+    return 0

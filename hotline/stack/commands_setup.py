@@ -1,0 +1,21 @@
+"""hotline setup: install whatever is missing (Debian packages, the Asterisk root fs)."""
+
+from __future__ import annotations
+
+from hotline.secrets import load_secrets
+from hotline.stack import packages
+from hotline.stack.asterisk import Asterisk, say
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--tests", action="store_true", help="also what the test suite needs (PostgreSQL, Chromium)")
+
+
+def run(args, settings) -> int:
+    say("checking Debian packages")
+    packages.ensure(tests=args.tests)
+    ast = Asterisk.locate(settings, install=True)
+    say(f"Asterisk: {'system ' + ast.exe if ast.rootfs is None else 'chroot ' + str(ast.rootfs)}")
+    load_secrets(settings.secrets_file)
+    say(f"secrets: {settings.secrets_file} (mode 0600)")
+    return 0

@@ -1,0 +1,43 @@
+"""hotline up: set up what is missing and run the platform in the foreground."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from hotline.stack import packages
+from hotline.stack.asterisk import say
+from hotline.stack.platform import Platform
+from hotline.yamlsrc import ConfigError
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--no-setup", action="store_true", help="do not install missing packages")
+
+
+def run(args, settings) -> int:
+    if not args.no_setup:
+        packages.ensure()
+    platform = Platform(settings)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    try:
+        platform.start()
+    except ConfigError as exc:
+        print(exc)
+        platform.stop()
+        return 1
+    print(platform.banner(), flush=True)
+    try:
+        while not stopping:
+            time.sleep(1)
+            for name, proc in list(platform.procs.items()):
+                if proc.poll() is not None:
+                    say(f"service {name} exited ({proc.returncode}); restarting")
+                    platform.procs.pop(name)
+                    platform.start_service(name)
+    except KeyboardInterrupt:
+        pass
+    say("stopping")
+    platform.stop()
+    return 0

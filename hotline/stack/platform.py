@@ -1,0 +1,150 @@
+"""The whole platform of one instance: Redis, Asterisk and the Python services.
+
+``Platform`` is what ``hotline up`` runs and what the end-to-end tests start
+once per session.  It holds no call state: Asterisk, Redis and the DB do.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from asterisk_conf.render import load_map, render, write
+from hotline.secrets import load_secrets
+from hotline.settings import Settings
+from hotline.stack.asterisk import Asterisk, say
+from hotline.stack.redis import RedisServer
+
+# Python services, each `hotline <name>`; started only if their module exists
+SERVICES = ("agi", "api", "ari", "stats")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for f in fields(settings):
+        env[f"HOTLINE_{f.name.upper()}"] = str(getattr(settings, f.name))
+    return env
+
+
+class Platform:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.secrets = load_secrets(settings.secrets_file)
+        self.asterisk: Asterisk | None = None
+        self.redis: RedisServer | None = None
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    # configuration ------------------------------------------------------------
+    def render(self, tmap=None, agents: list[dict] | None = None) -> dict[str, str]:
+        """Validate the map and render; raises ConfigError and writes nothing on a bad map."""
+        if tmap is None:
+            tmap = load_map(self.settings)
+        files = render(self.settings, self.secrets, self.asterisk.paths, tmap=tmap, agents=agents,
+                       sounds_host=self.asterisk.sounds)
+        write(files, self.asterisk.etc)
+        return files
+
+    def reload(self, tmap=None, agents: list[dict] | None = None) -> list[str]:
+        """Render and reload dialplan, endpoints and queues. Calls in progress stay up."""
+        self.render(tmap=tmap, agents=agents)
+        from hotline.stack.amisync import connect
+
+        ami = connect(self.settings, self.secrets)
+        try:
+            out = []
+            for module in ("res_pjsip.so", "pbx_config.so", "app_queue.so"):
+                resp = ami.action({"Action": "Reload", "Module": module})[0]
+                out.append(f"{module}: {resp.get('Response')} {resp.get('Message', '')}".strip())
+            return out
+        finally:
+            ami.close()
+        # the FastAGI server re-reads the map itself when the file changes
+
+    # lifecycle ------------------------------------------------------------------
+    def start(self, services: tuple[str, ...] = SERVICES, agents: list[dict] | None = None) -> None:
+        s = self.settings
+        s.log_dir.mkdir(parents=True, exist_ok=True)
+        say("starting Redis")
+        self.redis = RedisServer(s.redis_port, s.home / "redis", s.bind)
+        self.redis.start()
+        self.asterisk = Asterisk.locate(s)
+        self.asterisk.prepare()
+        say("rendering the Asterisk configuration")
+        self.render(agents=agents)
+        say(f"starting Asterisk ({'system' if self.asterisk.rootfs is None else 'chroot ' + str(self.asterisk.rootfs)})")
+        self.asterisk.start()
+        for name in services:
+            self.start_service(name)
+
+    def start_service(self, name: str) -> None:
+        from hotline.cli import COMMANDS, _load
+
+        if _load(COMMANDS[name][0]) is None:
+            say(f"service {name}: not in this build, skipped")
+            return
+        log = open(self.settings.log_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "hotline.cli", name], env=settings_env(self.settings),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        say(f"service {name} started (log: {self.settings.log_dir / (name + '.log')})")
+
+    def stop_service(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def wait_port(self, port: int, timeout: float = 15) -> None:
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((self.settings.bind, port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"nothing listens on {self.settings.bind}:{port}")
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_service(name)
+        if self.asterisk is not None:
+            self.asterisk.stop()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def banner(self) -> str:
+        s, sec = self.settings, self.secrets
+        from queues.config import agents_for_render
+
+        agents = agents_for_render(s, sec)
+        lines = [
+            "",
+            "12345 hotline platform is up.",
+            f"  Agent softphones: register to sip:{s.bind}:{s.sip_agent_port} (UDP) as one of:",
+        ]
+        for a in agents[:5]:
+            lines.append(f"      user {a['name']}  password {a['password']}")
+        lines += [
+            f"  Citizens (PSTN side) dial sip:12345@{s.bind}:{s.sip_trunk_port}, or a legacy number"
+            " such as 12349, 12329, 12313 (see `hotline map show`).",
+            "  Put an agent in the queue:  hotline agent login 1001   (or dial *11 from the softphone)",
+            "  A SIPp citizen call:",
+            f"      sipp -sf tests/e2e/sipp/citizen_call.xml -s 12345 {s.bind}:{s.sip_trunk_port}"
+            " -p 5099 -m 1 -key caller 13800138000",
+            f"  AMI {s.bind}:{s.ami_port}, ARI http://{s.bind}:{s.http_port}/ari, "
+            f"API http://{s.bind}:{s.api_port}/docs; secrets in {s.secrets_file} (mode 0600)",
+            f"  Logs: {s.log_dir} and {self.asterisk.log_dir if self.asterisk else ''}",
+            "  Stop with Ctrl-C.",
+        ]
+        return "\n".join(lines)

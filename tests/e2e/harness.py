@@ -1,0 +1,320 @@
+"""The end-to-end harness: one real platform per test session.
+
+A real Asterisk 22 (system, or the Debian-sid chroot), Redis, and the Python
+services (``hotline agi`` etc.) run on free loopback ports under a temporary
+home.  Tests drive it with SIPp (citizens and agent softphones) and observe
+it through AMI.  Nothing here stands in for Asterisk.
+
+    stack.ami({...}) -> [response, events...]
+    stack.cli("queue show")
+    m = stack.events.mark(); stack.events.wait_for(pred, since=m, timeout=10)
+    stack.reload(transfer_map=text_or_path, agents=[...])
+    stack.sipp_uac("citizen_call.xml", "12345", "13800138000")
+    with stack.agent("1001", skills={"hotline": 0}) as agent: ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from hotline.secrets import ensure_sip_password
+from hotline.settings import PROJECT_ROOT, Settings
+from hotline.stack.amisync import AMIConnection, connect
+from hotline.stack.platform import SERVICES, Platform
+
+SIPP_DIR = Path(__file__).parent / "sipp"
+DEFAULT_AGENTS = tuple(str(n) for n in range(1001, 1011))
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free for both TCP and UDP (SIP is UDP, AMI/HTTP/AGI are TCP)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+class EventLog:
+    """Every AMI event since the session started, in order, thread-safe."""
+
+    def __init__(self, conn: AMIConnection):
+        self.conn = conn
+        self.events: list[dict] = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="ami-events")
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.conn.sock.settimeout(None)
+        while True:
+            try:
+                msg = self.conn.read_message()
+            except (OSError, ConnectionError):
+                return
+            if "Event" in msg:
+                with self.cond:
+                    self.events.append(msg)
+                    self.cond.notify_all()
+
+    def mark(self) -> int:
+        with self.cond:
+            return len(self.events)
+
+    def since(self, mark: int = 0) -> list[dict]:
+        with self.cond:
+            return list(self.events[mark:])
+
+    def wait_for(self, pred: Callable[[dict], bool], since: int = 0, timeout: float = 10) -> dict:
+        deadline = time.monotonic() + timeout
+        i = since
+        with self.cond:
+            while True:
+                while i < len(self.events):
+                    if pred(self.events[i]):
+                        return self.events[i]
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no matching AMI event")
+                self.cond.wait(left)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.sock.close()
+
+
+def chanvars(event: dict, prefix: str = "") -> dict[str, str]:
+    """Channel variables of an AMI event (``ChanVariable: NAME=value`` lines)."""
+    raw = event.get(f"{prefix}ChanVariable", [])
+    raw = raw if isinstance(raw, list) else [raw]
+    out = {}
+    for item in raw:
+        name, _, value = item.partition("=")
+        out[name] = value
+    return out
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    log: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass
+class Agent:
+    name: str
+    port: int
+    proc: subprocess.Popen
+    log_file: Path
+    skills: dict[str, int] = field(default_factory=dict)
+
+    def screen_pops(self) -> list[str]:
+        """One line per INVITE the softphone received, with the X-Hotline-* data."""
+        if not self.log_file.exists():
+            return []
+        return [l for l in self.log_file.read_text(errors="replace").splitlines() if "INVITE from=" in l]
+
+
+class Stack:
+    def __init__(self, root: Path, services: tuple[str, ...] = SERVICES):
+        self.root = root
+        home = root / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        map_copy = home / "transfer_map.yaml"
+        default_map = PROJECT_ROOT / "transfer_map.yaml"
+        if default_map.exists():
+            shutil.copy(default_map, map_copy)
+        self.settings = Settings.from_env(
+            env={},
+            home=home,
+            transfer_map=map_copy if default_map.exists() else default_map,
+            ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
+            sip_agent_port=free_port(), sip_trunk_port=free_port(), ami_port=free_port(),
+            http_port=free_port(), agi_port=free_port(), api_port=free_port(),
+            redis_port=free_port(), rtp_start=30000, rtp_end=31999,
+            cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
+        )
+        self.platform = Platform(self.settings)
+        self.secrets = self.platform.secrets
+        self.agents_spec = [self._agent_spec(n) for n in DEFAULT_AGENTS]
+        self.services = services
+        self.sipps: list[subprocess.Popen] = []
+
+    def _agent_spec(self, name: str) -> dict:
+        return {"name": name, "password": ensure_sip_password(self.settings.secrets_file, name),
+                "skills": {}}
+
+    # lifecycle --------------------------------------------------------------------
+    def start(self) -> "Stack":
+        self.platform.start(services=(), agents=self.agents_spec)
+        self.console_mark = self.asterisk_log_size()
+        for name in self.services:
+            self.platform.start_service(name)
+        if "agi" in self.platform.procs:
+            self.platform.wait_port(self.settings.agi_port)
+        self._ami = connect(self.settings, self.secrets)
+        self.events = EventLog(connect(self.settings, self.secrets, events=True))
+        return self
+
+    def stop(self) -> None:
+        for p in self.sipps:
+            if p.poll() is None:
+                p.kill()
+        with contextlib.suppress(Exception):
+            self.events.close()
+            self._ami.close()
+        self.platform.stop()
+        ast = self.platform.asterisk
+        if ast is not None and ast.rootfs is not None:
+            shutil.rmtree(ast.host_path(ast.ast_root), ignore_errors=True)
+
+    @property
+    def asterisk(self):
+        return self.platform.asterisk
+
+    def asterisk_log_size(self) -> int:
+        f = self.asterisk.log_dir / "messages.log"
+        return f.stat().st_size if f.exists() else 0
+
+    def asterisk_log(self, since: int = 0) -> str:
+        f = self.asterisk.log_dir / "messages.log"
+        if not f.exists():
+            return ""
+        with f.open("rb") as fh:
+            fh.seek(since)
+            return fh.read().decode("utf-8", "replace")
+
+    def service_log(self, name: str) -> str:
+        f = self.settings.log_dir / f"{name}.log"
+        return f.read_text(errors="replace") if f.exists() else ""
+
+    # control ----------------------------------------------------------------------
+    def ami(self, action: dict, timeout: float = 10) -> list[dict]:
+        return self._ami.action(action, timeout=timeout)
+
+    def cli(self, cmd: str) -> str:
+        return self._ami.command(cmd)
+
+    def reload(self, transfer_map: str | Path | None = None, agents: list[dict] | None = None) -> list[str]:
+        """Write a new map (text or file) into this instance, render and reload."""
+        if transfer_map is not None:
+            text = Path(transfer_map).read_text() if isinstance(transfer_map, Path) else transfer_map
+            self.settings.transfer_map.write_text(text)
+        if agents is not None:
+            self.agents_spec = agents
+        out = self.platform.reload(agents=self.agents_spec)
+        agi = self.platform.procs.get("agi")
+        if agi is not None and agi.poll() is None:
+            agi.send_signal(signal.SIGHUP)  # re-read the map now, not at the next poll
+            time.sleep(0.3)
+        return out
+
+    # SIPp -------------------------------------------------------------------------
+    def sipp_file(self, scenario: str, replace: dict[str, str] | None = None) -> Path:
+        src = SIPP_DIR / scenario
+        if not replace:
+            return src
+        text = src.read_text()
+        for old, new in replace.items():
+            if old not in text:
+                raise ValueError(f"{old!r} not in {scenario}")
+            text = text.replace(old, new)
+        out = self.root / f"sipp-{len(self.sipps)}-{scenario}"
+        out.write_text(text)
+        return out
+
+    def sipp_uac(self, scenario: str | Path, dialed: str, caller: str, *, calls: int = 1, rate: float = 10,
+                 concurrent: int | None = None, timeout: float = 60, keys: dict[str, str] | None = None,
+                 extra: list[str] | None = None, port: int | None = None) -> SippResult:
+        """Place ``calls`` citizen calls from the PSTN side and wait for them to end."""
+        path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
+        log = self.root / f"uac-{time.monotonic_ns()}.log"
+        cmd = ["sipp", "-sf", str(path), f"{self.settings.bind}:{self.settings.sip_trunk_port}",
+               "-s", dialed, "-i", "127.0.0.1", "-p", str(port or free_port()), "-mp", str(free_port()),
+               "-m", str(calls), "-r", str(rate), "-l", str(concurrent or calls), "-nostdin",
+               "-key", "caller", caller, "-timeout", f"{int(timeout)}s", "-timeout_error",
+               "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(log) + ".err"]
+        for k, v in (keys or {}).items():
+            cmd += ["-key", k, v]
+        cmd += extra or []
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30, cwd=self.root)
+        text = log.read_text(errors="replace") if log.exists() else ""
+        err = Path(str(log) + ".err")
+        if err.exists():
+            text += err.read_text(errors="replace")
+        return SippResult(r.returncode, r.stdout[-4000:], r.stderr[-4000:], text)
+
+    def sipp_uac_async(self, *args, **kwargs) -> threading.Thread:
+        """Start sipp_uac in a thread; ``thread.result`` holds the SippResult."""
+        th = threading.Thread(target=lambda: setattr(th, "result", self.sipp_uac(*args, **kwargs)), daemon=True)
+        th.start()
+        return th
+
+    def register(self, name: str, port: int) -> None:
+        password = ensure_sip_password(self.settings.secrets_file, name)
+        r = subprocess.run(
+            ["sipp", "-sf", str(SIPP_DIR / "agent_register.xml"),
+             f"{self.settings.bind}:{self.settings.sip_agent_port}", "-i", "127.0.0.1", "-p", str(port),
+             "-m", "1", "-au", name, "-ap", password, "-key", "user", name, "-nostdin",
+             "-timeout", "10s", "-timeout_error"],
+            capture_output=True, text=True, timeout=30, cwd=self.root)
+        if r.returncode != 0:
+            raise RuntimeError(f"agent {name} could not register: {r.stdout[-1500:]} {r.stderr[-1500:]}")
+
+    @contextlib.contextmanager
+    def agent(self, name: str, skills: dict[str, int] | None = None, scenario: str | Path = "agent_answer.xml",
+              paused: bool = False, login: bool = True):
+        """A registered SIPp softphone for agent ``name``, logged into its skill queues."""
+        skills = {"hotline": 0} if skills is None else skills
+        if name not in {a["name"] for a in self.agents_spec}:
+            self.agents_spec.append(self._agent_spec(name))
+            self.reload()
+        port = free_port()
+        self.register(name, port)
+        path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
+        log = self.root / f"agent-{name}-{port}.log"
+        proc = subprocess.Popen(
+            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port()),
+             "-nostdin", "-trace_logs", "-log_file", str(log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.root)
+        self.sipps.append(proc)
+        agent = Agent(name, port, proc, log, dict(skills))
+        try:
+            if login:
+                for queue, penalty in skills.items():
+                    resp = self.ami({"Action": "QueueAdd", "Queue": queue, "Interface": f"PJSIP/{name}",
+                                     "MemberName": name, "Penalty": str(penalty),
+                                     "Paused": "true" if paused else "false"})[0]
+                    if resp.get("Response") != "Success":
+                        raise RuntimeError(f"QueueAdd {name} to {queue}: {resp}")
+            time.sleep(0.2)
+            yield agent
+        finally:
+            for queue in skills:
+                with contextlib.suppress(Exception):
+                    self.ami({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{name}"})
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,68 @@
+"""The first 12345 call, end to end, through the real Asterisk.
+
+SIPp citizen -> from-pstn -> FastAGI `route` -> Queue(hotline) -> SIPp agent.
+"""
+
+from __future__ import annotations
+
+from hotline.log import mask_number
+from tests.e2e.harness import chanvars
+
+CALLER = "13800138000"
+
+
+def test_rendered_config_is_loaded_without_errors(stack):
+    assert "hotline-inbound" in stack.cli("dialplan show hotline-inbound")
+    assert "AGI(agi://127.0.0.1:" in stack.cli("dialplan show hotline-inbound")
+    endpoints = stack.cli("pjsip show endpoints")
+    assert "pstn" in endpoints and "1001" in endpoints
+    queues = stack.ami({"Action": "QueueSummary", "Queue": "hotline"})
+    assert any(e.get("Queue") == "hotline" for e in queues[1:])
+    log = stack.asterisk_log()
+    errors = [l for l in log.splitlines() if "ERROR[" in l]
+    assert errors == [], errors[:5]
+    console = (stack.asterisk.log_dir / "console.log").read_text(errors="replace")
+    assert "Unable to load config file" not in console
+    assert "Error loading module" not in console
+
+
+def test_12345_reaches_an_agent_through_fastagi(stack):
+    with stack.agent("1001", skills={"hotline": 0}) as agent:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12345", CALLER)
+        assert result.ok, result.stdout + result.log
+        connect = stack.events.wait_for(
+            lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "hotline", since=mark, timeout=15)
+        assert connect["MemberName"] == "1001"
+        assert connect["CallerIDNum"] == CALLER
+        assert chanvars(connect).get("HOTLINE_ROUTER") == "agi"
+        assert chanvars(connect).get("HOTLINE_ORIGIN") == "12345"
+        leave = stack.events.wait_for(
+            lambda e: e.get("Event") == "QueueCallerLeave" and e.get("Uniqueid") == connect["Uniqueid"],
+            since=mark, timeout=5)
+        assert leave["Queue"] == "hotline"
+        stack.events.wait_for(lambda e: e.get("Event") == "AgentComplete" and e.get("MemberName") == "1001",
+                              since=mark, timeout=10)
+        pops = agent.screen_pops()
+        assert pops and "origin=12345" in pops[-1] and f"from={CALLER}" in pops[-1]
+    # the handler saw the dialed number and the caller id (masked in its log)
+    route_lines = [l for l in stack.service_log("agi").splitlines() if '"msg": "route"' in l]
+    assert any('"dialed": "12345"' in l and f'"caller": "{mask_number(CALLER)}"' in l for l in route_lines), route_lines[-3:]
+    assert CALLER not in stack.service_log("agi")
+
+
+def test_calls_reach_an_agent_when_fastagi_is_down(stack):
+    stack.platform.stop_service("agi")
+    try:
+        with stack.agent("1002", skills={"hotline": 0}):
+            mark = stack.events.mark()
+            result = stack.sipp_uac("citizen_call.xml", "12345", "13900139000")
+            assert result.ok, result.stdout + result.log
+            connect = stack.events.wait_for(
+                lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1002",
+                since=mark, timeout=15)
+            assert chanvars(connect).get("HOTLINE_ROUTER") == "static"
+            assert connect["Queue"] == "hotline"
+    finally:
+        stack.platform.start_service("agi")
+        stack.platform.wait_port(stack.settings.agi_port)
