@@ -107,6 +107,13 @@ class Consumer:
     # panoramisk callback: (manager, message)
     def on_event(self, manager, message) -> None:
         self.received += 1
+        store = getattr(message, "_store", None)  # panoramisk's CaseInsensitiveDict: lower -> (key, value)
+        if store is not None:
+            name = store.get("event", (None, None))[1]
+            if name in EVENTS:
+                self.agg.apply(dict(store.values()), self.clock())
+                self.dirty = True
+            return
         name = message.get("Event")
         if name in EVENTS:
             self.agg.apply(dict(message.items()), self.clock())
