@@ -16,7 +16,6 @@ NEEDED = {
 }
 TEST_NEEDED = {
     "/usr/lib/postgresql": "postgresql",
-    "chromium": "chromium",
 }
 
 _updated = False
