@@ -529,27 +529,56 @@ def load_or_keep(path: Path | str, current: TransferMap | None,
 # --- renderer provider (asterisk_conf/render.py) ------------------------------------
 
 def render_context(*, settings, tmap, paths, sounds_host=None, ctx=None) -> dict:
-    """Trunks and lines for pjsip_trunks.conf.j2 and extensions_routes.conf.j2."""
+    """Trunks and lines for pjsip_trunks.conf.j2 and extensions_routes.conf.j2.
+
+    Also: every skill queue of the map is made to exist (added to ``queues``
+    when the queue provider did not list it), and the map's prompts (过渡期
+    announcements, emergency refusals) are generated into ``sounds_host``."""
+    out: dict = {"trunks": [], "map_lines": [], "transfer_targets": [], "hotline_number": "12345",
+                 "catch_all": {"queue": "hotline", "department": "", "row": ""}}
     if tmap is None:
-        return {"trunks": [], "map_lines": [], "transfer_targets": [], "hotline_number": "12345"}
-    trunks = []
+        return out
+    served: dict[str, list[dict]] = {}
+    for ln in sorted(tmap.lines, key=lambda x: x.number):
+        tgt = tmap.target_of(ln)
+        row = {"number": ln.number, "name": ln.name, "department": ln.department,
+               "mode": ln.canonical_mode, "level": ln.level, "target": tgt or "",
+               "skill": tmap.skill_of(ln), "dial": f"PJSIP/{ln.number}@{tgt}" if tgt else ""}
+        out["map_lines"].append(row)
+        if tgt:
+            out["transfer_targets"].append(row)
+            served.setdefault(tgt, []).append(row)
     for name, t in sorted(tmap.trunks.items()):
         m = re.match(r"^(sips?):(\[[^\]]+\]|[^:;]+)(?::(\d+))?", t.contact)
         host = m.group(2).strip("[]") if m else "127.0.0.1"
         port = int(m.group(3)) if m and m.group(3) else 5060
-        trunks.append({"name": name, "kind": t.kind, "contact": t.contact, "host": host, "port": port,
-                       "description": t.description, "max_channels": t.max_channels})
-    lines, targets = [], []
-    for ln in sorted(tmap.lines, key=lambda x: x.number):
-        tgt = tmap.target_of(ln)
-        lines.append({"number": ln.number, "name": ln.name, "department": ln.department,
-                      "mode": ln.canonical_mode, "level": ln.level, "target": tgt or "",
-                      "skill": tmap.skill_of(ln)})
-        if tgt:
-            targets.append({"number": ln.number, "trunk": tgt, "skill": tmap.skill_of(ln),
-                            "department": ln.department})
-    return {"trunks": trunks, "map_lines": lines, "transfer_targets": targets,
-            "hotline_number": tmap.hotline.number}
+        lines = served.get(name, [])
+        # calls a peer sends back to 12345 belong to its line when it serves exactly one
+        home = lines[0] if len(lines) == 1 else None
+        out["trunks"].append({"name": name, "kind": t.kind, "contact": t.contact, "host": host, "port": port,
+                              "description": t.description, "max_channels": t.max_channels,
+                              "lines": lines, "home": home})
+    out["hotline_number"] = tmap.hotline.number
+    ca = tmap.catch_all
+    out["catch_all"] = {"queue": ca.queue, "department": ca.department, "row": ca.row or ""}
+    if ctx is not None and isinstance(ctx.get("queues"), list):
+        have = {q.get("name") for q in ctx["queues"]}
+        proto = dict(ctx["queues"][0]) if ctx["queues"] else {"strategy": "rrmemory", "wrapuptime": 0,
+                                                              "overflow": ""}
+        extra = [{**proto, "name": q} for q in sorted(tmap.queues) if q not in have]
+        if extra:
+            out["queues"] = list(ctx["queues"]) + extra
+    if sounds_host is not None:
+        try:
+            from asterisk_conf.prompts import ensure_prompts, map_prompts, tools_available
+
+            if tools_available() is None:
+                ensure_prompts(map_prompts(tmap), Path(sounds_host))
+        except Exception as exc:  # a missing prompt is a warning in Asterisk, not a reason to refuse a map
+            import logging
+
+            logging.getLogger("hotline.transfer_map").warning("prompts not generated: %s", exc)
+    return out
 
 
 def now_in(tmap: TransferMap, when: datetime) -> datetime:
