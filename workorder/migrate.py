@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, seed: bool = True) -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(url), "head")
     if seed:
         db = Database(url, pool_size=1, max_overflow=0)

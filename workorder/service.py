@@ -341,8 +341,8 @@ class Store:
                          payload={k: v for k, v in payload.items() if k != "answer"}))
         return res
 
-    def _rec(self, s, o, kind, p, now, unit=None, dedup=None, **data):
-        s.add(Record(order_id=o.id, round=o.round, kind=kind, unit=unit, at=now, actor=p.subject, data=data,
+    def _rec(self, s, o, record_kind, p, now, unit=None, dedup=None, **data):
+        s.add(Record(order_id=o.id, round=o.round, kind=record_kind, unit=unit, at=now, actor=p.subject, data=data,
                      dedup_key=dedup))
 
     def _on_event(self, s: Session, o: Order, ev: dict, p: Principal, now: datetime) -> None:

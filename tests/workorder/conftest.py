@@ -55,11 +55,15 @@ class PgCluster:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def new_database(self) -> str:
+    def new_database(self, template: str | None = None) -> str:
         import psycopg
         name = f"t{os.getpid()}_{next(self._n)}"
+        tmpl = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
+            c.execute(f'CREATE DATABASE "{name}"{tmpl}')
+        return self.url(name)
+
+    def url(self, name: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
@@ -82,22 +86,39 @@ def pg_cluster():
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
+    from workorder.migrate import upgrade
     cluster = PgCluster()
     cluster.start()
+    # one migrated, seeded template; each test's database is a copy of it
+    url = cluster.new_database()
+    upgrade(url)
+    cluster.template = url.rsplit("/", 1)[1]
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    from workorder.migrate import upgrade
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template):
+    """A fresh migrated and seeded SQLite database (a copy of the session's template)."""
+    target = tmp_path / "hotline.db"
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hotline.db'}"
-    return request.getfixturevalue("pg_cluster").new_database()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'hotline.db'}"
+        return request.getfixturevalue("sqlite_url")
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database(cluster.template)
 
 
 @pytest.fixture
@@ -116,12 +137,15 @@ class Api:
     def __init__(self, client, tokens, store):
         self.client, self.tokens, self.store = client, tokens, store
         self.extra: dict[str, str] = {}
+        self.app = None
 
     def h(self, role):
         token = self.extra.get(role) or self.tokens[role]
         return {"Authorization": f"Bearer {token}"}
 
     def __getattr__(self, method):
+        if method.startswith("_"):
+            raise AttributeError(method)
         def call(path, as_="agent", **kw):
             headers = {**self.h(as_), **kw.pop("headers", {})}
             return getattr(self.client, method)(path, headers=headers, **kw)
@@ -133,10 +157,8 @@ def make_api(settings, url, clock=None):
 
     from workorder.api.app import create_app
     from workorder.db import Database
-    from workorder.migrate import upgrade
     from workorder.service import Store
 
-    upgrade(url)
     store = Store(Database(url))
     if clock is not None:
         store.now = clock
@@ -148,7 +170,9 @@ def make_api(settings, url, clock=None):
 def api(settings, tokens, db_url):
     app, store, client = make_api(settings, db_url)
     with client:
-        yield Api(client, tokens, store)
+        a = Api(client, tokens, store)
+        a.app = app
+        yield a
     store.db.dispose()
 
 
@@ -156,5 +180,7 @@ def api(settings, tokens, db_url):
 def sqlite_api(settings, tokens, sqlite_url):
     app, store, client = make_api(settings, sqlite_url)
     with client:
-        yield Api(client, tokens, store)
+        a = Api(client, tokens, store)
+        a.app = app
+        yield a
     store.db.dispose()
