@@ -94,6 +94,10 @@ class Prompts:
 
     def uri(self, name: str, text: str) -> str | None:
         if name.startswith("sound:"):
+            # a sound named relative to our sounds dir (HOTLINE_ANNOUNCE), as the dialplan does
+            snd = name[6:]
+            if not snd.startswith("/") and self.ast:
+                return f"sound:{self.ast.rstrip('/')}/{snd}"
             return name
         if name in self.cache:
             return self.cache[name]
@@ -111,6 +115,15 @@ class Prompts:
         return self.uri(name, text)
 
     def warm(self, flows: dict[str, F.Flow]) -> int:
+        """Generate every prompt of the flows now (in parallel), not on the first call."""
+        if self.ensure is not None and self.host is not None:
+            try:
+                from asterisk_conf.prompts import ensure_prompts
+
+                for name, path in ensure_prompts(F.all_prompts(flows), self.host, workers=8).items():
+                    self.cache[name] = self._uri(Path(path))
+            except Exception as exc:
+                event(log, "prompt batch failed", level=logging.ERROR, error=str(exc)[:200])
         n = 0
         for name, text in F.all_prompts(flows).items():
             if self.uri(name, text):
@@ -521,7 +534,7 @@ class IvrApp:
             if v.get("HOTLINE_QUEUE_PROMPT"):
                 uri = self.prompts.cache.get(v["HOTLINE_QUEUE_PROMPT"])
                 if uri:
-                    await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_ANNOUNCE",
+                    await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_QUEUE_PROMPT",
                                         value=uri.removeprefix("sound:"))
         else:
             exten = f"t-{a.variables.get('HOTLINE_TRANSFER_KIND', '')}-{a.exten}"

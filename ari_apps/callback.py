@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 
 from hotline.log import event
 
@@ -38,6 +39,8 @@ class Callbacks:
         self.handle_seconds = float(env.get("HOTLINE_IVR_AHT", 180))
         self.dial = env.get("HOTLINE_CALLBACK_DIAL", "PJSIP/pstn/sip:{number}@127.0.0.1:5070")
         self.lock = asyncio.Lock()
+        # a pending entry older than this is stale (a crash left it behind)
+        self.stale_after = float(env.get("HOTLINE_CALLBACK_STALE", 7200))
 
     async def _func(self, expr: str) -> str:
         r = await self.ari.get("/asterisk/variable", variable=expr)
@@ -54,10 +57,12 @@ class Callbacks:
             return False, {"error": "no callable caller number"}
         key = f"hotline-cb/{number.lstrip('+')}"
         async with self.lock:
-            if await self._func(f"DB_EXISTS({key})") == "1":
+            pending = await self._func(f"DB({key})")
+            since = pending.rpartition("|")[2]
+            if pending and since.isdigit() and time.time() - int(since) < self.stale_after:
                 event(log, "callback already pending", caller=number)
                 return True, {"duplicate": True}
-            await self.ari.post("/asterisk/variable", variable=f"DB({key})", value=linkedid)
+            await self.ari.post("/asterisk/variable", variable=f"DB({key})", value=f"{linkedid}|{int(time.time())}")
             try:
                 await self.ari.request("POST", "/channels", params={
                     "endpoint": f"Local/cb-{queue}-{priority}@hotline-ivr-callback/n",

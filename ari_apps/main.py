@@ -47,6 +47,7 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     from hotline.secrets import load_secrets
     from hotline.yamlsrc import ConfigError
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         flows = load_dir(flows_dir)
     except ConfigError as exc:
