@@ -29,11 +29,9 @@ VENV_PY="$ROOT/.venv/bin/python"
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-$1"
 if [ ! -f "$stamp" ]; then
   say "installing the project into .venv (pip, about a minute the first time)"
-  "$VENV_PY" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  if [ "$1" = test ]; then
-    "$VENV_PY" -m pip install -q -e '.[test,postgres]'
-  else
-    "$VENV_PY" -m pip install -q -e '.[postgres]'
+  extras='[postgres]'; [ "$1" = test ] && extras='[test,postgres]'
+  if ! "$VENV_PY" -m pip install -q -e ".$extras" > .venv/pip.log 2>&1; then
+    tail -30 .venv/pip.log >&2; say "pip install failed (full log: .venv/pip.log)"; exit 1
   fi
   rm -f .venv/.installed-*-"$1"; touch "$stamp"
 fi

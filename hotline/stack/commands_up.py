@@ -28,14 +28,21 @@ def run(args, settings) -> int:
         platform.stop()
         return 1
     print(platform.banner(), flush=True)
+    restarts: dict[str, int] = {}
     try:
         while not stopping:
             time.sleep(1)
             for name, proc in list(platform.procs.items()):
-                if proc.poll() is not None:
-                    say(f"service {name} exited ({proc.returncode}); restarting")
-                    platform.procs.pop(name)
-                    platform.start_service(name)
+                if proc.poll() is None:
+                    continue
+                platform.procs.pop(name)
+                restarts[name] = restarts.get(name, 0) + 1
+                if restarts[name] > 5:
+                    say(f"service {name} keeps failing; left stopped (see {settings.log_dir / (name + '.log')})")
+                    continue
+                say(f"service {name} exited ({proc.returncode}); restarting in {2 ** restarts[name]} s")
+                time.sleep(2 ** restarts[name])
+                platform.start_service(name)
     except KeyboardInterrupt:
         pass
     say("stopping")
