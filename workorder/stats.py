@@ -42,6 +42,9 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
             Transition.action.in_(("accept",)), Transition.at >= since, Transition.at < until))
         direct = s.scalar(select(func.count(Transition.id)).where(
             Transition.action == "direct_answer", Transition.at >= since, Transition.at < until))
+        direct_from_draft = s.scalar(select(func.count(Transition.id)).where(
+            Transition.action == "direct_answer", Transition.from_status == "draft",
+            Transition.at >= since, Transition.at < until))
         recs = list(s.execute(select(Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
                               .where(Record.at >= since, Record.at < until)
                               .where(Record.kind.in_(("dispatch", "sign", "reply", "return_requested", "extension",
@@ -117,7 +120,8 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
             total[k] += v
     overall = figures(total)
     overall["received"] = received
-    overall["direct_answer_rate"] = _ratio(direct, accepted + direct)
+    # 受理 = accepted, or answered directly from a draft (受理 and answer in one step)
+    overall["direct_answer_rate"] = _ratio(direct, accepted + direct_from_draft)
     departments = {u: figures(c) for u, c in sorted(per.items()) if u != "_hotline"}
     return {"since": since.isoformat(), "until": until.isoformat(), "overall": overall, "departments": departments}
 

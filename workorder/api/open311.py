@@ -2,7 +2,8 @@
 
 * services      = the category tree (6-digit codes), group = the top-level category;
 * requests      = work orders; ``service_request_id`` = the order number;
-* POST requests = a new order on channel ``app`` (with device_id) or ``web``, accepted at once (受理);
+* POST requests = a new order on channel ``app`` (with device_id) or ``web``, waiting for 受理 by the
+  hotline (status ``draft`` in the store, "open" / 已提交，待受理 here);
 * tokens/{t}    = the order number (requests are created synchronously, so the token is the id).
 
 Auth: the bearer token, or Open311's ``api_key`` parameter holding a token; roles open311
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hotline.auth import Principal
 from workorder.api.schemas import Text
@@ -32,14 +33,24 @@ _bearer = HTTPBearer(auto_error=False)
 READ = ("open311", "agent", "dispatcher", "supervisor", "admin")
 WRITE = ("open311", "agent", "dispatcher", "admin")
 CLOSED = {"rejected", "merged", "closed", "archived", "appeal_review"}
+# phone drafts are an agent's working copy; web/app submissions are visible from the start
+VISIBLE = or_(Order.status != "draft", Order.channel.in_(("web", "app")))
 
 
 def open311_roles(*roles: str):
     allowed = frozenset(roles)
 
-    def check(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer),
-              api_key: Optional[Annotated[str, Query(max_length=200)]] = None) -> Principal:
+    async def check(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                    api_key: Optional[Annotated[str, Query(max_length=200)]] = None) -> Principal:
         token = cred.credentials if cred and cred.credentials else api_key
+        ctype = request.headers.get("content-type", "")
+        if not token and request.method == "POST" and ctype.startswith(("application/x-www-form-urlencoded",
+                                                                         "multipart/form-data")):
+            try:
+                token = (await request.form()).get("api_key")  # GeoReport v2 puts it in the POST body
+            except Exception:
+                token = None
+            token = token if isinstance(token, str) else None
         if not token:
             raise HTTPException(401, "missing bearer token or api_key", headers={"WWW-Authenticate": "Bearer"})
         for resolve in request.app.state.token_resolvers:
@@ -63,7 +74,7 @@ def _service(c: Category, names: dict[str, str]) -> dict:
 def _request(o: Order) -> dict:
     d = order_dict(o)
     return {"service_request_id": o.number, "status": "closed" if o.status in CLOSED else "open",
-            "status_notes": d["status_text"], "service_name": None, "service_code": o.category_code,
+            "status_notes": "已提交，待受理" if o.status == "draft" else d["status_text"], "service_name": None, "service_code": o.category_code,
             "description": o.content, "agency_responsible": o.main_unit, "service_notice": None,
             "requested_datetime": d["received_at"], "updated_datetime": d["updated_at"],
             "expected_datetime": d["handling_deadline"], "address": o.address, "address_id": None,
@@ -117,8 +128,8 @@ async def list_requests(request: Request, p: Principal = Depends(open311_roles(*
         if status == "closed":
             stmt = stmt.where(Order.status.in_(CLOSED))
         elif status == "open":
-            stmt = stmt.where(Order.status.not_in(CLOSED), Order.status != "draft")
-        stmt = stmt.where(Order.status != "draft").order_by(Order.id.desc()).limit(1000)
+            stmt = stmt.where(Order.status.not_in(CLOSED))
+        stmt = stmt.where(VISIBLE).order_by(Order.id.desc()).limit(1000)
         with request.app.state.store.db.read() as s:
             return [_request(o) for o in s.scalars(stmt)]
     return await run_in_threadpool(q)
@@ -181,9 +192,9 @@ async def create_request(request: Request, p: Principal = Depends(open311_roles(
             data[k] = f
     if not data["address"] and "lat" not in data:
         raise Invalid("address_string", "a location is required: lat/long or address_string")
-    out = await run_in_threadpool(store.create, data, p, "accepted")
+    out = await run_in_threadpool(store.create, data, p, "draft")
     request.state.audit_order_id = out["id"]
-    return [{"service_request_id": out["number"], "service_notice": "已受理", "account_id": None}]
+    return [{"service_request_id": out["number"], "service_notice": "已提交，待受理", "account_id": None}]
 
 
 @router.get("/requests/{request_id}.json")
@@ -191,7 +202,7 @@ async def get_request(request_id: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")]
                       p: Principal = Depends(open311_roles(*READ))):
     def q():
         with request.app.state.store.db.read() as s:
-            o = s.scalars(select(Order).where(Order.number == request_id, Order.status != "draft")).first()
+            o = s.scalars(select(Order).where(Order.number == request_id, VISIBLE)).first()
             return _request(o) if o else None
     out = await run_in_threadpool(q)
     if out is None:
@@ -204,7 +215,7 @@ async def token_status(token: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")], re
                        p: Principal = Depends(open311_roles(*READ))):
     def q():
         with request.app.state.store.db.read() as s:
-            return s.scalar(select(Order.number).where(Order.number == token, Order.status != "draft"))
+            return s.scalar(select(Order.number).where(Order.number == token, VISIBLE))
     number = await run_in_threadpool(q)
     if number is None:
         raise HTTPException(404, f"token {token} not found")

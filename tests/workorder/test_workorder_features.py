@@ -1,0 +1,201 @@
+"""Knowledge base, statistics, Open311 face and the upstream push, on a real database."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from workorder.outbox import push_pending
+
+from .test_workorder_api import act, dept_token, new_order
+
+
+# -- knowledge base ------------------------------------------------------------------------
+
+def test_kb_versions_and_chinese_search(api):
+    r = api.post("/api/v1/kb/articles", as_="dispatcher", json={
+        "title": "住房公积金提取条件", "body": "职工购买、建造、翻建、大修自住住房的，可以提取住房公积金账户存储余额。",
+        "tags": ["公积金", "提取"], "department": "gjj"})
+    assert r.status_code == 201, r.text
+    a = r.json()
+    api.post("/api/v1/kb/articles", as_="dispatcher", json={
+        "title": "社会保险缴费基数", "body": "社保缴费基数按上年度职工月平均工资核定。", "tags": ["社保"], "department": "rsj"})
+    api.post("/api/v1/kb/articles", as_="dispatcher", json={
+        "title": "已废止的公积金政策", "body": "旧的住房公积金贷款政策。", "tags": ["公积金"],
+        "valid_to": "2020-01-01T00:00:00+08:00"})
+    titles = lambda r: [x["title"] for x in r.json()["items"]]  # noqa: E731
+    assert titles(api.get("/api/v1/kb/search", params={"q": "提取住房公积金"})) == ["住房公积金提取条件"]
+    assert titles(api.get("/api/v1/kb/search", params={"q": "公积金"})) == ["住房公积金提取条件"]  # expired one hidden
+    assert len(api.get("/api/v1/kb/search", params={"q": "公积金", "include_expired": True}).json()["items"]) == 2
+    assert titles(api.get("/api/v1/kb/search", params={"q": "社保"}, as_="ivr")) == ["社会保险缴费基数"]
+    assert titles(api.get("/api/v1/kb/search", params={"q": "缴费基数 月平均工资"})) == ["社会保险缴费基数"]
+    assert api.get("/api/v1/kb/search", params={"q": "不存在的内容"}).json()["items"] == []
+    r = api.put(f"/api/v1/kb/articles/{a['id']}", as_="supervisor", json={"body": "新口径：提取住房公积金需提供购房合同。"})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    full = api.get(f"/api/v1/kb/articles/{a['id']}").json()
+    assert [v["version"] for v in full["versions"]] == [1, 2] and "购房合同" in full["body"]
+    assert titles(api.get("/api/v1/kb/search", params={"q": "购房合同"})) == ["住房公积金提取条件"]
+    # a department edits only its own articles
+    unit = dept_token(api, "rsj")
+    assert api.put(f"/api/v1/kb/articles/{a['id']}", as_=unit, json={"title": "x"}).status_code == 403
+    assert api.post("/api/v1/kb/articles", as_=unit, json={"title": "t", "body": "b", "department": "rsj"}).status_code == 201
+    assert api.post("/api/v1/kb/articles", as_="agent", json={"title": "t", "body": "b"}).status_code == 403
+
+
+# -- statistics -----------------------------------------------------------------------------
+
+def run_loop(api, unit, unit_tok, score, late=False, ret=False):
+    o = new_order(api)
+    act(api, o["id"], "dispatch", "dispatcher", {"main_unit": unit})
+    if ret:
+        act(api, o["id"], "return", unit_tok, {"reason": "非本单位"})
+        act(api, o["id"], "review_return", "dispatcher", {"decision": "refuse"})
+    act(api, o["id"], "sign", unit_tok)
+    act(api, o["id"], "reply", unit_tok, {"content": "答复"})
+    act(api, o["id"], "review_reply", "dispatcher", {"decision": "accept"})
+    act(api, o["id"], "callback", "agent", {"reached": True, "resolved": score <= 3})
+    r = act(api, o["id"], "evaluate", "agent", {"satisfaction": score, "unit_at_fault": score >= 4})
+    return r.json()
+
+
+def test_statistics_and_ranking(api):
+    good, bad = dept_token(api, "mzj"), dept_token(api, "wjw")
+    run_loop(api, "mzj", good, 1)
+    run_loop(api, "mzj", good, 2)
+    reopened = run_loop(api, "wjw", bad, 5, ret=True)
+    assert reopened["status"] == "dispatched" and reopened["round"] == 2
+    o = new_order(api, type="consult")
+    act(api, o["id"], "direct_answer", "agent", {"answer": "按知识库答复"})
+    st = api.get("/api/v1/stats", as_="supervisor").json()
+    ov = st["overall"]
+    assert ov["received"] == 4
+    assert ov["direct_answer_rate"] == pytest.approx(1 / 4)
+    m, w = st["departments"]["mzj"], st["departments"]["wjw"]
+    assert m["timely_sign_rate"] == 1.0 and m["on_time_rate"] == 1.0 and m["satisfaction_rate"] == 1.0
+    assert m["return_rate"] == 0.0 and m["resolution_rate"] == 1.0 and m["callback_rate"] == 1.0
+    assert w["return_rate"] == pytest.approx(0.5)  # one return over two main dispatches (round 1 and 2)
+    assert w["satisfaction_rate"] == 0.0 and w["reopen_rate"] == pytest.approx(0.5)
+    rank = api.get("/api/v1/stats/ranking", as_="supervisor").json()["ranking"]
+    assert [r["department"] for r in rank][:2] == ["mzj", "wjw"] and rank[0]["rank"] == 1
+    # a department sees only its own figures
+    mine = api.get("/api/v1/stats", as_=good).json()
+    assert set(mine["departments"]) == {"mzj"} and mine["overall"] is None
+    assert api.get("/api/v1/stats/ranking", as_=good).status_code == 403
+
+
+# -- Open311 ------------------------------------------------------------------------------------
+
+def test_open311_face(api):
+    r = api.post("/api/v1/tokens", as_="admin", json={"subject": "city-app", "role": "open311"})
+    key = r.json()["token"]
+    services = api.client.get("/open311/v2/services.json", params={"api_key": key}).json()
+    assert any(s["service_code"] == "400201" and s["group"] == "公共服务" for s in services)
+    d = api.client.get("/open311/v2/services/400201.json", params={"api_key": key}).json()
+    assert d["service_code"] == "400201" and d["attributes"][0]["code"] == "type"
+    assert api.client.get("/open311/v2/services/123456.json", params={"api_key": key}).status_code == 404
+    form = {"api_key": key, "service_code": "400201", "description": "小区门口垃圾堆积多日无人清理",
+            "lat": "36.61", "long": "114.49", "address_string": "丛台区人民路", "phone": "13812345678",
+            "first_name": "三", "last_name": "张", "device_id": "dev-1"}
+    r = api.client.post("/open311/v2/requests.json", data=form)
+    assert r.status_code == 201, r.text
+    sid = r.json()[0]["service_request_id"]
+    got = api.client.get(f"/open311/v2/requests/{sid}.json", params={"api_key": key}).json()[0]
+    assert got["status"] == "open" and got["service_code"] == "400201" and got["lat"] == pytest.approx(36.61)
+    assert got["status_notes"] == "已提交，待受理"
+    order = api.get(f"/api/v1/orders/by-number/{sid}").json()
+    assert order["channel"] == "app" and order["status"] == "draft" and order["caller_name"] == "张 三"
+    assert act(api, order["id"], "accept", "agent").status_code == 200  # the hotline does the 受理
+    got = api.client.get(f"/open311/v2/requests/{sid}.json", params={"api_key": key}).json()[0]
+    assert got["status"] == "open" and got["status_notes"] == "已受理"
+    lst = api.client.get("/open311/v2/requests.json", params={"api_key": key, "service_code": "400201"}).json()
+    assert [x["service_request_id"] for x in lst] == [sid]
+    assert api.client.get(f"/open311/v2/tokens/{sid}.json", headers=api.h("admin")).json() == [
+        {"token": sid, "service_request_id": sid}]
+    r = api.client.post("/open311/v2/requests.json", data={"api_key": key, "description": "x"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "service_code"]
+    r = api.client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "400201",
+                                                          "description": "x", "lat": "abc"})
+    assert r.status_code == 422
+    assert api.client.get("/open311/v2/services.json").status_code == 401
+    assert api.client.get("/open311/v2/services.json", params={"api_key": api.tokens["ivr"]}).status_code == 403
+
+
+# -- upstream push ---------------------------------------------------------------------------------
+
+class Upstream:
+    """A small local HTTP server standing in for the province platform."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.fail_next = 0
+        self.seen_ids: set[str] = set()
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if outer.fail_next:
+                    outer.fail_next -= 1
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                assert self.headers["Idempotency-Key"] == body["event_id"]
+                if body["event_id"] not in outer.seen_ids:  # idempotent by event id
+                    outer.seen_ids.add(body["event_id"])
+                    outer.received.append(body)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    u = Upstream()
+    yield u
+    u.close()
+
+
+def test_outbox_push_in_order_retried_idempotent(api, upstream):
+    o = new_order(api)
+    act(api, o["id"], "dispatch", "dispatcher", {"main_unit": "mzj"})
+    new_order(api, title="第二单")
+    upstream.fail_next = 1
+    r = push_pending(api.store.db, upstream.url)
+    assert r["pushed"] == 0 and r["pending"] == 3 and "503" in r["error"]
+    r = push_pending(api.store.db, upstream.url, batch=2)
+    assert r == {"pushed": 2, "pending": 1, "error": None}
+    r = push_pending(api.store.db, upstream.url)
+    assert r["pushed"] == 1 and r["pending"] == 0
+    seqs = [e["seq"] for e in upstream.received]
+    assert seqs == sorted(seqs) and len(seqs) == 3
+    assert [e["kind"] for e in upstream.received] == ["order.created", "order.transition", "order.created"]
+    assert upstream.received[1]["order"]["status"] == "dispatched"
+    assert upstream.received[0]["order"]["caller_phone"] == "13812345678"  # full data upstream (信息共享)
+    # a replay (e.g. crash between the upstream's 2xx and our mark) is dropped by event id
+    from sqlalchemy import update
+
+    from workorder.models import Outbox
+    with api.store.db.write() as s:
+        s.execute(update(Outbox).values(pushed_at=None))
+    assert push_pending(api.store.db, upstream.url)["pushed"] == 3
+    assert len(upstream.received) == 3
+    # an unreachable upstream is an error, not an exception, and loses nothing
+    upstream_url = upstream.url
+    upstream.close()
+    new_order(api)
+    r = push_pending(api.store.db, upstream_url)
+    assert r["pushed"] == 0 and r["pending"] == 1 and r["error"]
