@@ -1,0 +1,295 @@
+"""The three integration modes, each proven by a real SIPp call through Asterisk.
+
+The default map (Handan's annex) is loaded with its trunks pointed at SIPp
+peers on loopback: a peer stands for the province platform, the 12313
+sub-center, or a department's own seats, and answers, rings without an
+answer, or is busy.  Citizens are SIPp UACs on the PSTN side; 12345 agents
+are registered SIPp softphones logged into their skill queues.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hotline.settings import PROJECT_ROOT
+from tests.e2e.harness import SIPP_DIR, chanvars, free_port
+
+DEFAULT_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")
+TRUNKS = {  # default contact -> trunk name
+    "sip:10.13.0.10:5060": "province",
+    "sip:10.13.0.21:5060": "subcenter-12313",
+    "sip:10.13.0.31:5060": "seats-12350",
+    "sip:10.13.0.32:5060": "seats-12320",
+    "sip:10.13.0.33:5060": "seats-12348",
+}
+SEATS_TIMEOUT = 5  # overflow timeouts shortened for the test (the map says 20 / 25)
+SUBCENTER_TIMEOUT = 6
+
+
+def modes_map_text(ports: dict[str, int], text: str = DEFAULT_MAP) -> str:
+    for contact, name in TRUNKS.items():
+        assert contact in text, contact
+        text = text.replace(contact, f"sip:127.0.0.1:{ports[name]}")
+    text = text.replace("timeout: 20}", f"timeout: {SEATS_TIMEOUT}}}").replace(
+        "timeout: 25,", f"timeout: {SUBCENTER_TIMEOUT},")
+    # keep one transition announcement (12349's); the others would only slow the tests
+    text = re.sub(r"    transition:\n      text: (.*)\n      until: .*\n",
+                  lambda m: m.group(0) if "12349" in m.group(1) else "", text)
+    return text
+
+
+@dataclass
+class Peer:
+    name: str
+    port: int
+    log: Path
+    proc: subprocess.Popen
+
+    def invites(self) -> list[str]:
+        if not self.log.exists():
+            return []
+        return [l for l in self.log.read_text(errors="replace").splitlines() if l.startswith("INVITE")]
+
+
+@pytest.fixture(scope="module")
+def modes(stack):
+    ports = {name: free_port() for name in TRUNKS.values()}
+    stack.reload(transfer_map=modes_map_text(ports))
+    assert "seats-12350" in stack.cli("pjsip show endpoints")
+
+    @contextlib.contextmanager
+    def peer(trunk: str, scenario: str):
+        port = ports[trunk]
+        log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
+        proc = subprocess.Popen(
+            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", "127.0.0.1", "-p", str(port),
+             "-mp", str(free_port()), "-nostdin", "-trace_logs", "-log_file", str(log)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=stack.root)
+        stack.sipps.append(proc)
+        time.sleep(0.3)
+        try:
+            yield Peer(trunk, port, log, proc)
+        finally:
+            proc.kill()
+            proc.wait()
+
+    class Modes:
+        pass
+
+    m = Modes()
+    m.ports, m.peer = ports, peer
+    yield m
+    stack.reload(transfer_map=DEFAULT_MAP)
+
+
+def _is(event: dict, name: str, **fields) -> bool:
+    return event.get("Event") == name and all(event.get(k) == v for k, v in fields.items())
+
+
+def _ts(event: dict) -> float:
+    return float(event["Timestamp"])
+
+
+def _wait(stack, mark, name, timeout=20, **fields):
+    return stack.events.wait_for(lambda e: _is(e, name, **fields), since=mark, timeout=timeout)
+
+
+# --- 整体并入 ---------------------------------------------------------------------------
+
+def test_merge_12349_announcement_then_the_department_skill(stack, modes):
+    caller = "13800000001"
+    sounds = stack.asterisk.sounds
+    assert (sounds / "transition-12349.wav").exists(), "the 过渡期 prompt is generated at render"
+    with stack.agent("1001", skills={"minzheng": 0}) as agent:
+        mark = stack.events.mark()
+        log_mark = stack.asterisk_log_size()
+        result = stack.sipp_uac("citizen_call.xml", "12349", caller, timeout=45)
+        assert result.ok, result.stdout + result.log
+        play = _wait(stack, mark, "Newexten", Application="Playback", CallerIDNum=caller)
+        assert play["AppData"].endswith("/transition-12349")
+        played = _wait(stack, mark, "VarSet", Variable="PLAYBACKSTATUS", Uniqueid=play["Uniqueid"])
+        assert played["Value"] == "SUCCESS"
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        # the caller heard the whole announcement (about 15 s) before the queue
+        join = _wait(stack, mark, "QueueCallerJoin", CallerIDNum=caller)
+        assert _ts(join) - _ts(play) >= 10
+        assert connect["Queue"] == "minzheng" and connect["MemberName"] == "1001"
+        cv = chanvars(connect)
+        assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE"), cv.get("HOTLINE_DEPT")) == \
+            ("12349", "merge", "市民政局")
+        assert play["Uniqueid"] == connect["Uniqueid"]
+        pops = agent.screen_pops()
+        assert pops and "origin=12349" in pops[-1] and "mode=merge" in pops[-1]
+    # the announcement file was found and played (no "does not exist" warning)
+    assert "transition-12349" not in stack.asterisk_log(log_mark)
+
+
+# --- 双号并行 ---------------------------------------------------------------------------
+
+def test_dual_seats_cancelled_12329_is_answered_by_12345_agents_of_the_skill(stack, modes):
+    caller = "13800000002"
+    with stack.agent("1002", skills={"gongjijin": 0}) as agent:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12329", caller)
+        assert result.ok, result.stdout + result.log
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert connect["Queue"] == "gongjijin"
+        assert chanvars(connect).get("HOTLINE_MODE") == "dual"
+        assert chanvars(connect).get("HOTLINE_DEPT") == "市住房公积金管理中心"
+        assert "origin=12329" in agent.screen_pops()[-1]
+
+
+def test_dual_seats_kept_12350_rings_the_department_seats_first(stack, modes):
+    caller = "13800000003"
+    with modes.peer("seats-12350", "peer_answer.xml") as seats:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+        assert result.ok, result.stdout + result.log
+        end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
+        assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
+        assert chanvars(end).get("HOTLINE_MODE") == "dual"
+        invites = seats.invites()
+        assert invites and "ruser=12350" in invites[-1] and "origin=12350" in invites[-1]
+    assert not [e for e in stack.events.since(mark) if _is(e, "AgentConnect", CallerIDNum=caller)]
+
+
+def test_dual_seats_kept_overflow_to_12345_after_the_timeout(stack, modes):
+    caller = "13800000004"
+    with modes.peer("seats-12350", "peer_noanswer.xml") as seats, \
+            stack.agent("1003", skills={"yingji": 0}):
+        mark = stack.events.mark()
+        t0 = time.monotonic()
+        result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+        assert result.ok, result.stdout + result.log
+        over = _wait(stack, mark, "UserEvent", UserEvent="HotlineOverflow")
+        assert over["DialStatus"] == "NOANSWER" and over["Origin"] == "12350"
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert time.monotonic() - t0 >= SEATS_TIMEOUT
+        assert connect["Queue"] == "yingji"
+        assert chanvars(connect).get("HOTLINE_FLAG") == "seats_noanswer"
+        assert chanvars(connect).get("HOTLINE_ORIGIN") == "12350"
+        assert seats.invites(), "the seats were tried first"
+
+
+def test_dual_seats_kept_overflow_at_once_when_no_seat_is_free(stack, modes):
+    caller = "13800000005"
+    with modes.peer("seats-12350", "peer_busy.xml") as seats, \
+            stack.agent("1004", skills={"yingji": 0}):
+        mark = stack.events.mark()
+        t0 = time.monotonic()
+        th = stack.sipp_uac_async("citizen_call.xml", "12350", caller)
+        over = _wait(stack, mark, "UserEvent", UserEvent="HotlineOverflow")
+        assert over["DialStatus"] == "BUSY"
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert time.monotonic() - t0 < SEATS_TIMEOUT + 2  # no waiting out the ring timeout
+        assert connect["Queue"] == "yingji" and chanvars(connect).get("HOTLINE_FLAG") == "seats_noanswer"
+        th.join(40)
+        assert th.result.ok, th.result.stdout + th.result.log
+        assert seats.invites()
+
+
+# --- 设分中心 ---------------------------------------------------------------------------
+
+def test_subcenter_12313_answers_its_calls(stack, modes):
+    caller = "13800000006"
+    with modes.peer("subcenter-12313", "peer_answer.xml") as sub:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12313", caller)
+        assert result.ok, result.stdout + result.log
+        end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
+        assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/subcenter-12313-")
+        assert "ruser=12313" in sub.invites()[-1] and "mode=subcenter" in sub.invites()[-1]
+
+
+def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes):
+    waiting, caller = "13800000007", "13800000008"
+    with modes.peer("subcenter-12313", "peer_noanswer.xml"):
+        mark = stack.events.mark()
+        # a citizen already waits for 12345 (nobody logged in yet)
+        first = stack.sipp_uac_async("citizen_call.xml", "12345", waiting, timeout=60)
+        _wait(stack, mark, "QueueCallerJoin", CallerIDNum=waiting)
+        second = stack.sipp_uac_async("citizen_call.xml", "12313", caller, timeout=60)
+        over = _wait(stack, mark, "UserEvent", UserEvent="HotlineOverflow", timeout=SUBCENTER_TIMEOUT + 10)
+        assert (over["DialStatus"], over["Flag"], over["QueuePriority"]) == ("NOANSWER", "subcenter_noanswer", "10")
+        joined = [_wait(stack, mark, "QueueCallerJoin", CallerIDNum=caller)]
+        # nobody of the 烟草 skill is there: the call went on to the 12345 queue, ahead of the earlier caller
+        if joined[0]["Queue"] != "hotline":
+            joined.append(_wait(stack, mark, "QueueCallerJoin", CallerIDNum=caller, Queue="hotline"))
+        assert joined[-1]["Position"] == "1", joined[-1]
+        shown = stack.cli("queue show hotline")
+        assert re.search(r"1\. PJSIP/pstn-\S+ \(wait: [0-9:]+, prio: 10\)", shown), shown
+        with stack.agent("1005", skills={"hotline": 0}):
+            connect = _wait(stack, mark, "AgentConnect", MemberName="1005")
+            assert connect["CallerIDNum"] == caller, "the flagged call is answered first"
+            assert chanvars(connect).get("HOTLINE_FLAG") == "subcenter_noanswer"
+            assert chanvars(connect).get("HOTLINE_ORIGIN") == "12313"
+            _wait(stack, mark, "AgentConnect", CallerIDNum=waiting, timeout=30)
+        second.join(70)
+        first.join(70)
+        assert second.result.ok and first.result.ok
+
+
+# --- province -------------------------------------------------------------------------------
+
+def test_province_row_12366_goes_over_the_province_trunk(stack, modes):
+    caller = "13800000009"
+    with modes.peer("province", "peer_answer.xml") as prov:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12366", caller)
+        assert result.ok, result.stdout + result.log
+        end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
+        assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/province-")
+        assert chanvars(end).get("HOTLINE_LEVEL") == "province"
+        assert "ruser=12366" in prov.invites()[-1]
+
+
+def test_emergency_numbers_are_not_queued(stack, modes):
+    caller = "13800000010"
+    mark = stack.events.mark()
+    stack.sipp_uac("citizen_call.xml", "110", caller, timeout=20)
+    assert not [e for e in stack.events.since(mark) if _is(e, "QueueCallerJoin", CallerIDNum=caller)]
+    assert any(_is(e, "Newexten", Application="Playback") and e.get("AppData", "").endswith("/emergency-110")
+               for e in stack.events.since(mark))
+
+
+# --- reload ----------------------------------------------------------------------------------
+
+def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stack, modes):
+    caller1, caller2 = "13800000011", "13800000012"
+    long_talk = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="9000"'})
+    with stack.agent("1006", skills={"ziran": 0}, scenario=long_talk), \
+            modes.peer("seats-12350", "peer_answer.xml") as seats:
+        mark = stack.events.mark()
+        call1 = stack.sipp_uac_async("citizen_call.xml", "12336", caller1, timeout=40)
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller1)
+        assert connect["Queue"] == "ziran"
+        # the admin turns 12336 into a 双号并行 line ringing department seats
+        text = modes_map_text(modes.ports)
+        old = re.search(r'  - number: "12336"\n(    .*\n)+?    row: 整体并入 3\n', text).group(0)
+        new = old.replace("mode: 整体并入", "mode: 双号并行").replace(
+            "seats: cancelled", "seats: retained\n    target: seats-12350")
+        stack.reload(transfer_map=text.replace(old, new))
+        # the call in progress is still talking
+        time.sleep(1)
+        assert not [e for e in stack.events.since(mark) if _is(e, "Hangup", Uniqueid=connect["Uniqueid"])]
+        # a new call to 12336 follows the new map
+        mark2 = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12336", caller2)
+        assert result.ok, result.stdout + result.log
+        end = _wait(stack, mark2, "DialEnd", CallerIDNum=caller2)
+        assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
+        assert chanvars(end).get("HOTLINE_MODE") == "dual"
+        assert "ruser=12336" in seats.invites()[-1]
+        # the first call ends normally: the agent hangs up after its 9 s of talk
+        complete = _wait(stack, mark, "AgentComplete", Uniqueid=connect["Uniqueid"], timeout=20)
+        assert int(complete["TalkTime"]) >= 8 and complete["Reason"] == "agent"
+        call1.join(30)
+        assert call1.result.ok, call1.result.stdout + call1.result.log
+    stack.reload(transfer_map=modes_map_text(modes.ports))
