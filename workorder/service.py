@@ -113,6 +113,7 @@ def _put_state(o: Order, st: states.OrderState) -> None:
         st.status_before_return, st.satisfaction, st.disposition, st.parent_id)
 
 
+NOT_NULL = frozenset({"channel", "anonymous", "confidential", "urgency", "kb_refs"})
 EDITABLE = ("channel", "caller_name", "caller_phone", "anonymous", "confidential", "type", "category_code", "title",
             "content", "address", "district", "lat", "lon", "urgency", "kb_refs", "transcript", "recording")
 
@@ -239,7 +240,14 @@ class Store:
         if before_id:
             stmt = stmt.where(Order.id < before_id)
         if q:
-            stmt = stmt.where(Order.id.in_(self._text_ids(q)))
+            only_text = cond is None and not any((status, type_, unit, phone, since, until, overdue))
+            ids = self._text_ids(q)
+            if only_text and self.db.is_sqlite and len(q) >= 3:
+                # newest matches straight from the FTS index (rowid order), no full match set
+                if before_id:
+                    ids = ids.where(text("rowid < :b").bindparams(b=before_id))
+                ids = ids.order_by(text("rowid DESC")).limit(limit)
+            stmt = stmt.where(Order.id.in_(ids))
         stmt = stmt.order_by(Order.id.desc()).limit(limit)
         with self.db.read() as s:
             items = [order_dict(o, p) for o in s.scalars(stmt)]
@@ -270,6 +278,8 @@ class Store:
                     raise Conflict("invalid_state", f"only draft or accepted orders can be edited, not {o.status}")
                 self._check_refs(s, data)
                 for k, v in data.items():
+                    if v is None and k in NOT_NULL:
+                        raise Invalid(k, "may not be null")
                     setattr(o, k, v)
                 o.updated_at = self.now()
                 self._outbox(s, o, "order.updated", {"fields": sorted(data)})

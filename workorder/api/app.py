@@ -59,7 +59,9 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
                call_stats: Callable[[], float | None] | None = None) -> FastAPI:
     app = FastAPI(title="12345 work-order store", version="1.0",
                   description="Work orders (工单) of the 12345 hotline: intake, dispatch, handling, reply, "
-                              "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.")
+                              "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.",
+                  # no unauthenticated routes: the schema is served under /api/v1 with a role check
+                  openapi_url=None, docs_url=None, redoc_url=None)
     if store is None:
         db = Database(database_url or settings.database_url)
         store = Store(db)
@@ -92,6 +94,19 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
 
     app.include_router(router)
     app.include_router(open311_router)
+
+    from fastapi import Depends
+    from fastapi.openapi.utils import get_openapi
+
+    from hotline.auth import require_roles
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi_schema(p=Depends(require_roles("agent", "dispatcher", "department", "supervisor", "admin",
+                                               "ivr", "calls"))):
+        if app.openapi_schema is None:
+            app.openapi_schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                             routes=app.routes)
+        return app.openapi_schema
     # other packages' routers are included here, one line each
     app.add_middleware(AuditMiddleware, get_store=lambda: app.state.store)
 
