@@ -9,7 +9,7 @@
   cached) and the softphone feature codes.
 
 Knobs (environment, read at render time; defaults in brackets):
-``HOTLINE_QUEUE_STRATEGY`` [rrmemory], ``HOTLINE_QUEUE_WRAPUPTIME`` seconds [10],
+``HOTLINE_QUEUE_STRATEGY`` [rrmemory], ``HOTLINE_QUEUE_WRAPUPTIME`` seconds [5],
 ``HOTLINE_QUEUE_RING_TIMEOUT`` seconds one member rings [15].
 """
 
@@ -25,7 +25,7 @@ log = logging.getLogger("hotline.queues")
 DEMO_AGENTS = ("1001", "1002", "1003")
 STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom")
 DEFAULT_STRATEGY = "rrmemory"
-DEFAULT_WRAPUP = 10
+DEFAULT_WRAPUP = 5
 DEFAULT_RING_TIMEOUT = 15
 SERVICE_LEVEL = 15  # GB/T 33358: answer within 15 s
 # a caller does not join (and a waiting caller leaves) a skill queue when none

@@ -47,7 +47,7 @@ def test_rendered_queues_follow_the_map(tmp_path):
         assert f"\n[{name}]\n" in text
     assert text.count("servicelevel = 15") == len(tmap.queues)
     assert text.count("autofill = yes") == len(tmap.queues) + 1
-    assert "wrapuptime = 10" in text and "strategy = rrmemory" in text
+    assert "wrapuptime = 5" in text and "strategy = rrmemory" in text
 
 
 def test_rendered_agents_register_with_generated_secrets(tmp_path):
