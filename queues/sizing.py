@@ -1,6 +1,6 @@
 """Seat sizing: the Handan rule, checked with Erlang C and Erlang A.  Pure, no I/O.
 
-The rule (Handan plan, 002, section 三.1): "可按照1坐席服务10万人的标准配备话务坐席,
+The rule (Handan plan, 002, section 二(二)1 健全热线管理体系): "可按照1坐席服务10万人的标准配备话务坐席,
 并按照1:2(每个坐席配备2个话务员)的比例配备话务员; 按照24小时接通率不低于95%的工作要求".
 
 * :func:`rule` — seats = ceil(population / 100,000), operators = 2 x seats.

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace, settings=None, out=None) -> int:
             }
         print(json.dumps(doc, ensure_ascii=False, indent=2), file=out)
         return 0
-    print("Rule: 1 seat per 100,000 residents, 2 operators per seat (Handan plan 三.1)", file=out)
+    print("Rule: 1 seat per 100,000 residents, 2 operators per seat (Handan plan 二(二)1)", file=out)
     if rows:
         print(f"{'area':<16}{'population':>12}{'seats':>7}{'operators':>11}", file=out)
         for r in rows:
