@@ -107,10 +107,16 @@ def test_rendered_queues_exist(stack):
     params = stack.ami({"Action": "QueueStatus", "Queue": "gongjijin"})
     qp = [e for e in params if e.get("Event") == "QueueParams"]
     assert qp and qp[0]["Strategy"] == "rrmemory" and qp[0]["ServiceLevel"] == "15"
+    # every option of the rendered queues.conf is one app_queue knows
+    log = stack.asterisk_log()
+    bad = [l for l in log.splitlines() if "app_queue.c" in l and ("WARNING[" in l or "ERROR[" in l)]
+    print("\n".join(l for l in log.splitlines() if "WARNING[" in l or "ERROR[" in l)[-3000:])
+    assert bad == [], bad[:5]
 
 
 def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapup):
     t_start = time.monotonic()
+    log_mark = stack.asterisk_log_size()
     with ConsumerThread(stack.settings, stack.secrets) as stats, \
             stack.agent(A, skills={"gongjijin": 0}) as agent_a, \
             stack.agent(B, skills={"hotline": 0, "gongjijin": 5}) as agent_b, \
@@ -208,3 +214,6 @@ def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapu
     assert live_agents[C]["state"] == "paused"
     assert live_agents[A]["state"] in ("available", "wrapup") and set(live_agents[B]["queues"]) == {"hotline", "gongjijin"}
     assert time.monotonic() - t_start < 150
+    warnings = [l for l in stack.asterisk_log(log_mark).splitlines() if "WARNING[" in l or "ERROR[" in l]
+    print("\n".join(warnings[-40:]))
+    assert not [l for l in warnings if "ERROR[" in l], warnings[-10:]
