@@ -321,6 +321,9 @@ class IvrApp:
                 if ev is None:
                     continue
                 st, acts = E.step(flow, call.state, ev, self.clock())
+                if log.isEnabledFor(logging.DEBUG):
+                    event(log, "step", level=logging.DEBUG, node=call.state.node, phase=call.state.phase,
+                          ev=type(ev).__name__, detail=str(ev)[:120], acts=[type(a).__name__ for a in acts])
                 call.state = st
                 await self.execute(call, acts)
         except asyncio.CancelledError:
@@ -399,7 +402,7 @@ class IvrApp:
             elif isinstance(a, E.Hangup):
                 await self.ari.delete(f"/channels/{call.id}")
             elif isinstance(a, E.Log):
-                event(log, a.message, flow=call.flow_name, channel=call.id, **dict(a.fields))
+                event(log, a.message, **{"flow": call.flow_name, "channel": call.id, **dict(a.fields)})
 
     async def _play(self, call: Call, uris: list[str], token: int) -> None:
         if not uris:
