@@ -65,15 +65,17 @@ def modes(stack):
     assert "seats-12350" in stack.cli("pjsip show endpoints")
 
     @contextlib.contextmanager
-    def peer(trunk: str, scenario: str):
+    def peer(trunk: str, scenario: str | Path):
         port = ports[trunk]
         log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
+        path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         proc = subprocess.Popen(
-            ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", "127.0.0.1", "-p", str(port),
+            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port),
              "-mp", str(free_port()), "-nostdin", "-trace_logs", "-log_file", str(log)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=stack.root)
         stack.sipps.append(proc)
         time.sleep(0.3)
+        assert proc.poll() is None, f"SIPp peer {scenario} did not start"
         try:
             yield Peer(trunk, port, log, proc)
         finally:
@@ -156,7 +158,7 @@ def test_dual_seats_kept_12350_rings_the_department_seats_first(stack, modes):
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
         assert chanvars(end).get("HOTLINE_MODE") == "dual"
         invites = seats.invites()
-        assert invites and "ruser=12350" in invites[-1] and "origin=12350" in invites[-1]
+        assert invites and "ruri=INVITE sip:12350" in invites[-1] and "origin=12350" in invites[-1]
     assert not [e for e in stack.events.since(mark) if _is(e, "AgentConnect", CallerIDNum=caller)]
 
 
@@ -205,7 +207,7 @@ def test_subcenter_12313_answers_its_calls(stack, modes):
         assert result.ok, result.stdout + result.log
         end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/subcenter-12313-")
-        assert "ruser=12313" in sub.invites()[-1] and "mode=subcenter" in sub.invites()[-1]
+        assert "ruri=INVITE sip:12313" in sub.invites()[-1] and "mode=subcenter" in sub.invites()[-1]
 
 
 def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes):
@@ -236,6 +238,46 @@ def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes)
         assert second.result.ok and first.result.ok
 
 
+# --- transfers between 12345 agents and department seats -----------------------------------
+
+def test_agent_blind_transfer_to_department_seats(stack, modes):
+    caller = "13800000013"
+    refer = stack.sipp_file("uas_refer.xml", {
+        "REFER_TO_URI": f"sip:12350@{stack.settings.bind}:{stack.settings.sip_agent_port}"})
+    with modes.peer("seats-12350", "peer_answer.xml") as seats, \
+            stack.agent("1007", skills={"renshe": 0}, scenario=refer) as agent:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12333", caller)
+        assert result.ok, result.stdout + result.log
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert connect["Queue"] == "renshe"
+        blind = _wait(stack, mark, "BlindTransfer")
+        assert blind["Extension"] == "12350" and blind["Result"] == "Success"
+        end = _wait(stack, mark, "DialEnd", CallerIDNum=caller, DialStatus="ANSWER")
+        assert end["DestChannel"].startswith("PJSIP/seats-12350-")
+        invite = seats.invites()[-1]
+        assert "ruri=INVITE sip:12350" in invite and "origin=12333" in invite  # the seats see where it came from
+        assert "TRANSFERRED" in agent.log_file.read_text(errors="replace")
+
+
+def test_department_seats_transfer_back_to_12345(stack, modes):
+    caller = "13800000014"
+    refer = stack.sipp_file("uas_refer.xml", {
+        "REFER_TO_URI": f"sip:12345@{stack.settings.bind}:{stack.settings.sip_trunk_port}"})
+    with modes.peer("seats-12350", refer), stack.agent("1008", skills={"yingji": 0}) as agent:
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+        assert result.ok, result.stdout + result.log
+        _wait(stack, mark, "DialEnd", CallerIDNum=caller, DialStatus="ANSWER")
+        blind = _wait(stack, mark, "BlindTransfer")
+        assert blind["Extension"] == "12345" and blind["Context"] == "from-trunk-seats-12350"
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert connect["Queue"] == "yingji"  # back to 12345 agents of the department's skill
+        cv = chanvars(connect)
+        assert cv.get("HOTLINE_FLAG") == "transfer_from_seats-12350" and cv.get("HOTLINE_ORIGIN") == "12350"
+        assert "origin=12350" in agent.screen_pops()[-1]
+
+
 # --- province -------------------------------------------------------------------------------
 
 def test_province_row_12366_goes_over_the_province_trunk(stack, modes):
@@ -247,7 +289,7 @@ def test_province_row_12366_goes_over_the_province_trunk(stack, modes):
         end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/province-")
         assert chanvars(end).get("HOTLINE_LEVEL") == "province"
-        assert "ruser=12366" in prov.invites()[-1]
+        assert "ruri=INVITE sip:12366" in prov.invites()[-1]
 
 
 def test_emergency_numbers_are_not_queued(stack, modes):
@@ -286,7 +328,7 @@ def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stac
         end = _wait(stack, mark2, "DialEnd", CallerIDNum=caller2)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
         assert chanvars(end).get("HOTLINE_MODE") == "dual"
-        assert "ruser=12336" in seats.invites()[-1]
+        assert "ruri=INVITE sip:12336" in seats.invites()[-1]
         # the first call ends normally: the agent hangs up after its 9 s of talk
         complete = _wait(stack, mark, "AgentComplete", Uniqueid=connect["Uniqueid"], timeout=20)
         assert int(complete["TalkTime"]) >= 8 and complete["Reason"] == "agent"
