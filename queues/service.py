@@ -186,6 +186,13 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
     from hotline import ami
     from hotline.secrets import load_secrets
 
+    if stop is None:  # run until SIGTERM / SIGINT, then save the last state
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     client = aioredis.from_url(settings.redis_url)
     consumer = Consumer(RedisStore(client, settings.instance), wrapup=queue_wrapups(settings))
     replayed = await consumer.restore(queue_log)
@@ -195,7 +202,7 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
     consumer.start_flusher()
     log_event(log, "queue statistics consumer running", ami=f"{settings.bind}:{settings.ami_port}")
     try:
-        await (stop.wait() if stop is not None else asyncio.Event().wait())
+        await stop.wait()
     finally:
         await consumer.stop()
         mgr.close()

@@ -15,6 +15,7 @@ with what SIPp did.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ import time
 import pytest
 
 from hotline import ami
-from queues.service import Consumer, MemoryStore
+from queues.service import Consumer, MemoryStore, keys
 from tests.e2e.harness import SIPP_DIR
 
 WRAPUP = 3
@@ -97,6 +98,33 @@ def _citizen(stack, name: str, wait_ms: int):
     return path
 
 
+def _service_view(stack):
+    """What the platform's own `hotline stats` service stored in Redis."""
+    import redis
+
+    raw = redis.Redis.from_url(stack.settings.redis_url).get(keys(stack.settings.instance)["view"])
+    return json.loads(raw) if raw else None
+
+
+def _counts(view, queue):
+    for q in (view or {}).get("queues", []):
+        if q["queue"] == queue:
+            d = q["today"]
+            return (d["offered"], d["answered"], d["abandoned"])
+    return (0, 0, 0)
+
+
+def _wait_counts(stack, want: dict, after: float = 0.0, timeout: float = 15):
+    deadline = time.monotonic() + timeout
+    view = None
+    while time.monotonic() < deadline:
+        view = _service_view(stack)
+        if view and view["at"] > after and all(_counts(view, q) == c for q, c in want.items()):
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"stats service: want {want}, have {({q: _counts(view, q) for q in want})}")
+
+
 def _ts(e):
     return float(e.get("Timestamp", 0))
 
@@ -117,6 +145,10 @@ def test_rendered_queues_exist(stack):
 def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapup):
     t_start = time.monotonic()
     log_mark = stack.asterisk_log_size()
+    assert "stats" in stack.platform.procs, "the platform runs `hotline stats`"
+    time.sleep(0.6)
+    base_view = _service_view(stack)
+    base = {q: _counts(base_view, q) for q in ("hotline", "gongjijin")}
     with ConsumerThread(stack.settings, stack.secrets) as stats, \
             stack.agent(A, skills={"gongjijin": 0}) as agent_a, \
             stack.agent(B, skills={"hotline": 0, "gongjijin": 5}) as agent_b, \
@@ -213,6 +245,15 @@ def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapu
     assert hl_today["answered_within_sl"] == within
     assert live_agents[C]["state"] == "paused"
     assert live_agents[A]["state"] in ("available", "wrapup") and set(live_agents[B]["queues"]) == {"hotline", "gongjijin"}
+
+    # the platform's `hotline stats` service counted the same, and a restart keeps the day
+    want = {"hotline": tuple(b + d for b, d in zip(base["hotline"], (6, 4, 2))),
+            "gongjijin": tuple(b + d for b, d in zip(base["gongjijin"], (5, 5, 0)))}
+    _wait_counts(stack, want)
+    stack.platform.stop_service("stats")
+    t_restart = time.time()
+    stack.platform.start_service("stats")
+    _wait_counts(stack, want, after=t_restart)
     assert time.monotonic() - t_start < 150
     warnings = [l for l in stack.asterisk_log(log_mark).splitlines() if "WARNING[" in l or "ERROR[" in l]
     print("\n".join(warnings[-40:]))
