@@ -95,7 +95,9 @@ async def send_actions(settings, actions: list[dict], secrets: dict | None = Non
     try:
         responses = []
         for action in actions:
-            responses.append(await asyncio.wait_for(mgr.send_action(dict(action)), timeout))
+            # as_list=False: panoramisk takes "Added interface to queue" for the start of a
+            # list and would wait for more; these actions answer with one response
+            responses.append(await asyncio.wait_for(mgr.send_action(dict(action), as_list=False), timeout))
         return check_responses(actions, responses)
     finally:
         mgr.close()

@@ -258,3 +258,90 @@ def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapu
     warnings = [l for l in stack.asterisk_log(log_mark).splitlines() if "WARNING[" in l or "ERROR[" in l]
     print("\n".join(warnings[-40:]))
     assert not [l for l in warnings if "ERROR[" in l], warnings[-10:]
+
+
+def _feature_code(stack, agent: str, code: str):
+    import subprocess
+
+    from hotline.secrets import ensure_sip_password
+    from tests.e2e.harness import free_port
+
+    password = ensure_sip_password(stack.settings.secrets_file, agent)
+    r = subprocess.run(
+        ["sipp", "-sf", str(SIPP_DIR / "agent_feature_code.xml"),
+         f"{stack.settings.bind}:{stack.settings.sip_agent_port}", "-s", code, "-i", "127.0.0.1",
+         "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-au", agent, "-ap", password,
+         "-key", "user", agent, "-nostdin", "-timeout", "20s", "-timeout_error"],
+        capture_output=True, text=True, timeout=40, cwd=stack.root)
+    assert r.returncode == 0, f"{code}: {r.stdout[-1500:]} {r.stderr[-800:]}"
+
+
+def test_softphone_feature_codes_login_pause_unpause_logout(stack):
+    agent = "1006"
+    spec = [dict(a) for a in stack.agents_spec]
+    for a in spec:
+        if a["name"] == agent:
+            a["skills"] = {"hotline": 0, "gongjijin": 3}
+    stack.reload(agents=spec)
+    try:
+        m = stack.events.mark()
+        _feature_code(stack, agent, "*71")
+        added = [e for e in stack.events.since(m) if e.get("Event") == "QueueMemberAdded"
+                 and e.get("Interface") == f"PJSIP/{agent}"]
+        assert {(e["Queue"], e["Penalty"]) for e in added} == {("hotline", "0"), ("gongjijin", "3")}
+
+        m = stack.events.mark()
+        _feature_code(stack, agent, "*732")
+        paused = stack.events.wait_for(lambda e: e.get("Event") == "QueueMemberPause"
+                                       and e.get("Interface") == f"PJSIP/{agent}", since=m, timeout=5)
+        assert paused["Paused"] == "1" and paused["PausedReason"] == "lunch"
+
+        m = stack.events.mark()
+        _feature_code(stack, agent, "*74")
+        unpaused = stack.events.wait_for(lambda e: e.get("Event") == "QueueMemberPause"
+                                         and e.get("Interface") == f"PJSIP/{agent}", since=m, timeout=5)
+        assert unpaused["Paused"] == "0"
+
+        m = stack.events.mark()
+        _feature_code(stack, agent, "*72")
+        removed = [e for e in stack.events.since(m) if e.get("Event") == "QueueMemberRemoved"
+                   and e.get("Interface") == f"PJSIP/{agent}"]
+        assert {e["Queue"] for e in removed} == {"hotline", "gongjijin"}
+    finally:
+        for q in ("hotline", "gongjijin"):
+            stack.ami({"Action": "QueueRemove", "Queue": q, "Interface": f"PJSIP/{agent}"})
+        stack.reload(agents=[a for a in stack.agents_spec])
+
+
+def test_agent_cli_logs_in_over_ami(stack, tmp_path):
+    """`hotline agent` against the real Asterisk: registry -> QueueAdd with penalties -> QueuePause."""
+    import subprocess
+    import sys
+
+    from hotline.stack.platform import settings_env
+
+    env = settings_env(stack.settings.with_(db_url=f"sqlite:///{tmp_path}/agents.db"))
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "hotline.cli", "agent", *args], env=env, capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    cli("add", "lisi", "--extension", "1005", "--skills", "hotline:1,gongjijin:0", "--display", "李四")
+    try:
+        m = stack.events.mark()
+        cli("login", "lisi")
+        added = {e["Queue"]: e for e in stack.events.since(m) if e.get("Event") == "QueueMemberAdded"
+                 and e.get("Interface") == "PJSIP/1005"}
+        assert {q: e["Penalty"] for q, e in added.items()} == {"hotline": "1", "gongjijin": "0"}
+        assert added["hotline"]["MemberName"] == "lisi"
+        m = stack.events.mark()
+        cli("pause", "lisi", "--reason", "training")
+        p = stack.events.wait_for(lambda e: e.get("Event") == "QueueMemberPause"
+                                  and e.get("Interface") == "PJSIP/1005", since=m, timeout=5)
+        assert p["PausedReason"] == "training"
+        cli("logout", "lisi")
+    finally:
+        for q in ("hotline", "gongjijin"):
+            stack.ami({"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1005"})
