@@ -208,6 +208,12 @@ def test_subcenter_12313_answers_its_calls(stack, modes):
         end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/subcenter-12313-")
         assert "ruri=INVITE sip:12313" in sub.invites()[-1] and "mode=subcenter" in sub.invites()[-1]
+        # the sub-center's call record reaches the platform (设分中心 1: 数据实时向12345热线平台归集)
+        cdr = stack.events.wait_for(lambda e: _is(e, "Cdr", Source=caller)
+                                    and e.get("DestinationChannel", "").startswith("PJSIP/subcenter-12313-"),
+                                    since=mark, timeout=15)
+        assert cdr["Disposition"] == "ANSWERED" and cdr.get("HotlineOrigin") == "12313"
+        assert cdr.get("HotlineMode") == "subcenter"
 
 
 def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes):
@@ -278,6 +284,60 @@ def test_department_seats_transfer_back_to_12345(stack, modes):
         cv = chanvars(connect)
         assert cv.get("HOTLINE_FLAG") == "transfer_from_seats-12350" and cv.get("HOTLINE_ORIGIN") == "12350"
         assert "origin=12350" in agent.screen_pops()[-1]
+
+
+def _ami_ok(stack, action: dict) -> dict:
+    resp = stack.ami(action)[0]
+    assert resp.get("Response") == "Success", resp
+    return resp
+
+
+def test_agent_attended_transfer_to_the_subcenter_completed(stack, modes):
+    """Consult the sub-center, then complete: the citizen talks to 12313."""
+    caller = "13800000016"
+    with modes.peer("subcenter-12313", "peer_answer.xml") as sub, \
+            stack.agent("1009", skills={"hotline": 0}):
+        mark = stack.events.mark()
+        th = stack.sipp_uac_async("citizen_call.xml", "12345", caller)
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313",
+                        "Context": "agents"})
+        consult = stack.events.wait_for(lambda e: _is(e, "DialEnd")
+                                        and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
+                                        since=mark, timeout=15)
+        assert consult["DialStatus"] == "ANSWER"
+        # the agent hangs up (its scenario ends the call after 2 s): the transfer completes
+        done = _wait(stack, mark, "AttendedTransfer", timeout=15)
+        assert done["Result"] == "Success"
+        th.join(40)
+        assert th.result.ok, th.result.stdout + th.result.log
+        assert "ruri=INVITE sip:12313" in sub.invites()[-1]
+
+
+def test_agent_attended_transfer_to_the_subcenter_cancelled(stack, modes):
+    """Consult the sub-center, then cancel: the agent is back with the citizen."""
+    caller = "13800000017"
+    long_talk = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="8000"'})
+    long_peer = stack.sipp_file("peer_answer.xml", {'timeout="2000"': 'timeout="20000"'})
+    with modes.peer("subcenter-12313", long_peer), stack.agent("1010", skills={"hotline": 0},
+                                                                scenario=long_talk):
+        mark = stack.events.mark()
+        th = stack.sipp_uac_async("citizen_call.xml", "12345", caller)
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313",
+                        "Context": "agents"})
+        consult = stack.events.wait_for(lambda e: _is(e, "DialEnd")
+                                        and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
+                                        since=mark, timeout=15)
+        assert consult["DialStatus"] == "ANSWER"
+        _ami_ok(stack, {"Action": "CancelAtxfer", "Channel": connect["DestChannel"]})
+        stack.events.wait_for(lambda e: _is(e, "Hangup") and e.get("Channel") == consult["DestChannel"],
+                              since=mark, timeout=10)
+        complete = _wait(stack, mark, "AgentComplete", CallerIDNum=caller, timeout=20)
+        assert int(complete["TalkTime"]) >= 6  # the agent kept talking to the citizen
+        assert not [e for e in stack.events.since(mark) if _is(e, "AttendedTransfer", Result="Success")]
+        th.join(40)
+        assert th.result.ok, th.result.stdout + th.result.log
 
 
 # --- province -------------------------------------------------------------------------------
