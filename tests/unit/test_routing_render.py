@@ -1,0 +1,78 @@
+"""The dialplan and trunks rendered from the default map (no Asterisk needed)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from asterisk_conf import render as R
+from hotline.settings import Settings
+from hotline.transfer_map import load_map
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    settings = Settings.from_env({}, home=tmp_path_factory.mktemp("home"))
+    tmap = load_map(ROOT / "transfer_map.yaml", date(2026, 11, 23))
+    ctx = R.build_context(settings, {"ami_user": "u", "ami_secret": "x"}, R.AstPaths.under("/srv/h"),
+                          tmap=tmap, agents=[])
+    env = R._env()
+    return {name: env.get_template(f"{name}.j2").render(**ctx)
+            for name in ("extensions_routes.conf", "pjsip_trunks.conf")}, tmap
+
+
+def _context(text: str, name: str) -> str:
+    m = re.search(rf"^\[{re.escape(name)}\]\n(.*?)(?=^\[|\Z)", text, re.S | re.M)
+    assert m, name
+    return m.group(1)
+
+
+def test_every_number_has_a_static_fallback(rendered):
+    files, tmap = rendered
+    static = _context(files["extensions_routes.conf"], "hotline-static")
+    for number in [tmap.hotline.number] + [ln.number for ln in tmap.lines]:
+        assert f"exten => {number},1," in static, number
+    block = static.split("exten => 12313,1,")[1].split("exten =>")[0]
+    assert "Set(HOTLINE_TARGET=PJSIP/12313@subcenter-12313)" in block
+    assert "Set(HOTLINE_OVERFLOW_FLAG=subcenter_noanswer)" in block and "Set(HOTLINE_PRIORITY=10)" in block
+
+
+def test_agents_can_transfer_to_every_target(rendered):
+    files, tmap = rendered
+    xfer = _context(files["extensions_routes.conf"], "hotline-transfer")
+    targets = [ln for ln in tmap.lines if tmap.target_of(ln)]
+    assert len(targets) == 16  # 3 department seats, the 12313 sub-center, 12 province rows
+    for ln in targets:
+        assert f"exten => {ln.number},1," in xfer
+        assert f"Dial(PJSIP/{ln.number}@{tmap.target_of(ln)},60," in xfer
+
+
+def test_seats_and_subcenter_send_callers_back_to_their_skill(rendered):
+    files, _ = rendered
+    back = _context(files["extensions_routes.conf"], "from-trunk-seats-12350")
+    assert "exten => 12345,1," in back and "Set(HOTLINE_QUEUE=yingji)" in back
+    assert "Set(__HOTLINE_FLAG=transfer_from_seats-12350)" in back
+    sub = _context(files["extensions_routes.conf"], "from-trunk-subcenter-12313")
+    assert "Set(HOTLINE_QUEUE=yancao)" in sub
+
+
+def test_route_dial_overflows_back_to_12345(rendered):
+    files, _ = rendered
+    dial = _context(files["extensions_routes.conf"], "route-dial")
+    assert "Dial(${HOTLINE_TARGET},${HOTLINE_TIMEOUT}" in dial
+    assert 'GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)' in dial
+    assert "Set(__HOTLINE_FLAG=${HOTLINE_OVERFLOW_FLAG})" in dial
+    assert "Goto(route-queue,s,1)" in dial
+
+
+def test_trunks_identified_by_address_and_port(rendered):
+    files, tmap = rendered
+    text = files["pjsip_trunks.conf"]
+    for name in tmap.trunks:
+        assert f"[{name}]\ntype = endpoint" in text and f"context = from-trunk-{name}" in text
+    assert "match = 10.13.0.21:5060" in text
