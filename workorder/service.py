@@ -10,15 +10,17 @@ deadlines and the outbox.
 from __future__ import annotations
 
 import hashlib
+import queue
 import secrets
+import threading
+import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import exists, func, literal_column, or_, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import exists, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,6 +34,9 @@ from workorder.models import (ApiToken, AuditLog, Category, Department, NumberSe
                               Transition, utcnow)
 
 SYSTEM = Principal(subject="system:jobs", role="system")
+# set by the API's audit middleware: {"state": <request state dict>, "method": ..., "path": ...}
+AUDIT_CTX: ContextVar[dict | None] = ContextVar("workorder_audit", default=None)
+_AUDIT_INIT = threading.Lock()
 # who sees caller numbers in clear; department sees them unless the caller asked for confidentiality
 PHONE_ROLES = frozenset({"agent", "dispatcher", "admin", "calls"})
 
@@ -96,6 +101,40 @@ def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
     }
 
 
+SUMMARY = (Order.id, Order.number, Order.channel, Order.received_at, Order.caller_name, Order.caller_phone,
+           Order.confidential, Order.type, Order.category_code, Order.title, Order.address, Order.urgency,
+           Order.origin, Order.status, Order.round, Order.main_unit, Order.handling_deadline, Order.created_at,
+           Order.version)
+
+
+def summary_dict(r, p: Principal) -> dict[str, Any]:
+    """A list row: the summary columns only (no content), masked like :func:`order_dict`."""
+    phone, name = r.caller_phone, r.caller_name
+    hidden = r.confidential and p.role not in PHONE_ROLES
+    if phone and not (p.role in PHONE_ROLES or (p.role == "department" and not r.confidential)):
+        phone = mask_number(phone)
+    if hidden and name:
+        name = name[0] + "*" * (len(name) - 1)
+    return {"id": r.id, "number": r.number, "channel": r.channel, "received_at": _iso(r.received_at),
+            "caller_name": name, "caller_phone": phone, "confidential": r.confidential, "type": r.type,
+            "type_text": states.REQUEST_TYPES.get(r.type or ""), "category_code": r.category_code,
+            "title": r.title, "address": r.address, "urgency": r.urgency, "origin": r.origin, "status": r.status,
+            "status_text": states.STATUSES.get(r.status), "round": r.round, "main_unit": r.main_unit,
+            "handling_deadline": _iso(r.handling_deadline), "created_at": _iso(r.created_at), "version": r.version}
+
+
+def masked(snapshot: dict, o: Order, p: Principal) -> dict:
+    """The principal's view of a full snapshot made by :func:`order_dict` (same masking rules)."""
+    if sees_phone(p, o) and not (o.confidential and p.role not in PHONE_ROLES):
+        return snapshot
+    out = dict(snapshot)
+    if out["caller_phone"] and not sees_phone(p, o):
+        out["caller_phone"] = mask_number(out["caller_phone"])
+    if o.confidential and p.role not in PHONE_ROLES and out["caller_name"]:
+        out["caller_name"] = out["caller_name"][0] + "*" * (len(out["caller_name"]) - 1)
+    return out
+
+
 def state_of(o: Order) -> states.OrderState:
     return states.OrderState(
         status=o.status, round=o.round, main_unit=o.main_unit, co_units=tuple(o.co_units or ()),
@@ -124,17 +163,20 @@ class Store:
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
     now: Callable[[], datetime] = utcnow
+    _audit_q: Any = field(default=None, init=False, repr=False)
 
     # -- helpers ----------------------------------------------------------------
+    _NEXT = text("INSERT INTO number_seq (day, last) VALUES (:day, 1) "
+                 "ON CONFLICT (day) DO UPDATE SET last = number_seq.last + 1 RETURNING last")
+
     def _next_number(self, s: Session, now: datetime) -> str:
+        """YYYYMMDD (Beijing date) + a 5-digit per-day sequence, e.g. 2026112300017."""
         day = now.astimezone(dl.CST).strftime("%Y%m%d")
-        ins = pg_insert if self.db.engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = ins(NumberSeq).values(day=day, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=[NumberSeq.day], set_={"last": NumberSeq.last + 1})
-        last = s.execute(stmt.returning(NumberSeq.last)).scalar_one()
+        last = s.execute(self._NEXT, {"day": day}).scalar_one()
         return f"{day}{last:05d}"
 
-    def _outbox(self, s: Session, o: Order | None, kind: str, extra: dict | None = None) -> None:
+    def _outbox(self, s: Session, o: Order | None, kind: str, extra: dict | None = None) -> dict | None:
+        """Append the change to the outbox; returns the full (unmasked) order snapshot."""
         if self.db.engine.dialect.name == "postgresql":
             # serialise outbox appends so ids follow commit order (the push keeps that order)
             s.execute(text("SELECT pg_advisory_xact_lock(7312345)"))
@@ -144,8 +186,9 @@ class Store:
             payload["order"] = order_dict(o)
         if extra:
             payload.update(extra)
-        s.add(Outbox(event_id=str(uuid.uuid4()), order_id=o.id if o is not None else None, kind=kind,
-                     payload=payload))
+        s.execute(insert(Outbox).values(event_id=str(uuid.uuid4()), order_id=o.id if o is not None else None,
+                                        kind=kind, payload=payload, created_at=self.now(), attempts=0))
+        return payload.get("order")
 
     def _check_refs(self, s: Session, data: dict) -> None:
         code = data.get("category_code")
@@ -174,18 +217,21 @@ class Store:
     def create(self, data: dict, p: Principal, status: str = "draft") -> dict:
         now = self.now()
         try:
-            with self.db.write() as s:
+            def tx(s: Session):
                 self._check_refs(s, data)
                 o = Order(number=self._next_number(s, now), received_at=data.pop("received_at", None) or now,
                           created_at=now, updated_at=now, created_by=p.subject, status="draft", **data)
                 s.add(o)
                 s.flush()
-                s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
-                                 actor=p.subject, role=p.role, at=now))
+                s.execute(insert(Transition).values(order_id=o.id, round=1, action="create", from_status="",
+                                                    to_status="draft", actor=p.subject, role=p.role, at=now,
+                                                    payload={}))
                 if status != "draft":
                     self._apply(s, o, "accept", {}, p, None, now)
-                self._outbox(s, o, "order.created")
-                return order_dict(o, p)
+                snap = self._outbox(s, o, "order.created")
+                self._audit_tx(s, o.id, 201)
+                return masked(snap, o, p)
+            return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
 
@@ -218,7 +264,7 @@ class Store:
              unit: str | None = None, phone: str | None = None, q: str | None = None,
              since: datetime | None = None, until: datetime | None = None, overdue: bool | None = None,
              limit: int = 50, before_id: int | None = None) -> dict:
-        stmt = select(Order)
+        stmt = select(*SUMMARY)
         cond = self._visible(p)
         if cond is not None:
             stmt = stmt.where(cond)
@@ -250,7 +296,7 @@ class Store:
             stmt = stmt.where(Order.id.in_(ids))
         stmt = stmt.order_by(Order.id.desc()).limit(limit)
         with self.db.read() as s:
-            items = [order_dict(o, p) for o in s.scalars(stmt)]
+            items = [summary_dict(r, p) for r in s.execute(stmt)]
         return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
 
     def _text_ids(self, q: str):
@@ -270,7 +316,7 @@ class Store:
 
     def update(self, order_id: int, data: dict, p: Principal, version: int | None = None) -> dict:
         try:
-            with self.db.write() as s:
+            def tx(s: Session):
                 o = self._load(s, order_id, p)
                 if version is not None and version != o.version:
                     raise Conflict("version_conflict", f"order is at version {o.version}, not {version}")
@@ -283,7 +329,9 @@ class Store:
                     setattr(o, k, v)
                 o.updated_at = self.now()
                 self._outbox(s, o, "order.updated", {"fields": sorted(data)})
+                self._audit_tx(s, o.id, 200)
                 return order_dict(o, p)
+            return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
 
@@ -300,13 +348,15 @@ class Store:
                    comment: str | None = None) -> dict:
         now = self.now()
         try:
-            with self.db.write() as s:
+            def tx(s: Session):
                 o = self._load(s, order_id, p)
                 if version is not None and version != o.version:
                     raise Conflict("version_conflict", f"order is at version {o.version}, not {version}")
                 self._apply(s, o, action, payload, p, comment, now)
-                self._outbox(s, o, "order.transition", {"action": action})
-                return order_dict(o, p)
+                snap = self._outbox(s, o, "order.transition", {"action": action})
+                self._audit_tx(s, o.id, 200)
+                return masked(snap, o, p)
+            return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
 
@@ -346,9 +396,10 @@ class Store:
         if o.status in ("closed", "rejected", "merged") and before != o.status:
             o.closed_at = now
         o.updated_at = now
-        s.add(Transition(order_id=o.id, round=o.round, action=action, from_status=before, to_status=o.status,
-                         actor=p.subject, role=p.role, at=now, comment=comment,
-                         payload={k: v for k, v in payload.items() if k != "answer"}))
+        s.execute(insert(Transition).values(order_id=o.id, round=o.round, action=action, from_status=before,
+                                            to_status=o.status, actor=p.subject, role=p.role, at=now,
+                                            comment=comment,
+                                            payload={k: v for k, v in payload.items() if k != "answer"}))
         return res
 
     def _rec(self, s, o, record_kind, p, now, unit=None, dedup=None, **data):
@@ -420,7 +471,7 @@ class Store:
         """Draft order for an answered call; idempotent by linkedid. Returns (result, created)."""
         now = self.now()
         linkedid = body["linkedid"]
-        with self.db.write() as s:
+        def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
             created = o is None
             if created:
@@ -437,8 +488,10 @@ class Store:
                 s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
                                  actor=p.subject, role=p.role, at=now, comment="call answered"))
                 self._outbox(s, o, "order.created")
+            self._audit_tx(s, o.id, 201 if created else 200)
             opens = [order_dict(x, p) for x in self._open_orders_of(s, o.caller_phone or "", o.id)]
             return {"order": order_dict(o, p), "open_orders": opens}, created
+        return self.db.run(tx)
 
     def ivr_status(self, number: str, caller: str, last4: str | None) -> dict:
         with self.db.read() as s:
@@ -455,7 +508,7 @@ class Store:
 
     def ivr_survey(self, linkedid: str, caller: str, score: int, p: Principal) -> dict:
         now = self.now()
-        with self.db.write() as s:
+        def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
             if o is None:
                 raise NotFound(f"no order for call {linkedid}")
@@ -467,12 +520,14 @@ class Store:
             o.call_satisfaction = score
             o.updated_at = now
             self._outbox(s, o, "order.survey", {"score": score})
+            self._audit_tx(s, o.id, 201)
             return {"order_id": o.id, "number": o.number, "score": score,
                     "score_text": states.SATISFACTION[score]}
+        return self.db.run(tx)
 
     def ivr_draft(self, body: dict, p: Principal) -> dict:
         now = self.now()
-        with self.db.write() as s:
+        def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == body["linkedid"])).first()
             if o is None:
                 o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
@@ -488,7 +543,9 @@ class Store:
             s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
                              actor=p.subject, role=p.role, at=now, comment="voice message"))
             self._outbox(s, o, "order.created")
+            self._audit_tx(s, o.id, 201)
             return {"id": o.id, "number": o.number}
+        return self.db.run(tx)
 
     # -- tokens and audit --------------------------------------------------------
     def issue_token(self, subject: str, role: str, department: str | None) -> str:
@@ -509,10 +566,65 @@ class Store:
             return Principal(subject=t.subject, role=t.role, department=t.department)
 
     def audit(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None) -> None:
+        """Audit a request after it was served.  Reads are queued and written in batches
+        (one transaction per batch); changes are written at once (most changes are already
+        audited inside their own transaction, see :meth:`_audit_tx`)."""
+        row = dict(at=self.now(), subject=p.subject, role=p.role, method=method, path=path[:300],
+                   what="read" if method in ("GET", "HEAD") else "change", status_code=status_code,
+                   order_id=order_id)
+        if row["what"] == "read":
+            self._audit_queue().put(row)
+            return
         with self.db.write() as s:
-            s.add(AuditLog(at=self.now(), subject=p.subject, role=p.role, method=method, path=path[:300],
-                           what="read" if method in ("GET", "HEAD") else "change", status_code=status_code,
-                           order_id=order_id))
+            s.add(AuditLog(**row))
+
+    def _audit_tx(self, s: Session, order_id: int | None, status_code: int) -> None:
+        """Audit the current request inside the change's own transaction (no second commit)."""
+        ctx = AUDIT_CTX.get()
+        if ctx is None:
+            return
+        p = ctx["state"].get("principal")
+        if p is None:
+            return
+        s.execute(insert(AuditLog).values(at=self.now(), subject=p.subject, role=p.role, method=ctx["method"],
+                                          path=ctx["path"][:300], what="change", status_code=status_code,
+                                          order_id=order_id))
+        ctx["state"]["audited"] = True
+
+    def _audit_queue(self):
+        if self._audit_q is None:
+            with _AUDIT_INIT:
+                if self._audit_q is None:
+                    q: queue.Queue = queue.Queue()
+                    threading.Thread(target=self._audit_loop, args=(q,), name="audit-writer", daemon=True).start()
+                    self._audit_q = q
+        return self._audit_q
+
+    def _audit_loop(self, q) -> None:
+        while True:
+            rows = [q.get()]
+            time.sleep(0.05)
+            while True:
+                try:
+                    rows.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            self._write_audit_rows(rows)
+            for _ in rows:
+                q.task_done()
+
+    def _write_audit_rows(self, rows) -> None:
+        try:
+            with self.db.write() as s:
+                s.add_all([AuditLog(**r) for r in rows])
+        except Exception:  # keep the writer alive; the rows are logged instead
+            import logging
+            logging.getLogger("workorder.audit").exception("audit batch of %d rows lost", len(rows))
+
+    def flush_audit(self) -> None:
+        """Wait until queued read-audit rows are in the database."""
+        if self._audit_q is not None:
+            self._audit_q.join()
 
     # -- background job -------------------------------------------------------------
     def raise_alarms(self) -> dict[str, int]:

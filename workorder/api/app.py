@@ -20,7 +20,7 @@ from hotline.log import event
 from hotline.secrets import load_secrets
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
-from workorder.service import Conflict, Forbidden, Invalid, NotFound, Store
+from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
 
 log = logging.getLogger("workorder.api")
 
@@ -37,6 +37,7 @@ class AuditMiddleware:
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         status = {"code": 500}
+        token = AUDIT_CTX.set({"state": state, "method": scope["method"], "path": scope["path"]})
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -46,8 +47,9 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            AUDIT_CTX.reset(token)
             principal = state.get("principal")
-            if principal is not None:
+            if principal is not None and not (state.get("audited") and 200 <= status["code"] < 300):
                 try:
                     await run_in_threadpool(self.get_store().audit, principal, scope["method"], scope["path"],
                                             status["code"], state.get("audit_order_id"))
@@ -112,6 +114,7 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
 
     @app.on_event("shutdown")
     def _close():
+        app.state.store.flush_audit()
         app.state.store.db.dispose()
 
     return app

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
@@ -49,7 +50,7 @@ async def create_order(body: OrderCreate, request: Request,
     accept = data.pop("accept", False)
     out = await run_in_threadpool(store(request).create, data, p, "accepted" if accept else "draft")
     _mark(request, out["id"])
-    return out
+    return JSONResponse(out, status_code=201)  # plain JSON types already: skip the generic encoder
 
 
 @router.get("/orders", tags=["orders"])
@@ -65,9 +66,9 @@ async def list_orders(request: Request, p: Principal = Depends(require_roles(*PE
                       before_id: Optional[Annotated[int, Query(ge=1, le=2**31)]] = None):
     if p.role not in PHONE_ROLES:
         phone = None  # searching by number would reveal masked numbers
-    return await run_in_threadpool(store(request).list, p, status=status, type_=type, unit=unit, phone=phone, q=q,
-                                   since=_aware(since), until=_aware(until), overdue=overdue, limit=limit,
-                                   before_id=before_id)
+    return JSONResponse(await run_in_threadpool(
+        store(request).list, p, status=status, type_=type, unit=unit, phone=phone, q=q, since=_aware(since),
+        until=_aware(until), overdue=overdue, limit=limit, before_id=before_id))
 
 
 @router.get("/orders/by-number/{number}", tags=["orders"])
@@ -105,8 +106,8 @@ async def delete_order(order_id: OrderId, request: Request,
 async def transition(order_id: OrderId, body: TransitionBody, request: Request,
                      p: Principal = Depends(require_roles(*PEOPLE))):
     _mark(request, order_id)
-    return await run_in_threadpool(store(request).transition, order_id, body.action, body.payload, p,
-                                   body.version, body.comment)
+    return JSONResponse(await run_in_threadpool(store(request).transition, order_id, body.action, body.payload,
+                                                p, body.version, body.comment))
 
 
 @router.get("/orders/{order_id}/history", tags=["orders"])
@@ -299,6 +300,7 @@ async def audit(request: Request, p: Principal = Depends(require_roles("admin", 
                 order_id: Optional[Annotated[int, Query(ge=1, le=2**31)]] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     def q():
+        store(request).flush_audit()
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
         if order_id:
             stmt = stmt.where(AuditLog.order_id == order_id)
