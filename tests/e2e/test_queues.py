@@ -351,3 +351,18 @@ def test_agent_cli_logs_in_over_ami(stack, tmp_path):
     finally:
         for q in ("hotline", "gongjijin"):
             stack.ami({"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1005"})
+
+
+def test_empty_skill_queue_overflows_to_12345(stack):
+    """Nobody of gongjijin's skill is logged in: a 12329 caller does not wait there, 12345 answers."""
+    with stack.agent(A, skills={"hotline": 0}):
+        m = stack.events.mark()
+        r = stack.sipp_uac("citizen_call.xml", "12329", "13800000005")
+        assert r.ok, r.stdout + r.log
+        connect = stack.events.wait_for(lambda e: e.get("Event") == "AgentConnect"
+                                        and e.get("CallerIDNum") == "13800000005", since=m, timeout=10)
+    assert connect["Queue"] == "hotline" and connect["MemberName"] == A
+    assert "HOTLINE_ORIGIN=12329" in connect.get("ChanVariable", [])
+    joined = [e["Queue"] for e in stack.events.since(m) if e.get("Event") == "QueueCallerJoin"
+              and e.get("CallerIDNum") == "13800000005"]
+    assert joined == ["hotline"]  # joinempty refused the empty skill queue
