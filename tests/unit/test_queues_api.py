@@ -101,3 +101,44 @@ def test_sizing(client):
     r = client.get("/api/v1/queues/sizing?population=9410000&calls_per_day=30000&patience=90",
                    headers=h("supervisor")).json()
     assert r["verdict"]["meets"] is False and r["verdict"]["seats_needed"] > 95
+
+
+def test_login_pause_over_ami(client):
+    """POST login/pause turn into QueueAdd/QueuePause on the AMI (a loopback stand-in records them)."""
+    import asyncio
+    import threading
+
+    from queues.amifeed import FeedServer
+
+    loop = asyncio.new_event_loop()
+    ready, box = threading.Event(), {}
+
+    async def main():
+        async with FeedServer() as srv:
+            box["srv"] = srv
+            ready.set()
+            while not box.get("stop"):
+                await asyncio.sleep(0.02)
+
+    t = threading.Thread(target=loop.run_until_complete, args=(main(),))
+    t.start()
+    try:
+        assert ready.wait(5)
+        app = client.app
+        app.state.settings = app.state.settings.with_(ami_port=box["srv"].port)
+        assert client.post("/api/v1/queues/agents", headers=h("admin"),
+                           json={"name": "alice", "extension": "1001", "skills": {"hotline": 0, "tax": 3}}
+                           ).status_code == 201
+        r = client.post("/api/v1/queues/agents/alice/login", headers=h("agent"))
+        assert r.status_code == 200, r.text
+        assert r.json()["done"] == [{"action": "QueueAdd", "queue": "hotline"}, {"action": "QueueAdd", "queue": "tax"}]
+        r = client.post("/api/v1/queues/agents/alice/pause", headers=h("supervisor"), json={"reason": "lunch"})
+        assert r.status_code == 200, r.text
+        sent = [a for a in box["srv"].actions if a.get("Action") != "Login"]
+        assert [(a["Action"], a.get("Penalty"), a.get("Reason")) for a in sent] == [
+            ("QueueAdd", "0", None), ("QueueAdd", "3", None), ("QueuePause", None, "lunch")]
+        assert client.post("/api/v1/queues/agents/alice/login", headers=h("ivr")).status_code == 403
+    finally:
+        box["stop"] = True
+        t.join(5)
+        loop.close()
