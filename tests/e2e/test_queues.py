@@ -273,12 +273,15 @@ def _feature_code(stack, agent: str, code: str):
     from tests.e2e.harness import free_port
 
     password = ensure_sip_password(stack.settings.secrets_file, agent)
-    r = subprocess.run(
-        ["sipp", "-sf", str(SIPP_DIR / "agent_feature_code.xml"),
-         f"{stack.settings.bind}:{stack.settings.sip_agent_port}", "-s", code, "-i", "127.0.0.1",
-         "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-au", agent, "-ap", password,
-         "-key", "user", agent, "-nostdin", "-timeout", "20s", "-timeout_error"],
-        capture_output=True, text=True, timeout=40, cwd=stack.root)
+    for _ in range(3):  # a free port can be taken by another SIPp's RTCP before this one binds it
+        r = subprocess.run(
+            ["sipp", "-sf", str(SIPP_DIR / "agent_feature_code.xml"),
+             f"{stack.settings.bind}:{stack.settings.sip_agent_port}", "-s", code, "-i", "127.0.0.1",
+             "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-au", agent, "-ap", password,
+             "-key", "user", agent, "-nostdin", "-timeout", "20s", "-timeout_error"],
+            capture_output=True, text=True, timeout=40, cwd=stack.root)
+        if "Address already in use" not in r.stdout + r.stderr:
+            break
     assert r.returncode == 0, f"{code}: {r.stdout[-1500:]} {r.stderr[-800:]}"
 
 
