@@ -164,6 +164,7 @@ class Store:
     rules: states.Rules = states.RULES
     now: Callable[[], datetime] = utcnow
     _audit_q: Any = field(default=None, init=False, repr=False)
+    fts_chunk: int = 200  # FTS rows fetched per step when a text search also has filters
 
     # -- helpers ----------------------------------------------------------------
     _NEXT = text("INSERT INTO number_seq (day, last) VALUES (:day, 1) "
@@ -219,15 +220,24 @@ class Store:
         try:
             def tx(s: Session):
                 self._check_refs(s, data)
-                o = Order(number=self._next_number(s, now), received_at=data.pop("received_at", None) or now,
-                          created_at=now, updated_at=now, created_by=p.subject, status="draft", **data)
+                o = Order(number=self._next_number(s, now), received_at=data.get("received_at") or now,
+                          created_at=now, updated_at=now, created_by=p.subject, status="draft",
+                          **{k: v for k, v in data.items() if k != "received_at"})
+                rows = [dict(action="create", from_status="", to_status="draft", payload={})]
+                if status != "draft":
+                    # 受理 at once: decided before the INSERT, so the row is written once (version 1)
+                    if not o.type or not (o.content or o.title):
+                        raise Conflict("incomplete", "fill in type and content before 受理")
+                    try:
+                        res = states.apply(states.OrderState(), "accept", p.role, {}, p.department, self.rules)
+                    except states.TransitionError as exc:
+                        raise Conflict(exc.reason, exc.message) from None
+                    _put_state(o, res.state)
+                    rows.append(dict(action="accept", from_status="draft", to_status=o.status, payload={}))
                 s.add(o)
                 s.flush()
-                s.execute(insert(Transition).values(order_id=o.id, round=1, action="create", from_status="",
-                                                    to_status="draft", actor=p.subject, role=p.role, at=now,
-                                                    payload={}))
-                if status != "draft":
-                    self._apply(s, o, "accept", {}, p, None, now)
+                s.execute(insert(Transition), [dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now,
+                                                    comment=None, **r) for r in rows])
                 snap = self._outbox(s, o, "order.created")
                 self._audit_tx(s, o.id, 201)
                 return masked(snap, o, p)
@@ -285,15 +295,28 @@ class Store:
                               Order.handling_deadline < self.now())
         if before_id:
             stmt = stmt.where(Order.id < before_id)
+        if q and self.db.is_sqlite and len(q) >= 3:
+            # walk the FTS index newest first in chunks and filter each chunk: bounded work for
+            # common words with selective filters, instead of materialising every match
+            phrase = '"' + q.replace('"', '""') + '"'
+            chunk = max(limit * 4, self.fts_chunk)
+            items: list[dict] = []
+            upper = before_id
+            with self.db.read() as s:
+                while len(items) < limit:
+                    fts = ("SELECT rowid FROM orders_fts WHERE orders_fts MATCH :m"
+                           + (" AND rowid < :u" if upper else "") + " ORDER BY rowid DESC LIMIT :n")
+                    ids = [r[0] for r in s.execute(text(fts), {"m": phrase, "u": upper, "n": chunk})]
+                    if not ids:
+                        break
+                    part = stmt.where(Order.id.in_(ids)).order_by(Order.id.desc()).limit(limit - len(items))
+                    items.extend(summary_dict(r, p) for r in s.execute(part))
+                    if len(ids) < chunk:
+                        break
+                    upper = ids[-1]
+            return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
         if q:
-            only_text = cond is None and not any((status, type_, unit, phone, since, until, overdue))
-            ids = self._text_ids(q)
-            if only_text and self.db.is_sqlite and len(q) >= 3:
-                # newest matches straight from the FTS index (rowid order), no full match set
-                if before_id:
-                    ids = ids.where(text("rowid < :b").bindparams(b=before_id))
-                ids = ids.order_by(text("rowid DESC")).limit(limit)
-            stmt = stmt.where(Order.id.in_(ids))
+            stmt = stmt.where(Order.id.in_(self._text_ids(q)))
         stmt = stmt.order_by(Order.id.desc()).limit(limit)
         with self.db.read() as s:
             items = [summary_dict(r, p) for r in s.execute(stmt)]

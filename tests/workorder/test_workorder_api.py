@@ -222,6 +222,17 @@ def test_list_filters_and_chinese_search(api):
     assert api.get(f"/api/v1/orders/by-number/{a['number']}").json()["id"] == a["id"]
 
 
+def test_text_search_with_filters_walks_the_index_in_chunks(api):
+    made = [new_order(api, type="consult" if i % 3 == 0 else "help", title=f"供暖不热 第{i}户") for i in range(9)]
+    api.store.fts_chunk = 1  # force many small steps (limit*4 = 8 rows per step)
+    r = api.get("/api/v1/orders", params={"q": "供暖不热", "type": "consult", "limit": 2}).json()
+    want = [o["id"] for o in made if o["type"] == "consult"][::-1]
+    assert [x["id"] for x in r["items"]] == want[:2] and r["next_before_id"] == want[1]
+    r = api.get("/api/v1/orders", params={"q": "供暖不热", "type": "consult", "limit": 2,
+                                          "before_id": want[1]}).json()
+    assert [x["id"] for x in r["items"]] == want[2:] and r["next_before_id"] is None
+
+
 def test_calls_answered_contract(api):
     old = new_order(api)  # an open order of the same caller
     body = {"uniqueid": "1700000000.1", "linkedid": "1700000000.1", "caller": PHONE, "origin": "12329",
