@@ -16,8 +16,10 @@ Three measurements in the same run, same client, same machine:
 
 Each server runs in its own process; the client plays Asterisk with
 ``--concurrency`` sessions in flight at once and answers ``200 result=0``.
-Printed: sessions/s of each, the ratio agi/floor, and p50/p99 latency of a
-session (connect to close) at that concurrency.
+Printed: sessions/s of each, the ratio agi/floor, p50/p99 latency of a
+session (connect to close) at that concurrency (with 200 sessions in flight
+this is mostly waiting in line: 200 / throughput), and p50/p99 of a session
+run alone (its own cost).
 """
 
 from __future__ import annotations
@@ -156,7 +158,11 @@ def measure(target, args, sessions: int, concurrency: int) -> dict:
         if not ready.wait(30):
             raise RuntimeError(f"{target.__name__} did not start")
         asyncio.run(drive(port, min(500, sessions), concurrency))  # warm-up
-        return asyncio.run(drive(port, sessions, concurrency))
+        out = asyncio.run(drive(port, sessions, concurrency))
+        # unloaded: one session at a time, the cost of a session without queueing
+        alone = asyncio.run(drive(port, 1000, 1))
+        out["alone_p50_ms"], out["alone_p99_ms"] = alone["p50_ms"], alone["p99_ms"]
+        return out
     finally:
         proc.terminate()
         proc.join(5)
@@ -199,7 +205,8 @@ def main(argv=None) -> int:
     print(f"machine: {out['cpu']} CPUs, Python {out['python']}; {args.sessions} sessions, "
           f"{args.concurrency} concurrent")
     for name, r in (("floor (raw asyncio, same protocol)", floor), ("agi (FastAGI route + decide + log)", agi)):
-        print(f"{name:38s} {r['per_s']:9.0f} sessions/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms")
+        print(f"{name:38s} {r['per_s']:9.0f} sessions/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
+              f"   (one at a time: p50 {r['alone_p50_ms']:.2f} ms, p99 {r['alone_p99_ms']:.2f} ms)")
     print(f"ratio agi / floor: {out['ratio_agi_over_floor']:.2f}")
     print(f"decide() alone: {dec:,.0f} decisions/s")
     print(f"first AGI command sent: {out['agi_first_command']}")
