@@ -397,3 +397,47 @@ def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stac
         call1.join(30)
         assert call1.result.ok, call1.result.stdout + call1.result.log
     stack.reload(transfer_map=modes_map_text(modes.ports))
+
+
+def test_a_bad_map_is_refused_and_calls_follow_the_last_good_one(stack, modes):
+    from hotline.yamlsrc import ConfigError
+
+    caller = "13800000018"
+    good = modes_map_text(modes.ports)
+    bad = good.replace('    mode: 整体并入\n    seats: cancelled\n    row: 整体并入 3', '    mode: 合并\n    row: 整体并入 3')
+    assert bad != good
+    before = stack.cli("dialplan show 12336@hotline-static")
+    with pytest.raises(ConfigError) as exc:
+        stack.reload(transfer_map=bad)
+    assert any("unknown mode '合并'" in p.message for p in exc.value.problems)
+    time.sleep(2.5)  # the FastAGI server notices the file change, refuses it, keeps its map
+    assert "transfer map rejected, keeping the last good one" in stack.service_log("agi")
+    assert stack.cli("dialplan show 12336@hotline-static") == before
+    try:
+        with stack.agent("1001", skills={"ziran": 0}):
+            mark = stack.events.mark()
+            result = stack.sipp_uac("citizen_call.xml", "12336", caller)
+            assert result.ok, result.stdout + result.log
+            connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+            assert connect["Queue"] == "ziran" and chanvars(connect).get("HOTLINE_ROUTER") == "agi"
+    finally:
+        stack.reload(transfer_map=good)
+
+
+def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
+    caller = "13800000019"
+    stack.platform.stop_service("agi")
+    try:
+        with modes.peer("seats-12350", "peer_answer.xml") as seats:
+            mark = stack.events.mark()
+            result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+            assert result.ok, result.stdout + result.log
+            end = stack.events.wait_for(lambda e: _is(e, "DialEnd", CallerIDNum=caller)
+                                        and e.get("DestChannel", "").startswith("PJSIP/seats-12350-"),
+                                        since=mark, timeout=20)
+            assert end["DialStatus"] == "ANSWER"
+            assert chanvars(end).get("HOTLINE_ROUTER") == "static"
+            assert "ruri=INVITE sip:12350" in seats.invites()[-1]
+    finally:
+        stack.platform.start_service("agi")
+        stack.platform.wait_port(stack.settings.agi_port)
