@@ -32,7 +32,6 @@ import multiprocessing as mp
 import os
 import random
 import socket
-import statistics
 import sys
 import time
 from datetime import datetime

@@ -25,7 +25,7 @@ Modes (the Handan plan, 邯政办字〔2021〕24号, and the Shanxi aliases from
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -600,6 +600,3 @@ def is_open(tmap: TransferMap, line: Line, when: datetime | None) -> bool:
     weekday = 0 if d in tmap.workdays else local.weekday()
     minute = local.hour * 60 + local.minute
     return any(weekday in days and start <= minute < end for days, start, end in line.hour_rules)
-
-
-_ = time  # re-exported for callers building datetimes
