@@ -158,6 +158,8 @@ def _line_route(line, tmap, announce: bool, open_: bool) -> Route:
         why = {"merge": "整体并入: 12345 answers with the department's skill",
                "dual": "双号并行, seats cancelled: 12345 agents of the department's skill answer",
                "subcenter": "设分中心"}[mode]
+        if line.flow:  # the IVR flow plays the announcement and queues (ivr_flows/legacy.yaml)
+            return Route(kind="ivr", flow=line.flow, queue=skill, reason=f"{why}; IVR flow {line.flow}", **base)
         return Route(kind="queue", queue=skill, reason=why, **base)
     ov = line.overflow
     overflow_queue = skill if ov.to == tmap.hotline.number else (ov.to if ov.to in tmap.queues else skill)

@@ -181,6 +181,7 @@ class Line(_Model):
     target: Optional[str] = None  # trunk name: sub-center, department seats (province: the province trunk)
     overflow: Overflow = Overflow()
     transition: Optional[Transition] = None
+    flow: Optional[str] = None  # IVR flow (ivr_flows/) for calls 12345 answers, e.g. "legacy"; none = queue
     expert_seats: bool = False  # 双号并行 1: 建立行业专家选派和管理长效机制
     collect_records: bool = False  # 设分中心 1: 相关数据实时向12345热线平台归集
     row: Optional[str] = None  # the annex row, e.g. "双号并行 2"

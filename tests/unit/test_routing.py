@@ -212,3 +212,12 @@ def test_decide_is_pure(handan):
     a = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
     b = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
     assert a == b
+
+
+def test_a_line_may_go_through_an_ivr_flow(handan):
+    line = handan.line("12349").model_copy(update={"flow": "legacy"})
+    tmap = handan.model_copy(update={"lines": [line]})
+    tmap.model_post_init(None)
+    r = decide("12349", CALLER, NOW, tmap)
+    assert (r.kind, r.flow, r.queue, r.announce, r.origin) == ("ivr", "legacy", "minzheng", "transition-12349", "12349")
+    assert r.channel_vars()["HOTLINE_FLOW"] == "legacy"
