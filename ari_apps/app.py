@@ -187,8 +187,14 @@ class IvrApp:
     def _spawn(self, coro) -> asyncio.Task:
         t = asyncio.create_task(coro)
         self._tasks.add(t)
-        t.add_done_callback(self._tasks.discard)
+        t.add_done_callback(self._done)
         return t
+
+    def _done(self, t: asyncio.Task) -> None:
+        self._tasks.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            self.stats["errors"] += 1
+            event(log, "helper task failed", level=logging.ERROR, error=repr(t.exception())[:300])
 
     def dispatch(self, ev: dict) -> None:
         """Per-event work on the reader: tiny.  Route to the call's queue."""
@@ -527,7 +533,10 @@ class IvrApp:
     async def _place_callback(self, call: Call, a: E.PlaceCallback) -> None:
         ok, data = False, {}
         if self.callbacks is not None:
-            ok, data = await self.callbacks.place(call.caller, a.queue, a.priority, call.linkedid)
+            try:
+                ok, data = await self.callbacks.place(call.caller, a.queue, a.priority, call.linkedid, call.id)
+            except Exception as exc:
+                event(log, "callback failed", level=logging.ERROR, error=repr(exc)[:300])
         self.post(call, E.Saved(ok, data, a.token))
 
     async def _continue(self, call: Call, a: E.Continue) -> None:

@@ -7,9 +7,9 @@ the ``;1`` half runs ``hotline-ivr-callback-dial`` and dials the citizen
 (``HOTLINE_CALLBACK_DIAL``, e.g. ``PJSIP/pstn/sip:{number}@carrier``), so
 the agent is connected as soon as the citizen picks up.
 
-No duplicates: one pending callback per number, kept in Asterisk's own DB
-(``DB(hotline-cb/<number>)``, deleted by the dialplan when the callback
-ends), checked and set under a lock in this process.
+No duplicates: one pending callback per number.  The placeholder channel
+is named after the number, so "pending" is simply "that channel exists"
+(checked and created under a lock in this process): no state to go stale.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import asyncio
 import logging
 import os
 import re
-import time
 
 from hotline.log import event
 
@@ -39,42 +38,52 @@ class Callbacks:
         self.handle_seconds = float(env.get("HOTLINE_IVR_AHT", 180))
         self.dial = env.get("HOTLINE_CALLBACK_DIAL", "PJSIP/pstn/sip:{number}@127.0.0.1:5070")
         self.lock = asyncio.Lock()
-        # a pending entry older than this is stale (a crash left it behind)
-        self.stale_after = float(env.get("HOTLINE_CALLBACK_STALE", 7200))
 
-    async def _func(self, expr: str) -> str:
-        r = await self.ari.get("/asterisk/variable", variable=expr)
+    # dialplan functions are evaluated on a channel (ARI's global variables are
+    # plain variables): we use the caller's own channel, still in Stasis
+    async def _func(self, channel_id: str, expr: str) -> str:
+        r = await self.ari.get(f"/channels/{channel_id}/variable", variable=expr)
         return str((r or {}).get("value", ""))
 
+    async def _set(self, channel_id: str, expr: str, value: str) -> None:
+        await self.ari.post(f"/channels/{channel_id}/variable", variable=expr, value=value)
+
     async def estimate(self, queue: str, channel_id: str) -> float:
-        waiting = int(await self._func(f"QUEUE_WAITING_COUNT({queue})") or 0)
-        agents = int(await self._func(f"QUEUE_MEMBER({queue},logged)") or 0)
-        paused = int(await self._func(f"QUEUE_MEMBER({queue},paused)") or 0)
+        waiting = int(await self._func(channel_id, f"QUEUE_WAITING_COUNT({queue})") or 0)
+        agents = int(await self._func(channel_id, f"QUEUE_MEMBER({queue},logged)") or 0)
+        paused = int(await self._func(channel_id, f"QUEUE_MEMBER({queue},paused)") or 0)
         return estimate_wait(waiting, agents - paused, self.handle_seconds)
 
-    async def place(self, number: str, queue: str, priority: int, linkedid: str) -> tuple[bool, dict]:
-        if not re.fullmatch(r"\+?\d{3,20}", number or ""):
+    async def pending(self, number: str) -> bool:
+        """A callback for ``number`` waits in a queue or is being dialed: its
+        placeholder channel is named after the number, so it exists exactly as
+        long as the callback is pending (nothing to clean up after a crash)."""
+        marker = f"-{number}@hotline-ivr-callback"
+        for ch in await self.ari.get("/channels") or []:
+            if ch.get("name", "").startswith("Local/cb-") and marker in ch.get("name", ""):
+                return True
+        return False
+
+    async def place(self, number: str, queue: str, priority: int, linkedid: str,
+                    channel_id: str = "") -> tuple[bool, dict]:
+        number = (number or "").lstrip("+")
+        if not re.fullmatch(r"\d{3,20}", number):
             return False, {"error": "no callable caller number"}
-        key = f"hotline-cb/{number.lstrip('+')}"
         async with self.lock:
-            pending = await self._func(f"DB({key})")
-            since = pending.rpartition("|")[2]
-            if pending and since.isdigit() and time.time() - int(since) < self.stale_after:
+            if await self.pending(number):
                 event(log, "callback already pending", caller=number)
                 return True, {"duplicate": True}
-            await self.ari.post("/asterisk/variable", variable=f"DB({key})", value=f"{linkedid}|{int(time.time())}")
             try:
                 await self.ari.request("POST", "/channels", params={
-                    "endpoint": f"Local/cb-{queue}-{priority}@hotline-ivr-callback/n",
-                    "context": "hotline-ivr-callback-dial", "extension": number.lstrip("+"), "priority": 1,
+                    "endpoint": f"Local/cb-{queue}-{priority}-{number}@hotline-ivr-callback/n",
+                    "context": "hotline-ivr-callback-dial", "extension": number, "priority": 1,
                     "timeout": 7200, "callerId": f"12345 <{number}>",
                 }, json_body={"variables": {
-                    "HOTLINE_CALLBACK": "1", "HOTLINE_CB_KEY": key,
-                    "HOTLINE_CB_DIAL": self.dial.format(number=number.lstrip("+")),
+                    "HOTLINE_CALLBACK": "1",
+                    "HOTLINE_CB_DIAL": self.dial.format(number=number),
                     "HOTLINE_CB_LINKEDID": linkedid,
                 }})
             except Exception as exc:
-                await self._func(f"DB_DELETE({key})")
                 event(log, "callback originate failed", level=logging.WARNING, error=str(exc)[:200])
                 return False, {"error": str(exc)[:200]}
         event(log, "callback placed", caller=number, queue=queue, priority=priority)

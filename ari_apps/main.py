@@ -47,7 +47,8 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     from hotline.secrets import load_secrets
     from hotline.yamlsrc import ConfigError
 
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore", "websockets", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         flows = load_dir(flows_dir)
     except ConfigError as exc:

@@ -413,46 +413,59 @@ def test_silence_is_not_a_choice(stack, ivr):
 
 
 # ------------------------------------------------------------------ callback
+def _placeholders(stack, caller: str) -> list[str]:
+    out = stack.cli("core show channels concise")
+    return [l for l in out.splitlines() if l.startswith("Local/cb-") and f"-{caller}@hotline-ivr-callback" in l]
+
+
 def test_callback_is_placed_once_and_dialed_when_the_turn_comes(stack, ivr):
     ivr.use_flow("12345-callback")
     caller = "13700000009"
-    stack.cli(f"database del hotline-cb {caller}")
     mark = stack.events.mark()
     # no agent logged in: the estimated wait is long, the offer comes; press 1
     r = ivr.call(caller, dtmf("1" * 14, gap_ms=700, first_ms=1500), wait_ms=8000)
     assert r.ok, r.stdout + r.log
     placed = stack.events.wait_for(lambda e: e.get("Event") == "QueueCallerJoin"
-                                   and e.get("Channel", "").startswith("Local/cb-hotline"), since=mark, timeout=10)
-    assert caller in stack.cli("database show hotline-cb")
-    assert not joins(stack, mark, caller)  # the caller hung up; the placeholder keeps the place
+                                   and e.get("Channel", "").startswith(f"Local/cb-hotline-0-{caller}@"),
+                                   since=mark, timeout=10)
+    assert len(_placeholders(stack, caller)) == 2  # ;1 and ;2 of the Local channel
+    # the caller hung up; the placeholder (with the caller's number for the screen pop) keeps the place
+    assert [e["Channel"].split("@")[0] for e in joins(stack, mark, caller)] == [f"Local/cb-hotline-0-{caller}"]
     # the same number again: no second callback
     r = ivr.call(caller, dtmf("1" * 14, gap_ms=700, first_ms=1500), wait_ms=8000)
     assert r.ok, r.stdout + r.log
     places = [e for e in stack.events.since(mark) if e.get("Event") == "QueueCallerJoin"
-              and e.get("Channel", "").startswith("Local/cb-hotline")]
+              and e.get("Channel", "").startswith("Local/cb-")]
     assert len(places) == 1, places
     assert any(l.get("msg") == "callback already pending" for l in ivr.lines())
     # an agent frees up: the placeholder is answered and the citizen is dialed back
     log = ivr.root / "callback-uas.log"
     uas = subprocess.Popen(["sipp", "-sf", str(SIPP_DIR / "ivr_callback_uas.xml"), "-i", "127.0.0.1",
                             "-p", str(ivr.callback_port), "-mp", str(free_port()), "-m", "1", "-nostdin",
-                            "-trace_logs", "-log_file", str(log)], cwd=ivr.root,
+                            "-trace_logs", "-log_file", str(log), "-trace_msg", "-message_file",
+                            str(ivr.root / "callback-uas.msg")], cwd=ivr.root,
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with stack.agent("1006", skills={"hotline": 0}):
+        with stack.agent("1006", skills={"hotline": 0}, scenario="ivr_agent_long.xml"):
             stack.events.wait_for(lambda e: e.get("Event") == "AgentConnect"
                                   and e.get("Channel", "") == placed["Channel"], since=mark, timeout=30)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and "CALLBACK to=" not in (log.read_text() if log.exists() else ""):
                 time.sleep(0.3)
+            dial = [(e.get("Event"), e.get("Channel"), e.get("DestChannel"), e.get("DialStatus"),
+                     e.get("Application"), e.get("AppData")) for e in stack.events.since(mark)
+                    if e.get("Event") in ("DialBegin", "DialEnd")
+                    and ";1" in e.get("Channel", "")]
+            msgs = ivr.root / "callback-uas.msg"
+            assert f"CALLBACK to={caller}" in (log.read_text() if log.exists() else ""), (
+                dial, msgs.read_text()[:3000] if msgs.exists() else "no messages", uas.poll())
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _placeholders(stack, caller):
+                time.sleep(0.5)
     finally:
         uas.kill()
         uas.wait()
-    assert f"CALLBACK to={caller}" in log.read_text()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and caller in stack.cli("database show hotline-cb"):
-        time.sleep(0.5)
-    assert caller not in stack.cli("database show hotline-cb")  # done: a new callback may be placed
+    assert not _placeholders(stack, caller)  # done: a new callback may be placed
 
 
 # ------------------------------------------------------------ load shedding
