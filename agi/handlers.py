@@ -62,7 +62,7 @@ def make_state(settings) -> dict:
 
 async def route(session: AGISession) -> None:
     dialed, caller = session.dialed, session.caller
-    r = routing.decide(dialed, caller, datetime.now(), session.state.get("tmap"))
+    r = routing.decide(dialed, caller, datetime.now().astimezone(), session.state.get("tmap"))
     values = r.channel_vars()
     values["__HOTLINE_ROUTER"] = "agi"
     await session.set_variables(values)
