@@ -56,7 +56,7 @@ def run(args, settings) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    at = args.at or datetime.now()
+    at = args.at or datetime.now().astimezone()
     table = rows(tmap, at)
     if args.json:
         for row in table:

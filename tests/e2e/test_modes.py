@@ -441,3 +441,31 @@ def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
     finally:
         stack.platform.start_service("agi")
         stack.platform.wait_port(stack.settings.agi_port)
+
+
+def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes):
+    """Opening hours and the holiday calendar, as Beijing time, through FastAGI."""
+    import zoneinfo
+    from datetime import datetime
+
+    caller = "13800000020"
+    today = datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    text = modes_map_text(modes.ports)
+    text = re.sub(r"^holidays: \[", f"holidays: [{today.isoformat()}, ", text, flags=re.M)
+    old = re.search(r'  - number: "12350"\n(    .*\n)+?    row: 双号并行 2\n', text).group(0)
+    text = text.replace(old, old.replace("    row: 双号并行 2\n",
+                                         '    hours: ["mon-sun 00:00-24:00"]\n    row: 双号并行 2\n'))
+    stack.reload(transfer_map=text)
+    try:
+        with modes.peer("seats-12350", "peer_answer.xml") as seats, stack.agent("1002", skills={"yingji": 0}):
+            mark = stack.events.mark()
+            result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+            assert result.ok, result.stdout + result.log
+            connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+            assert connect["Queue"] == "yingji" and chanvars(connect).get("HOTLINE_ORIGIN") == "12350"
+            assert seats.invites() == [], "closed seats are not rung"
+            assert not [e for e in stack.events.since(mark) if _is(e, "UserEvent", UserEvent="HotlineOverflow")]
+        routes = [l for l in stack.service_log("agi").splitlines() if '"dialed": "12350"' in l]
+        assert "closed (hours)" in routes[-1]
+    finally:
+        stack.reload(transfer_map=modes_map_text(modes.ports))
