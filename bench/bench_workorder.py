@@ -226,17 +226,23 @@ def main() -> int:
     ap.add_argument("--direct", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--read-concurrency", type=int, default=1, help="clients for the list/search p99")
+    ap.add_argument("--home", type=Path, default=None,
+                    help="reuse a previous run's folder (its generated orders); skips creates and generation")
     args = ap.parse_args()
 
-    home = Path(tempfile.mkdtemp(prefix="bench-wo-"))
+    reuse = args.home is not None
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench-wo-"))
     db_path = home / "hotline.db"
     url = f"sqlite:///{db_path}"
-    upgrade(url)
+    if not reuse:
+        upgrade(url)
     token = load_secrets(home / "secrets.json")["api_tokens"]["admin"]
     print(f"database: {db_path} (SQLite WAL, synchronous=FULL), {os.cpu_count()} CPUs")
 
-    direct = direct_inserts(url, args.direct)
-    svc = service_creates(url, min(args.direct, 1000))
+    if not reuse:
+        direct = direct_inserts(url, args.direct)
+        svc = service_creates(url, min(args.direct, 1000))
     port = free_port()
     env = {**os.environ, "HOTLINE_HOME": str(home), "HOTLINE_API_PORT": str(port), "HOTLINE_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "api", "--no-migrate"], env=env,
@@ -250,16 +256,20 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        rate, lat = asyncio.run(api_creates(base, token, args.creates, args.concurrency))
-        print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
-        print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
-        print(f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
-              f"  p99 {pct(lat, 99) * 1000:.1f} ms")
-        print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
-
-        made, took = generate(db_path, args.orders, args.gen_budget)
-        print(f"generated {made} orders in {took:.1f} s"
-              + ("" if made >= args.orders else f" (stopped at the {args.gen_budget:.0f} s budget)"))
+        if not reuse:
+            rate, lat = asyncio.run(api_creates(base, token, args.creates, args.concurrency))
+            print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
+            print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
+            print(f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
+                  f"  p99 {pct(lat, 99) * 1000:.1f} ms")
+            print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
+            made, took = generate(db_path, args.orders, args.gen_budget)
+            print(f"generated {made} orders in {took:.1f} s"
+                  + ("" if made >= args.orders else f" (stopped at the {args.gen_budget:.0f} s budget)"))
+        else:
+            made = sqlite3.connect(db_path).execute("SELECT count(*) FROM orders").fetchone()[0]
+            print(f"reusing {made} orders")
+        print(f"list/search latency, {args.read_concurrency} client(s), {args.rounds} requests each:")
         queries = [
             {"_name": "list newest 50", "limit": 50},
             {"_name": "list status=handling", "status": "handling", "limit": 50},
@@ -269,7 +279,7 @@ def main() -> int:
             {"_name": "search q=滏河大街 status=closed", "q": "滏河大街", "status": "closed", "limit": 50},
             {"_name": "search q=拖欠工资 (2 pages)", "q": "拖欠工资", "limit": 50, "before_id": made // 2},
         ]
-        res = asyncio.run(read_p99(base, token, queries, args.rounds))
+        res = asyncio.run(read_p99(base, token, queries, args.rounds, args.read_concurrency))
         for name, (p50, p99, n) in res.items():
             flag = "ok" if p99 < 100 else "OVER"
             print(f"  {name:34s} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({n} rows)  {flag}")

@@ -30,7 +30,7 @@ from workorder import deadlines as dl
 from workorder import states
 from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
-from workorder.models import (ApiToken, AuditLog, Category, Department, NumberSeq, Order, Outbox, Record, Survey,
+from workorder.models import (ApiToken, AuditLog, Category, Department, Order, Outbox, Record, Survey,
                               Transition, utcnow)
 
 SYSTEM = Principal(subject="system:jobs", role="system")
