@@ -152,7 +152,8 @@ async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[
 
 
 def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
-    """Bulk-generate orders with raw SQL (FTS triggers active), in batches, within the time budget."""
+    """Bulk-generate orders with raw SQL in batches within the time budget, then build their
+    full-text rows in one statement (the time reported includes the FTS indexing)."""
     con = sqlite3.connect(db_path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")  # generation only; the measured paths use FULL
@@ -165,6 +166,12 @@ def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
             "urgency, origin, mode, kb_refs, status, round, main_unit, co_units, return_count, designated, "
             "extension_pending, callback_attempts, callback_failed, dispatched_ever, created_at, updated_at, version")
     sql = f"INSERT INTO orders ({cols}) VALUES ({','.join('?' * 27)})"
+    # bulk load without the per-row FTS triggers, then index the new rows in one statement
+    triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                           "AND name LIKE 'orders_fts_%'").fetchall()
+    first_new = con.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
+    for name, _sql in triggers:
+        con.execute(f"DROP TRIGGER {name}")
     while made < target and time.perf_counter() - start < budget:
         rows = []
         for _ in range(min(batch, target - made)):
@@ -180,6 +187,12 @@ def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
         con.execute("BEGIN")
         con.executemany(sql, rows)
         con.execute("COMMIT")
+    con.execute("BEGIN")
+    con.execute("INSERT INTO orders_fts(rowid, title, content, address) SELECT id, coalesce(title,''), "
+                "coalesce(content,''), coalesce(address,'') FROM orders WHERE id > ?", (first_new,))
+    for _name, trigger_sql in triggers:
+        con.execute(trigger_sql)
+    con.execute("COMMIT")
     took = time.perf_counter() - start
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("ANALYZE")

@@ -198,3 +198,22 @@ def test_outbox_push_in_order_retried_idempotent(api, upstream):
     new_order(api)
     r = push_pending(api.store.db, upstream_url)
     assert r["pushed"] == 0 and r["pending"] == 1 and r["error"]
+
+
+def test_jobs_pass_archives_and_pushes(api, upstream):
+    from datetime import datetime, timedelta, timezone
+
+    from workorder.jobs_cli import one_pass
+    clock = {"now": datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)}
+    api.store.now = lambda: clock["now"]
+    o = new_order(api, type="consult")
+    act(api, o["id"], "direct_answer", "agent", {"answer": "按知识库答复"})
+    assert act(api, o["id"], "evaluate", "agent", {"satisfaction": 1}).json()["status"] == "closed"
+    out = one_pass(api.store, upstream.url, archive_after_days=30)
+    assert out["archived"] == 0 and out["push"]["pending"] == 0 and len(upstream.received) == 3
+    clock["now"] += timedelta(days=31)
+    out = one_pass(api.store, upstream.url, archive_after_days=30)
+    assert out["archived"] == 1 and out["push"]["pushed"] == 1
+    assert upstream.received[-1]["order"]["status"] == "archived"
+    h = api.get(f"/api/v1/orders/{o['id']}/history", as_="admin").json()["history"]
+    assert h[-1]["action"] == "archive" and h[-1]["role"] == "system"
