@@ -87,3 +87,11 @@ def post_answered(client, event: dict, token: str, base_url: str = "") -> dict:
                     headers={"Authorization": f"Bearer {token}"})
     r.raise_for_status()
     return r.json()
+
+
+async def apost_answered(client, event: dict, token: str, base_url: str = "") -> dict:
+    """The same with an ``httpx.AsyncClient`` (for the asyncio AMI consumer)."""
+    r = await client.post(f"{base_url}/api/v1/calls/answered", json=answered_body(event),
+                          headers={"Authorization": f"Bearer {token}"})
+    r.raise_for_status()
+    return r.json()

@@ -65,3 +65,23 @@ def test_post_answered_uses_the_contract_route():
     assert seen["url"] == "http://127.0.0.1:8000/api/v1/calls/answered"
     assert seen["headers"] == {"Authorization": "Bearer tok"} and seen["json"]["linkedid"] == "1732400000.10"
     assert out["order"]["id"] == 1
+
+
+async def test_apost_answered_async_client():
+    seen = {}
+
+    class Resp:
+        def raise_for_status(self):
+            pass
+
+        def json(self):
+            return {"order": {"id": 2}, "open_orders": []}
+
+    class Client:
+        async def post(self, url, json, headers):
+            seen.update(url=url, json=json)
+            return Resp()
+
+    from workorder.handoff import apost_answered
+    out = await apost_answered(Client(), EVENT, "tok", "http://x")
+    assert out["order"]["id"] == 2 and seen["json"]["origin"] == "12329"
