@@ -74,6 +74,24 @@ def dial_string(trunk: str, number: str) -> str:
     return f"PJSIP/{number}@{trunk}"
 
 
+def canonical_number(dialed: str, tmap: Any) -> str:
+    """The service number behind what the carrier delivered: ``+86`` becomes
+    ``0``, and the city's area code in front of a number of the map (or of
+    12345, or of an emergency number) is dropped: 031012349 -> 12349."""
+    if dialed.startswith("+86"):
+        dialed = "0" + dialed[3:]
+    elif dialed.startswith("0086"):
+        dialed = "0" + dialed[4:]
+    area = getattr(tmap, "area_code", None)
+    if area and dialed.startswith(area) and len(dialed) > len(area):
+        short = dialed[len(area):]
+        from hotline.transfer_map import NEVER_INTEGRATED
+
+        if short == tmap.hotline.number or short in _compiled(tmap) or short in NEVER_INTEGRATED:
+            return short
+    return dialed
+
+
 def decide(dialed: str, caller: str, now: datetime | None, tmap: Any) -> Route:
     """Where a call to ``dialed`` goes.  Pure: (dialed, caller, now, map) -> Route.
 
@@ -83,6 +101,8 @@ def decide(dialed: str, caller: str, now: datetime | None, tmap: Any) -> Route:
     :class:`hotline.transfer_map.TransferMap` or None (foundation default).
     """
     dialed = (dialed or "").strip()
+    if tmap is not None:
+        dialed = canonical_number(dialed, tmap)
     if tmap is None:
         return Route(kind="queue", queue=GENERAL_QUEUE, origin=dialed or HOTLINE_NUMBER,
                      reason="12345 general queue")

@@ -285,6 +285,8 @@ class CatchAll(_Model):
 class TransferMap(_Model):
     version: Literal[1] = 1
     timezone: str = "Asia/Shanghai"
+    # the city's long-distance code: carriers may deliver 12349 as 031012349 (or +8631012349)
+    area_code: Optional[str] = Field(default=None, pattern=r"^0\d{2,3}$")
     hotline: Hotline = Hotline()
     queues: dict[str, str]  # name -> description
     departments: dict[str, Department]
@@ -535,7 +537,7 @@ def render_context(*, settings, tmap, paths, sounds_host=None, ctx=None) -> dict
     Also: every skill queue of the map is made to exist (added to ``queues``
     when the queue provider did not list it), and the map's prompts (过渡期
     announcements, emergency refusals) are generated into ``sounds_host``."""
-    out: dict = {"trunks": [], "map_lines": [], "transfer_targets": [], "hotline_number": "12345",
+    out: dict = {"trunks": [], "map_lines": [], "transfer_targets": [], "hotline_number": "12345", "area_code": "",
                  "catch_all": {"queue": "hotline", "department": "", "row": ""}}
     if tmap is None:
         return out
@@ -560,6 +562,7 @@ def render_context(*, settings, tmap, paths, sounds_host=None, ctx=None) -> dict
                               "description": t.description, "max_channels": t.max_channels,
                               "lines": lines, "home": home})
     out["hotline_number"] = tmap.hotline.number
+    out["area_code"] = tmap.area_code or ""
     ca = tmap.catch_all
     out["catch_all"] = {"queue": ca.queue, "department": ca.department, "row": ca.row or ""}
     if ctx is not None and isinstance(ctx.get("queues"), list):

@@ -469,3 +469,13 @@ def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes
         assert "closed (hours)" in routes[-1]
     finally:
         stack.reload(transfer_map=modes_map_text(modes.ports))
+
+
+def test_a_number_delivered_with_the_area_code(stack, modes):
+    caller = "13800000021"
+    with stack.agent("1003", skills={"gongjijin": 0}):
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "031012329", caller)
+        assert result.ok, result.stdout + result.log
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        assert connect["Queue"] == "gongjijin" and chanvars(connect).get("HOTLINE_ORIGIN") == "12329"

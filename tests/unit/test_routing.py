@@ -221,3 +221,17 @@ def test_a_line_may_go_through_an_ivr_flow(handan):
     r = decide("12349", CALLER, NOW, tmap)
     assert (r.kind, r.flow, r.queue, r.announce, r.origin) == ("ivr", "legacy", "minzheng", "transition-12349", "12349")
     assert r.channel_vars()["HOTLINE_FLOW"] == "legacy"
+
+
+@pytest.mark.parametrize("delivered", ["031012349", "+8631012349", "008631012349", "12349"])
+def test_the_area_code_in_front_of_a_service_number_is_dropped(handan, delivered):
+    r = decide(delivered, CALLER, NOW, handan)
+    assert (r.origin, r.queue, r.mode) == ("12349", "minzheng", "merge")
+
+
+def test_area_code_variants_of_12345_and_emergency_numbers(handan):
+    assert decide("031012345", CALLER, NOW, handan).mode == "direct"
+    assert decide("0310110", CALLER, NOW, handan).kind == "hangup"
+    # a department's local line (not a service number) keeps its digits: row 10
+    other = decide("03103012345", CALLER, NOW, handan)
+    assert other.origin == "03103012345" and other.row == "整体并入 10"

@@ -37,6 +37,7 @@ def test_every_number_has_a_static_fallback(rendered):
     static = _context(files["extensions_routes.conf"], "hotline-static")
     for number in [tmap.hotline.number] + [ln.number for ln in tmap.lines]:
         assert f"exten => {number},1," in static, number
+    assert "exten => 031012349,1,Goto(hotline-static,12349,1)" in static  # area code variants
     block = static.split("exten => 12313,1,")[1].split("exten =>")[0]
     assert "Set(HOTLINE_TARGET=PJSIP/12313@subcenter-12313)" in block
     assert "Set(HOTLINE_OVERFLOW_FLAG=subcenter_noanswer)" in block and "Set(HOTLINE_PRIORITY=10)" in block
