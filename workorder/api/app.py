@@ -57,8 +57,33 @@ class AuditMiddleware:
                     log.exception("audit write failed")
 
 
+def queue_answer_rate(settings) -> Callable[[], dict | None]:
+    """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
+    def get() -> dict | None:
+        try:
+            import json
+
+            import redis
+
+            from queues.service import keys
+            client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            try:
+                raw = client.get(keys(settings.instance)["view"])
+            finally:
+                client.close()
+        except Exception:  # no Redis, no consumer: the figure is simply unknown
+            return None
+        if not raw:
+            return None
+        total = json.loads(raw).get("total") or {}
+        return {"today": (total.get("today") or {}).get("answer_rate"),
+                "last_24h": (total.get("last_24h") or {}).get("answer_rate"),
+                "offered_today": (total.get("today") or {}).get("offered")}
+    return get
+
+
 def create_app(settings, database_url: str | None = None, store: Store | None = None,
-               call_stats: Callable[[], float | None] | None = None) -> FastAPI:
+               call_stats: Callable[[], dict | None] | None = None) -> FastAPI:
     app = FastAPI(title="12345 work-order store", version="1.0",
                   description="Work orders (工单) of the 12345 hotline: intake, dispatch, handling, reply, "
                               "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.",
@@ -69,7 +94,7 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
         store = Store(db)
     app.state.store = store
     app.state.kb = KnowledgeBase(store.db, now=store.now)
-    app.state.call_stats = call_stats
+    app.state.call_stats = call_stats or queue_answer_rate(settings)
     tokens = load_secrets(settings.secrets_file)["api_tokens"]
     app.state.token_resolvers = [builtin_resolver(tokens), store.resolve_token]
 
