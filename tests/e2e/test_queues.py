@@ -137,8 +137,9 @@ def test_rendered_queues_exist(stack):
     assert qp and qp[0]["Strategy"] == "rrmemory" and qp[0]["ServiceLevel"] == "15"
     # every option of the rendered queues.conf is one app_queue knows
     log = stack.asterisk_log()
-    bad = [l for l in log.splitlines() if "app_queue.c" in l and ("WARNING[" in l or "ERROR[" in l)]
-    print("\n".join(l for l in log.splitlines() if "WARNING[" in l or "ERROR[" in l)[-3000:])
+    # ("Unable to join queue" is an empty skill queue refusing a caller: the overflow, not a config error)
+    bad = [l for l in log.splitlines() if "app_queue.c" in l and ("WARNING[" in l or "ERROR[" in l)
+           and "Unable to join queue" not in l]
     assert bad == [], bad[:5]
 
 
@@ -260,6 +261,9 @@ def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapu
     stack.platform.start_service("stats")
     want["hotline"] = (want["hotline"][0] + 1, want["hotline"][1] + 1, want["hotline"][2])
     _wait_counts(stack, want, after=t_restart)
+    service_log = stack.service_log("stats")
+    assert "Traceback" not in service_log, service_log[-3000:]
+    assert "queue statistics restored" in service_log
     assert time.monotonic() - t_start < 150
     warnings = [l for l in stack.asterisk_log(log_mark).splitlines() if "WARNING[" in l or "ERROR[" in l]
     print("\n".join(warnings[-40:]))
