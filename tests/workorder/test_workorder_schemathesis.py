@@ -31,7 +31,9 @@ def _app():
     return _state["app"]
 
 
-schema = schemathesis.openapi.from_dict(_app().openapi())
+# the work-order routes only: other packages' routers (queues: Redis, an endless SSE stream)
+# are fuzzed by their owners
+schema = schemathesis.openapi.from_dict(_app().openapi()).exclude(path_regex=r"^/api/v1/queues")
 schema.app = _app()
 
 

@@ -92,6 +92,7 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
     if store is None:
         db = Database(database_url or settings.database_url)
         store = Store(db)
+    app.state.settings = settings
     app.state.store = store
     app.state.kb = KnowledgeBase(store.db, now=store.now)
     app.state.call_stats = call_stats or queue_answer_rate(settings)
@@ -121,6 +122,9 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
 
     app.include_router(router)
     app.include_router(open311_router)
+    # other packages' routers, one line each
+    from queues.api import router as queues_router
+    app.include_router(queues_router)
 
     from fastapi import Depends
     from fastapi.openapi.utils import get_openapi
@@ -134,7 +138,6 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
             app.openapi_schema = get_openapi(title=app.title, version=app.version, description=app.description,
                                              routes=app.routes)
         return app.openapi_schema
-    # other packages' routers are included here, one line each
     app.add_middleware(AuditMiddleware, get_store=lambda: app.state.store)
 
     @app.on_event("shutdown")
