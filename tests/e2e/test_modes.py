@@ -479,3 +479,20 @@ def test_a_number_delivered_with_the_area_code(stack, modes):
         assert result.ok, result.stdout + result.log
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         assert connect["Queue"] == "gongjijin" and chanvars(connect).get("HOTLINE_ORIGIN") == "12329"
+
+
+def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
+    caller = "13800000022"
+    # nothing listens on the province trunk's address
+    with stack.agent("1004", skills={"nongye": 0}):
+        mark = stack.events.mark()
+        result = stack.sipp_uac("citizen_call.xml", "12316", caller, timeout=60)
+        assert result.ok, result.stdout + result.log
+        over = _wait(stack, mark, "UserEvent", UserEvent="HotlineOverflow", timeout=SEATS_TIMEOUT + 15)
+        assert over["Origin"] == "12316" and over["Flag"] == "province_noanswer"
+        assert over["DialStatus"] in ("NOANSWER", "CHANUNAVAIL", "CONGESTION")
+        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        cv = chanvars(connect)
+        assert connect["Queue"] == "nongye"
+        assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == \
+            ("province", "province_noanswer", "市农业农村局")
