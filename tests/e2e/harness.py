@@ -51,6 +51,32 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     raise RuntimeError("no free port")
 
 
+_media_next = [20000 + (os.getpid() % 2000) * 4]
+
+
+def media_port() -> int:
+    """A base RTP port for SIPp: it uses this one and the next three (audio, video).
+
+    Taken from 20000-27999, below Asterisk's RTP range and the kernel's
+    ephemeral ports, so no other socket grabs them between check and use."""
+    for _ in range(2000):
+        base = _media_next[0]
+        _media_next[0] = 20000 + (base - 20000 + 4) % 8000
+        socks = []
+        try:
+            for p in range(base, base + 4):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free media ports")
+
+
 class EventLog:
     """Every AMI event since the session started, in order, thread-safe."""
 
@@ -253,7 +279,7 @@ class Stack:
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         log = self.root / f"uac-{time.monotonic_ns()}.log"
         cmd = ["sipp", "-sf", str(path), f"{self.settings.bind}:{self.settings.sip_trunk_port}",
-               "-s", dialed, "-i", "127.0.0.1", "-p", str(port or free_port()), "-mp", str(free_port()),
+               "-s", dialed, "-i", "127.0.0.1", "-p", str(port or free_port()), "-mp", str(media_port()),
                "-m", str(calls), "-r", str(rate), "-l", str(concurrent or calls), "-nostdin",
                "-key", "caller", caller, "-timeout", f"{int(timeout)}s", "-timeout_error",
                "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(log) + ".err"]
@@ -297,7 +323,7 @@ class Stack:
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         log = self.root / f"agent-{name}-{port}.log"
         proc = subprocess.Popen(
-            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port()),
+            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port()),
              "-nostdin", "-trace_logs", "-log_file", str(log)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.root)
         self.sipps.append(proc)

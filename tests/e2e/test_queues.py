@@ -24,7 +24,7 @@ import pytest
 
 from hotline import ami
 from queues.service import Consumer, MemoryStore, keys
-from tests.e2e.harness import SIPP_DIR
+from tests.e2e.harness import SIPP_DIR, media_port
 
 WRAPUP = 3
 A, B, C = "1007", "1008", "1009"
@@ -281,7 +281,7 @@ def _feature_code(stack, agent: str, code: str):
         r = subprocess.run(
             ["sipp", "-sf", str(SIPP_DIR / "agent_feature_code.xml"),
              f"{stack.settings.bind}:{stack.settings.sip_agent_port}", "-s", code, "-i", "127.0.0.1",
-             "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-au", agent, "-ap", password,
+             "-p", str(free_port()), "-mp", str(media_port()), "-m", "1", "-au", agent, "-ap", password,
              "-key", "user", agent, "-nostdin", "-timeout", "20s", "-timeout_error"],
             capture_output=True, text=True, timeout=40, cwd=stack.root)
         if "Address already in use" not in r.stdout + r.stderr:
