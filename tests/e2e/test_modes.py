@@ -496,3 +496,25 @@ def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
         assert connect["Queue"] == "nongye"
         assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == \
             ("province", "province_noanswer", "市农业农村局")
+
+
+def test_overflow_to_another_number_keeps_the_origin(stack, modes):
+    """12350's seats do not answer; its overflow is 12320, whose seats do."""
+    caller = "13800000023"
+    text = modes_map_text(modes.ports)
+    old = re.search(r'  - number: "12350"\n(    .*\n)+?    row: 双号并行 2\n', text).group(0)
+    stack.reload(transfer_map=text.replace(old, old.replace('overflow: {to: "12345"', 'overflow: {to: "12320"')))
+    try:
+        with modes.peer("seats-12350", "peer_noanswer.xml"), modes.peer("seats-12320", "peer_answer.xml") as other:
+            mark = stack.events.mark()
+            result = stack.sipp_uac("citizen_call.xml", "12350", caller)
+            assert result.ok, result.stdout + result.log
+            end = stack.events.wait_for(lambda e: _is(e, "DialEnd", CallerIDNum=caller)
+                                        and e.get("DestChannel", "").startswith("PJSIP/seats-12320-"),
+                                        since=mark, timeout=20)
+            assert end["DialStatus"] == "ANSWER"
+            assert chanvars(end).get("HOTLINE_ORIGIN") == "12350"  # what the citizen dialed
+            invite = other.invites()[-1]
+            assert "ruri=INVITE sip:12320" in invite and "origin=12350" in invite
+    finally:
+        stack.reload(transfer_map=modes_map_text(modes.ports))
