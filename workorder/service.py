@@ -187,7 +187,7 @@ class Store:
             payload["order"] = order_dict(o)
         if extra:
             payload.update(extra)
-        s.execute(insert(Outbox).values(event_id=str(uuid.uuid4()), order_id=o.id if o is not None else None,
+        s.execute(insert(Outbox.__table__).values(event_id=str(uuid.uuid4()), order_id=o.id if o is not None else None,
                                         kind=kind, payload=payload, created_at=self.now(), attempts=0))
         return payload.get("order")
 
@@ -236,7 +236,7 @@ class Store:
                     rows.append(dict(action="accept", from_status="draft", to_status=o.status, payload={}))
                 s.add(o)
                 s.flush()
-                s.execute(insert(Transition), [dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now,
+                s.execute(insert(Transition.__table__), [dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now,
                                                     comment=None, **r) for r in rows])
                 snap = self._outbox(s, o, "order.created")
                 self._audit_tx(s, o.id, 201)
@@ -419,7 +419,7 @@ class Store:
         if o.status in ("closed", "rejected", "merged") and before != o.status:
             o.closed_at = now
         o.updated_at = now
-        s.execute(insert(Transition).values(order_id=o.id, round=o.round, action=action, from_status=before,
+        s.execute(insert(Transition.__table__).values(order_id=o.id, round=o.round, action=action, from_status=before,
                                             to_status=o.status, actor=p.subject, role=p.role, at=now,
                                             comment=comment,
                                             payload={k: v for k, v in payload.items() if k != "answer"}))
@@ -609,7 +609,7 @@ class Store:
         p = ctx["state"].get("principal")
         if p is None:
             return
-        s.execute(insert(AuditLog).values(at=self.now(), subject=p.subject, role=p.role, method=ctx["method"],
+        s.execute(insert(AuditLog.__table__).values(at=self.now(), subject=p.subject, role=p.role, method=ctx["method"],
                                           path=ctx["path"][:300], what="change", status_code=status_code,
                                           order_id=order_id))
         ctx["state"]["audited"] = True
