@@ -7,11 +7,11 @@ turns ARI events into engine events, asks the pure interpreter
 
 Load shedding, so that no call ever waits on a stalled or lagging app:
 
-- a heartbeat writes the global ``HOTLINE_IVR_UNTIL`` (epoch + 3 s) every
+- a heartbeat writes the global ``HOTLINE_IVR_UNTIL`` (epoch + 5 s) every
   second while healthy; the dialplan enters Stasis only while
   ``${EPOCH} < HOTLINE_IVR_UNTIL``, else it takes the dialplan fallback.  A
   dead, stalled or disconnected app stops the heartbeat, so new calls bypass
-  it within 3 s without any request to the app;
+  it within 5 s without any request to the app;
 - when over capacity (calls in flight, event lag, event-loop lag) the
   heartbeat writes 0 at once, and a call that still arrives is ``continue``d
   straight to the fallback with one request.
@@ -42,6 +42,7 @@ from hotline.log import event
 log = logging.getLogger("hotline.ari.app")
 
 FALLBACK_CONTEXT = "hotline-ivr-fallback"
+HEALTH_SECONDS = 5  # the dialplan trusts the app this long after each heartbeat
 INTERNAL_ARG = "hotline-internal"
 
 
@@ -243,13 +244,15 @@ class IvrApp:
         try:
             await self.ari.post(f"/channels/{cid}/continue", ok_missing=True,
                                 context=FALLBACK_CONTEXT, extension="s", priority=1)
-        except (AriError, OSError) as exc:
+        except (AriError, OSError, asyncio.TimeoutError) as exc:
             event(log, "fallback continue failed", level=logging.WARNING, channel=cid, why=why, error=str(exc)[:200])
 
     async def set_health(self, ok: bool) -> None:
-        value = str(int(time.time()) + 3) if ok else "0"
+        value = str(int(time.time()) + HEALTH_SECONDS) if ok else "0"
         try:
-            await self.ari.post("/asterisk/variable", variable="HOTLINE_IVR_UNTIL", value=value)
+            # on its own connection: never queued behind the calls' requests
+            hb = getattr(self.ari, "heartbeat_post", None) or self.ari.post
+            await hb("/asterisk/variable", variable="HOTLINE_IVR_UNTIL", value=value)
         except Exception as exc:
             event(log, "heartbeat failed", level=logging.WARNING, error=str(exc)[:200])
 

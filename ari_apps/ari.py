@@ -10,11 +10,12 @@ channels still in Stasis (``GET /channels``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import websockets
@@ -30,14 +31,94 @@ class AriError(Exception):
         super().__init__(f"ARI {path}: HTTP {status} {body[:200]}")
 
 
+class RestPool:
+    """HTTP/1.1 keep-alive connections to Asterisk's HTTP server, on asyncio streams.
+
+    httpx's pool burns CPU in proportion to the requests waiting for a
+    connection (it rescans them all on every change), which at a few hundred
+    calls in flight stalls the event loop; ARI's REST calls are small, so a
+    plain pool of persistent connections is enough and costs almost nothing."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, size: int = 24, timeout: float = 5.0):
+        self.host, self.port, self.timeout = host, port, timeout
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Basic {token}\r\n"
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.sem = asyncio.Semaphore(size)
+
+    async def close(self) -> None:
+        while self.idle:
+            _, w = self.idle.pop()
+            w.close()
+
+    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+        async with self.sem:
+            for attempt in (0, 1):
+                fresh = not self.idle
+                conn = self.idle.pop() if self.idle else await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port), self.timeout)
+                try:
+                    status, data, keep = await asyncio.wait_for(self._exchange(conn, method, target, body),
+                                                                self.timeout)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    conn[1].close()
+                    if fresh or attempt:  # a kept-alive connection may have been closed by Asterisk: retry once
+                        raise OSError(f"ARI {method} {target}: {exc!r}") from None
+                    continue
+                except asyncio.TimeoutError:
+                    conn[1].close()
+                    raise
+                if keep:
+                    self.idle.append(conn)
+                else:
+                    conn[1].close()
+                return status, data
+        raise OSError("unreachable")
+
+    async def _exchange(self, conn, method: str, target: str, body: bytes) -> tuple[int, bytes, bool]:
+        reader, writer = conn
+        extra = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "Content-Length: 0\r\n"
+        writer.write(f"{method} {target} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + body)
+        await writer.drain()
+        line = await reader.readuntil(b"\r\n")
+        status = int(line.split(b" ", 2)[1])
+        length, chunked, keep = 0, False, True
+        while True:
+            h = await reader.readuntil(b"\r\n")
+            if h == b"\r\n":
+                break
+            name, _, value = h.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value:
+                chunked = True
+            elif name == "connection" and value == "close":
+                keep = False
+        if chunked:
+            data = b""
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    await reader.readuntil(b"\r\n")
+                    break
+                data += await reader.readexactly(size)
+                await reader.readexactly(2)
+        else:
+            data = await reader.readexactly(length) if length else b""
+        return status, data, keep
+
+
 class Ari:
     def __init__(self, host: str, port: int, user: str, password: str, app: str, timeout: float = 5.0):
         self.base = f"http://{host}:{port}/ari"
         self.ws_url = (f"ws://{host}:{port}/ari/events?app={quote(app)}&subscribeAll=false"
                        f"&api_key={quote(user)}:{quote(password)}")
         self.app = app
-        self.http = httpx.AsyncClient(base_url=self.base, auth=(user, password), timeout=timeout,
-                                      limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        self.pool = RestPool(host, port, user, password, timeout=timeout)
+        # a connection of its own for the heartbeat
+        self._hb = httpx.AsyncClient(base_url=self.base, auth=(user, password), timeout=timeout,
+                                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._ws = None
@@ -45,19 +126,27 @@ class Ari:
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
-        await self.http.aclose()
+        await self.pool.close()
+        await self._hb.aclose()
+
+    async def heartbeat_post(self, path: str, **params) -> None:
+        resp = await self._hb.post(path, params=params)
+        if resp.status_code >= 400:
+            raise AriError(resp.status_code, path, resp.text)
 
     # ------------------------------------------------------------ REST
     async def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
                       ok_missing: bool = False) -> Any:
-        resp = await self.http.request(method, path, params=params, json=json_body)
-        if resp.status_code == 404 and ok_missing:
+        target = "/ari" + path + ("?" + urlencode(params) if params else "")
+        body = json.dumps(json_body).encode() if json_body is not None else b""
+        status, data = await self.pool.request(method, target, body)
+        if status == 404 and ok_missing:
             return None
-        if resp.status_code >= 400:
-            raise AriError(resp.status_code, path, resp.text)
-        if resp.status_code == 204 or not resp.content:
+        if status >= 400:
+            raise AriError(status, path, data.decode("utf-8", "replace"))
+        if status == 204 or not data:
             return None
-        return resp.json()
+        return json.loads(data)
 
     async def get(self, path: str, **params) -> Any:
         return await self.request("GET", path, params=params or None)

@@ -474,7 +474,7 @@ def test_app_down_calls_take_the_dialplan_fallback(stack, ivr):
     ivr.proc.terminate()
     ivr.proc.wait(timeout=10)
     try:
-        time.sleep(3.5)  # the heartbeat has expired (the app also wrote 0 on its way out)
+        time.sleep(5.5)  # the heartbeat has expired (the app also wrote 0 on its way out)
         assert not ivr.healthy()
         caller = "13700000010"
         mark = stack.events.mark()
