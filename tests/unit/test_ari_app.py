@@ -135,3 +135,50 @@ async def test_unknown_flow_goes_to_fallback_and_hangup_ends_task():
     app.dispatch({"type": "StasisEnd", "channel": {"id": "c10"}})
     await asyncio.sleep(0.05)
     assert "c10" not in app.calls
+
+
+async def test_rest_pool_keeps_alive_decodes_chunked_and_retries_a_closed_connection():
+    from ari_apps.ari import Ari
+
+    seen = []
+
+    async def handle(reader, writer):
+        n = 0
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            body = await reader.readexactly(length) if length else b""
+            first = head.split(b"\r\n")[0].decode()
+            seen.append((first, body, b"authorization: basic" in head.lower()))
+            n += 1
+            if "/chunked" in first:
+                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n")
+            elif "/missing" in first:
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
+            else:
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
+            await writer.drain()
+            if n == 2:  # drop the kept-alive connection after two requests
+                writer.close()
+                break
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ari = Ari("127.0.0.1", port, "u", "p", "app")
+    try:
+        assert await ari.get("/x", a="1,2") == {"ok": True}
+        assert await ari.get("/chunked") == {"a": 1}
+        # the server closed that connection: the pool retries on a fresh one
+        assert await ari.request("POST", "/y", json_body={"variables": {"K": "V"}}) == {"ok": True}
+        assert await ari.delete("/missing") is None
+    finally:
+        await ari.close()
+        server.close()
+    assert seen[0][0] == "GET /ari/x?a=1%2C2 HTTP/1.1" and seen[0][2]
+    assert seen[2][0] == "POST /ari/y HTTP/1.1" and json.loads(seen[2][1]) == {"variables": {"K": "V"}}
