@@ -139,15 +139,15 @@ class FastAGIServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.sessions += 1
         try:
-            lines = []
-            while True:
-                line = await _readline(reader, ENV_TIMEOUT)
-                if line == "":
-                    break
-                lines.append(line)
-                if len(lines) > 200:
-                    raise AGIClosed("environment too long")
-            env, script, args = parse_env(lines)
+            # the whole environment in one read under one timeout (a timer per
+            # line cost half of a session's time)
+            try:
+                raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), ENV_TIMEOUT)
+            except asyncio.LimitOverrunError:
+                raise AGIClosed("environment too long") from None
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+                raise AGIClosed(f"no environment: {exc!r}") from None
+            env, script, args = parse_env(raw.decode("utf-8", "replace").splitlines())
             session = AGISession(reader, writer, env, script, args, self.state)
             handler = self.handlers.get(script)
             if handler is None:

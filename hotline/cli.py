@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "api": ("workorder.api.serve", "run the work-order REST API"),
     "db upgrade": ("workorder.db_cli", "create or migrate the work-order database"),
     "jobs": ("workorder.jobs_cli", "run the deadline warning / supervision job once or forever"),
+    "handoff": ("workorder.handoff_service", "run the AMI hand-off: every answered call becomes a draft work order"),
     "stats": ("queues.stats_cli", "run the AMI statistics consumer (agent state, live queue stats)"),
 }
 

@@ -500,7 +500,8 @@ class Store:
             if created:
                 dept = body.get("department") or None
                 if dept and s.get(Department, dept) is None:
-                    dept = None
+                    # the call carries the map's 责任单位 name; find its code
+                    dept = s.scalars(select(Department.code).where(Department.name == dept)).first()
                 o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
                           updated_at=now, created_by=p.subject, status="draft", caller_phone=body.get("caller") or None,
                           origin=body.get("origin") or "12345", mode=body.get("mode") or "direct",

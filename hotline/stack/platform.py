@@ -21,7 +21,7 @@ from hotline.stack.asterisk import Asterisk, say
 from hotline.stack.redis import RedisServer
 
 # Python services, each `hotline <name>`; started only if their module exists
-SERVICES = ("agi", "api", "ari", "stats")
+SERVICES = ("agi", "api", "ari", "stats", "handoff")
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

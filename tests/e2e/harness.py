@@ -201,6 +201,8 @@ class Stack:
             self.platform.start_service(name)
         if "agi" in self.platform.procs:
             self.platform.wait_port(self.settings.agi_port)
+        if "api" in self.platform.procs:
+            self.platform.wait_port(self.settings.api_port, timeout=60)
         self._ami = connect(self.settings, self.secrets)
         self.events = EventLog(connect(self.settings, self.secrets, events=True))
         return self

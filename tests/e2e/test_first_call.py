@@ -11,6 +11,16 @@ from tests.e2e.harness import chanvars
 CALLER = "13800138000"
 
 
+def _api_get(stack, path: str) -> dict:
+    import httpx
+
+    token = stack.secrets["api_tokens"]["admin"]
+    r = httpx.get(f"http://{stack.settings.bind}:{stack.settings.api_port}{path}",
+                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
 def test_rendered_config_is_loaded_without_errors(stack):
     assert "hotline-inbound" in stack.cli("dialplan show hotline-inbound")
     assert "AGI(agi://127.0.0.1:" in stack.cli("dialplan show hotline-inbound")
@@ -45,6 +55,17 @@ def test_12345_reaches_an_agent_through_fastagi(stack):
                               since=mark, timeout=10)
         pops = agent.screen_pops()
         assert pops and "origin=12345" in pops[-1] and f"from={CALLER}" in pops[-1]
+        # the hand-off made a draft work order for this call and stamped it on the channel
+        varset = stack.events.wait_for(
+            lambda e: e.get("Event") == "VarSet" and e.get("Variable") == "HOTLINE_ORDER"
+            and e.get("Linkedid") == connect["Linkedid"], since=mark, timeout=15)
+        number = varset["Value"]
+        order = _api_get(stack, f"/api/v1/orders/by-number/{number}")
+        assert order["linkedid"] == connect["Linkedid"]
+        assert order["origin"] == "12345" and order["mode"] == "direct"
+        assert order["status"] == "draft" and order["agent"] == "1001" and order["queue"] == "hotline"
+        assert order["caller_phone"] == CALLER  # the admin role sees the number
+        assert order["origin_department"] == "hotline"  # 市政务服务管理办公室, by name from the call
     # the handler saw the dialed number and the caller id (masked in its log)
     route_lines = [l for l in stack.service_log("agi").splitlines() if '"msg": "route"' in l]
     assert any('"dialed": "12345"' in l and f'"caller": "{mask_number(CALLER)}"' in l for l in route_lines), route_lines[-3:]

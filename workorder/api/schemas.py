@@ -83,7 +83,8 @@ class CallAnswered(_Body):
     caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
     origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = "12345"
     mode: Annotated[str, Field(max_length=16, pattern=r"^[a-z]*$")] = "direct"
-    department: Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9_]*$")] = ""
+    # a department code, or its name as the transfer map writes it (HOTLINE_DEPT: 市民政局)
+    department: Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")] = ""
     agent: Text(64) = ""
     queue: Text(64) = ""
 

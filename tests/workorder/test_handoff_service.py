@@ -1,0 +1,68 @@
+"""The AMI hand-off service posts answered calls to the real API and stamps the order number."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.workorder.conftest import make_api
+from workorder.handoff_service import Handoff
+
+EVENT = {
+    "Event": "AgentConnect", "Channel": "PJSIP/pstn-00000001", "DestChannel": "PJSIP/1001-00000002",
+    "Uniqueid": "ast1-1.1", "Linkedid": "ast1-1.1", "CallerIDNum": "13800138000", "Queue": "minzheng",
+    "MemberName": "1001",
+    "ChanVariable": ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_DEPT=市民政局", "HOTLINE_LEVEL=city"],
+}
+
+
+class _Recorder:
+    """Records the AMI actions the service would send (the AMI side is tested end to end)."""
+
+    def __init__(self):
+        self.actions = []
+
+    def send_action(self, action):
+        self.actions.append(action)
+
+
+def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
+    app, store, _ = make_api(settings, sqlite_url)
+
+    async def go():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            ami = _Recorder()
+            h = Handoff(client, tokens["calls"], "http://api", ami)
+            first = await h.handle(EVENT)
+            again = await h.handle(EVENT)  # a repeated event makes no second order
+            bad = await h.handle({**EVENT, "Event": "AgentCalled"})
+            return first, again, bad, ami.actions
+
+    first, again, bad, actions = asyncio.run(go())
+    order = first["order"]
+    assert order["origin"] == "12349" and order["mode"] == "merge"
+    assert order["origin_department"] == "mzj"  # the map's 市民政局, by name
+    assert again["order"]["number"] == order["number"]
+    assert bad is None
+    assert [(a["Channel"], a["Variable"], a["Value"]) for a in actions] == [
+        ("PJSIP/pstn-00000001", "HOTLINE_ORDER", order["number"]),
+        ("PJSIP/1001-00000002", "HOTLINE_ORDER", order["number"]),
+    ] * 2
+    store.db.dispose()
+
+
+def test_a_rejected_body_is_not_retried():
+    calls = []
+
+    async def go():
+        def handler(request):
+            calls.append(request)
+            return httpx.Response(422, json={"detail": "bad"})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            return await Handoff(client, "t", "http://api").handle(EVENT)
+
+    assert asyncio.run(go()) is None
+    assert len(calls) == 1
