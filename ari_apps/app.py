@@ -152,6 +152,7 @@ class Call:
 
 
 GONE = object()  # the caller hung up / left Stasis
+_GONE = object()
 
 
 class IvrApp:
@@ -562,8 +563,10 @@ class IvrApp:
                                     value=uri.removeprefix("sound:"))
         event(log, "call leaves flow", flow=call.flow_name, to=a.context, exten=exten,
               seconds=round(time.monotonic() - call.started, 2))
-        await self.ari.post(f"/channels/{call.id}/continue", ok_missing=True, context=a.context,
-                            extension=exten, priority=1)
+        gone = await self.ari.request("POST", f"/channels/{call.id}/continue", params={
+            "context": a.context, "extension": exten, "priority": 1}, ok_missing=True, missing=_GONE)
+        if gone is _GONE:
+            event(log, "call gone before continue", level=logging.WARNING, flow=call.flow_name)
 
 
 def _channel_id(ev: dict) -> str:

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import json
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable
 from urllib.parse import quote, urlencode
@@ -43,33 +44,47 @@ class RestPool:
         self.host, self.port, self.timeout = host, port, timeout
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         self.head = f"Host: {host}:{port}\r\nAuthorization: Basic {token}\r\n"
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.sem = asyncio.Semaphore(size)
 
     async def close(self) -> None:
         while self.idle:
-            _, w = self.idle.pop()
-            w.close()
+            self.idle.pop()[1].close()
+
+    IDLE_MAX = 10.0  # Asterisk closes a kept-alive connection after 15 s idle (session_keep_alive)
+
+    def _take(self):
+        now = time.monotonic()
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if now - since < self.IDLE_MAX and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return None
 
     async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
         async with self.sem:
             for attempt in (0, 1):
-                fresh = not self.idle
-                conn = self.idle.pop() if self.idle else await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), self.timeout)
+                conn = self._take() if attempt == 0 else None
+                fresh = conn is None
+                if conn is None:
+                    conn = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
                 try:
                     status, data, keep = await asyncio.wait_for(self._exchange(conn, method, target, body),
                                                                 self.timeout)
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     conn[1].close()
-                    if fresh or attempt:  # a kept-alive connection may have been closed by Asterisk: retry once
+                    if fresh:
                         raise OSError(f"ARI {method} {target}: {exc!r}") from None
+                    # a kept-alive connection Asterisk had closed: once more on a new one
+                    while self.idle:
+                        self.idle.pop()[1].close()
                     continue
                 except asyncio.TimeoutError:
                     conn[1].close()
                     raise
                 if keep:
-                    self.idle.append(conn)
+                    self.idle.append((conn[0], conn[1], time.monotonic()))
                 else:
                     conn[1].close()
                 return status, data
@@ -136,12 +151,12 @@ class Ari:
 
     # ------------------------------------------------------------ REST
     async def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
-                      ok_missing: bool = False) -> Any:
+                      ok_missing: bool = False, missing: Any = None) -> Any:
         target = "/ari" + path + ("?" + urlencode(params) if params else "")
         body = json.dumps(json_body).encode() if json_body is not None else b""
         status, data = await self.pool.request(method, target, body)
         if status == 404 and ok_missing:
-            return None
+            return missing
         if status >= 400:
             raise AriError(status, path, data.decode("utf-8", "replace"))
         if status == 204 or not data:

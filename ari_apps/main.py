@@ -33,7 +33,9 @@ def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
         from hotline.stack.asterisk import Asterisk
 
         ast = Asterisk.locate(settings, install=False)
-        return ast.sounds, ast.paths.sounds, ast.host_path(ast.paths.spool) / "recording"
+        recordings = ast.host_path(ast.paths.spool) / "recording"
+        recordings.mkdir(parents=True, exist_ok=True)  # ARI's record fails (500) without it
+        return ast.sounds, ast.paths.sounds, recordings
     except Exception as exc:
         event(log, "Asterisk paths unknown", level=logging.WARNING, error=str(exc)[:200])
         return None, None, None

@@ -82,7 +82,7 @@ class FakeAri:
         self.calls.append(("GET", path, params))
         return []
 
-    async def request(self, method, path, params=None, json_body=None, ok_missing=False):
+    async def request(self, method, path, params=None, json_body=None, ok_missing=False, missing=None):
         self.calls.append((method, path, params))
 
 
