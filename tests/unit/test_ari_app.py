@@ -182,3 +182,63 @@ async def test_rest_pool_keeps_alive_decodes_chunked_and_retries_a_closed_connec
         server.close()
     assert seen[0][0] == "GET /ari/x?a=1%2C2 HTTP/1.1" and seen[0][2]
     assert seen[2][0] == "POST /ari/y HTTP/1.1" and json.loads(seen[2][1]) == {"variables": {"K": "V"}}
+
+
+async def test_events_reconnect_after_the_websocket_drops():
+    import websockets
+
+    from ari_apps.ari import Ari
+
+    connections = []
+
+    async def handler(ws):
+        connections.append(ws.request.path if hasattr(ws, "request") else "")
+        await ws.send(json.dumps({"type": "Ping", "n": len(connections)}))
+        await ws.close()  # Asterisk drops us
+
+    server = await websockets.serve(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    ari = Ari("127.0.0.1", port, "u", "p w", "hotline-ivr")
+    connects = []
+
+    async def on_connect():
+        connects.append(1)
+
+    got = []
+    try:
+        async def consume():
+            async for ev in ari.events(on_connect=on_connect, max_backoff=0.05):
+                got.append(ev["n"])
+                if len(got) == 3:
+                    return
+
+        await asyncio.wait_for(consume(), 10)
+    finally:
+        server.close()
+        await ari.close()
+    assert got == [1, 2, 3] and len(connects) == 3 and ari.reconnects >= 2
+    assert "app=hotline-ivr" in connections[0] and "api_key=u:p%20w" in connections[0]
+
+
+async def test_resync_sends_unknown_calls_in_stasis_to_the_fallback_and_forgets_gone_ones():
+    flows = F.load_dir(ROOT / "ivr_flows")
+    ari = FakeAri()
+
+    async def channels(path, **params):
+        ari.calls.append(("GET", path, params))
+        return [
+            {"id": "old", "name": "PJSIP/pstn-9", "dialplan": {"app_name": "Stasis", "app_data": "hotline-ivr,12345"}},
+            {"id": "snoop", "name": "Snoop/x", "dialplan": {"app_name": "Stasis", "app_data": "hotline-ivr,x"}},
+            {"id": "other", "name": "PJSIP/1001-1", "dialplan": {"app_name": "Queue", "app_data": "hotline"}},
+        ]
+
+    ari.get = channels
+    app = A.IvrApp(ari, flows)
+    app.dispatch(_start("tracked", ["survey"]))
+    await asyncio.sleep(0.05)
+    assert "tracked" in app.calls
+    await app.resync()
+    await asyncio.sleep(0.05)
+    assert ("POST", "/channels/old/continue", {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1}) in ari.calls
+    assert not any(c[1].startswith(("/channels/snoop", "/channels/other")) for c in ari.calls)
+    assert "tracked" not in app.calls  # no longer in Stasis: its task ended
