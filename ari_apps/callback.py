@@ -50,9 +50,10 @@ class Callbacks:
 
     async def estimate(self, queue: str, channel_id: str) -> float:
         waiting = int(await self._func(channel_id, f"QUEUE_WAITING_COUNT({queue})") or 0)
+        # QUEUE_MEMBER(q,paused) needs an interface (Asterisk logs an ERROR without
+        # one): the estimate counts logged-in agents, paused ones included
         agents = int(await self._func(channel_id, f"QUEUE_MEMBER({queue},logged)") or 0)
-        paused = int(await self._func(channel_id, f"QUEUE_MEMBER({queue},paused)") or 0)
-        return estimate_wait(waiting, agents - paused, self.handle_seconds)
+        return estimate_wait(waiting, agents, self.handle_seconds)
 
     async def pending(self, number: str) -> bool:
         """A callback for ``number`` waits in a queue or is being dialed: its
