@@ -11,6 +11,19 @@ from hotline.stack.platform import Platform
 from hotline.yamlsrc import ConfigError
 
 
+def seed_demo_agents(settings) -> None:
+    """A fresh install gets agents 1001-1003 (12345 skill) so a softphone can log in at once."""
+    from agi.routing import GENERAL_QUEUE
+    from queues.config import DEMO_AGENTS
+    from queues.models import Registry
+
+    registry = Registry(settings.database_url)
+    if not registry.all():
+        for name in DEMO_AGENTS:
+            registry.add(f"demo{name}", name, {GENERAL_QUEUE: 0}, display=f"demo agent {name}")
+        say(f"agent registry was empty: added demo agents {', '.join(DEMO_AGENTS)} (`hotline agent list`)")
+
+
 def add_arguments(p) -> None:
     p.add_argument("--no-setup", action="store_true", help="do not install missing packages")
 
@@ -21,10 +34,11 @@ def run(args, settings) -> int:
     platform = Platform(settings)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    seed_demo_agents(settings)
     try:
         platform.start()
-    except ConfigError as exc:
-        print(exc)
+    except (ConfigError, RuntimeError) as exc:
+        print(f"hotline up: {exc}")
         platform.stop()
         return 1
     print(platform.banner(), flush=True)

@@ -66,8 +66,32 @@ class Platform:
         # the FastAGI server re-reads the map itself when the file changes
 
     # lifecycle ------------------------------------------------------------------
+    def busy_ports(self) -> list[str]:
+        """Ports of this instance that something else already holds."""
+        import socket
+
+        s = self.settings
+        out = []
+        for name, port, kind in (("SIP agents", s.sip_agent_port, socket.SOCK_DGRAM),
+                                 ("SIP trunk", s.sip_trunk_port, socket.SOCK_DGRAM),
+                                 ("AMI", s.ami_port, socket.SOCK_STREAM), ("ARI/HTTP", s.http_port, socket.SOCK_STREAM),
+                                 ("FastAGI", s.agi_port, socket.SOCK_STREAM), ("API", s.api_port, socket.SOCK_STREAM),
+                                 ("Redis", s.redis_port, socket.SOCK_STREAM)):
+            with socket.socket(socket.AF_INET, kind) as sock:
+                if kind == socket.SOCK_STREAM:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((s.bind, port))
+                except OSError:
+                    out.append(f"{name} {s.bind}:{port}")
+        return out
+
     def start(self, services: tuple[str, ...] = SERVICES, agents: list[dict] | None = None) -> None:
         s = self.settings
+        busy = self.busy_ports()
+        if busy:
+            raise RuntimeError("already in use: " + ", ".join(busy)
+                               + " (another platform running? set HOTLINE_*_PORT, see README)")
         s.log_dir.mkdir(parents=True, exist_ok=True)
         say("starting Redis")
         self.redis = RedisServer(s.redis_port, s.home / "redis", s.bind)

@@ -82,3 +82,19 @@ def test_render_is_deterministic_and_complete(tmp_path):
         assert "127.0.0.1" in a[name]
     secrets = load_secrets(tmp_path / "secrets.json")
     assert secrets["ami_secret"] in a["manager.conf"] and secrets["ari_password"] in a["ari.conf"]
+
+
+def test_platform_refuses_ports_already_in_use(tmp_path):
+    import socket
+
+    from hotline.stack.platform import Platform
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = Platform(Settings(home=tmp_path, ami_port=port))
+        busy = p.busy_ports()
+        assert busy == [f"AMI 127.0.0.1:{port}"]
+        with pytest.raises(RuntimeError, match="already in use"):
+            p.start()
