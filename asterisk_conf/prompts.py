@@ -247,3 +247,30 @@ def run(args, settings) -> int:
         print(f"{name}\t{path}")
     print(f"{len(files)} prompts in {out} ({rec} recorded, {len(files) - rec} generated or cached)")
     return 0
+
+
+# --- Mandarin numbers for Asterisk's own announcements -------------------------------
+#
+# app_queue says positions and hold times with Asterisk's say.c, which plays
+# sounds/<language>/digits/<n>. Debian ships English digits only, so a caller
+# on a zh channel heard English numbers.  These are the files it asks for.
+
+_ZH = "零一二三四五六七八九"
+
+
+def zh_number(n: int) -> str:
+    """0..99 in Mandarin characters: 0 零, 10 十, 12 十二, 20 二十, 23 二十三."""
+    if not 0 <= n <= 99:
+        raise ValueError(n)
+    tens, units = divmod(n, 10)
+    if tens == 0:
+        return _ZH[units]
+    head = "十" if tens == 1 else _ZH[tens] + "十"
+    return head + (_ZH[units] if units else "")
+
+
+def zh_digit_prompts() -> dict[str, str]:
+    """File name under sounds/zh/digits -> text (say.c plays e.g. digits/20 then digits/3)."""
+    out = {str(n): zh_number(n) for n in range(100)}
+    out.update({"hundred": "百", "thousand": "千", "million": "百万", "minus": "负"})
+    return out

@@ -148,6 +148,7 @@ class Asterisk:
         for attr in ("etc", "log", "run", "spool", "lib", "sounds"):
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
         _ensure_moh(self.sounds / "moh")
+        _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
         link = Path(self.settings.home) / "asterisk"
         if self.rootfs is not None and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
@@ -202,3 +203,18 @@ def _ensure_moh(moh: Path) -> None:
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
                     str(moh / "hold.wav"), "synth", "4", "sine", "440", "vol", "0.05",
                     "fade", "0.5", "4", "0.5"], check=False)
+
+
+def _ensure_zh_digits(digits: Path) -> None:
+    """Mandarin number words where Asterisk's say.c looks for a zh channel
+    (queue positions, hold times); files already there are kept."""
+    from asterisk_conf import prompts
+
+    if prompts.tools_available() is not None:
+        say(f"espeak-ng/sox missing: numbers in announcements stay English ({prompts.tools_available()})")
+        return
+    want = {name: text for name, text in prompts.zh_digit_prompts().items()
+            if not (digits / f"{name}.wav").exists()}
+    if want:
+        say(f"generating {len(want)} Mandarin number prompts into {digits}")
+        prompts.ensure_prompts(want, digits)

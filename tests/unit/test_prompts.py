@@ -102,3 +102,12 @@ def test_cli_say(capsys):
 
     assert main(["prompts", "--say", "请拨打12345"]) == 0
     assert capsys.readouterr().out.strip() == "请拨打幺二三四五"
+
+
+def test_zh_numbers_for_asterisk_say():
+    from asterisk_conf.prompts import zh_digit_prompts, zh_number
+
+    assert [zh_number(n) for n in (0, 7, 10, 12, 20, 23, 99)] == ["零", "七", "十", "十二", "二十", "二十三", "九十九"]
+    files = zh_digit_prompts()
+    assert files["20"] + files["3"] == "二十三" == files["23"]  # either way say.c asks, the words are right
+    assert files["hundred"] == "百" and len(files) == 104
