@@ -19,13 +19,13 @@ that knows the domain:
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from hotline import optional_import
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,20 +62,11 @@ def _env() -> Environment:
     return env
 
 
-def _optional(module: str):
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-
-
 def load_map(settings: Settings):
     """The validated transfer map, or None while the schema module is absent.
 
     Raises ``hotline.yamlsrc.ConfigError`` for a bad map: nothing is rendered."""
-    tm = _optional("hotline.transfer_map")
+    tm = optional_import("hotline.transfer_map")
     if tm is None or not hasattr(tm, "load_map"):
         return None
     return tm.load_map(settings.transfer_map)
@@ -106,7 +97,7 @@ def build_context(settings: Settings, secrets: dict, paths: AstPaths, *, tmap: A
     for module, func in (("hotline.transfer_map", "render_context"),
                          ("ari_apps.render_context", "render_context"),
                          ("queues.config", "render_context")):
-        mod = _optional(module)
+        mod = optional_import(module)
         if mod is not None and hasattr(mod, func):
             ctx.update(getattr(mod, func)(settings=settings, tmap=tmap, paths=paths,
                                           sounds_host=sounds_host, ctx=ctx))

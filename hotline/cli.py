@@ -9,9 +9,9 @@ stays fast and a missing optional dependency breaks only its own command.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from hotline import optional_import
 from hotline.settings import Settings
 
 # name -> (module, one-line help). Nested commands use "group name".
@@ -55,15 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str):
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -71,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     probe, _ = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")] or ["--help"]) if argv else (None, None)
     module = None
     if probe is not None and getattr(probe, "_module", None):
-        module = _load(probe._module)
+        module = optional_import(probe._module)
         if module is None:
             print(f"hotline: {probe._module} is not available in this build", file=sys.stderr)
             return 2

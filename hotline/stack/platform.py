@@ -106,9 +106,10 @@ class Platform:
             self.start_service(name)
 
     def start_service(self, name: str) -> None:
-        from hotline.cli import COMMANDS, _load
+        from hotline import optional_import
+        from hotline.cli import COMMANDS
 
-        if _load(COMMANDS[name][0]) is None:
+        if optional_import(COMMANDS[name][0]) is None:
             say(f"service {name}: not in this build, skipped")
             return
         log = open(self.settings.log_dir / f"{name}.log", "ab")
