@@ -16,6 +16,9 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from hotline.calendar import Calendar
+from hotline.calendar import load_calendar as _load_calendar
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +42,10 @@ class Settings:
     # the admin's routing map and the IVR flows
     transfer_map: Path = field(default_factory=lambda: _data_root() / "transfer_map.yaml")
     ivr_flows_dir: Path = field(default_factory=lambda: _data_root() / "ivr_flows")
+    # the one calendar: holidays/<year>.yaml (hotline/calendar.py)
+    holidays_dir: Path = field(default_factory=lambda: _data_root() / "holidays")
+    # the hotline's time zone: line hours, IVR hours, work-order deadlines
+    timezone: str = "Asia/Shanghai"
 
     bind: str = "127.0.0.1"
     sip_agent_port: int = 5060  # agents' softphones register here
@@ -102,6 +109,13 @@ class Settings:
     @property
     def redis_url(self) -> str:
         return f"redis://{self.bind}:{self.redis_port}/0"
+
+
+def load_calendar(settings: Settings) -> Calendar:
+    """The platform's one calendar, from ``settings.holidays_dir`` and ``settings.timezone``.
+
+    Raises :class:`hotline.yamlsrc.ConfigError` when a year file is bad."""
+    return _load_calendar(settings.holidays_dir, settings.timezone)
 
 
 def get_settings() -> Settings:

@@ -1,0 +1,46 @@
+"""Identifiers that cross packages, each with one rule: queue names, dial strings.
+
+The transfer map, the agent registry, the IVR flows and the renderer all name
+Asterisk queues and PJSIP endpoints; they all check and build them here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# an Asterisk queue name: a section of queues.conf and a Redis key part
+QUEUE_NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
+QUEUE_NAME_RULE = "lower-case ASCII letters, digits, - and _, starting with a letter, at most 40"
+# "general" is the [general] section of queues.conf, never a queue
+RESERVED_QUEUES = frozenset({"general"})
+# the name the map's 12345 queue has when the map does not say
+DEFAULT_HOTLINE_QUEUE = "hotline"
+# a PJSIP endpoint (trunk) name
+ENDPOINT_NAME_RE = QUEUE_NAME_RE
+
+
+def queue_name_problem(name: object) -> str | None:
+    """Why ``name`` is not a usable queue name, or None when it is."""
+    if not isinstance(name, str) or not QUEUE_NAME_RE.match(name):
+        return f"queue name {name!r}: {QUEUE_NAME_RULE}"
+    if name in RESERVED_QUEUES:
+        return f"queue name {name!r} is reserved: it is the [{name}] section of queues.conf"
+    return None
+
+
+def check_queue_name(name: str) -> str:
+    """``name`` when it is a usable queue name; ValueError saying why not."""
+    problem = queue_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+def dial_string(trunk: str, number: str) -> str:
+    """Dial ``number`` on a trunk's PJSIP endpoint (its AOR is the peer)."""
+    return f"PJSIP/{number}@{trunk}"
+
+
+def member_interface(endpoint: str) -> str:
+    """The queue-member interface of an agent's PJSIP endpoint."""
+    return f"PJSIP/{endpoint}"
