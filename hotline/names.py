@@ -44,3 +44,13 @@ def dial_string(trunk: str, number: str) -> str:
 def member_interface(endpoint: str) -> str:
     """The queue-member interface of an agent's PJSIP endpoint."""
     return f"PJSIP/{endpoint}"
+
+
+def transition_prompt(number: str) -> str:
+    """Prompt name of a line's transition announcement (过渡期语音提示)."""
+    return f"transition-{number}"
+
+
+def emergency_prompt(number: str) -> str:
+    """Prompt name of the refusal played for an emergency number (110, 119 ...)."""
+    return f"emergency-{number}"
