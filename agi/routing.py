@@ -2,9 +2,10 @@
 
 ``decide(dialed, caller, now, tmap)`` returns a :class:`Route`.  The FastAGI
 ``route`` handler (agi/handlers.py) only adapts it onto the channel with
-:meth:`Route.channel_vars`; the renderer (asterisk_conf/render.py) calls the
+:meth:`Route.channel_vars`; the deploy layer (deploy/configure.py) calls the
 same function at render time to write the static fallback that the dialplan
-uses when FastAGI is down.
+uses when FastAGI is down.  Opening hours are asked of the map's calendar
+(:mod:`hotline.calendar`, the one calendar of the platform).
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-GENERAL_QUEUE = "hotline"  # "general" is reserved: it is the [general] section of queues.conf
-HOTLINE_NUMBER = "12345"
+from hotline.map_schema import Line, TransferMap
+from hotline.names import dial_string, emergency_prompt, transition_prompt
+from hotline.policy import NEVER_INTEGRATED
 
 
 @dataclass(frozen=True)
 class Route:
     kind: str  # "queue" | "dial" | "ivr" | "hangup"
-    queue: str = GENERAL_QUEUE  # queue to join (kind=queue), or to overflow to (kind=dial)
+    queue: str = ""  # queue to join (kind=queue), or to overflow to (kind=dial)
     target: str = ""  # Dial() string for kind=dial: department seats, sub-center, province trunk
     timeout: int = 0  # seconds to ring target before overflowing to `queue`
     announce: str = ""  # prompt played first, e.g. the transition announcement
     flow: str = ""  # IVR flow name for kind=ivr
     priority: int = 0  # queue priority (overflowed sub-center calls come back higher)
-    origin: str = HOTLINE_NUMBER  # the number the citizen dialed
-    mode: str = "direct"  # direct (12345 itself) | merge | dual | subcenter
+    origin: str = ""  # the number the citizen dialed
+    mode: str = "direct"  # direct (the hotline itself) | merge | dual | subcenter
     department: str = ""
     level: str = "city"  # city | province
     reason: str = ""
@@ -60,21 +62,7 @@ class Route:
         }
 
 
-def transition_prompt(number: str) -> str:
-    """Prompt name of a line's transition announcement (asterisk_conf/prompts.py)."""
-    return f"transition-{number}"
-
-
-def emergency_prompt(number: str) -> str:
-    return f"emergency-{number}"
-
-
-def dial_string(trunk: str, number: str) -> str:
-    """Dial the legacy number on the trunk's endpoint (its AOR is the peer)."""
-    return f"PJSIP/{number}@{trunk}"
-
-
-def canonical_number(dialed: str, tmap: Any) -> str:
+def canonical_number(dialed: str, tmap: TransferMap) -> str:
     """The service number behind what the carrier delivered: ``+86`` becomes
     ``0``, and the city's area code in front of a number of the map (or of
     12345, or of an emergency number) is dropped: 031012349 -> 12349."""
@@ -82,58 +70,49 @@ def canonical_number(dialed: str, tmap: Any) -> str:
         dialed = "0" + dialed[3:]
     elif dialed.startswith("0086"):
         dialed = "0" + dialed[4:]
-    area = getattr(tmap, "area_code", None)
+    area = tmap.area_code
     if area and dialed.startswith(area) and len(dialed) > len(area):
         short = dialed[len(area):]
-        from hotline.transfer_map import NEVER_INTEGRATED
-
         if short == tmap.hotline.number or short in _compiled(tmap) or short in NEVER_INTEGRATED:
             return short
     return dialed
 
 
-def decide(dialed: str, caller: str, now: datetime | None, tmap: Any) -> Route:
+def decide(dialed: str, caller: str, now: datetime | None, tmap: TransferMap) -> Route:
     """Where a call to ``dialed`` goes.  Pure: (dialed, caller, now, map) -> Route.
 
     ``now`` is the local time of the call (an aware datetime is converted to
     the map's time zone); ``None`` means "no time rules", used for the static
     fallback written at render time.  ``tmap`` is a validated
-    :class:`hotline.transfer_map.TransferMap` or None (foundation default).
+    :class:`hotline.transfer_map.TransferMap`: there is no routing without one.
     """
-    dialed = (dialed or "").strip()
-    if tmap is not None:
-        dialed = canonical_number(dialed, tmap)
-    if tmap is None:
-        return Route(kind="queue", queue=GENERAL_QUEUE, origin=dialed or HOTLINE_NUMBER,
-                     reason="12345 general queue")
+    dialed = canonical_number((dialed or "").strip(), tmap)
     hot = tmap.hotline
     if not dialed or dialed == hot.number:
         if hot.flow:
             return Route(kind="ivr", flow=hot.flow, queue=hot.queue, origin=hot.number,
-                         department=hot.department, reason="12345: IVR flow " + hot.flow)
+                         department=hot.department, reason=f"{hot.number}: IVR flow {hot.flow}")
         return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department,
-                     reason="12345 general queue")
+                     reason=f"{hot.number}: the hotline's queue")
     table = _compiled(tmap)
     entry = table.get(dialed)
     if entry is None:
-        from hotline.transfer_map import NEVER_INTEGRATED
-
         if dialed in NEVER_INTEGRATED:
             return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
                          queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
         ca = tmap.catch_all
         return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department,
-                     row=ca.row or "", reason="not in the map: 整体并入 row 10 catch-all, 12345 answers")
+                     row=ca.row or "", reason=f"not in the map: 整体并入 row 10 catch-all, {hot.number} answers")
     return _pick(entry, dialed, now, tmap, 0)
 
 
 # The map is immutable, so every Route a number can take is built once per
 # map (with / without the transition announcement, target open / closed) and
 # decide() only picks one: a dictionary lookup and a clock comparison.
-_CACHE: list[tuple[Any, dict]] = []
+_CACHE: list[tuple[TransferMap, dict[str, dict[str, Any]]]] = []
 
 
-def _compiled(tmap) -> dict:
+def _compiled(tmap: TransferMap) -> dict[str, dict[str, Any]]:
     for cached_map, table in _CACHE:
         if cached_map is tmap:
             return table
@@ -143,50 +122,51 @@ def _compiled(tmap) -> dict:
     return table
 
 
-def _compile_line(line, tmap) -> dict:
+def _compile_line(line: Line, tmap: TransferMap) -> dict[str, Any]:
     routes = {(ann, op): _line_route(line, tmap, ann, op) for ann in (False, True) for op in (False, True)}
-    overflow = line.overflow.to if tmap.line(line.overflow.to) is not None else ""
+    to = tmap.overflow_to(line)
+    overflow = to if tmap.line(to) is not None else ""
     return {"line": line, "routes": routes, "until": line.transition.until if line.transition else None,
-            "always_open": line.always_open, "overflow": overflow}
+            "always_open": line.always_open, "hours": line.weekly_hours, "overflow": overflow}
 
 
-def _pick(entry: dict, dialed: str, now: datetime | None, tmap, depth: int) -> Route:
+def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: TransferMap, depth: int) -> Route:
     until = entry["until"]
     # now=None (the static fallback): validation already refused a past end date
-    announce = until is not None and (now is None or _local(tmap, now).date() <= until)
+    announce = until is not None and (now is None or tmap.calendar.local(now).date() <= until)
+    routes: dict[tuple[bool, bool], Route] = entry["routes"]
     if entry["always_open"] or now is None:
-        return entry["routes"][(announce, True)]
-    from hotline.transfer_map import is_open
-
-    if is_open(tmap, entry["line"], now):
-        return entry["routes"][(announce, True)]
+        return routes[(announce, True)]
+    if tmap.calendar.is_open(entry["hours"], now):
+        return routes[(announce, True)]
     nxt = entry["overflow"]
     if nxt and depth < 32:  # closed: the overflow number takes the call (loops are refused by validation)
         r = _pick(_compiled(tmap)[nxt], nxt, now, tmap, depth + 1)
-        return replace(r, origin=dialed, announce=entry["routes"][(announce, False)].announce or r.announce,
+        return replace(r, origin=dialed, announce=routes[(announce, False)].announce or r.announce,
                        reason=f"{dialed} closed (hours): routed as {nxt}; " + r.reason)
-    return entry["routes"][(announce, False)]
+    return routes[(announce, False)]
 
 
-def _line_route(line, tmap, announce: bool, open_: bool) -> Route:
+def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> Route:
     mode = line.canonical_mode
     skill = tmap.skill_of(line)
     base = dict(origin=line.number, mode=mode, department=line.department, level=line.level,
                 row=line.row or "", announce=transition_prompt(line.number) if announce else "")
     trunk = tmap.target_of(line)
     if trunk is None:
-        why = {"merge": "整体并入: 12345 answers with the department's skill",
-               "dual": "双号并行, seats cancelled: 12345 agents of the department's skill answer",
+        why = {"merge": f"整体并入: {tmap.hotline.number} answers with the department's skill",
+               "dual": f"双号并行, seats cancelled: {tmap.hotline.number} agents of the department's skill answer",
                "subcenter": "设分中心"}[mode]
         if line.flow:  # the IVR flow plays the announcement and queues (ivr_flows/legacy.yaml)
             return Route(kind="ivr", flow=line.flow, queue=skill, reason=f"{why}; IVR flow {line.flow}", **base)
         return Route(kind="queue", queue=skill, reason=why, **base)
     ov = line.overflow
-    overflow_queue = skill if ov.to == tmap.hotline.number else (ov.to if ov.to in tmap.queues else skill)
-    overflow_number = ov.to if tmap.line(ov.to) is not None else ""
+    to = tmap.overflow_to(line)
+    overflow_queue = skill if to == tmap.hotline.number else (to if to in tmap.queues else skill)
+    overflow_number = to if tmap.line(to) is not None else ""
     if not open_:
         return Route(kind="queue", queue=overflow_queue, priority=ov.priority,
-                     reason=f"{trunk} closed (hours): 12345 answers", **base)
+                     reason=f"{trunk} closed (hours): {tmap.hotline.number} answers", **base)
     if line.level == "province":
         flag, why = "province_noanswer", "热线在省有关部门设置: province trunk"
     elif mode == "subcenter":
@@ -195,20 +175,12 @@ def _line_route(line, tmap, announce: bool, open_: bool) -> Route:
         flag, why = "seats_noanswer", "双号并行, seats kept: department seats first"
     return Route(kind="dial", target=dial_string(trunk, line.number), timeout=ov.timeout,
                  queue=overflow_queue, priority=ov.priority, flag=flag, overflow=overflow_number,
-                 reason=f"{why}, overflow to {ov.to} after {ov.timeout}s", **base)
+                 reason=f"{why}, overflow to {to} after {ov.timeout}s", **base)
 
 
-def _local(tmap, now: datetime) -> datetime:
-    from hotline.transfer_map import now_in
-
-    return now_in(tmap, now)
-
-
-def static_routes(tmap: Any) -> list[tuple[str, Route]]:
+def static_routes(tmap: TransferMap) -> list[tuple[str, Route]]:
     """Per-number routes for the static dialplan fallback (FastAGI down): the
     same decision with no time rules (targets open, transition announcements
-    on until the map says otherwise).  Includes 12345 itself."""
-    if tmap is None:
-        return [(HOTLINE_NUMBER, decide(HOTLINE_NUMBER, "", None, None))]
+    on until the map says otherwise).  Includes the hotline's own number."""
     numbers = [tmap.hotline.number] + [line.number for line in tmap.lines]
     return [(n, decide(n, "", None, tmap)) for n in numbers]

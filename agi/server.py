@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import signal
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -79,7 +78,6 @@ class AGISession:
     script: str
     args: dict[str, str]
     state: dict = field(default_factory=dict)
-    hungup: bool = False
 
     @property
     def dialed(self) -> str:
@@ -92,15 +90,7 @@ class AGISession:
     async def command(self, line: str) -> AGIResponse:
         self.writer.write(line.encode("utf-8") + b"\n")
         await self.writer.drain()
-        while True:
-            raw = await _readline(self.reader, COMMAND_TIMEOUT)
-            if raw == "HANGUP":  # asynchronous notice; the answer follows
-                self.hungup = True
-                continue
-            resp = parse_response(raw)
-            if resp.code == 511:  # command not permitted on a dead channel
-                raise AGIClosed("channel is dead")
-            return resp
+        return await read_response(self.reader)
 
     async def set_variables(self, values: dict[str, str]) -> None:
         """Set several channel variables in one round trip (MSet)."""
@@ -110,6 +100,30 @@ class AGISession:
         resp = await self.command(f"EXEC MSet {quote(pairs)}")
         if resp.code != 200 or resp.result < 0:
             raise AGIClosed(f"MSet failed: {resp}")
+
+
+async def read_response(reader: asyncio.StreamReader, timeout: float = COMMAND_TIMEOUT) -> AGIResponse:
+    """Asterisk's answer to one command.
+
+    Skips the asynchronous ``HANGUP`` notice and ``100 Trying`` (a command
+    still running, its answer follows); reads a multi-line ``520-`` usage
+    answer to its ``520 End of proper usage.`` line and returns it as one 520
+    with the usage text; raises :class:`AGIClosed` on ``511`` (dead channel)."""
+    while True:
+        raw = await _readline(reader, timeout)
+        if raw == "HANGUP" or raw.startswith("100 ") or raw == "100":
+            continue
+        if raw.startswith("520-"):
+            usage = [raw[4:]]
+            while True:
+                more = await _readline(reader, timeout)
+                if more.startswith("520 "):
+                    return AGIResponse(520, -1, "", "\n".join(usage).strip())
+                usage.append(more)
+        resp = parse_response(raw)
+        if resp.code == 511:  # command not permitted on a dead channel
+            raise AGIClosed("channel is dead")
+        return resp
 
 
 def _mset_escape(value: str) -> str:
@@ -169,31 +183,3 @@ class FastAGIServer:
 
     async def serve(self, host: str, port: int) -> asyncio.base_events.Server:
         return await asyncio.start_server(self.handle, host, port, backlog=4096, reuse_address=True)
-
-
-# --- CLI: hotline agi -----------------------------------------------------------
-
-def add_arguments(p) -> None:
-    p.add_argument("--port", type=int, help="port (default: settings.agi_port)")
-
-
-def run(args, settings) -> int:
-    from agi.handlers import HANDLERS, make_state
-
-    async def main() -> None:
-        state = make_state(settings)
-        server = FastAGIServer(HANDLERS, state)
-        srv = await server.serve(settings.bind, args.port or settings.agi_port)
-        event(log, "FastAGI listening", bind=settings.bind, port=args.port or settings.agi_port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: state["reload"]())
-        watcher = asyncio.create_task(state["watch"]())
-        async with srv:
-            await stop.wait()
-        watcher.cancel()
-
-    asyncio.run(main())
-    return 0

@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
     """(sounds dir on this host, the same as Asterisk sees it, recordings dir on this host)."""
     try:
-        from hotline.stack.asterisk import Asterisk
+        from deploy.asterisk import Asterisk
 
         ast = Asterisk.locate(settings, install=False)
         recordings = ast.host_path(ast.paths.spool) / "recording"

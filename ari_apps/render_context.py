@@ -1,13 +1,15 @@
-"""What extensions_ivr.conf.j2 needs from the IVR side (called by asterisk_conf/render.py)."""
+"""What extensions_ivr.conf.j2 needs from the IVR side (gathered by deploy/configure.py)."""
 
 from __future__ import annotations
 
+from typing import Any
 
-def render_context(*, settings, tmap=None, paths=None, sounds_host=None, ctx=None) -> dict:
-    trunks = (ctx or {}).get("trunks") or []
-    names = {t["name"] for t in trunks}
+# the trunk of the emergency linkage (110/119/120/122), when the map defines one
+LINKAGE_TRUNK = "linkage"
+
+
+def ivr_context(settings: Any, tmap: Any) -> dict[str, str]:
     return {
         "ivr_app": settings.ari_app,
-        # the emergency linkage trunk (110/119/120/122), if the map defines one
-        "ivr_linkage_trunk": "linkage" if "linkage" in names else "",
+        "ivr_linkage_trunk": LINKAGE_TRUNK if LINKAGE_TRUNK in tmap.trunks else "",
     }

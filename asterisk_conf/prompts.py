@@ -14,9 +14,9 @@ WAV, which Asterisk plays without transcoding surprises.
   exists and is not the file this module wrote, it is used and left alone.
 
 ``ensure_prompt(name, text, sounds_dir)`` is the one entry point (the IVR
-helper reuses it); ``ensure_prompts`` does a batch in parallel;
-``hotline prompts`` generates every prompt of the transfer map and the IVR
-flows.
+helper reuses it); ``ensure_prompts`` does a batch in parallel.  Synthesis is
+a step of its own, run by the deploy layer after rendering
+(``deploy/prompts_step.py``; ``hotline prompts`` runs it by hand).
 """
 
 from __future__ import annotations
@@ -27,11 +27,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+from hotline.names import emergency_prompt, transition_prompt
+from hotline.transfer_map import NEVER_INTEGRATED
 
 VOICE = "cmn-latn-pinyin"
 ESPEAK_ARGS = ("-s", "150")  # words per minute: a calm operator's pace
@@ -176,77 +179,17 @@ def emergency_text(number: str) -> str:
     return f"您拨打的{number}是紧急电话，12345热线不能为您转接，请挂机后直接拨打{number}。"
 
 
-def map_prompts(tmap) -> dict[str, str]:
+def map_prompts(tmap: Any) -> dict[str, str]:
     """Prompt name -> text for the transfer map: the 过渡期 announcements and
     the refusal heard when an emergency number reaches the platform."""
-    from agi.routing import emergency_prompt, transition_prompt
-    from hotline.transfer_map import NEVER_INTEGRATED
-
     out: dict[str, str] = {}
-    if tmap is not None:
-        for line in tmap.lines:
-            if line.transition is not None:
-                out[transition_prompt(line.number)] = line.transition.text
+    for line in tmap.lines:
+        if line.transition is not None:
+            out[transition_prompt(line.number)] = line.transition.text
     for number in ("110", "119", "120", "122"):
         if number in NEVER_INTEGRATED:
             out[emergency_prompt(number)] = emergency_text(number)
     return out
-
-
-def flow_prompts(settings) -> dict[str, str]:
-    """Prompt name -> text of every IVR flow (empty when the IVR package is absent)."""
-    try:
-        from ari_apps import flow as F
-    except ImportError:
-        return {}
-    loader = getattr(F, "load_flows", None) or getattr(F, "load_dir", None)
-    if loader is None:
-        return {}
-    flows = loader(settings.ivr_flows_dir)
-    flows = getattr(flows, "flows", flows)
-    return F.all_prompts(flows)
-
-
-# --- CLI: hotline prompts ---------------------------------------------------------------
-
-def add_arguments(p) -> None:
-    p.add_argument("--out", type=Path, default=None,
-                   help="sounds directory (default: <home>/asterisk/sounds of this instance)")
-    p.add_argument("--map", type=Path, default=None, help="transfer map (default: settings)")
-    p.add_argument("--no-flows", action="store_true", help="only the transfer map's prompts")
-    p.add_argument("--say", metavar="TEXT", help="just print how TEXT is spoken (digits spelled) and exit")
-
-
-def run(args, settings) -> int:
-    from hotline.transfer_map import load_map
-    from hotline.yamlsrc import ConfigError
-
-    if args.say:
-        print(spoken(args.say))
-        return 0
-    missing = tools_available()
-    if missing:
-        print(f"hotline prompts: {missing}", file=sys.stderr)
-        return 2
-    try:
-        tmap = load_map(args.map or settings.transfer_map)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    prompts = map_prompts(tmap)
-    if not args.no_flows:
-        try:
-            prompts.update(flow_prompts(settings))
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return 1
-    out = args.out or (Path(settings.home) / "asterisk" / "sounds")
-    files = ensure_prompts(prompts, out)
-    rec = sum(1 for name in files if recorded(name, out) is not None)
-    for name, path in sorted(files.items()):
-        print(f"{name}\t{path}")
-    print(f"{len(files)} prompts in {out} ({rec} recorded, {len(files) - rec} generated or cached)")
-    return 0
 
 
 # --- Mandarin numbers for Asterisk's own announcements -------------------------------

@@ -1,31 +1,32 @@
-"""Render Asterisk's configuration from settings, secrets and transfer_map.yaml.
+"""Render Asterisk's configuration: templates in, text out.
 
 Every file Asterisk reads is written from ``asterisk_conf/templates/*.j2``; no
 file is ever edited by hand.  Rendering is deterministic: the same inputs give
 the same bytes (sorted iteration, no timestamps), so a diff of two renders is
 a diff of two configurations.
 
-The context is assembled here from a few providers, each owned by the code
-that knows the domain:
+The renderer imports only the core.  The deploy layer (``deploy/configure.py``)
+gathers the inputs from the packages that own them -- the static fallback
+routes (``agi.routing``), queues and agents (``queues.config``), the IVR's
+names (``ari_apps``) -- and hands them over as :class:`RenderInputs`.  Prompt
+synthesis is a step of its own (:mod:`asterisk_conf.prompts`); rendering only
+writes text.
 
-- ``agi.routing``: the per-number static fallback routes (``static_routes``),
-  computed by the very same pure decision the FastAGI handler makes;
-- ``queues.config``: queues (``queue_specs``) and agents (``agents_for_render``);
-- ``hotline.transfer_map``: the trunks and lines of the admin's map.
-
-``hotline render --out DIR`` writes the files for inspection; the stack
-(``hotline.stack``) writes them into the running instance and reloads.
+Values are escaped for the syntax of the file they land in: ``dialplan``
+for application arguments in extensions*.conf, ``conf_value`` for the right
+side of ``key = value`` lines (see :mod:`asterisk_conf.escape`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from hotline import optional_import
+from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
+from asterisk_conf.map_context import map_context
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,6 +50,17 @@ class AstPaths:
                    spool=f"{root}/spool", lib=f"{root}/lib", sounds=f"{root}/sounds")
 
 
+@dataclass(frozen=True)
+class RenderInputs:
+    """Everything the templates show, gathered by the deploy layer."""
+
+    tmap: Any  # a validated hotline.transfer_map.TransferMap
+    static_routes: list[tuple[str, Any]]  # (number, agi.routing.Route) for the fallback dialplan
+    queues: list[dict[str, Any]]  # queue specs (queues.config.queue_specs)
+    agents: list[dict[str, Any]]  # softphone endpoints (queues.config.agents_for_render)
+    extra: dict[str, Any] = field(default_factory=dict)  # further template names (queues, IVR)
+
+
 def _env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -58,55 +70,35 @@ def _env() -> Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["dialplan_quote"] = lambda s: str(s).replace(",", "\\,").replace(";", "\\;")
+    env.filters["dialplan"] = dialplan_arg
+    env.filters["conf_value"] = conf_value
+    env.filters["comment"] = comment
+    env.filters["callerid_name"] = callerid_name
     return env
 
 
-def load_map(settings: Settings):
-    """The validated transfer map, or None while the schema module is absent.
-
-    Raises ``hotline.yamlsrc.ConfigError`` for a bad map: nothing is rendered."""
-    tm = optional_import("hotline.transfer_map")
-    if tm is None or not hasattr(tm, "load_map"):
-        return None
-    return tm.load_map(settings.transfer_map)
-
-
-def build_context(settings: Settings, secrets: dict, paths: AstPaths, *, tmap: Any = None,
-                  agents: list[dict] | None = None, sounds_host: Path | None = None) -> dict:
-    from agi import routing
-    from queues import config as qconfig
-
-    static_routes = (routing.static_routes(tmap) if hasattr(routing, "static_routes")
-                     else [(routing.HOTLINE_NUMBER, routing.decide(routing.HOTLINE_NUMBER, "", None, tmap))])
-    if agents is None:
-        agents = qconfig.agents_for_render(settings, secrets)
-    ctx = {
+def build_context(settings: Settings, secrets: dict[str, Any], paths: AstPaths,
+                  inputs: RenderInputs) -> dict[str, Any]:
+    tmap = inputs.tmap
+    ctx: dict[str, Any] = {
         "s": settings,
         "secrets": secrets,
         "paths": paths,
         "tmap": tmap,
-        "static_routes": sorted(static_routes, key=lambda nr: nr[0]),
-        "general_queue": routing.GENERAL_QUEUE,
-        "queues": qconfig.queue_specs(tmap, settings),
-        "agents": sorted(agents, key=lambda a: a["name"]),
+        "static_routes": sorted(inputs.static_routes, key=lambda nr: nr[0]),
+        "general_queue": tmap.hotline.queue,
+        "queues": inputs.queues,
+        "agents": sorted(inputs.agents, key=lambda a: a["name"]),
         "agi_url": f"agi://{settings.bind}:{settings.agi_port}",
-        "trunks": [],
     }
-    # optional providers, each owned by its package
-    for module, func in (("hotline.transfer_map", "render_context"),
-                         ("ari_apps.render_context", "render_context"),
-                         ("queues.config", "render_context")):
-        mod = optional_import(module)
-        if mod is not None and hasattr(mod, func):
-            ctx.update(getattr(mod, func)(settings=settings, tmap=tmap, paths=paths,
-                                          sounds_host=sounds_host, ctx=ctx))
+    ctx.update(map_context(tmap))
+    ctx.update(inputs.extra)
     return ctx
 
 
-def render(settings: Settings, secrets: dict, paths: AstPaths, **kwargs) -> dict[str, str]:
+def render(settings: Settings, secrets: dict[str, Any], paths: AstPaths, inputs: RenderInputs) -> dict[str, str]:
     """All configuration files as {file name: text}."""
-    ctx = build_context(settings, secrets, paths, **kwargs)
+    ctx = build_context(settings, secrets, paths, inputs)
     env = _env()
     out = {}
     for tpl in sorted(TEMPLATES.glob("*.j2")):
@@ -124,32 +116,3 @@ def write(files: dict[str, str], out_dir: Path) -> None:
     for old in out_dir.glob("*.conf"):
         if old.name not in files:
             old.unlink()
-
-
-# --- CLI: hotline render ------------------------------------------------------
-
-def add_arguments(p) -> None:
-    p.add_argument("--out", type=Path, required=True, help="directory to write the .conf files into")
-    p.add_argument("--map", type=Path, help="transfer map to render (default: settings)")
-    p.add_argument("--root", default=None,
-                   help="Asterisk instance directory as Asterisk sees it (default: <out>/..)")
-
-
-def run(args, settings: Settings) -> int:
-    import sys
-
-    from hotline.secrets import load_secrets
-    from hotline.yamlsrc import ConfigError
-
-    if args.map:
-        settings = settings.with_(transfer_map=args.map)
-    root = args.root or str(Path(args.out).resolve().parent)
-    try:
-        tmap = load_map(settings)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    files = render(settings, load_secrets(settings.secrets_file), AstPaths.under(root), tmap=tmap)
-    write(files, Path(args.out))
-    print(f"rendered {len(files)} files into {args.out}")
-    return 0

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotline.stack.platform import settings_env  # noqa: E402
+from deploy.platform import settings_env  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402
 
 BENCH_FLOW = """
@@ -54,7 +54,7 @@ def start_app(stack: Stack, root: Path) -> subprocess.Popen:
     stack.platform.stop_service("ari")
     env = settings_env(stack.settings) | {"HOTLINE_IVR_FLOWS": str(flows)}
     log = open(root / "ari.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "ari"], env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -258,7 +258,7 @@ def main() -> int:
         svc = service_creates(url, min(args.direct, 1000))
     port = free_port()
     env = {**os.environ, "HOTLINE_HOME": str(home), "HOTLINE_API_PORT": str(port), "HOTLINE_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "api", "--no-migrate"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "api", "--no-migrate"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

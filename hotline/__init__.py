@@ -1,4 +1,4 @@
-"""The small core of the 12345 platform: settings, secrets, logging, config loading, the CLI."""
+"""The small core of the 12345 platform: settings, calendar, names, the transfer-map schema, logging, secrets, the AMI client."""
 
 from __future__ import annotations
 

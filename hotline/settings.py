@@ -91,8 +91,10 @@ class Settings:
 
     # derived paths -----------------------------------------------------
     @property
-    def rendered_dir(self) -> Path:
-        return self.home / "asterisk" / "etc"
+    def accepted_map(self) -> Path:
+        """The last transfer map that was accepted (validated and rendered): a
+        FastAGI process that finds the map file refused serves this one."""
+        return self.home / "transfer_map.accepted.yaml"
 
     @property
     def log_dir(self) -> Path:

@@ -4,9 +4,11 @@
   the general 12345 queue, each merged department, each dual-mode department.
   Pure: a function of the map and a few knobs.
 * :func:`agents_for_render` - the agents' softphone endpoints, from the agent
-  registry (:mod:`queues.models`), with generated SIP passwords.
-* :func:`render_context` - the Mandarin queue announcements (generated once,
-  cached) and the softphone feature codes.
+  registry (:mod:`queues.models`), with generated SIP passwords; it raises
+  :class:`RegistryUnavailable` rather than render anything else.
+* :func:`queue_context` - the Mandarin queue announcements that exist
+  (:data:`PROMPTS` are synthesised by the deploy layer) and the softphone
+  feature codes (:data:`FEATURE_CODES`, the one home of the codes).
 
 Knobs (environment, read at render time; defaults in brackets):
 ``HOTLINE_QUEUE_STRATEGY`` [rrmemory], ``HOTLINE_QUEUE_WRAPUPTIME`` seconds [5],
@@ -15,14 +17,14 @@ Knobs (environment, read at render time; defaults in brackets):
 
 from __future__ import annotations
 
-import logging
 import os
+import re
+from typing import Any
 
 from hotline.secrets import ensure_sip_password
+from queues.models import Registry
 
-log = logging.getLogger("hotline.queues")
-
-DEMO_AGENTS = ("1001", "1002", "1003")
+DEMO_AGENTS = ("1001", "1002", "1003")  # seeded by `hotline up` into an empty registry
 STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom")
 DEFAULT_STRATEGY = "rrmemory"
 DEFAULT_WRAPUP = 5
@@ -37,7 +39,8 @@ FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*7
 # *73N pauses with a reason
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting", "5": "after-call"}
 
-# Mandarin announcements: name -> text (app_queue sound keys in QUEUE_SOUND_KEYS)
+# Mandarin announcements: name -> text, {hotline} = the map's hotline name
+# (app_queue sound keys in QUEUE_SOUND_KEYS); see prompt_texts()
 PROMPTS = {
     "queue-youarenext": "您是下一位",
     "queue-thereare": "您前面还有",
@@ -48,7 +51,7 @@ PROMPTS = {
     "queue-seconds": "秒",
     "queue-thankyou": "感谢您的耐心等待",
     "queue-reporthold": "等待时间",
-    "queue-periodic": "您好，这里是12345政务服务便民热线，7×24小时为您服务。现在坐席忙，请不要挂机，我们将尽快为您接通。",
+    "queue-periodic": "您好，这里是{hotline}，7×24小时为您服务。现在坐席忙，请不要挂机，我们将尽快为您接通。",
     "agent-loggedin": "已签入",
     "agent-loggedout": "已签出",
     "agent-paused": "已暂停接听",
@@ -90,15 +93,15 @@ def knobs() -> dict:
             "ring_timeout": _env_int("HOTLINE_QUEUE_RING_TIMEOUT", DEFAULT_RING_TIMEOUT, 5, 120)}
 
 
-def skills_of(tmap) -> tuple[str, dict[str, str]]:
-    """(general queue, {queue: description}) from the map, or the bare general queue."""
-    from agi.routing import GENERAL_QUEUE
+class RegistryUnavailable(RuntimeError):
+    """The agent registry could not be read: nothing may be rendered from it."""
 
-    if tmap is None:
-        return GENERAL_QUEUE, {GENERAL_QUEUE: "12345"}
-    general = getattr(getattr(tmap, "hotline", None), "queue", None) or GENERAL_QUEUE
-    queues = dict(getattr(tmap, "queues", {}) or {})
-    queues.setdefault(general, "12345")
+
+def skills_of(tmap: Any) -> tuple[str, dict[str, str]]:
+    """(the hotline's queue, {queue: description}) from the map."""
+    general = tmap.hotline.queue
+    queues = dict(tmap.queues)
+    queues.setdefault(general, tmap.hotline.name)
     return general, queues
 
 
@@ -115,7 +118,7 @@ def build_specs(general: str, queues: dict[str, str], strategy: str = DEFAULT_ST
             "wrapuptime": wrapuptime,
             "timeout": ring_timeout,
             "servicelevel": SERVICE_LEVEL,
-            # 12345 itself never turns a citizen away (7x24 manual service): callers
+            # the hotline itself never turns a citizen away (7x24 manual service): callers
             # wait even when nobody is logged in; skill queues hand over to it
             "joinempty": "yes" if is_general else SKILL_EMPTY,
             "leavewhenempty": "no" if is_general else SKILL_EMPTY,
@@ -126,63 +129,59 @@ def build_specs(general: str, queues: dict[str, str], strategy: str = DEFAULT_ST
     return out
 
 
-def queue_specs(tmap, settings) -> list[dict]:
+def queue_specs(tmap: Any) -> list[dict]:
     general, queues = skills_of(tmap)
     return build_specs(general, queues, **knobs())
 
 
-def agents_for_render(settings, secrets) -> list[dict]:
-    """Softphone endpoints: every agent of the registry (demo agents 1001-1003 while it is empty).
+def agents_for_render(settings: Any, secrets: dict) -> list[dict]:
+    """Softphone endpoints: every agent of the registry.
 
-    The endpoint name is the agent's extension (the queue member is PJSIP/<extension>)."""
-    from agi.routing import GENERAL_QUEUE
-
-    rows: list[dict] = []
+    The endpoint name is the agent's extension (the queue member is PJSIP/<extension>).
+    Raises :class:`RegistryUnavailable` when the registry cannot be read: a
+    reload during a database outage must not replace the real agents.  An
+    empty registry renders no agent (``hotline up`` seeds demo agents into it)."""
     try:
-        from queues.models import Registry
-
         rows = Registry(settings.database_url).all()
-    except Exception:  # no database yet: render the demo agents
-        log.warning("agent registry unavailable; rendering demo agents", exc_info=True)
-    if not rows:
-        rows = [{"name": n, "extension": n, "display": "", "skills": {GENERAL_QUEUE: 0}} for n in DEMO_AGENTS]
+    except Exception as exc:
+        raise RegistryUnavailable(f"the agent registry ({_safe_url(settings.database_url)}) cannot be read: "
+                                  f"{type(exc).__name__}: {exc}") from exc
     return [{"name": a["extension"], "agent": a["name"], "display": a.get("display") or a["name"],
              "password": ensure_sip_password(settings.secrets_file, a["extension"]), "skills": dict(a["skills"])}
             for a in rows]
 
 
-def _prompts(paths, sounds_host) -> dict[str, str]:
-    """Generate the Mandarin announcements (cached); {prompt name: path as Asterisk sees it}."""
-    if sounds_host is None or paths is None:
-        return {}
-    try:
-        from asterisk_conf import prompts as P
-
-        if P.tools_available() is not None:
-            return {}
-        P.ensure_prompts(PROMPTS, sounds_host)
-    except Exception:
-        log.warning("queue announcements not generated; queues run without them", exc_info=True)
-        return {}
-    return {name: f"{paths.sounds}/{name}" for name in PROMPTS}
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def render_context(*, settings, tmap=None, paths=None, sounds_host=None, ctx=None) -> dict:
-    """Extra context for queues.conf.j2, pjsip_agents.conf.j2 and extensions_agents.conf.j2."""
-    from agi.routing import GENERAL_QUEUE
+def prompt_paths(paths: Any, available: set[str]) -> dict[str, str]:
+    """{prompt name: path as Asterisk sees it} for the announcements that exist."""
+    return {name: f"{paths.sounds}/{name}" for name in PROMPTS if name in available}
 
-    prompts = _prompts(paths, sounds_host)
-    general, _ = skills_of(tmap)
-    agents = (ctx or {}).get("agents") or []
+
+def queue_context(tmap: Any, agents: list[dict], prompts: dict[str, str]) -> dict:
+    """Extra context for queues.conf.j2, pjsip_agents.conf.j2 and extensions_agents.conf.j2 (pure).
+
+    ``prompts`` are the announcements that exist (:func:`prompt_paths`); with
+    none, the queues run without Mandarin announcements."""
+    general = tmap.hotline.queue
     logins = []
     for a in agents:
-        skills = dict(a.get("skills") or {}) or {general or GENERAL_QUEUE: 0}
+        skills = dict(a.get("skills") or {}) or {general: 0}
         logins.append({"endpoint": a["name"], "member": a.get("agent") or a["name"],
                        "skills": sorted(skills.items())})
+    complete = all(name in prompts for name in PROMPTS)
     return {
-        "queue_sounds": {key: prompts[name] for key, name in QUEUE_SOUND_KEYS.items()} if prompts else {},
-        "agent_prompts": {k: v for k, v in prompts.items() if k.startswith("agent-")},
+        "queue_sounds": {key: prompts[name] for key, name in QUEUE_SOUND_KEYS.items()} if complete else {},
+        "agent_prompts": {k: v for k, v in prompts.items() if k.startswith("agent-")} if complete else {},
         "feature_codes": FEATURE_CODES,
         "pause_codes": sorted(PAUSE_CODES.items()),
         "agent_logins": logins,
     }
+
+
+def prompt_texts(tmap: Any) -> dict[str, str]:
+    """The queue announcements to synthesise, with the map's hotline name."""
+    return {name: text.replace("{hotline}", tmap.hotline.name) for name, text in PROMPTS.items()}

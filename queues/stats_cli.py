@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_queue_log(settings) -> Path:
     try:
-        from hotline.stack.asterisk import Asterisk
+        from deploy.asterisk import Asterisk
 
         return Asterisk.locate(settings, install=False).log_dir / "queue_log"
     except Exception:

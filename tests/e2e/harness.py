@@ -29,8 +29,8 @@ from typing import Callable
 
 from hotline.secrets import ensure_sip_password
 from hotline.settings import PROJECT_ROOT, Settings
-from hotline.stack.amisync import AMIConnection, connect
-from hotline.stack.platform import SERVICES, Platform
+from deploy.amisync import AMIConnection, connect
+from deploy.platform import SERVICES, Platform
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 DEFAULT_AGENTS = tuple(str(n) for n in range(1001, 1011))

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from hotline.stack.platform import settings_env
+from deploy.platform import settings_env
 from tests.e2e.harness import SIPP_DIR, free_port
 
 
@@ -93,7 +93,7 @@ class Ivr:
         env = settings_env(self.stack.settings)
         env.update({"HOTLINE_LOG_LEVEL": "DEBUG", "HOTLINE_IVR_FLOWS": str(self.flows), "HOTLINE_VOSK_MODEL": korean_model(),
                     "HOTLINE_CALLBACK_DIAL": f"PJSIP/pstn/sip:{{number}}@127.0.0.1:{self.callback_port}"})
-        self.proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "ari"], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env,
                                      stdin=subprocess.DEVNULL, stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60

@@ -331,12 +331,12 @@ def test_agent_cli_logs_in_over_ami(stack, tmp_path):
     import subprocess
     import sys
 
-    from hotline.stack.platform import settings_env
+    from deploy.platform import settings_env
 
     env = settings_env(stack.settings.with_(db_url=f"sqlite:///{tmp_path}/agents.db"))
 
     def cli(*args):
-        r = subprocess.run([sys.executable, "-m", "hotline.cli", "agent", *args], env=env, capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "deploy.cli", "agent", *args], env=env, capture_output=True,
                            text=True, timeout=30)
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout

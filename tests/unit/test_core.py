@@ -9,7 +9,9 @@ import stat
 
 import pytest
 
-from asterisk_conf.render import AstPaths, render
+from asterisk_conf.render import AstPaths
+from deploy.configure import render_instance
+from hotline.transfer_map import load_map_for
 from hotline.log import JsonFormatter, event, mask_number, mask_text
 from hotline.secrets import ensure_sip_password, load_secrets
 from hotline.settings import Settings
@@ -66,8 +68,8 @@ def test_yaml_positions_and_errors():
 def _render(tmp_path):
     s = Settings(home=tmp_path)
     secrets = load_secrets(s.secrets_file)
-    return render(s, secrets, AstPaths.under("/srv/hotline/x"), tmap=None,
-                  agents=[{"name": "1001", "password": "pw", "skills": {}}])
+    return render_instance(s, secrets, AstPaths.under("/srv/hotline/x"), load_map_for(s),
+                           agents=[{"name": "1001", "password": "pw", "skills": {}}])
 
 
 def test_render_is_deterministic_and_complete(tmp_path):
@@ -87,7 +89,7 @@ def test_render_is_deterministic_and_complete(tmp_path):
 def test_platform_refuses_ports_already_in_use(tmp_path):
     import socket
 
-    from hotline.stack.platform import Platform
+    from deploy.platform import Platform
 
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))

@@ -98,7 +98,7 @@ def test_batch_and_map_prompts(tmp_path):
 
 
 def test_cli_say(capsys):
-    from hotline.cli import main
+    from deploy.cli import main
 
     assert main(["prompts", "--say", "请拨打12345"]) == 0
     assert capsys.readouterr().out.strip() == "请拨打幺二三四五"

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from asterisk_conf.render import AstPaths, load_map, render
+from asterisk_conf.render import AstPaths
+from deploy.configure import render_instance
+from hotline.transfer_map import load_map_for
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
 from queues import config
+from queues.models import Registry
 
 
 def test_specs_one_queue_per_skill_general_first():
@@ -36,12 +39,12 @@ def test_knobs_from_environment(monkeypatch):
 
 def _render(tmp_path, agents=None):
     s = Settings(home=tmp_path)
-    return render(s, load_secrets(s.secrets_file), AstPaths.under("/srv/t"), tmap=load_map(s), agents=agents)
+    return render_instance(s, load_secrets(s.secrets_file), AstPaths.under("/srv/t"), load_map_for(s), agents=agents)
 
 
 def test_rendered_queues_follow_the_map(tmp_path):
     s = Settings(home=tmp_path)
-    tmap = load_map(s)
+    tmap = load_map_for(s)
     text = _render(tmp_path)["queues.conf"]
     for name in tmap.queues:
         assert f"\n[{name}]\n" in text
@@ -64,12 +67,26 @@ def test_rendered_agents_register_with_generated_secrets(tmp_path):
 
 
 def test_agents_for_render_from_registry(tmp_path):
-    from queues.models import Registry
-
     s = Settings(home=tmp_path)
-    demo = config.agents_for_render(s, {})
-    assert [a["name"] for a in demo] == list(config.DEMO_AGENTS)
+    assert config.agents_for_render(s, {}) == []  # an empty registry renders no agent (`hotline up` seeds it)
     Registry(s.database_url).add("alice", "2001", {"hotline": 0}, display="张三")
     got = config.agents_for_render(s, {})
     assert [(a["name"], a["agent"], a["display"]) for a in got] == [("2001", "alice", "张三")]
     assert got[0]["password"] == load_secrets(s.secrets_file)["sip"]["2001"]
+
+
+def test_an_unreadable_registry_is_an_error_not_demo_agents(tmp_path):
+    """A reload during a database outage must not replace the real agents with demo ones."""
+    (tmp_path / "db").mkdir()
+    s = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'db'}")  # a directory: not a database
+    with pytest.raises(config.RegistryUnavailable, match="agent registry .* cannot be read"):
+        config.agents_for_render(s, {})
+    with pytest.raises(config.RegistryUnavailable):
+        _render(tmp_path / "db" / "..")
+
+
+def test_database_passwords_stay_out_of_the_message(tmp_path):
+    s = Settings(home=tmp_path, db_url="postgresql+psycopg://hot:s3cret@127.0.0.1:1/x?connect_timeout=1")
+    with pytest.raises(config.RegistryUnavailable) as exc:
+        config.agents_for_render(s, {})
+    assert "s3cret" not in str(exc.value) and "hot:***@" in str(exc.value)

@@ -9,7 +9,7 @@ import pytest
 
 from agi.routing import Route, decide, static_routes
 from hotline import transfer_map as tm
-from hotline.yamlsrc import loads
+from hotline.calendar import build_calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 11, 23)
@@ -132,7 +132,6 @@ departments: {市应急管理局: {skill: yingji}, 市司法局: {skill: sifa}}
 trunks:
   seats-a: {kind: seats, contact: "sip:127.0.0.1:5091"}
   seats-b: {kind: seats, contact: "sip:127.0.0.1:5092"}
-holidays: [2027-10-01]
 lines:
   - number: "12350"
     name: 安全生产
@@ -154,10 +153,9 @@ lines:
 
 @pytest.fixture(scope="module")
 def hours_map():
-    data, src = loads(HOURS_MAP, "hours.yaml")
-    tmap, problems = tm.check(data, src, TODAY)
-    assert problems == []
-    return tmap
+    # the one calendar says 2027-10-01 is a holiday (holidays/2027.yaml does too)
+    cal = build_calendar([(2027, "test", {date(2027, 10, 1): "国庆节"}, set())])
+    return tm.loads_map(HOURS_MAP, "hours.yaml", TODAY, calendar=cal)
 
 
 def test_dual_seats_kept_open_hours_dial_first(hours_map):
@@ -194,9 +192,9 @@ def test_overflow_to_a_named_queue_with_priority(hours_map):
     assert (r.kind, r.queue, r.priority, r.flag) == ("dial", "hotline", 5, "seats_noanswer")
 
 
-def test_no_map_keeps_the_foundation_behaviour():
-    r = decide("12349", CALLER, NOW, None)
-    assert r.kind == "queue" and r.origin == "12349"
+def test_the_shipped_calendar_closes_lines_on_public_holidays(handan):
+    """The map's lines use the platform's calendar (holidays/<year>.yaml)."""
+    assert handan.calendar.is_holiday(date(2027, 10, 1)) and handan.calendar.timezone == "Asia/Shanghai"
 
 
 def test_static_routes_cover_every_number(handan):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from asterisk_conf import render as R
+from deploy.configure import gather
 from hotline.settings import Settings
 from hotline.transfer_map import load_map
 
@@ -19,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def rendered(tmp_path_factory):
     settings = Settings.from_env({}, home=tmp_path_factory.mktemp("home"))
     tmap = load_map(ROOT / "transfer_map.yaml", date(2026, 11, 23))
-    ctx = R.build_context(settings, {"ami_user": "u", "ami_secret": "x"}, R.AstPaths.under("/srv/h"),
-                          tmap=tmap, agents=[])
+    paths = R.AstPaths.under("/srv/h")
+    ctx = R.build_context(settings, {"ami_user": "u", "ami_secret": "x"}, paths,
+                          gather(settings, {}, tmap, agents=[], paths=paths))
     env = R._env()
     return {name: env.get_template(f"{name}.j2").render(**ctx)
             for name in ("extensions_routes.conf", "pjsip_trunks.conf")}, tmap

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from hotline import transfer_map as tm
+from hotline.calendar import build_calendar
 from hotline.yamlsrc import ConfigError, loads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,7 +195,8 @@ def test_transition_end_date_is_checked_against_the_given_day():
 
 
 def test_hours_parse_and_open_close():
-    tmap, problems = _check(BASE.replace("lines:\n", "holidays: [2027-10-01]\nworkdays: [2027-09-26]\nlines:\n") + """\
+    cal = build_calendar([(2027, "test", {date(2027, 10, 1): "国庆节"}, {date(2027, 9, 26)})])
+    text = BASE + """\
   - number: "12350"
     name: a
     department: 市应急管理局
@@ -202,19 +204,30 @@ def test_hours_parse_and_open_close():
     seats: retained_temporarily
     target: seats-12350
     hours: ["mon-fri 08:30-12:00", "mon-fri 14:30-17:30", "sat 09:00-12:00"]
-""")
-    assert problems == []
-    from datetime import datetime
+"""
+    tmap = tm.loads_map(text, "m.yaml", TODAY, calendar=cal)
+    hours = tmap.lines[0].weekly_hours
+    is_open = tmap.calendar.is_open
+    assert is_open(hours, datetime(2027, 9, 27, 9, 0))  # Monday morning
+    assert not is_open(hours, datetime(2027, 9, 27, 12, 0))  # lunch
+    assert not is_open(hours, datetime(2027, 9, 27, 17, 30))  # end is exclusive
+    assert is_open(hours, datetime(2027, 9, 25, 10, 0))  # Saturday morning
+    assert not is_open(hours, datetime(2027, 9, 25, 13, 0))
+    assert is_open(hours, datetime(2027, 9, 26, 15, 0))  # Sunday worked (调休)
+    assert not is_open(hours, datetime(2027, 10, 1, 9, 0))  # national day, a Friday
+    assert is_open(hours, None)
 
-    line = tmap.lines[0]
-    assert tm.is_open(tmap, line, datetime(2027, 9, 27, 9, 0))  # Monday morning
-    assert not tm.is_open(tmap, line, datetime(2027, 9, 27, 12, 0))  # lunch
-    assert not tm.is_open(tmap, line, datetime(2027, 9, 27, 17, 30))  # end is exclusive
-    assert tm.is_open(tmap, line, datetime(2027, 9, 25, 10, 0))  # Saturday morning
-    assert not tm.is_open(tmap, line, datetime(2027, 9, 25, 13, 0))
-    assert tm.is_open(tmap, line, datetime(2027, 9, 26, 15, 0))  # Sunday worked (调休)
-    assert not tm.is_open(tmap, line, datetime(2027, 10, 1, 9, 0))  # national day, a Friday
-    assert tm.is_open(tmap, line, None)
+
+@pytest.mark.parametrize("key, value, where", [
+    ("timezone", "Asia/Shanghai", "HOTLINE_TIMEZONE"),
+    ("holidays", "[2027-10-01]", "holidays/<year>.yaml"),
+    ("workdays", "[2027-09-26]", "holidays/<year>.yaml"),
+])
+def test_facts_that_moved_out_of_the_map_are_refused_with_where_they_went(key, value, where):
+    text = BASE.replace("lines:\n", f"{key}: {value}\nlines:\n")
+    _, problems = _check(text)
+    assert len(problems) == 1 and problems[0].line == text.splitlines().index(f"{key}: {value}") + 1
+    assert where in problems[0].message
 
 
 def test_hours_on_a_line_12345_answers_is_a_problem():
@@ -255,7 +268,7 @@ def test_load_or_keep_keeps_the_last_good_map(tmp_path):
 # --- the CLI -----------------------------------------------------------------------------
 
 def test_cli_map_check(capsys):
-    from hotline.cli import main
+    from deploy.cli import main
 
     assert main(["map", "check", str(DEFAULT), "--today", "2026-11-23"]) == 0
     assert "ok, 28 numbers" in capsys.readouterr().out
@@ -267,7 +280,7 @@ def test_cli_map_check(capsys):
 
 
 def test_cli_map_show(capsys):
-    from hotline.cli import main
+    from deploy.cli import main
 
     assert main(["map", "show", str(DEFAULT), "--at", "2027-03-01T10:00"]) == 0
     out = capsys.readouterr().out

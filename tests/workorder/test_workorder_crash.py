@@ -27,7 +27,7 @@ def test_kill_9_during_creates_loses_nothing_acknowledged(tmp_path):
     env = {**os.environ, "HOTLINE_HOME": str(tmp_path), "HOTLINE_API_PORT": str(port), "HOTLINE_BIND": "127.0.0.1",
            "HOTLINE_LOG_LEVEL": "WARNING"}
     token = load_secrets(tmp_path / "secrets.json")["api_tokens"]["agent"]
-    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "api"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "api"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}

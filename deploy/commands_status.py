@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.stack.asterisk import Asterisk
+from deploy.asterisk import Asterisk
 
 
 def add_arguments(p) -> None:

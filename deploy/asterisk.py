@@ -59,7 +59,7 @@ def ensure_rootfs(cache_dir: Path) -> Path:
         _write_hosts(rootfs)
         return rootfs
     if not shutil.which("mmdebstrap"):
-        from hotline.stack.packages import apt_install
+        from deploy.packages import apt_install
 
         apt_install(["mmdebstrap"])
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -12,23 +12,24 @@ import argparse
 import sys
 
 from hotline import optional_import
+from hotline.log import setup_logging
 from hotline.settings import Settings
 
 # name -> (module, one-line help). Nested commands use "group name".
 COMMANDS: dict[str, tuple[str, str]] = {
-    "setup": ("hotline.stack.commands_setup", "install what is missing: Asterisk root fs, SIPp, Redis, espeak-ng"),
-    "up": ("hotline.stack.commands_up", "set up and run the whole platform in the foreground"),
-    "status": ("hotline.stack.commands_status", "show what runs and how to reach it"),
-    "render": ("asterisk_conf.render", "render the Asterisk configuration from settings and transfer_map.yaml"),
-    "reload": ("hotline.stack.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
+    "setup": ("deploy.commands_setup", "install what is missing: Asterisk root fs, SIPp, Redis, espeak-ng"),
+    "up": ("deploy.commands_up", "set up and run the whole platform in the foreground"),
+    "status": ("deploy.commands_status", "show what runs and how to reach it"),
+    "render": ("deploy.commands_render", "render the Asterisk configuration from settings and transfer_map.yaml"),
+    "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
     "map show": ("hotline.transfer_map_cli_show", "print the route every number in the map takes"),
     "seats": ("queues.sizing_cli", "seat sizing: 1 seat per 100,000 residents, checked with Erlang C/A"),
     "agent": ("queues.agents_cli", "agents: add, list, login, logout, pause, unpause"),
-    "agi": ("agi.server", "run the FastAGI server (routing decisions on the call path)"),
+    "agi": ("agi.service", "run the FastAGI server (routing decisions on the call path)"),
     "ari": ("ari_apps.main", "run the ARI Stasis app (IVR flows, transfers, survey)"),
     "flows check": ("ari_apps.flows_cli", "validate ivr_flows/*.yaml"),
-    "prompts": ("asterisk_conf.prompts", "generate Mandarin prompt audio from flow and map texts"),
+    "prompts": ("deploy.commands_prompts", "generate Mandarin prompt audio from the map, queue and flow texts"),
     "api": ("workorder.api.serve", "run the work-order REST API"),
     "db upgrade": ("workorder.db_cli", "create or migrate the work-order database"),
     "jobs": ("workorder.jobs_cli", "run the deadline warning / supervision job once or forever"),
@@ -74,8 +75,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     settings = Settings.from_env()
-    from hotline.log import setup_logging
-
     setup_logging(settings.log_level)
     return int(module.run(args, settings) or 0)
 

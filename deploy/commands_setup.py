@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hotline.secrets import load_secrets
-from hotline.stack import packages
-from hotline.stack.asterisk import Asterisk, say
+from deploy import packages
+from deploy.asterisk import Asterisk, say
 
 
 def add_arguments(p) -> None:

@@ -5,22 +5,22 @@ from __future__ import annotations
 import signal
 import time
 
-from hotline.stack import packages
-from hotline.stack.asterisk import say
-from hotline.stack.platform import Platform
+from deploy import packages
+from deploy.asterisk import say
+from deploy.platform import Platform
+from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
+from queues.config import DEMO_AGENTS
+from queues.models import Registry
 
 
 def seed_demo_agents(settings) -> None:
-    """A fresh install gets agents 1001-1003 (12345 skill) so a softphone can log in at once."""
-    from agi.routing import GENERAL_QUEUE
-    from queues.config import DEMO_AGENTS
-    from queues.models import Registry
-
+    """A fresh install gets agents 1001-1003 (the hotline's skill) so a softphone can log in at once."""
     registry = Registry(settings.database_url)
     if not registry.all():
+        queue = load_map_for(settings).hotline.queue
         for name in DEMO_AGENTS:
-            registry.add(f"demo{name}", name, {GENERAL_QUEUE: 0}, display=f"demo agent {name}")
+            registry.add(f"demo{name}", name, {queue: 0}, display=f"demo agent {name}")
         say(f"agent registry was empty: added demo agents {', '.join(DEMO_AGENTS)} (`hotline agent list`)")
 
 
@@ -34,8 +34,8 @@ def run(args, settings) -> int:
     platform = Platform(settings)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
-    seed_demo_agents(settings)
     try:
+        seed_demo_agents(settings)
         platform.start()
     except (ConfigError, RuntimeError) as exc:
         print(f"hotline up: {exc}")

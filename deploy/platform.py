@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import fields
 from pathlib import Path
 
-from asterisk_conf.render import load_map, render, write
+from asterisk_conf.render import write
+from deploy.accepted import keep_accepted
+from deploy.amisync import connect
+from deploy.asterisk import Asterisk, say
+from deploy.configure import render_instance
+from deploy.redis import RedisServer
+from hotline import optional_import
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
-from hotline.stack.asterisk import Asterisk, say
-from hotline.stack.redis import RedisServer
+from hotline.transfer_map import load_map_for
+from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
 
-# Python services, each `hotline <name>`; started only if their module exists
-SERVICES = ("agi", "api", "ari", "stats", "handoff")
+# Python services, each `hotline <name>` (the module that runs it); started only if it exists
+SERVICE_MODULES = {"agi": "agi.service", "api": "workorder.api.serve", "ari": "ari_apps.main",
+                   "stats": "queues.stats_cli", "handoff": "workorder.handoff_service"}
+SERVICES = tuple(SERVICE_MODULES)
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -41,19 +50,22 @@ class Platform:
 
     # configuration ------------------------------------------------------------
     def render(self, tmap=None, agents: list[dict] | None = None) -> dict[str, str]:
-        """Validate the map and render; raises ConfigError and writes nothing on a bad map."""
+        """Validate the map, synthesise the prompts and render.
+
+        Raises ConfigError (bad map) or RegistryUnavailable (the agents cannot
+        be read) and then writes nothing.  On success the map is kept as the
+        last accepted one (``settings.accepted_map``)."""
         if tmap is None:
-            tmap = load_map(self.settings)
-        files = render(self.settings, self.secrets, self.asterisk.paths, tmap=tmap, agents=agents,
-                       sounds_host=self.asterisk.sounds)
+            tmap = load_map_for(self.settings)
+        files = render_instance(self.settings, self.secrets, self.asterisk.paths, tmap, agents=agents,
+                                sounds_host=self.asterisk.sounds)
         write(files, self.asterisk.etc)
+        keep_accepted(self.settings)
         return files
 
     def reload(self, tmap=None, agents: list[dict] | None = None) -> list[str]:
         """Render and reload dialplan, endpoints and queues. Calls in progress stay up."""
         self.render(tmap=tmap, agents=agents)
-        from hotline.stack.amisync import connect
-
         ami = connect(self.settings, self.secrets)
         try:
             out = []
@@ -68,8 +80,6 @@ class Platform:
     # lifecycle ------------------------------------------------------------------
     def busy_ports(self) -> list[str]:
         """Ports of this instance that something else already holds."""
-        import socket
-
         s = self.settings
         out = []
         for name, port, kind in (("SIP agents", s.sip_agent_port, socket.SOCK_DGRAM),
@@ -106,15 +116,12 @@ class Platform:
             self.start_service(name)
 
     def start_service(self, name: str) -> None:
-        from hotline import optional_import
-        from hotline.cli import COMMANDS
-
-        if optional_import(COMMANDS[name][0]) is None:
+        if optional_import(SERVICE_MODULES[name]) is None:
             say(f"service {name}: not in this build, skipped")
             return
         log = open(self.settings.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "hotline.cli", name], env=settings_env(self.settings),
+            [sys.executable, "-m", "deploy.cli", name], env=settings_env(self.settings),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         say(f"service {name} started (log: {self.settings.log_dir / (name + '.log')})")
 
@@ -129,8 +136,6 @@ class Platform:
                 proc.wait()
 
     def wait_port(self, port: int, timeout: float = 15) -> None:
-        import socket
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -150,22 +155,26 @@ class Platform:
 
     def banner(self) -> str:
         s, sec = self.settings, self.secrets
-        from queues.config import agents_for_render
-
-        agents = agents_for_render(s, sec)
+        try:
+            agents = agents_for_render(s, sec)
+        except RegistryUnavailable as exc:
+            agents = []
+            say(str(exc))
+        number = load_map_for(s).hotline.number
         lines = [
             "",
-            "12345 hotline platform is up.",
+            f"{number} hotline platform is up.",
             f"  Agent softphones: register to sip:{s.bind}:{s.sip_agent_port} (UDP) as one of:",
         ]
         for a in agents[:5]:
             lines.append(f"      user {a['name']}  password {a['password']}")
         lines += [
-            f"  Citizens (PSTN side) dial sip:12345@{s.bind}:{s.sip_trunk_port}, or a legacy number"
+            f"  Citizens (PSTN side) dial sip:{number}@{s.bind}:{s.sip_trunk_port}, or a legacy number"
             " such as 12349, 12329, 12313 (see `hotline map show`).",
-            "  Put an agent in the queue:  hotline agent login 1001   (or dial *11 from the softphone)",
+            f"  Put an agent in the queue:  hotline agent login 1001   (or dial {FEATURE_CODES['login']} from the"
+            " softphone)",
             "  A SIPp citizen call:",
-            f"      sipp -sf tests/e2e/sipp/citizen_call.xml -s 12345 {s.bind}:{s.sip_trunk_port}"
+            f"      sipp -sf tests/e2e/sipp/citizen_call.xml -s {number} {s.bind}:{s.sip_trunk_port}"
             " -p 5099 -m 1 -key caller 13800138000",
             f"  AMI {s.bind}:{s.ami_port}, ARI http://{s.bind}:{s.http_port}/ari, "
             f"API http://{s.bind}:{s.api_port}/docs; secrets in {s.secrets_file} (mode 0600)",

@@ -1,15 +1,17 @@
 """hotline reload: validate the map, render, reload dialplan/endpoints/queues over AMI.
 
 A bad map is rejected whole: nothing is written, the running system keeps the
-last good configuration. Calls in progress are not dropped."""
+last good configuration.  So is a reload that cannot read the agent registry
+(it would otherwise replace the real agents).  Calls in progress are not dropped."""
 
 from __future__ import annotations
 
 import sys
 
-from hotline.stack.asterisk import Asterisk
-from hotline.stack.platform import Platform
+from deploy.asterisk import Asterisk
+from deploy.platform import Platform
 from hotline.yamlsrc import ConfigError
+from queues.config import RegistryUnavailable
 
 
 def add_arguments(p) -> None:
@@ -22,7 +24,7 @@ def run(args, settings) -> int:
     try:
         for line in platform.reload():
             print(line)
-    except ConfigError as exc:
+    except (ConfigError, RegistryUnavailable) as exc:
         print(exc, file=sys.stderr)
         print("rejected: nothing was changed", file=sys.stderr)
         return 1

@@ -1,0 +1,1 @@
+"""The deploy layer: installs and runs Asterisk, Redis and the services; the `hotline` CLI wiring."""

@@ -1,0 +1,188 @@
+"""Validation of a transfer map: pure, every problem at once, as ``file:line:col: message``.
+
+:func:`check` takes the parsed data, its positions and ``today`` and returns
+the map (or None) and *every* problem; a map with any problem is rejected
+whole by the loader (:mod:`hotline.transfer_map`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from hotline.map_schema import Line, TransferMap
+from hotline.names import ENDPOINT_NAME_RE, QUEUE_NAME_RULE, queue_name_problem
+from hotline.policy import MODE_NAMES, NEVER_INTEGRATED, normalize_mode
+from hotline.yamlsrc import Problem, Source, pydantic_problems
+
+# keys that older maps had, and where their facts live now
+MOVED_KEYS = {
+    "timezone": "the time zone is the setting HOTLINE_TIMEZONE (one for the whole platform)",
+    "holidays": "holidays are in holidays/<year>.yaml, the one calendar of the platform",
+    "workdays": "调休 workdays are in holidays/<year>.yaml, the one calendar of the platform",
+}
+
+
+def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list[Problem]]:
+    """Validate a parsed map.  Pure: returns the map (or None) and every problem."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        return None, [src.problem((), "the transfer map must be a mapping with queues, departments, trunks and lines")]
+    # emergency numbers first, with the policy reason, before any schema noise
+    for i, ln in enumerate(data.get("lines") or []):
+        if isinstance(ln, dict) and str(ln.get("number", "")).strip() in NEVER_INTEGRATED:
+            problems.append(src.problem(("lines", i, "number"),
+                                        f"{ln['number']} is never integrated into 12345: "
+                                        f"{NEVER_INTEGRATED[str(ln['number']).strip()]}"))
+    for key, moved in MOVED_KEYS.items():
+        if key in data:
+            problems.append(src.problem((key,), f"{key!r} is no longer part of the map: {moved}"))
+    data = {k: v for k, v in data.items() if k not in MOVED_KEYS}
+    if isinstance(data.get("queues"), dict):
+        for name in data["queues"]:
+            why = queue_name_problem(str(name))
+            if why:
+                problems.append(src.problem(("queues", name), why + " (it is an Asterisk queue name)"))
+    if isinstance(data.get("trunks"), dict):
+        for name in data["trunks"]:
+            if not ENDPOINT_NAME_RE.match(str(name)):
+                problems.append(src.problem(("trunks", name), f"trunk name {name!r}: {QUEUE_NAME_RULE} "
+                                                              "(it is a PJSIP endpoint name)"))
+    raw_lines = data.get("lines")
+    if raw_lines is None:
+        raw_lines = []
+    if not isinstance(raw_lines, list):
+        problems.append(src.problem(("lines",), "lines must be a list of entries, one per number"))
+        raw_lines = []
+    # each line is validated on its own, so one bad line does not hide the others
+    good: list[tuple[int, Line]] = []
+    for i, raw in enumerate(raw_lines):
+        try:
+            good.append((i, Line.model_validate(raw)))
+        except ValidationError as exc:
+            problems.extend(p for p in pydantic_problems(exc, src, ("lines", i))
+                            if not _is_emergency_dup(p, problems))
+    top = {k: v for k, v in data.items() if k != "lines"}
+    try:
+        TransferMap.model_validate(top)
+    except ValidationError as exc:
+        problems.extend(pydantic_problems(exc, src))
+        return None, _sorted(problems)
+    tmap = TransferMap.model_validate({**top, "lines": [ln.model_dump() for _, ln in good]})
+    problems.extend(_semantic(tmap, src, today, [i for i, _ in good]))
+    return (None if problems else tmap), _sorted(problems)
+
+
+def _is_emergency_dup(p: Problem, existing: list[Problem]) -> bool:
+    return any(e.line == p.line and e.column == p.column for e in existing)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message)):
+        if (p.line, p.column, p.message) not in seen:
+            seen.add((p.line, p.column, p.message))
+            out.append(p)
+    return out
+
+
+def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> list[Problem]:
+    """``index[k]`` is where ``tm.lines[k]`` sits in the file's ``lines`` list."""
+    out: list[Problem] = []
+    P = src.problem
+    if tm.hotline.queue not in tm.queues:
+        out.append(P(("hotline", "queue"), f"unknown queue {tm.hotline.queue!r}; known: {_known(tm.queues)}"))
+    if tm.catch_all.queue not in tm.queues:
+        out.append(P(("catch_all", "queue"), f"unknown queue {tm.catch_all.queue!r}; known: {_known(tm.queues)}"))
+    for dname, dept in tm.departments.items():
+        if dept.skill not in tm.queues:
+            out.append(P(("departments", dname, "skill"),
+                         f"unknown queue {dept.skill!r} for department {dname}; known: {_known(tm.queues)}"))
+    numbers = {x.number for x in tm.lines}
+    seen: dict[str, int] = {tm.hotline.number: -1}
+    for k, ln in enumerate(tm.lines):
+        i = index[k]
+        at = ("lines", i)
+        mode, implied_seats = normalize_mode(ln.mode)
+        if ln.number in seen:
+            first = ("hotline", "number") if seen[ln.number] == -1 else ("lines", seen[ln.number], "number")
+            fl, fc = src.where(first)
+            out.append(P(at + ("number",), f"duplicate number {ln.number} (first at line {fl}:{fc})"))
+        else:
+            seen[ln.number] = i
+        if ln.department not in tm.departments:
+            out.append(P(at + ("department",), f"unknown department {ln.department!r}: declare it under "
+                                               f"departments (with its skill queue) to make it a handling unit"))
+        if ln.queue is not None and ln.queue not in tm.queues:
+            out.append(P(at + ("queue",), f"unknown queue {ln.queue!r}; known: {_known(tm.queues)}"))
+        if implied_seats and ln.seats not in implied_seats:
+            out.append(P(at + ("seats",), f"mode {ln.mode} means seats {' or '.join(implied_seats)}, "
+                                          f"not {ln.seats} (晋政办发电〔2020〕47号 二(二)2)"))
+        if mode == "merge" and ln.seats != "cancelled":
+            out.append(P(at + ("seats",), "整体并入 cancels the department's seats: the calls are answered by "
+                                          "12345 (邯政办字〔2021〕24号 二(一)2); use dual to keep seats"))
+        if mode == "subcenter":
+            if ln.seats == "cancelled":
+                out.append(P(at + ("seats",), "设分中心 keeps the sub-center's number and seats (annex 三.1)"))
+            if not ln.always_open:
+                out.append(P(at + ("hours",), "设分中心 serves 7x24 (annex 三.1: 提供“7×24小时”全天候人工服务)"))
+        if ln.level == "province" and not tm.province_trunk() and not ln.target:
+            out.append(P(at + ("level",), "province line without a province trunk: add a trunk of kind province"))
+        needs_target = ln.level == "city" and (mode == "subcenter" or (mode == "dual" and ln.seats != "cancelled"))
+        if needs_target and not ln.target:
+            what = "sub-center" if mode == "subcenter" else "department seats"
+            out.append(P(at + ("mode",), f"{MODE_NAMES[mode]} line {ln.number} with seats kept needs a target "
+                                         f"(the trunk of its {what})"))
+        if ln.target is not None:
+            trunk = tm.trunks.get(ln.target)
+            if trunk is None:
+                out.append(P(at + ("target",), f"unknown target {ln.target!r}; trunks: {_known(tm.trunks)}"))
+            elif mode == "subcenter" and ln.level == "city" and trunk.kind == "seats":
+                out.append(P(at + ("target",), f"target {ln.target!r} is department seats, not a sub-center"))
+            elif tm.target_of(ln) is None:
+                out.append(P(at + ("target",), f"target {ln.target!r} is never dialed: 12345 agents answer "
+                                               f"this line ({MODE_NAMES[mode]}, seats {ln.seats})"))
+        if not ln.always_open and tm.target_of(ln) is None:
+            out.append(P(at + ("hours",), "hours apply to the line's target; this line is answered by 12345, "
+                                          "which is 7x24 (邯政办字〔2021〕24号 二(一)1)"))
+        to = tm.overflow_to(ln)
+        if to != tm.hotline.number and to not in tm.queues and to not in numbers:
+            out.append(P(at + ("overflow", "to"), f"unknown overflow target {to!r}: the hotline "
+                                                  f"({tm.hotline.number}), a queue or a number of this map"))
+        if to in NEVER_INTEGRATED:
+            out.append(P(at + ("overflow", "to"), f"overflow to {to}: {NEVER_INTEGRATED[to]}"))
+        if ln.transition is not None and ln.transition.until < today:
+            out.append(P(at + ("transition", "until"), f"the transition announcement ended on "
+                                                       f"{ln.transition.until.isoformat()} (today is "
+                                                       f"{today.isoformat()}): remove it or move the date"))
+    out.extend(_overflow_loops(tm, src, index))
+    return out
+
+
+def _overflow_loops(tm: TransferMap, src: Source, file_index: list[int]) -> list[Problem]:
+    out = []
+    index = {ln.number: k for k, ln in enumerate(tm.lines)}
+    reported: set[frozenset[str]] = set()
+    for ln in tm.lines:
+        chain = [ln.number]
+        cur = ln
+        while tm.overflow_to(cur) in index and tm.target_of(cur) is not None:
+            nxt = tm.overflow_to(cur)
+            if nxt in chain:
+                cycle = chain[chain.index(nxt):]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    i = file_index[index[cycle[-1]]]
+                    out.append(src.problem(("lines", i, "overflow", "to"),
+                                           "overflow loop: " + " -> ".join(cycle + [nxt])))
+                break
+            chain.append(nxt)
+            cur = tm.lines[index[nxt]]
+    return out
+
+
+def _known(d: Any) -> str:
+    return ", ".join(sorted(map(str, d))) or "(none)"

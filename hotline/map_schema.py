@@ -1,0 +1,227 @@
+"""The schema of ``transfer_map.yaml``: pydantic models, one per section.
+
+Validation across sections (unknown departments, overflow loops, the plans'
+rules) is in :mod:`hotline.map_check`; loading in :mod:`hotline.transfer_map`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+
+from hotline.calendar import Calendar, WeeklyHours, parse_hours
+from hotline.policy import LEVEL_ALIASES, normalize_mode
+
+_CONTACT_RE = re.compile(r"^sips?:[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(;transport=(udp|tcp|tls))?$")
+
+
+def _hours_field(v: Any) -> Any:
+    if v is None:
+        return "7x24"
+    if isinstance(v, str):
+        s = v.strip().lower().replace("×", "x").replace(" ", "")
+        if s in ("7x24", "24x7", "always"):
+            return "7x24"
+        return [v]
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Transition(_Model):
+    """过渡期电话语音提示 (邯政办字〔2021〕24号 二(一)4): played until ``until``."""
+    text: str = Field(min_length=1)
+    until: date
+
+
+class Overflow(_Model):
+    """Where a call goes when its target does not answer in ``timeout`` seconds
+    or is busy: the hotline's number (the line's skill queue at the hotline;
+    the default), a queue name, or another number of the map."""
+    to: Optional[str] = None  # None: the hotline (TransferMap.overflow_to)
+    timeout: int = Field(default=20, ge=5, le=300)
+    priority: int = Field(default=0, ge=0, le=100)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class Line(_Model):
+    number: str = Field(pattern=r"^\d{3,20}$")
+    name: str = Field(min_length=1)
+    department: str = Field(min_length=1)  # 责任单位
+    mode: str
+    level: Literal["city", "province"] = "city"
+    seats: Literal["cancelled", "retained", "retained_temporarily"] = "cancelled"
+    keep_number: Optional[bool] = None  # default: merge cancels the number, dual/subcenter keep it
+    hours: str | list[str] = "7x24"
+    queue: Optional[str] = None  # skill queue; default: the department's skill
+    target: Optional[str] = None  # trunk name: sub-center, department seats (province: the province trunk)
+    overflow: Overflow = Overflow()
+    transition: Optional[Transition] = None
+    flow: Optional[str] = None  # IVR flow (ivr_flows/) for calls 12345 answers, e.g. "legacy"; none = queue
+    expert_seats: bool = False  # 双号并行 1: 建立行业专家选派和管理长效机制
+    collect_records: bool = False  # 设分中心 1: 相关数据实时向12345热线平台归集
+    row: Optional[str] = None  # the annex row, e.g. "双号并行 2"
+    notes: Optional[str] = None  # the annex 备注, as written
+
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number_str(cls, v):
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, v):
+        if not isinstance(v, str):
+            raise ValueError(f"mode must be text, got {v!r}")
+        normalize_mode(v)
+        return v
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, v):
+        if isinstance(v, str) and v.strip().lower() in LEVEL_ALIASES:
+            return LEVEL_ALIASES[v.strip().lower()]
+        if isinstance(v, str) and "省" in v:
+            return "province"
+        return v
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _hours(cls, v):
+        v = _hours_field(v)
+        if v != "7x24":
+            if not isinstance(v, list):
+                raise ValueError("hours: write '7x24' or a list like ['mon-fri 08:30-17:30']")
+            parse_hours(v)
+        return v
+
+    @property
+    def canonical_mode(self) -> str:
+        return normalize_mode(self.mode)[0]
+
+    @property
+    def number_kept(self) -> bool:
+        if self.keep_number is not None:
+            return self.keep_number
+        return self.canonical_mode != "merge"
+
+    @property
+    def always_open(self) -> bool:
+        return self.hours == "7x24"
+
+    @property
+    def weekly_hours(self) -> WeeklyHours:
+        """The line's opening hours (its target's), for :meth:`Calendar.is_open`."""
+        return parse_hours(self.hours)
+
+
+class Trunk(_Model):
+    """A SIP peer of the platform: the province platform, a sub-center, or a
+    department's own seats (双号并行 lines that keep their seats)."""
+    kind: Literal["province", "subcenter", "seats"]
+    contact: str
+    description: str = ""
+    max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, v):
+        if not _CONTACT_RE.match(v):
+            raise ValueError(f"contact {v!r} is not a SIP URI like sip:10.0.0.5:5060")
+        return v
+
+
+class Department(_Model):
+    skill: str  # queue of 12345 agents who handle this department's calls
+    description: str = ""
+
+
+class Hotline(_Model):
+    number: str = Field(default="12345", pattern=r"^\d{3,20}$")
+    name: str = "12345政务服务便民热线"
+    department: str = "市政务服务管理办公室"
+    queue: str = "hotline"
+    flow: Optional[str] = None  # IVR flow played to 12345 callers; none = straight to the queue
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number_str(cls, v):
+        return str(v) if isinstance(v, int) else v
+
+
+class CatchAll(_Model):
+    """整体并入 row 10: every other department line; no hotline = handling unit."""
+    row: Optional[str] = "整体并入 10"
+    name: str = "各级各有关部门设立的各类政务服务便民热线电话（含移动电话号码）"
+    department: str = "各级各有关部门"
+    queue: str = "hotline"
+    notes: Optional[str] = None
+
+
+class TransferMap(_Model):
+    version: Literal[1] = 1
+    # the city's long-distance code: carriers may deliver 12349 as 031012349 (or +8631012349)
+    area_code: Optional[str] = Field(default=None, pattern=r"^0\d{2,3}$")
+    hotline: Hotline = Hotline()
+    queues: dict[str, str]  # name -> description
+    departments: dict[str, Department]
+    trunks: dict[str, Trunk] = {}
+    catch_all: CatchAll = CatchAll()
+    lines: list[Line] = []
+
+    _by_number: dict[str, Line] = PrivateAttr(default_factory=dict)
+    # the one calendar (holidays, 调休, time zone), attached by the loader
+    _calendar: Calendar = PrivateAttr(default_factory=Calendar)
+
+    def model_post_init(self, __context: Any) -> None:
+        self._by_number = {ln.number: ln for ln in self.lines}
+
+    @property
+    def calendar(self) -> Calendar:
+        return self._calendar
+
+    def with_calendar(self, calendar: Calendar) -> "TransferMap":
+        """This map, using ``calendar`` for the lines' hours (set once by the loader)."""
+        self._calendar = calendar
+        return self
+
+    def overflow_to(self, line: Line) -> str:
+        """Where ``line`` overflows: a queue, a number of the map, or the hotline's number."""
+        return line.overflow.to if line.overflow.to is not None else self.hotline.number
+
+    def line(self, number: str) -> Line | None:
+        return self._by_number.get(number)
+
+    def skill_of(self, line: Line) -> str:
+        if line.queue:
+            return line.queue
+        dept = self.departments.get(line.department)
+        return dept.skill if dept else self.hotline.queue
+
+    def province_trunk(self) -> str | None:
+        for name, trunk in sorted(self.trunks.items()):
+            if trunk.kind == "province":
+                return name
+        return None
+
+    def target_of(self, line: Line) -> str | None:
+        """Trunk name the line dials, or None when 12345 agents answer it."""
+        if line.level == "province":
+            return line.target or self.province_trunk()
+        if line.canonical_mode == "subcenter":
+            return line.target
+        if line.canonical_mode == "dual" and line.seats != "cancelled":
+            return line.target
+        return None
+
+

@@ -1,1 +1,0 @@
-"""Install and run the platform's parts: Asterisk, Redis and the Python services."""
