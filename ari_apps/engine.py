@@ -224,7 +224,7 @@ def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list, depth: 
     node = flow.nodes[nid]
     st = replace(st, node=nid, phase="", retries=0, digits="")
     if isinstance(node, F.Hours):
-        target = node.open if is_open(node, now) else node.closed
+        target = node.open if is_open(node, now, flow.calendar) else node.closed
         return _enter(flow, st, target, now, acts, depth + 1)
     if isinstance(node, F.Play):
         prompts = []
@@ -534,12 +534,18 @@ _HANDLERS = {
 }
 
 
-def is_open(node: F.Hours, now: datetime) -> bool:
-    """Open at ``now`` (local time): a working day and inside an open interval."""
+def is_open(node: F.Hours, now: datetime, calendar: Calendar) -> bool:
+    """Open at ``now`` (local time): a working day and inside an open interval.
+
+    With ``calendar: platform`` a public holiday is closed all day and a 调休
+    workday counts as a Monday; with ``calendar: none`` only the weekly hours count."""
     today: date = now.date()
-    if today in node.holidays:
-        return False
-    if today not in node.workdays and now.weekday() not in node.weekday_numbers():
+    weekday = now.weekday()
+    if node.calendar == "platform":
+        if calendar.is_holiday(today):
+            return False
+        weekday = calendar.weekday(today)
+    if weekday not in node.weekday_numbers():
         return False
     t = now.time().replace(tzinfo=None)
     return any(a <= t < b for a, b in node.open_at)

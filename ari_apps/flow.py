@@ -26,8 +26,11 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from hotline.calendar import Calendar
+from hotline.names import QUEUE_NAME_RE, QUEUE_NAME_RULE
+from hotline.settings import Settings, load_calendar
 from hotline.yamlsrc import ConfigError, Problem, Source, load
 
 NODE_ID = r"^[a-z][a-z0-9_]{0,39}$"
@@ -211,12 +214,22 @@ class Hours(_Node):
     # [[start, end], ...] local time, end exclusive
     open_at: list[tuple[time, time]] = Field(default=[(time(8, 30), time(12, 0)), (time(13, 30), time(17, 30))],
                                              min_length=1)
-    # public holidays: closed all day
-    holidays: list[date] = []
-    # adjusted working days (调休): open even on a weekend
-    workdays: list[date] = []
+    # the calendar of public holidays (closed all day) and 调休 workdays (open as
+    # a Monday): "platform" = the one calendar (holidays/<year>.yaml); "none" =
+    # the weekly hours alone
+    calendar: Literal["platform", "none"] = "platform"
     open: NodeRef
     closed: NodeRef
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("holidays", "workdays"):
+                if key in data:
+                    raise ValueError(f"{key!r} moved to holidays/<year>.yaml, the platform's one calendar: "
+                                     "write 'calendar: platform' (or 'calendar: none' to ignore holidays)")
+        return data
 
     @field_validator("open_at")
     @classmethod
@@ -250,9 +263,9 @@ class Queue(_Node):
 
     @field_validator("skill")
     @classmethod
-    def _skill(cls, v):
-        if not re.fullmatch(r"[a-z0-9_]+|\$\{[A-Z][A-Z0-9_]*\}", v):
-            raise ValueError("skill must be a queue name [a-z0-9_] or a ${VAR}")
+    def _skill(cls, v: str) -> str:
+        if not (QUEUE_NAME_RE.match(v) or VAR_RE.fullmatch(v)):
+            raise ValueError(f"skill must be a queue name ({QUEUE_NAME_RULE}) or a ${{VAR}}, not {v!r}")
         return v
 
     @field_validator("priority")
@@ -309,6 +322,16 @@ class Flow(BaseModel):
     description: str = ""
     start: NodeRef
     nodes: dict[Annotated[str, Field(pattern=NODE_ID)], Node] = Field(min_length=1)
+    # the platform's one calendar, for ``hours`` nodes (attached by load_dir)
+    _calendar: Calendar = PrivateAttr(default_factory=Calendar)
+
+    @property
+    def calendar(self) -> Calendar:
+        return self._calendar
+
+    def with_calendar(self, calendar: Calendar) -> "Flow":
+        self._calendar = calendar
+        return self
 
 
 class FlowFile(BaseModel):
@@ -402,8 +425,12 @@ class Flows(dict):
         self.files = files
 
 
-def load_dir(directory: Path | str, required: tuple[str, ...] = ("12345",)) -> Flows:
-    """Every ``*.yaml`` under ``directory``, all valid or none (ConfigError)."""
+def load_dir(directory: Path | str, required: tuple[str, ...] = (), *, calendar: Calendar | None = None) -> Flows:
+    """Every ``*.yaml`` under ``directory``, all valid or none (ConfigError).
+
+    ``required``: the flows the transfer map names (:func:`map_flows`).
+    ``calendar``: the one calendar for ``hours`` nodes (default: the platform's,
+    from the settings of the environment)."""
     directory = Path(directory)
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
@@ -436,10 +463,17 @@ def load_dir(directory: Path | str, required: tuple[str, ...] = ("12345",)) -> F
     if not problems:
         for req in required:
             if req not in flows:
-                problems.append(Problem(str(directory), 1, 1, f"the default flow {req!r} is missing"))
+                problems.append(Problem(str(directory), 1, 1, f"flow {req!r}, named by the transfer map, is missing"))
     if problems:
         raise ConfigError(problems)
-    return Flows(flows, files)
+    cal = calendar if calendar is not None else load_calendar(Settings.from_env())
+    return Flows({name: flow.with_calendar(cal) for name, flow in flows.items()}, files)
+
+
+def map_flows(tmap: Any) -> tuple[str, ...]:
+    """The flows a transfer map sends calls to (the hotline's and the lines')."""
+    names = {tmap.hotline.flow} | {ln.flow for ln in tmap.lines}
+    return tuple(sorted(n for n in names if n))
 
 
 def prompt_name(flow: str, node: str, suffix: str = "prompt") -> str:

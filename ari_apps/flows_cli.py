@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ari_apps.flow import load_dir, map_flows
+from hotline.settings import load_calendar
+from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 
 
@@ -14,11 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args, settings) -> int:
-    from ari_apps.flow import load_dir
-
     directory = args.directory or settings.ivr_flows_dir
     try:
-        flows = load_dir(directory)
+        flows = load_dir(directory, map_flows(load_map_for(settings)), calendar=load_calendar(settings))
     except ConfigError as exc:
         for p in exc.problems:
             print(p)

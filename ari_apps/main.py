@@ -5,7 +5,6 @@ the secrets (ARI user, the ``ivr`` API token), and a few environment knobs:
 ``HOTLINE_VOSK_MODEL`` (speech model directory; none: DTMF only),
 ``HOTLINE_IVR_MAX_CALLS`` / ``HOTLINE_IVR_MAX_LAG`` (load shedding),
 ``HOTLINE_IVR_FLOWS`` (a flows directory overriding the settings'),
-``HOTLINE_TZ`` (the hotline's time zone for ``hours`` nodes, default Asia/Shanghai),
 ``HOTLINE_CALLBACK_DIAL`` / ``HOTLINE_IVR_AHT`` (queue callback).
 """
 
@@ -15,9 +14,23 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
+from ari_apps.app import Capacity, IvrApp, Prompts
+from ari_apps.ari import Ari
+from ari_apps.callback import Callbacks
+from ari_apps.flow import load_dir, map_flows
+from ari_apps.speech import Speech
+from ari_apps.store import Store
+from hotline.calendar import Calendar
+from hotline.instance import read_instance_paths
 from hotline.log import event
+from hotline.secrets import load_secrets
+from hotline.settings import load_calendar
+from hotline.transfer_map import load_map_for
+from hotline.yamlsrc import ConfigError
 
 log = logging.getLogger("hotline.ari")
 
@@ -30,40 +43,26 @@ def add_arguments(parser) -> None:
 def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
     """(sounds dir on this host, the same as Asterisk sees it, recordings dir on this host)."""
     try:
-        from deploy.asterisk import Asterisk
-
-        ast = Asterisk.locate(settings, install=False)
-        recordings = ast.host_path(ast.paths.spool) / "recording"
-        recordings.mkdir(parents=True, exist_ok=True)  # ARI's record fails (500) without it
-        return ast.sounds, ast.paths.sounds, recordings
-    except Exception as exc:
-        event(log, "Asterisk paths unknown", level=logging.WARNING, error=str(exc)[:200])
+        paths = read_instance_paths(settings)
+    except (OSError, ValueError, KeyError) as exc:
+        event(log, "Asterisk paths unknown: prompts and recordings are off", level=logging.ERROR,
+              error=str(exc)[:200])
         return None, None, None
+    return paths.sounds_host, paths.sounds_asterisk, paths.recordings_host
 
 
-def local_clock():
-    """Wall clock of the hotline (``hours`` nodes), not of the host: HOTLINE_TZ, default Asia/Shanghai."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(os.environ.get("HOTLINE_TZ", "Asia/Shanghai"))
-    return lambda: datetime.now(tz).replace(tzinfo=None)
+def local_clock(calendar: Calendar) -> Callable[[], datetime]:
+    """Wall clock of the hotline (``hours`` nodes), not of the host: the calendar's
+    zone, HOTLINE_TIMEZONE (naive local time, as the engine takes it)."""
+    return lambda: calendar.now().replace(tzinfo=None)
 
 
 async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
-    from ari_apps.app import Capacity, IvrApp, Prompts
-    from ari_apps.ari import Ari
-    from ari_apps.callback import Callbacks
-    from ari_apps.flow import load_dir
-    from ari_apps.speech import Speech
-    from ari_apps.store import Store
-    from hotline.secrets import load_secrets
-    from hotline.yamlsrc import ConfigError
-
     for noisy in ("httpx", "httpcore", "websockets", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        flows = load_dir(flows_dir)
+        calendar = load_calendar(settings)
+        flows = load_dir(flows_dir, map_flows(load_map_for(settings)), calendar=calendar)
     except ConfigError as exc:
         for p in exc.problems:
             event(log, "flow problem", level=logging.ERROR, problem=str(p))
@@ -78,7 +77,7 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     speech = await asyncio.to_thread(Speech.from_env)
     app = IvrApp(ari, flows, store=Store.from_settings(settings), speech=speech, prompts=prompts,
                  capacity=Capacity.from_env(), recordings_host=recordings, bind=settings.bind,
-                 callbacks=Callbacks(ari, settings), clock=local_clock())
+                 callbacks=Callbacks(ari, settings), clock=local_clock(calendar))
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
     task = asyncio.create_task(app.run())
     stop = asyncio.Event()

@@ -26,7 +26,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from asterisk_conf import prompts
 from asterisk_conf.render import AstPaths
+from deploy.packages import apt_install
+from hotline.instance import InstancePaths, write_instance_paths
 
 MMDEBSTRAP = [
     "mmdebstrap", "--variant=essential",
@@ -59,8 +62,6 @@ def ensure_rootfs(cache_dir: Path) -> Path:
         _write_hosts(rootfs)
         return rootfs
     if not shutil.which("mmdebstrap"):
-        from deploy.packages import apt_install
-
         apt_install(["mmdebstrap"])
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / f"rootfs-sid.building.{os.getpid()}"
@@ -147,6 +148,11 @@ class Asterisk:
     def prepare(self) -> None:
         for attr in ("etc", "log", "run", "spool", "lib", "sounds"):
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
+        recordings = self.host_path(self.paths.spool) / "recording"
+        recordings.mkdir(parents=True, exist_ok=True)  # ARI's record fails (500) without it
+        write_instance_paths(self.settings, InstancePaths(
+            sounds_host=self.sounds, sounds_asterisk=self.paths.sounds, recordings_host=recordings,
+            queue_log=self.log_dir / "queue_log"))
         _ensure_moh(self.sounds / "moh")
         _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
         link = Path(self.settings.home) / "asterisk"
@@ -208,8 +214,6 @@ def _ensure_moh(moh: Path) -> None:
 def _ensure_zh_digits(digits: Path) -> None:
     """Mandarin number words where Asterisk's say.c looks for a zh channel
     (queue positions, hold times); files already there are kept."""
-    from asterisk_conf import prompts
-
     if prompts.tools_available() is not None:
         say(f"espeak-ng/sox missing: numbers in announcements stay English ({prompts.tools_available()})")
         return

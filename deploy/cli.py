@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("deploy.commands_render", "render the Asterisk configuration from settings and transfer_map.yaml"),
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
-    "map show": ("hotline.transfer_map_cli_show", "print the route every number in the map takes"),
+    "map show": ("agi.map_show", "print the route every number in the map takes"),
     "seats": ("queues.sizing_cli", "seat sizing: 1 seat per 100,000 residents, checked with Erlang C/A"),
     "agent": ("queues.agents_cli", "agents: add, list, login, logout, pause, unpause"),
     "agi": ("agi.service", "run the FastAGI server (routing decisions on the call path)"),

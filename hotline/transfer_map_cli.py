@@ -11,6 +11,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from hotline.settings import load_calendar
+from hotline.transfer_map import check_file, load_map
+
 
 def add_arguments(p) -> None:
     p.add_argument("file", nargs="?", type=Path, help="map to check (default: the configured transfer_map.yaml)")
@@ -19,10 +22,9 @@ def add_arguments(p) -> None:
 
 
 def run(args, settings) -> int:
-    from hotline.transfer_map import check_file, load_map
-
     path = args.file or settings.transfer_map
-    today = args.today or date.today()
+    calendar = load_calendar(settings)
+    today = args.today or calendar.today()
     problems = check_file(path, today)
     for p in problems:
         print(p, file=sys.stderr)
@@ -30,7 +32,10 @@ def run(args, settings) -> int:
         print(f"{path}: rejected, {len(problems)} problem(s); the running system keeps its last good map",
               file=sys.stderr)
         return 1
-    tmap = load_map(path, today)
+    tmap = load_map(path, today, calendar=calendar)
+    warning = calendar.coverage_warning(today)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     modes: dict[str, int] = {}
     for line in tmap.lines:
         key = f"{line.canonical_mode}/{line.level}"

@@ -13,6 +13,10 @@ import json
 import sys
 from pathlib import Path
 
+import redis
+
+from hotline.instance import read_instance_paths
+from queues.service import keys, serve
 from queues.stats import rate
 
 
@@ -24,19 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def default_queue_log(settings) -> Path:
+    """The instance's queue_log (recorded by the deploy layer in <home>/instance.json)."""
     try:
-        from deploy.asterisk import Asterisk
-
-        return Asterisk.locate(settings, install=False).log_dir / "queue_log"
-    except Exception:
+        return read_instance_paths(settings).queue_log
+    except FileNotFoundError:
         return settings.home / "asterisk" / "log" / "queue_log"
 
 
 def show(settings, as_json: bool = False, out=None) -> int:
-    import redis
-
-    from queues.service import keys
-
     out = out or sys.stdout
     raw = redis.Redis.from_url(settings.redis_url).get(keys(settings.instance)["view"])
     if not raw:
@@ -62,8 +61,6 @@ def show(settings, as_json: bool = False, out=None) -> int:
 def run(args: argparse.Namespace, settings) -> int:
     if args.show:
         return show(settings, args.json)
-    from queues.service import serve
-
     try:
         asyncio.run(serve(settings, queue_log=args.queue_log or default_queue_log(settings)))
     except KeyboardInterrupt:

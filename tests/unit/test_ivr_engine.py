@@ -178,12 +178,17 @@ def test_legacy_announcement_then_department_queue(flows):
     (datetime(2026, 11, 24, 12, 30), False),  # lunch break
     (datetime(2026, 11, 24, 17, 30), False),  # closing time is exclusive
     (datetime(2026, 11, 28, 10, 0), False),   # Saturday
-    (datetime(2026, 9, 27, 10, 0), True),     # Sunday, but an adjusted working day
+    (datetime(2026, 9, 20, 10, 0), True),     # Sunday, but an adjusted working day (调休)
+    (datetime(2026, 10, 10, 10, 0), True),    # Saturday, an adjusted working day (调休)
+    (datetime(2026, 9, 27, 10, 0), False),    # Sunday inside 中秋 (the old IVR calendar made it a workday)
     (datetime(2026, 10, 1, 10, 0), False),    # National Day holiday (a Thursday)
+    (datetime(2026, 10, 6, 10, 0), False),    # National Day holiday (the old IVR calendar left it open)
+    (datetime(2026, 10, 7, 10, 0), False),
 ])
 def test_hours(flows, when, is_open):
+    """The IVR's hours node asks the platform's one calendar (holidays/2026.yaml)."""
     node = flows["legacy-hours"].nodes["hours"]
-    assert E.is_open(node, when) is is_open
+    assert E.is_open(node, when, flows["legacy-hours"].calendar) is is_open
     c = Call(flows, "legacy-hours", {"HOTLINE_ANNOUNCE": "a", "HOTLINE_QUEUE": "q"}, now=when)
     assert c.st.node == ("announce" if is_open else "message")
 

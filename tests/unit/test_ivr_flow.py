@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ari_apps import flow as F
+from hotline.settings import Settings
 from hotline.yamlsrc import ConfigError, loads
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,10 +131,32 @@ def test_cli_check(tmp_path, capsys):
         directory = tmp_path
 
     (tmp_path / "a.yaml").write_text(GOOD + "      lost: {type: hangup}\n", encoding="utf-8")
-    assert flows_cli.run(A, None) == 1
+    settings = Settings.from_env({}, home=tmp_path)
+    assert flows_cli.run(A, settings) == 1
     assert "a.yaml:11:7:" in capsys.readouterr().out
     (tmp_path / "a.yaml").write_text(GOOD, encoding="utf-8")
-    assert flows_cli.run(A, None) == 0
+    assert flows_cli.run(A, settings) == 0
+
+
+def test_hours_nodes_name_a_calendar_instead_of_listing_dates(tmp_path):
+    hours = ('      h: {type: hours, holidays: [2026-10-01], open: greet, closed: q}\n')
+    text = GOOD.replace("    start: greet\n", "    start: h\n").rstrip("\n") + "\n" + hours
+    with pytest.raises(ConfigError) as exc:
+        F.parse(*loads(text, "h.yaml"))
+    assert "moved to holidays/<year>.yaml" in str(exc.value) and "h.yaml:" in str(exc.value)
+    bad = text.replace("holidays: [2026-10-01], ", "calendar: lunar, ")
+    with pytest.raises(ConfigError, match="calendar"):
+        F.parse(*loads(bad, "h.yaml"))
+    none = text.replace("holidays: [2026-10-01], ", "calendar: none, ")
+    assert F.parse(*loads(none, "h.yaml"))
+
+
+def test_a_hyphenated_skill_is_a_queue_name_as_in_the_map(tmp_path):
+    text = GOOD.replace("skill: general", "skill: dept-x") if "skill: general" in GOOD else None
+    assert text is not None
+    assert F.parse(*loads(text, "s.yaml"))
+    with pytest.raises(ConfigError, match="queue name"):
+        F.parse(*loads(GOOD.replace("skill: general", "skill: Dept"), "s.yaml"))
 
 
 def test_prompt_names_and_texts():

@@ -81,8 +81,8 @@ def test_an_unreadable_registry_is_an_error_not_demo_agents(tmp_path):
     s = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'db'}")  # a directory: not a database
     with pytest.raises(config.RegistryUnavailable, match="agent registry .* cannot be read"):
         config.agents_for_render(s, {})
-    with pytest.raises(config.RegistryUnavailable):
-        _render(tmp_path / "db" / "..")
+    with pytest.raises(config.RegistryUnavailable):  # and so nothing is rendered
+        render_instance(s, load_secrets(s.secrets_file), AstPaths.under("/srv/t"), load_map_for(s))
 
 
 def test_database_passwords_stay_out_of_the_message(tmp_path):

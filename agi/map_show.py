@@ -7,9 +7,16 @@ FastAGI handler makes (``agi.routing.decide``) at ``--at`` (default: now).
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from agi.routing import decide
+from hotline.settings import load_calendar
+from hotline.transfer_map import load_map
+from hotline.yamlsrc import ConfigError
 
 
 def add_arguments(p) -> None:
@@ -19,9 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per number")
 
 
-def rows(tmap, at: datetime) -> list[dict]:
-    from agi.routing import decide
-
+def rows(tmap: Any, at: datetime) -> list[dict[str, Any]]:
     out = []
     for number in [tmap.hotline.number] + [ln.number for ln in tmap.lines]:
         r = decide(number, "", at, tmap)
@@ -45,18 +50,13 @@ def rows(tmap, at: datetime) -> list[dict]:
 
 
 def run(args, settings) -> int:
-    import json
-
-    from hotline.transfer_map import load_map
-    from hotline.yamlsrc import ConfigError
-
     path = args.file or settings.transfer_map
     try:
-        tmap = load_map(path)
+        tmap = load_map(path, calendar=load_calendar(settings))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    at = args.at or datetime.now().astimezone()
+    at = args.at or tmap.calendar.now()
     table = rows(tmap, at)
     if args.json:
         for row in table:
