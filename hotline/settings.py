@@ -11,12 +11,14 @@ upper case with the ``HOTLINE_`` prefix, e.g. ``HOTLINE_AGI_PORT=4600``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from hotline.calendar import Calendar
+from hotline.calendar import Calendar, zone
 from hotline.calendar import load_calendar as _load_calendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +120,12 @@ def load_calendar(settings: Settings) -> Calendar:
 
     Raises :class:`hotline.yamlsrc.ConfigError` when a year file is bad."""
     return _load_calendar(settings.holidays_dir, settings.timezone)
+
+
+@functools.cache
+def local_zone() -> ZoneInfo:
+    """The hotline's time zone (HOTLINE_TIMEZONE) for showing times: the one setting."""
+    return zone(Settings.from_env().timezone)
 
 
 def get_settings() -> Settings:

@@ -1,7 +1,8 @@
 """Work-order configuration files, each validated as a whole (``file:line:col: message``).
 
 * ``time_limits.yaml``  -> :class:`workorder.deadlines.LimitTable`
-* ``holidays_*.yaml``   -> :class:`workorder.deadlines.Calendar` (all years merged)
+* the calendar is the platform's one calendar (:mod:`hotline.calendar`,
+  ``holidays/<year>.yaml``, zone HOTLINE_TIMEZONE)
 * ``categories.yaml``   -> ``{code: name}`` (6-digit codes, parents must exist)
 * ``departments.yaml``  -> list of department dicts
 
@@ -14,14 +15,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hotline.calendar import Calendar
+from hotline.settings import Settings, load_calendar
 from hotline.yamlsrc import ConfigError, Problem, load, pydantic_problems
-from workorder.deadlines import Calendar, LimitRow, LimitTable, parse_limit
+from workorder.deadlines import LimitRow, LimitTable, parse_limit
 from workorder.states import REQUEST_TYPES, URGENCIES
 
 HERE = Path(__file__).resolve().parent
@@ -89,52 +91,6 @@ def load_time_limits(path: Path | None = None) -> LimitTable:
         raise ConfigError(problems)
     rows = tuple(LimitRow(r.type, r.urgency, parse_limit(r.sign_in), parse_limit(r.handling)) for r in model.limits)
     return LimitTable(rows, model.warn_ratio)
-
-
-class _Holiday(_Strict):
-    name: str
-    from_: date = Field(alias="from")
-    to: date
-
-
-class _HolidayFile(_Strict):
-    year: int
-    holidays: list[_Holiday] = []
-    workdays: list[date] = []
-
-
-def load_calendar(paths: list[Path] | None = None) -> Calendar:
-    paths = paths if paths is not None else sorted(config_dir().glob("holidays_*.yaml"))
-    holidays: set[date] = set()
-    workdays: set[date] = set()
-    problems: list[Problem] = []
-    for path in paths:
-        data, src = load(path)
-        try:
-            model = _HolidayFile.model_validate(data)
-        except ValidationError as exc:
-            problems.extend(pydantic_problems(exc, src))
-            continue
-        for i, h in enumerate(model.holidays):
-            if h.to < h.from_:
-                problems.append(src.problem(("holidays", i, "to"), "'to' is before 'from'"))
-                continue
-            if h.from_.year != model.year:
-                problems.append(src.problem(("holidays", i, "from"), f"not in year {model.year}"))
-            d = h.from_
-            while d <= h.to:
-                holidays.add(d)
-                d += timedelta(days=1)
-        for i, d in enumerate(model.workdays):
-            if d.weekday() < 5:
-                problems.append(src.problem(("workdays", i), f"{d} is a weekday already; list only "
-                                            "weekend days that become working days"))
-            workdays.add(d)
-    for d in sorted(holidays & workdays):
-        problems.append(Problem(str(paths[0]) if paths else "?", 1, 1, f"{d} is both a holiday and a workday"))
-    if problems:
-        raise ConfigError(problems)
-    return Calendar(frozenset(holidays), frozenset(workdays))
 
 
 _CODE = re.compile(r"^\d{6}$")
@@ -208,11 +164,13 @@ class WorkorderConfig:
     departments: list[dict]
 
 
-def load_all() -> WorkorderConfig:
-    """All four files, validated together; raises ConfigError listing every problem."""
+def load_all(settings: Settings | None = None) -> WorkorderConfig:
+    """The files and the platform's calendar, validated together; raises ConfigError
+    listing every problem.  ``settings``: default from the environment."""
+    settings = settings if settings is not None else Settings.from_env()
     problems: list[Problem] = []
     out = {}
-    for name, fn in (("limits", load_time_limits), ("calendar", load_calendar),
+    for name, fn in (("limits", load_time_limits), ("calendar", lambda: load_calendar(settings)),
                      ("categories", load_categories), ("departments", load_departments)):
         try:
             out[name] = fn()

@@ -8,16 +8,18 @@ A :class:`Limit` is an amount in one of three units:
   Monday-Friday unless it is a public holiday, plus the weekend days the State Council
   makes working days (调休).  The start day itself is not counted ("自受理次日起").
 
-All datetimes are timezone-aware; day arithmetic happens in Asia/Shanghai.
+The calendar is the platform's one calendar (:class:`hotline.calendar.Calendar`,
+``holidays/<year>.yaml``); all datetimes are timezone-aware and day
+arithmetic happens in the calendar's zone (HOTLINE_TIMEZONE).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
-CST = ZoneInfo("Asia/Shanghai")
+from hotline.calendar import Calendar
+
 UNITS = ("minutes", "calendar_days", "working_days")
 
 
@@ -26,7 +28,7 @@ class Limit:
     amount: int
     unit: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}, not {self.unit!r}")
         if self.amount <= 0:
@@ -34,19 +36,6 @@ class Limit:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}"
-
-
-@dataclass(frozen=True)
-class Calendar:
-    holidays: frozenset[date] = frozenset()  # days off that would otherwise be working days (or are anyway)
-    workdays: frozenset[date] = frozenset()  # weekend days that are working days (调休)
-
-    def is_working_day(self, d: date) -> bool:
-        if d in self.workdays:
-            return True
-        if d in self.holidays:
-            return False
-        return d.weekday() < 5
 
 
 @dataclass(frozen=True)
@@ -71,29 +60,16 @@ class LimitTable:
         raise LookupError(f"no time limit for type={type_!r} urgency={urgency!r} and no '*' default")
 
 
-def _end_of_day(d: date) -> datetime:
-    return datetime.combine(d, time(23, 59, 59), tzinfo=CST)
-
-
 def add_limit(start: datetime, limit: Limit, cal: Calendar) -> datetime:
     """The deadline ``limit`` after ``start``."""
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
     if limit.unit == "minutes":
         return start + timedelta(minutes=limit.amount)
-    day = start.astimezone(CST).date()
+    day = start.astimezone(cal.tz).date()
     if limit.unit == "calendar_days":
-        return _end_of_day(day + timedelta(days=limit.amount))
-    left = limit.amount
-    guard = 0
-    while left:
-        day += timedelta(days=1)
-        guard += 1
-        if guard > 3660:
-            raise ValueError("calendar has no working days within 10 years")
-        if cal.is_working_day(day):
-            left -= 1
-    return _end_of_day(day)
+        return cal.end_of_day(day + timedelta(days=limit.amount))
+    return cal.end_of_day(cal.add_working_days(day, limit.amount))
 
 
 @dataclass(frozen=True)
@@ -129,7 +105,8 @@ class Alarm:
 
     @property
     def key(self) -> str:
-        return f"{self.stage}@{self.deadline.astimezone(CST).isoformat()}"
+        """The alarm's identity for deduplication: the stage and the deadline (in UTC)."""
+        return f"{self.stage}@{self.deadline.astimezone(timezone.utc).isoformat()}"
 
 
 def alarms(now: datetime, status: str, start: datetime | None, sign_deadline: datetime | None,
@@ -164,5 +141,5 @@ def parse_limit(text: str | dict) -> Limit:
     return Limit(int(parts[0]), parts[1])
 
 
-__all__ = ["CST", "UNITS", "Limit", "Calendar", "LimitRow", "LimitTable", "Deadlines", "Alarm",
-           "add_limit", "compute", "extend", "warn_at", "alarms", "parse_limit", "field"]
+__all__ = ["UNITS", "Limit", "LimitRow", "LimitTable", "Deadlines", "Alarm",
+           "add_limit", "compute", "extend", "warn_at", "alarms", "parse_limit"]

@@ -24,6 +24,7 @@ from sqlalchemy import exists, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from hotline.settings import local_zone
 from hotline.auth import Principal
 from hotline.log import mask_number
 from workorder import deadlines as dl
@@ -70,7 +71,7 @@ def sees_phone(p: Principal, o: Order) -> bool:
 
 
 def _iso(d: datetime | None) -> str | None:
-    return d.astimezone(dl.CST).isoformat() if d else None
+    return d.astimezone(local_zone()).isoformat() if d else None
 
 
 def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
@@ -172,7 +173,7 @@ class Store:
 
     def _next_number(self, s: Session, now: datetime) -> str:
         """YYYYMMDD (Beijing date) + a 5-digit per-day sequence, e.g. 2026112300017."""
-        day = now.astimezone(dl.CST).strftime("%Y%m%d")
+        day = now.astimezone(self.cfg.calendar.tz).strftime("%Y%m%d")
         last = s.execute(self._NEXT, {"day": day}).scalar_one()
         return f"{day}{last:05d}"
 

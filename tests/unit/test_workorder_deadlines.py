@@ -4,12 +4,16 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from zoneinfo import ZoneInfo
+
+from hotline.calendar import Calendar
+from hotline.settings import Settings, load_calendar
 from hotline.yamlsrc import ConfigError
 from workorder import config
-from workorder.deadlines import (CST, Calendar, Limit, LimitRow, LimitTable, add_limit, alarms, compute, extend,
-                                 parse_limit)
+from workorder.deadlines import Limit, LimitRow, LimitTable, add_limit, alarms, compute, extend, parse_limit
 
-CAL = config.load_calendar()
+CAL = load_calendar(Settings.from_env({}))  # the platform's one calendar
+CST = ZoneInfo("Asia/Shanghai")
 
 
 def at(*a):
@@ -115,12 +119,13 @@ def test_config_errors_are_positioned(tmp_path):
     with pytest.raises(ConfigError) as e:
         config.load_time_limits(p)
     assert "cover every type" in str(e.value)
-    h = tmp_path / "holidays_2027.yaml"
-    h.write_text("year: 2027\nholidays:\n  - {name: x, from: 2027-01-05, to: 2027-01-01}\nworkdays: [2027-01-06]\n")
+    h = tmp_path / "2027.yaml"
+    h.write_text("year: 2027\nsource: x\nholidays:\n  - {name: x, from: 2027-01-05, to: 2027-01-01}\n"
+                 "workdays: [2027-01-06]\n")
     with pytest.raises(ConfigError) as e:
-        config.load_calendar([h])
+        config.load_all(Settings.from_env({}, holidays_dir=tmp_path))
     msgs = str(e.value)
-    assert f"{h}:3:" in msgs and "before" in msgs and "weekday already" in msgs
+    assert f"{h}:4:" in msgs and "before" in msgs and "weekday already" in msgs
 
 
 def test_categories_and_departments(tmp_path):

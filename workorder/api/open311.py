@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from hotline.auth import Principal
 from workorder.api.schemas import Text
 from workorder.config import parent_code
-from workorder.deadlines import CST
+from hotline.settings import local_zone
 from workorder.models import Category, Order
 from workorder.service import Invalid, order_dict
 
@@ -122,9 +122,9 @@ async def list_requests(request: Request, p: Principal = Depends(open311_roles(*
         if service_code:
             stmt = stmt.where(Order.category_code == service_code)
         if start_date:
-            stmt = stmt.where(Order.received_at >= (start_date if start_date.tzinfo else start_date.replace(tzinfo=CST)))
+            stmt = stmt.where(Order.received_at >= (start_date if start_date.tzinfo else start_date.replace(tzinfo=local_zone())))
         if end_date:
-            stmt = stmt.where(Order.received_at < (end_date if end_date.tzinfo else end_date.replace(tzinfo=CST)))
+            stmt = stmt.where(Order.received_at < (end_date if end_date.tzinfo else end_date.replace(tzinfo=local_zone())))
         if status == "closed":
             stmt = stmt.where(Order.status.in_(CLOSED))
         elif status == "open":

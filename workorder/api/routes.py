@@ -14,7 +14,7 @@ from hotline.auth import Principal, require_roles
 from workorder import stats as stats_mod
 from workorder.api.schemas import (CallAnswered, DepartmentCreate, IvrDraft, IvrSurvey, KbCreate, KbUpdate,
                                    OrderCreate, OrderPatch, Text, TokenCreate, TransitionBody, TypeCode)
-from workorder.deadlines import CST
+from hotline.settings import local_zone
 from workorder.models import AuditLog, Category, Department
 from workorder.service import PHONE_ROLES, Store
 from workorder.states import ACTIONS, DISPOSITIONS, REQUEST_TYPES, SATISFACTION, STATUSES, TRANSITIONS, URGENCIES
@@ -38,7 +38,7 @@ def _mark(request: Request, order_id: int | None) -> None:
 def _aware(d: datetime | None) -> datetime | None:
     if d is None:
         return None
-    return d.replace(tzinfo=CST) if d.tzinfo is None else d
+    return d.replace(tzinfo=local_zone()) if d.tzinfo is None else d
 
 
 # -- orders ---------------------------------------------------------------------------
@@ -255,7 +255,7 @@ async def time_limits(request: Request, p: Principal = Depends(require_roles(*PE
 # -- statistics -----------------------------------------------------------------------
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    now = datetime.now(CST)
+    now = datetime.now(local_zone())
     until = _aware(until) or now
     since = _aware(since) or (until - timedelta(days=30))
     return since, until
