@@ -37,6 +37,8 @@ from typing import Any, Callable
 from ari_apps import engine as E
 from ari_apps import flow as F
 from ari_apps.ari import Ari, AriError, event_lag, parse_args
+from ari_apps.speech import RtpSink, recognize
+from asterisk_conf.prompts import ensure_prompt, ensure_prompts
 from hotline.log import event
 
 log = logging.getLogger("hotline.ari.app")
@@ -76,13 +78,9 @@ class Prompts:
         self.host = sounds_host
         self.ast = sounds_ast
         self.cache: dict[str, str | None] = {}
-        try:
-            from asterisk_conf.prompts import ensure_prompt
-        except ImportError:
-            ensure_prompt = None
         self.ensure = ensure_prompt
-        if ensure_prompt is None or sounds_host is None:
-            event(log, "prompt generator or sounds dir unavailable; prompts are skipped", level=logging.WARNING)
+        if sounds_host is None:
+            event(log, "sounds dir unknown; prompts are skipped", level=logging.ERROR)
 
     def _uri(self, path: Path) -> str:
         rel = path.with_suffix("")
@@ -119,8 +117,6 @@ class Prompts:
         """Generate every prompt of the flows now (in parallel), not on the first call."""
         if self.ensure is not None and self.host is not None:
             try:
-                from asterisk_conf.prompts import ensure_prompts
-
                 for name, path in ensure_prompts(F.all_prompts(flows), self.host, workers=8).items():
                     self.cache[name] = self._uri(Path(path))
             except Exception as exc:
@@ -449,8 +445,6 @@ class IvrApp:
         call.listen = self._spawn(self._recognize(call, a))
 
     async def _recognize(self, call: Call, a: E.Listen) -> None:
-        from ari_apps.speech import RtpSink, recognize
-
         loop = asyncio.get_running_loop()
         transport = None
         made: list[str] = []

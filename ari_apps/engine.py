@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 from ari_apps import flow as F
+from hotline.calendar import Calendar
 
 MAX_PASS_THROUGH = 32  # node changes in one step before we call it a loop
 

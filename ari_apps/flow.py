@@ -22,7 +22,7 @@ and ``priority`` expands from the variables the dialplan passes to the app.
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from hotline.log import event
+from hotline.secrets import load_secrets
 
 log = logging.getLogger("hotline.ari.store")
 
@@ -24,8 +25,6 @@ class Store:
 
     @classmethod
     def from_settings(cls, settings) -> "Store":
-        from hotline.secrets import load_secrets
-
         token = load_secrets(settings.secrets_file)["api_tokens"]["ivr"]
         return cls(f"http://{settings.bind}:{settings.api_port}", token)
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from hotline import ami
+from hotline.secrets import load_secrets
+
 PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after-call", "other")
 
 
@@ -86,8 +89,6 @@ async def login(mgr) -> None:
 async def send_actions(settings, actions: list[dict], secrets: dict | None = None,
                        timeout: float = 5.0) -> list[ActionResult]:
     """Connect to this instance's AMI, send ``actions`` in order, return their results."""
-    from hotline import ami
-    from hotline.secrets import load_secrets
 
     secrets = secrets or load_secrets(settings.secrets_file)
     mgr = ami.manager(settings, secrets)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from hotline.auth import Principal, require_roles
+from hotline.settings import get_settings
 from queues import agents as ag
 from queues import sizing
 from queues.models import Registry
@@ -39,8 +41,6 @@ MANAGERS = ("supervisor", "admin")
 def _settings(request: Request):
     s = getattr(request.app.state, "settings", None)
     if s is None:
-        from hotline.settings import get_settings
-
         s = request.app.state.settings = get_settings()
     return s
 
@@ -48,8 +48,6 @@ def _settings(request: Request):
 def _redis(request: Request):
     r = getattr(request.app.state, "queues_redis", None)
     if r is None:
-        import redis.asyncio as aioredis
-
         r = request.app.state.queues_redis = aioredis.from_url(_settings(request).redis_url)
     return r
 

@@ -9,6 +9,7 @@ only when that queue's own agents are busy).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, create_engine, select
 from sqlalchemy.engine import Engine
@@ -88,8 +89,6 @@ _engines: dict[str, Engine] = {}
 def engine(url: str) -> Engine:
     if url not in _engines:
         if url.startswith("sqlite:///"):
-            from pathlib import Path
-
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         eng = create_engine(url, future=True)
         metadata.create_all(eng)

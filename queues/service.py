@@ -21,10 +21,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
+from hotline import ami
 from hotline.log import event as log_event
+from hotline.secrets import load_secrets
+from hotline.transfer_map import load_map_for
+from hotline.yamlsrc import ConfigError
+from queues.agents import login
+from queues.config import queue_specs
 from queues.stats import EVENTS, Aggregator, replay_queue_log
 
 log = logging.getLogger("hotline.queues")
@@ -166,8 +175,6 @@ class Consumer:
         self.manager = manager
         manager.register_event("*", self.on_event)
 
-        from queues.agents import login
-
         async def resync_logged(mgr):
             try:
                 await self.resync(mgr)
@@ -181,13 +188,7 @@ class Consumer:
 
 
 async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | None = None) -> None:
-    import redis.asyncio as aioredis
-
-    from hotline import ami
-    from hotline.secrets import load_secrets
-
     if stop is None:  # run until SIGTERM / SIGINT, then save the last state
-        import signal
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -212,10 +213,7 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
 def queue_wrapups(settings) -> dict[str, float]:
     """Wrap-up seconds per queue, from the same specs the renderer writes."""
     try:
-        from asterisk_conf.render import load_map
-        from queues.config import queue_specs
-
-        return {q["name"]: float(q.get("wrapuptime", 0)) for q in queue_specs(load_map(settings), settings)}
-    except Exception:  # a broken map must not stop the statistics
-        log.exception("cannot read queue wrap-up times; assuming 0")
+        return {q["name"]: float(q.get("wrapuptime", 0)) for q in queue_specs(load_map_for(settings))}
+    except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
+        log_event(log, "cannot read queue wrap-up times; assuming 0", logging.ERROR, error=str(exc)[:500])
         return {}

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from hotline.yamlsrc import ConfigError
+from workorder.config import load_all
+from workorder.migrate import upgrade
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--url", default=None, help="database URL (default: settings.database_url)")
@@ -11,10 +15,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    from hotline.yamlsrc import ConfigError
-    from workorder.config import load_all
-    from workorder.migrate import upgrade
-
     try:
         load_all()
     except ConfigError as exc:

@@ -20,7 +20,10 @@ import signal
 
 import httpx
 
+from hotline import ami
 from hotline.log import event as log_event
+from hotline.secrets import load_secrets
+from queues.agents import login
 from workorder.handoff import NotAnAgentConnect, answered_body
 
 log = logging.getLogger("workorder.handoff")
@@ -90,10 +93,6 @@ class Handoff:
 
 
 async def serve(settings, stop: asyncio.Event) -> None:
-    from hotline import ami
-    from hotline.secrets import load_secrets
-    from queues.agents import login
-
     secrets = load_secrets(settings.secrets_file)
     base_url = f"http://{settings.bind}:{settings.api_port}"
     async with httpx.AsyncClient(timeout=5) as client:

@@ -12,6 +12,10 @@ import os
 import time
 
 from hotline.log import event
+from workorder.db import Database
+from workorder.migrate import upgrade
+from workorder.outbox import push_pending
+from workorder.service import Store
 
 log = logging.getLogger("workorder.jobs")
 
@@ -25,8 +29,6 @@ def add_arguments(parser) -> None:
 
 
 def one_pass(store, upstream: str = "", archive_after_days: int = 30) -> dict:
-    from workorder.outbox import push_pending
-
     out = {"alarms": store.raise_alarms(), "archived": store.archive_closed(archive_after_days)}
     if upstream:
         out["push"] = push_pending(store.db, upstream, token=os.environ.get("HOTLINE_UPSTREAM_TOKEN") or None)
@@ -34,10 +36,6 @@ def one_pass(store, upstream: str = "", archive_after_days: int = 30) -> dict:
 
 
 def run(args, settings) -> int:
-    from workorder.db import Database
-    from workorder.migrate import upgrade
-    from workorder.service import Store
-
     upgrade(settings.database_url)
     store = Store(Database(settings.database_url))
     while True:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hotline.log import event
 from workorder.db import Database
@@ -57,6 +57,5 @@ def push_pending(db: Database, url: str, client: httpx.Client | None = None, bat
         if own:
             client.close()
     with db.read() as s:
-        from sqlalchemy import func
         left = s.scalar(select(func.count(Outbox.id)).where(Outbox.pushed_at.is_(None)))
     return {"pushed": pushed, "pending": left, "error": error}

@@ -10,6 +10,7 @@ deadlines and the outbox.
 from __future__ import annotations
 
 import hashlib
+import logging
 import queue
 import secrets
 import threading
@@ -17,22 +18,21 @@ import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import exists, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from hotline.settings import local_zone
 from hotline.auth import Principal
 from hotline.log import mask_number
+from hotline.settings import local_zone
 from workorder import deadlines as dl
 from workorder import states
 from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
-from workorder.models import (ApiToken, AuditLog, Category, Department, Order, Outbox, Record, Survey,
-                              Transition, utcnow)
+from workorder.models import ApiToken, AuditLog, Category, Department, Order, Outbox, Record, Survey, Transition, utcnow
 
 SYSTEM = Principal(subject="system:jobs", role="system")
 # set by the API's audit middleware: {"state": <request state dict>, "method": ..., "path": ...}
@@ -643,7 +643,6 @@ class Store:
             with self.db.write() as s:
                 s.add_all([AuditLog(**r) for r in rows])
         except Exception:  # keep the writer alive; the rows are logged instead
-            import logging
             logging.getLogger("workorder.audit").exception("audit batch of %d rows lost", len(rows))
 
     def flush_audit(self) -> None:
@@ -679,7 +678,6 @@ class Store:
         return counts
 
     def archive_closed(self, older_than_days: int = 30) -> int:
-        from datetime import timedelta
         cutoff = self.now() - timedelta(days=older_than_days)
         with self.db.read() as s:
             ids = list(s.scalars(select(Order.id).where(Order.status == "closed", Order.closed_at < cutoff)))

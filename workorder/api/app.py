@@ -8,16 +8,23 @@ method, path, read/change, status, order).
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Callable
 
-from fastapi import FastAPI, Request
+import redis
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
-from hotline.auth import builtin_resolver
+from hotline.auth import builtin_resolver, require_roles
 from hotline.log import event
 from hotline.secrets import load_secrets
+from queues.api import router as queues_router
+from queues.service import keys
+from workorder.api.open311 import router as open311_router
+from workorder.api.routes import router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
@@ -61,11 +68,6 @@ def queue_answer_rate(settings) -> Callable[[], dict | None]:
     """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
     def get() -> dict | None:
         try:
-            import json
-
-            import redis
-
-            from queues.service import keys
             client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
             try:
                 raw = client.get(keys(settings.instance)["view"])
@@ -117,19 +119,10 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
     async def _forbidden(request: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
-    from workorder.api.open311 import router as open311_router
-    from workorder.api.routes import router
-
     app.include_router(router)
     app.include_router(open311_router)
     # other packages' routers, one line each
-    from queues.api import router as queues_router
     app.include_router(queues_router)
-
-    from fastapi import Depends
-    from fastapi.openapi.utils import get_openapi
-
-    from hotline.auth import require_roles
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi_schema(p=Depends(require_roles("agent", "dispatcher", "department", "supervisor", "admin",

@@ -18,13 +18,13 @@ from typing import Annotated, Optional
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import or_, select
 
 from hotline.auth import Principal
+from hotline.settings import local_zone
 from workorder.api.schemas import Text
 from workorder.config import parent_code
-from hotline.settings import local_zone
 from workorder.models import Category, Order
 from workorder.service import Invalid, order_dict
 
@@ -141,7 +141,6 @@ def _field(form: dict, name: str, max_length: int) -> str | None:
         return None
     v = str(v)
     try:
-        from pydantic import TypeAdapter
         TypeAdapter(Text(max_length)).validate_python(v)
     except ValidationError as exc:
         raise Invalid(name, exc.errors()[0]["msg"]) from None

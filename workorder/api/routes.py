@@ -6,15 +6,27 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from hotline.auth import Principal, require_roles
-from workorder import stats as stats_mod
-from workorder.api.schemas import (CallAnswered, DepartmentCreate, IvrDraft, IvrSurvey, KbCreate, KbUpdate,
-                                   OrderCreate, OrderPatch, Text, TokenCreate, TransitionBody, TypeCode)
 from hotline.settings import local_zone
+from workorder import stats as stats_mod
+from workorder.api.schemas import (
+    CallAnswered,
+    DepartmentCreate,
+    IvrDraft,
+    IvrSurvey,
+    KbCreate,
+    KbUpdate,
+    OrderCreate,
+    OrderPatch,
+    Text,
+    TokenCreate,
+    TransitionBody,
+    TypeCode,
+)
 from workorder.models import AuditLog, Category, Department
 from workorder.service import PHONE_ROLES, Store
 from workorder.states import ACTIONS, DISPOSITIONS, REQUEST_TYPES, SATISFACTION, STATUSES, TRANSITIONS, URGENCIES

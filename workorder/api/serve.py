@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import sys
 
+import anyio.to_thread
+
+from workorder.api.app import create_app
+from workorder.migrate import upgrade
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=None, help="override settings.api_port")
@@ -16,9 +21,6 @@ def add_arguments(parser) -> None:
 def run(args, settings) -> int:
     import uvicorn
 
-    from workorder.api.app import create_app
-    from workorder.migrate import upgrade
-
     if not getattr(args, "no_migrate", False):
         upgrade(settings.database_url)
     app = create_app(settings)
@@ -28,7 +30,6 @@ def run(args, settings) -> int:
     @app.on_event("startup")
     async def _threads():
         # every in-flight request may wait on the group commit: let them all queue there
-        import anyio.to_thread
         anyio.to_thread.current_default_thread_limiter().total_tokens = 128
 
     uvicorn.run(app, host=settings.bind, port=args.port or settings.api_port, log_level="warning",
