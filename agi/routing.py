@@ -91,8 +91,8 @@ def decide(dialed: str, caller: str, now: datetime | None, tmap: TransferMap) ->
     if not dialed or dialed == hot.number:
         if hot.flow:
             return Route(kind="ivr", flow=hot.flow, queue=hot.queue, origin=hot.number,
-                         department=hot.department, reason=f"{hot.number}: IVR flow {hot.flow}")
-        return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department,
+                         department=hot.department or "", reason=f"{hot.number}: IVR flow {hot.flow}")
+        return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department or "",
                      reason=f"{hot.number}: the hotline's queue")
     table = _compiled(tmap)
     entry = table.get(dialed)
@@ -101,7 +101,7 @@ def decide(dialed: str, caller: str, now: datetime | None, tmap: TransferMap) ->
             return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
                          queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
         ca = tmap.catch_all
-        return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department,
+        return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department or "",
                      row=ca.row or "", reason=f"not in the map: 整体并入 row 10 catch-all, {hot.number} answers")
     return _pick(entry, dialed, now, tmap, 0)
 

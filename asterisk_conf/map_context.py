@@ -40,5 +40,5 @@ def map_context(tmap: Any) -> dict[str, Any]:
     out["hotline_number"] = tmap.hotline.number
     out["area_code"] = tmap.area_code or ""
     ca = tmap.catch_all
-    out["catch_all"] = {"queue": ca.queue, "department": ca.department, "row": ca.row or ""}
+    out["catch_all"] = {"queue": ca.queue, "department": ca.department or "", "row": ca.row or ""}
     return out

@@ -7,12 +7,13 @@ whole by the loader (:mod:`hotline.transfer_map`).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
-from hotline.map_schema import Line, TransferMap
+from hotline.map_schema import DEPARTMENT_CODE, Line, TransferMap
 from hotline.names import ENDPOINT_NAME_RE, QUEUE_NAME_RULE, queue_name_problem
 from hotline.policy import MODE_NAMES, NEVER_INTEGRATED, normalize_mode
 from hotline.yamlsrc import Problem, Source, pydantic_problems
@@ -96,10 +97,23 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
         out.append(P(("hotline", "queue"), f"unknown queue {tm.hotline.queue!r}; known: {_known(tm.queues)}"))
     if tm.catch_all.queue not in tm.queues:
         out.append(P(("catch_all", "queue"), f"unknown queue {tm.catch_all.queue!r}; known: {_known(tm.queues)}"))
-    for dname, dept in tm.departments.items():
-        if dept.skill not in tm.queues:
-            out.append(P(("departments", dname, "skill"),
-                         f"unknown queue {dept.skill!r} for department {dname}; known: {_known(tm.queues)}"))
+    names: dict[str, str] = {}
+    for code, dept in tm.departments.items():
+        if not re.match(DEPARTMENT_CODE, code):
+            out.append(P(("departments", code), f"department code {code!r}: lower-case ASCII letters, digits "
+                                                 "and _, starting with a letter (it is the unit's id in the "
+                                                 "work-order store)"))
+        if dept.skill is not None and dept.skill not in tm.queues:
+            out.append(P(("departments", code, "skill"),
+                         f"unknown queue {dept.skill!r} for department {code}; known: {_known(tm.queues)}"))
+        if dept.name in names:
+            out.append(P(("departments", code, "name"), f"department name {dept.name!r} is also the name of "
+                                                         f"{names[dept.name]!r}"))
+        names.setdefault(dept.name, code)
+    for where, code in ((("hotline", "department"), tm.hotline.department),
+                        (("catch_all", "department"), tm.catch_all.department)):
+        if code is not None and code not in tm.departments:
+            out.append(P(where, f"unknown department {code!r}; known: {_known(tm.departments)}"))
     numbers = {x.number for x in tm.lines}
     seen: dict[str, int] = {tm.hotline.number: -1}
     for k, ln in enumerate(tm.lines):
@@ -113,8 +127,9 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
         else:
             seen[ln.number] = i
         if ln.department not in tm.departments:
-            out.append(P(at + ("department",), f"unknown department {ln.department!r}: declare it under "
-                                               f"departments (with its skill queue) to make it a handling unit"))
+            out.append(P(at + ("department",), f"unknown department {ln.department!r}: declare its code under "
+                                               f"departments (with its name and skill queue) to make it a "
+                                               f"handling unit"))
         if ln.queue is not None and ln.queue not in tm.queues:
             out.append(P(at + ("queue",), f"unknown queue {ln.queue!r}; known: {_known(tm.queues)}"))
         if implied_seats and ln.seats not in implied_seats:

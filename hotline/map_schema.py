@@ -7,12 +7,14 @@ rules) is in :mod:`hotline.map_check`; loading in :mod:`hotline.transfer_map`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from hotline.calendar import Calendar, WeeklyHours, parse_hours
+from hotline.names import DEFAULT_HOTLINE_QUEUE
 from hotline.policy import LEVEL_ALIASES, normalize_mode
 
 _CONTACT_RE = re.compile(r"^sips?:[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(;transport=(udp|tcp|tls))?$")
@@ -141,16 +143,33 @@ class Trunk(_Model):
         return v
 
 
+DEPARTMENT_KINDS = ("hotline", "department", "subcenter", "district", "others")
+DEPARTMENT_CODE = r"^[a-z][a-z0-9_]{0,31}$"
+
+
 class Department(_Model):
-    skill: str  # queue of 12345 agents who handle this department's calls
+    """A handling unit (责任单位 / 承办单位), keyed by its code in the map."""
+    name: str = Field(min_length=1)  # display name, e.g. 市民政局
+    skill: Optional[str] = None  # queue of the agents who answer its lines; None: the hotline's queue
+    kind: Literal["hotline", "department", "subcenter", "district", "others"] = "department"
     description: str = ""
+
+
+@dataclass(frozen=True)
+class HandlingUnit:
+    """A department as the work-order store sees it."""
+    code: str
+    name: str
+    kind: str
+    skill: str
+    lines: tuple[str, ...]  # the legacy numbers it answered
 
 
 class Hotline(_Model):
     number: str = Field(default="12345", pattern=r"^\d{3,20}$")
     name: str = "12345政务服务便民热线"
-    department: str = "市政务服务管理办公室"
-    queue: str = "hotline"
+    department: Optional[str] = None  # code of the unit that runs the hotline (departments:)
+    queue: str = DEFAULT_HOTLINE_QUEUE
     flow: Optional[str] = None  # IVR flow played to 12345 callers; none = straight to the queue
 
     @field_validator("number", mode="before")
@@ -163,8 +182,8 @@ class CatchAll(_Model):
     """整体并入 row 10: every other department line; no hotline = handling unit."""
     row: Optional[str] = "整体并入 10"
     name: str = "各级各有关部门设立的各类政务服务便民热线电话（含移动电话号码）"
-    department: str = "各级各有关部门"
-    queue: str = "hotline"
+    department: Optional[str] = None  # code of the catch-all unit (departments:)
+    queue: str = DEFAULT_HOTLINE_QUEUE
     notes: Optional[str] = None
 
 
@@ -206,7 +225,19 @@ class TransferMap(_Model):
         if line.queue:
             return line.queue
         dept = self.departments.get(line.department)
-        return dept.skill if dept else self.hotline.queue
+        return (dept.skill if dept else None) or self.hotline.queue
+
+    def department_name(self, code: str) -> str:
+        dept = self.departments.get(code)
+        return dept.name if dept else code
+
+    def handling_units(self) -> list[HandlingUnit]:
+        """Every department of the map with the numbers of its lines (for the work-order store)."""
+        lines: dict[str, list[str]] = {}
+        for ln in self.lines:
+            lines.setdefault(ln.department, []).append(ln.number)
+        return [HandlingUnit(code, d.name, d.kind, d.skill or self.hotline.queue, tuple(lines.get(code, ())))
+                for code, d in self.departments.items()]
 
     def province_trunk(self) -> str | None:
         for name, trunk in sorted(self.trunks.items()):

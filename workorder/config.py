@@ -4,7 +4,8 @@
 * the calendar is the platform's one calendar (:mod:`hotline.calendar`,
   ``holidays/<year>.yaml``, zone HOTLINE_TIMEZONE)
 * ``categories.yaml``   -> ``{code: name}`` (6-digit codes, parents must exist)
-* ``departments.yaml``  -> list of department dicts
+* the departments (承办单位) are the transfer map's (``transfer_map.yaml``,
+  ``departments:``, keyed by code): :func:`load_departments`
 
 The shipped files live next to this module; a deployment may point
 ``HOTLINE_WORKORDER_CONFIG`` at a folder holding its own copies.
@@ -16,12 +17,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hotline.calendar import Calendar
 from hotline.settings import Settings, load_calendar
+from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError, Problem, load, pydantic_problems
 from workorder.deadlines import LimitRow, LimitTable, parse_limit
 from workorder.states import REQUEST_TYPES, URGENCIES
@@ -127,33 +128,12 @@ def load_categories(path: Path | None = None) -> dict[str, str]:
     return cats
 
 
-class _Dept(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    name: str
-    kind: Literal["department", "district", "subcenter", "hotline"] = "department"
-    lines: list[str] = []
-
-
-class _DeptFile(_Strict):
-    departments: list[_Dept]
-
-
-def load_departments(path: Path | None = None) -> list[dict]:
-    path = path or config_dir() / "departments.yaml"
-    data, src = load(path)
-    try:
-        model = _DeptFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(pydantic_problems(exc, src)) from None
-    problems = []
-    seen = set()
-    for i, d in enumerate(model.departments):
-        if d.code in seen:
-            problems.append(src.problem(("departments", i, "code"), f"duplicate department code {d.code!r}"))
-        seen.add(d.code)
-    if problems:
-        raise ConfigError(problems)
-    return [d.model_dump() for d in model.departments]
+def load_departments(settings: Settings | None = None) -> list[dict]:
+    """The handling units: the departments of the transfer map (their one home), with the
+    numbers of their lines.  Raises ConfigError when the map is refused."""
+    settings = settings if settings is not None else Settings.from_env()
+    tmap = load_map_for(settings)
+    return [{"code": u.code, "name": u.name, "kind": u.kind, "lines": list(u.lines)} for u in tmap.handling_units()]
 
 
 @dataclass(frozen=True)
@@ -171,7 +151,7 @@ def load_all(settings: Settings | None = None) -> WorkorderConfig:
     problems: list[Problem] = []
     out = {}
     for name, fn in (("limits", load_time_limits), ("calendar", lambda: load_calendar(settings)),
-                     ("categories", load_categories), ("departments", load_departments)):
+                     ("categories", load_categories), ("departments", lambda: load_departments(settings))):
         try:
             out[name] = fn()
         except ConfigError as exc:

@@ -173,11 +173,14 @@ class Stack:
         default_map = PROJECT_ROOT / "transfer_map.yaml"
         if default_map.exists():
             shutil.copy(default_map, map_copy)
+        # the calendar too, so a test can make today a holiday
+        shutil.copytree(PROJECT_ROOT / "holidays", home / "holidays", dirs_exist_ok=True)
         self.settings = Settings.from_env(
             env={},
             home=home,
             transfer_map=map_copy if default_map.exists() else default_map,
             ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
+            holidays_dir=home / "holidays",
             sip_agent_port=free_port(), sip_trunk_port=free_port(), ami_port=free_port(),
             http_port=free_port(), agi_port=free_port(), api_port=free_port(),
             redis_port=free_port(), rtp_start=30000, rtp_end=31999,

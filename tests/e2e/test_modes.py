@@ -125,7 +125,7 @@ def test_merge_12349_announcement_then_the_department_skill(stack, modes):
         assert connect["Queue"] == "minzheng" and connect["MemberName"] == "1001"
         cv = chanvars(connect)
         assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE"), cv.get("HOTLINE_DEPT")) == \
-            ("12349", "merge", "市民政局")
+            ("12349", "merge", "mzj")
         assert play["Uniqueid"] == connect["Uniqueid"]
         pops = agent.screen_pops()
         assert pops and "origin=12349" in pops[-1] and "mode=merge" in pops[-1]
@@ -144,7 +144,7 @@ def test_dual_seats_cancelled_12329_is_answered_by_12345_agents_of_the_skill(sta
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         assert connect["Queue"] == "gongjijin"
         assert chanvars(connect).get("HOTLINE_MODE") == "dual"
-        assert chanvars(connect).get("HOTLINE_DEPT") == "市住房公积金管理中心"
+        assert chanvars(connect).get("HOTLINE_DEPT") == "gjj"
         assert "origin=12329" in agent.screen_pops()[-1]
 
 
@@ -444,14 +444,20 @@ def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
 
 
 def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes):
-    """Opening hours and the holiday calendar, as Beijing time, through FastAGI."""
+    """Opening hours and the platform's one calendar (holidays/<year>.yaml), as Beijing time, through FastAGI."""
     import zoneinfo
     from datetime import datetime
 
     caller = "13800000020"
     today = datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+    year_file = stack.settings.holidays_dir / f"{today.year}.yaml"
+    saved = year_file.read_text(encoding="utf-8") if year_file.exists() else None
+    holidays = (saved or f"year: {today.year}\nsource: test\nholidays:\n").replace("holidays:\n", "holidays:\n", 1)
+    if today.isoformat() not in holidays:
+        holidays = holidays.replace("holidays:\n", f"holidays:\n  - {{name: 测试, from: {today}, to: {today}}}\n", 1)
+        holidays = "\n".join(l for l in holidays.splitlines() if l.strip() != f"- {today.isoformat()}") + "\n"
+    year_file.write_text(holidays, encoding="utf-8")
     text = modes_map_text(modes.ports)
-    text = re.sub(r"^holidays: \[", f"holidays: [{today.isoformat()}, ", text, flags=re.M)
     old = re.search(r'  - number: "12350"\n(    .*\n)+?    row: 双号并行 2\n', text).group(0)
     text = text.replace(old, old.replace("    row: 双号并行 2\n",
                                          '    hours: ["mon-sun 00:00-24:00"]\n    row: 双号并行 2\n'))
@@ -468,6 +474,10 @@ def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes
         routes = [l for l in stack.service_log("agi").splitlines() if '"dialed": "12350"' in l]
         assert "closed (hours)" in routes[-1]
     finally:
+        if saved is None:
+            year_file.unlink()
+        else:
+            year_file.write_text(saved, encoding="utf-8")
         stack.reload(transfer_map=modes_map_text(modes.ports))
 
 
@@ -495,7 +505,7 @@ def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
         cv = chanvars(connect)
         assert connect["Queue"] == "nongye"
         assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == \
-            ("province", "province_noanswer", "市农业农村局")
+            ("province", "province_noanswer", "nyj")
 
 
 def test_overflow_to_another_number_keeps_the_origin(stack, modes):

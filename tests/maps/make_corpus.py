@@ -7,9 +7,9 @@ HEAD = '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, minzheng: 民政, yingji: 应急管理, yancao: 烟草}
 departments:
-  市民政局: {skill: minzheng}
-  市应急管理局: {skill: yingji}
-  市烟草局: {skill: yancao}
+  mzj: {name: 市民政局, skill: minzheng}
+  yjj: {name: 市应急管理局, skill: yingji}
+  ycj: {name: 市烟草局, skill: yancao}
 trunks:
   province: {kind: province, contact: "sip:127.0.0.1:5090"}
   seats-12350: {kind: seats, contact: "sip:127.0.0.1:5091"}
@@ -19,7 +19,7 @@ cases = {
 "unknown_mode": HEAD + '''lines:
   - number: "12349"
     name: 全国统一民政服务电话
-    department: 市民政局
+    department: mzj
     mode: 合并  #! 5 unknown mode '合并'
 ''',
 "unknown_department": HEAD + '''lines:
@@ -29,50 +29,50 @@ cases = {
     mode: merge
 ''',
 "duplicate_number": HEAD + '''lines:
-  - {number: "12349", name: 民政, department: 市民政局, mode: merge}
-  - {number: "12349", name: 民政二, department: 市民政局, mode: merge}  #! 6 duplicate number 12349 (first at line 13:6)
-  - {number: "12345", name: 假12345, department: 市民政局, mode: merge}  #! 6 duplicate number 12345
+  - {number: "12349", name: 民政, department: mzj, mode: merge}
+  - {number: "12349", name: 民政二, department: mzj, mode: merge}  #! 6 duplicate number 12349 (first at line 13:6)
+  - {number: "12345", name: 假12345, department: mzj, mode: merge}  #! 6 duplicate number 12345
 ''',
 "unknown_queue": '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, minzheng: 民政}
 departments:
-  市民政局: {skill: minzheng}
-  市应急管理局: {skill: anquan}  #! 12 unknown queue 'anquan' for department 市应急管理局
+  mzj: {name: 市民政局, skill: minzheng}
+  yjj: {name: 市应急管理局, skill: anquan}  #! 23 unknown queue 'anquan' for department yjj
 lines:
   - number: "12349"
     name: 全国统一民政服务电话
-    department: 市民政局
+    department: mzj
     mode: merge
     queue: mingzheng  #! 5 unknown queue 'mingzheng'
 ''',
 "emergency_110": HEAD + '''lines:
   - number: "110"  #! 5 110 is never integrated into 12345: 110 is the police emergency number
     name: 报警电话
-    department: 市民政局
+    department: mzj
     mode: merge
   - number: "120"  #! 5 120 is the medical emergency number
     name: 急救
-    department: 市民政局
+    department: mzj
     mode: merge
 ''',
 "emergency_others": HEAD + '''lines:
-  - {number: "12395", name: 海上遇险, department: 市民政局, mode: merge}  #! 6 12395 is the maritime distress emergency number
-  - {number: "999", name: 红十字急救, department: 市民政局, mode: merge}  #! 6 999 is the Red Cross
-  - {number: "12110", name: 短信报警, department: 市民政局, mode: merge}  #! 6 12110 is the police emergency
-  - {number: "12368", name: 法院诉讼服务, department: 市民政局, mode: merge}  #! 6 不含人大、政协、法院
+  - {number: "12395", name: 海上遇险, department: mzj, mode: merge}  #! 6 12395 is the maritime distress emergency number
+  - {number: "999", name: 红十字急救, department: mzj, mode: merge}  #! 6 999 is the Red Cross
+  - {number: "12110", name: 短信报警, department: mzj, mode: merge}  #! 6 12110 is the police emergency
+  - {number: "12368", name: 法院诉讼服务, department: mzj, mode: merge}  #! 6 不含人大、政协、法院
 ''',
 "dual_without_target": HEAD + '''lines:
   - number: "12350"
     name: 全国统一安全生产举报投诉电话
-    department: 市应急管理局
+    department: yjj
     mode: 双号并行  #! 5 双号并行 line 12350 with seats kept needs a target
     seats: retained_temporarily
 ''',
 "subcenter_without_target": HEAD + '''lines:
   - number: "12313"
     name: 全国烟草专卖品市场监管举报电话
-    department: 市烟草局
+    department: ycj
     mode: 设分中心  #! 5 设分中心 line 12313 with seats kept needs a target
     seats: retained
 ''',
@@ -80,14 +80,14 @@ lines:
 lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-12350
     overflow: {to: "12320", timeout: 20}
   - number: "12320"
     name: 公共卫生
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-12320
@@ -96,7 +96,7 @@ lines:
 "overflow_self": HEAD + '''lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-12350
@@ -106,7 +106,7 @@ lines:
 "transition_past": HEAD + '''lines:
   - number: "12349"
     name: 全国统一民政服务电话
-    department: 市民政局
+    department: mzj
     mode: merge
     transition:
       text: 您拨打的民政服务热线12349已并入12345热线。
@@ -115,30 +115,30 @@ lines:
 "yaml_syntax": HEAD + '''lines:
   - number: "12349"
     name: [民政
-    department: 市民政局  #! 15 YAML syntax
+    department: mzj  #! 15 YAML syntax
 ''',
 "duplicate_key": HEAD + '''lines:
   - number: "12349"
     name: 全国统一民政服务电话
     name: 民政  #! 5 duplicate key 'name'
-    department: 市民政局
+    department: mzj
     mode: merge
 ''',
 "many_problems": HEAD + '''lines:
-  - {number: "12349", name: 民政, department: 市民政局, mode: 整体合并}  #! 51 unknown mode '整体合并'
+  - {number: "12349", name: 民政, department: mzj, mode: 整体合并}  #! 50 unknown mode '整体合并'
   - {number: "12336", name: 自然资源, department: 市自然资源局, mode: merge}  #! 35 unknown department
-  - {number: "12350", name: 安全生产, department: 市应急管理局, mode: dual, seats: retained}  #! 55 needs a target
+  - {number: "12350", name: 安全生产, department: yjj, mode: dual, seats: retained}  #! 52 needs a target
   - number: "12312"
     name: 商务
-    department: 市民政局
+    department: mzj
     mode: merge
     transition: {text: 已并入12345, until: 2025-12-31}  #! 34 the transition announcement ended
-  - {number: "119", name: 火警, department: 市民政局, mode: merge}  #! 6 119 is the fire emergency number
+  - {number: "119", name: 火警, department: mzj, mode: merge}  #! 6 119 is the fire emergency number
 ''',
 "shanxi_alias_conflict": HEAD + '''lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: 来电转移
     seats: retained  #! 5 mode 来电转移 means seats cancelled, not retained
     target: seats-12350
@@ -146,7 +146,7 @@ lines:
 "subcenter_not_7x24": HEAD + '''lines:
   - number: "12313"
     name: 烟草
-    department: 市烟草局
+    department: ycj
     mode: subcenter
     seats: retained
     target: subcenter-12313
@@ -155,7 +155,7 @@ lines:
 "bad_hours": HEAD + '''lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-12350
@@ -164,7 +164,7 @@ lines:
 "unknown_target": HEAD + '''lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained
     target: seats-yingji  #! 5 unknown target 'seats-yingji'
@@ -172,14 +172,14 @@ lines:
 "merge_keeps_seats": HEAD + '''lines:
   - number: "12349"
     name: 民政
-    department: 市民政局
+    department: mzj
     mode: 直接合并
     seats: retained  #! 5 整体并入 cancels the department's seats
 ''',
 "bad_trunk_contact": '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理}
-departments: {市民政局: {skill: hotline}}
+departments: {mzj: {name: 市民政局, skill: hotline}}
 trunks:
   province: {kind: province, contact: "10.0.0.1:5060"}  #! 30 contact '10.0.0.1:5060' is not a SIP URI
   Sub_Center: {kind: subcenter, contact: "sip:10.0.0.2"}  #! 3 trunk name 'Sub_Center'
@@ -194,25 +194,25 @@ lines: []
 "province_without_trunk": '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, keji: 科技}
-departments: {市科技局: {skill: keji}}
+departments: {kjj: {name: 市科技局, skill: keji}}
 lines:
   - number: "12396"
     name: 全国统一科技公益服务电话
-    department: 市科技局
+    department: kjj
     mode: merge
     level: province  #! 5 province line without a province trunk
 ''',
 "overflow_unknown": HEAD + '''lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained
     target: seats-12350
     overflow: {to: "12399", timeout: 20}  #! 16 unknown overflow target '12399'
   - number: "12320"
     name: 公共卫生
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained
     target: seats-12350
@@ -221,7 +221,7 @@ lines:
 "reserved_queue_name": '''version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, general: 综合}  #! 25 queue name 'general' is reserved
-departments: {市民政局: {skill: hotline}}
+departments: {mzj: {name: 市民政局, skill: hotline}}
 lines: []
 ''',
 "not_a_mapping": '''- just  #! 1 the transfer map must be a mapping

@@ -25,40 +25,40 @@ def handan():
 # number -> (kind, queue, dial target, mode, level, department, transition announcement?)
 EXPECTED = {
     # 整体并入 1-5: 12345 answers with the department's skill, after the 过渡期 announcement
-    "12349": ("queue", "minzheng", "", "merge", "city", "市民政局", True),
-    "96119": ("queue", "xiaofang", "", "merge", "city", "市消防救援支队", True),
-    "12336": ("queue", "ziran", "", "merge", "city", "市自然资源和规划局", True),
-    "12312": ("queue", "shangwu", "", "merge", "city", "市商务局", True),
-    "12356": ("queue", "weijian", "", "merge", "city", "市卫生健康委", True),
+    "12349": ("queue", "minzheng", "", "merge", "city", "mzj", True),
+    "96119": ("queue", "xiaofang", "", "merge", "city", "xfjy", True),
+    "12336": ("queue", "ziran", "", "merge", "city", "zrzy", True),
+    "12312": ("queue", "shangwu", "", "merge", "city", "swj", True),
+    "12356": ("queue", "weijian", "", "merge", "city", "wjw", True),
     # 整体并入 6-9: 热线在省有关部门设置 -> province trunk, back to the skill queue
-    "12396": ("dial", "keji", "PJSIP/12396@province", "merge", "province", "市科技局", False),
-    "12300": ("dial", "tongxin", "PJSIP/12300@province", "merge", "province", "市通信发展办", False),
-    "12301": ("dial", "wenlv", "PJSIP/12301@province", "merge", "province", "市文化广电和旅游局", False),
-    "12322": ("dial", "yingji", "PJSIP/12322@province", "merge", "province", "市应急管理局", False),
+    "12396": ("dial", "keji", "PJSIP/12396@province", "merge", "province", "kjj", False),
+    "12300": ("dial", "tongxin", "PJSIP/12300@province", "merge", "province", "txb", False),
+    "12301": ("dial", "wenlv", "PJSIP/12301@province", "merge", "province", "wglj", False),
+    "12322": ("dial", "yingji", "PJSIP/12322@province", "merge", "province", "yjj", False),
     # 双号并行 1: seats cancelled -> 12345 agents of the skill
-    "12329": ("queue", "gongjijin", "", "dual", "city", "市住房公积金管理中心", True),
+    "12329": ("queue", "gongjijin", "", "dual", "city", "gjj", True),
     # 双号并行 2-4: seats kept for now -> department seats first, overflow to 12345
-    "12350": ("dial", "yingji", "PJSIP/12350@seats-12350", "dual", "city", "市应急管理局", False),
-    "12320": ("dial", "weijian", "PJSIP/12320@seats-12320", "dual", "city", "市卫生健康委", False),
-    "12348": ("dial", "sifa", "PJSIP/12348@seats-12348", "dual", "city", "市司法局", False),
+    "12350": ("dial", "yingji", "PJSIP/12350@seats-12350", "dual", "city", "yjj", False),
+    "12320": ("dial", "weijian", "PJSIP/12320@seats-12320", "dual", "city", "wjw", False),
+    "12348": ("dial", "sifa", "PJSIP/12348@seats-12348", "dual", "city", "sfj", False),
     # 双号并行 5-10: number kept, merged into 12345
-    "12333": ("queue", "renshe", "", "dual", "city", "市人力资源社会保障局", True),
-    "12369": ("queue", "shengtai", "", "dual", "city", "市生态环境局", True),
-    "12319": ("queue", "chengguan", "", "dual", "city", "市城管执法局", True),
-    "12328": ("queue", "jiaotong", "", "dual", "city", "市交通运输局", True),
-    "12318": ("queue", "wenlv", "", "dual", "city", "市文化广电和旅游局", True),
-    "12315": ("queue", "shichang", "", "dual", "city", "市市场监管局", True),
+    "12333": ("queue", "renshe", "", "dual", "city", "rsj", True),
+    "12369": ("queue", "shengtai", "", "dual", "city", "sthj", True),
+    "12319": ("queue", "chengguan", "", "dual", "city", "cgzf", True),
+    "12328": ("queue", "jiaotong", "", "dual", "city", "jtj", True),
+    "12318": ("queue", "wenlv", "", "dual", "city", "wglj", True),
+    "12315": ("queue", "shichang", "", "dual", "city", "scjg", True),
     # 双号并行 11-14: province
-    "12316": ("dial", "nongye", "PJSIP/12316@province", "dual", "province", "市农业农村局", False),
-    "12393": ("dial", "yibao", "PJSIP/12393@province", "dual", "province", "市医疗保障局", False),
-    "12317": ("dial", "fupin", "PJSIP/12317@province", "dual", "province", "市扶贫开发办", False),
-    "12385": ("dial", "canlian", "PJSIP/12385@province", "dual", "province", "市残联", False),
+    "12316": ("dial", "nongye", "PJSIP/12316@province", "dual", "province", "nyj", False),
+    "12393": ("dial", "yibao", "PJSIP/12393@province", "dual", "province", "ybj", False),
+    "12317": ("dial", "fupin", "PJSIP/12317@province", "dual", "province", "fpb", False),
+    "12385": ("dial", "canlian", "PJSIP/12385@province", "dual", "province", "cl", False),
     # 设分中心 1: the city sub-center 7x24; 2-5: sub-centers on the province platform
-    "12313": ("dial", "yancao", "PJSIP/12313@subcenter-12313", "subcenter", "city", "市烟草局", False),
-    "12360": ("dial", "haiguan", "PJSIP/12360@province", "subcenter", "province", "邯郸海关", False),
-    "12366": ("dial", "shuiwu", "PJSIP/12366@province", "subcenter", "province", "市税务局", False),
-    "12367": ("dial", "gongan", "PJSIP/12367@province", "subcenter", "province", "市公安局", False),
-    "12305": ("dial", "youzheng", "PJSIP/12305@province", "subcenter", "province", "市邮政管理局", False),
+    "12313": ("dial", "yancao", "PJSIP/12313@subcenter-12313", "subcenter", "city", "ycj", False),
+    "12360": ("dial", "haiguan", "PJSIP/12360@province", "subcenter", "province", "hg", False),
+    "12366": ("dial", "shuiwu", "PJSIP/12366@province", "subcenter", "province", "swu", False),
+    "12367": ("dial", "gongan", "PJSIP/12367@province", "subcenter", "province", "gaj", False),
+    "12305": ("dial", "youzheng", "PJSIP/12305@province", "subcenter", "province", "yzj", False),
 }
 
 
@@ -99,7 +99,7 @@ def test_hotline_itself_and_the_catch_all(handan):
     assert decide("", CALLER, NOW, handan).origin == "12345"
     other = decide("03103012345", CALLER, NOW, handan)  # a department's old local line: row 10
     assert (other.kind, other.queue, other.mode, other.department, other.row) == \
-        ("queue", handan.catch_all.queue, "merge", "各级各有关部门", "整体并入 10")
+        ("queue", handan.catch_all.queue, "merge", "others", "整体并入 10")
     assert other.origin == "03103012345"
 
 
@@ -128,14 +128,14 @@ def test_aware_time_is_taken_in_the_maps_zone(handan):
 HOURS_MAP = """version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合, yingji: 应急, sifa: 司法}
-departments: {市应急管理局: {skill: yingji}, 市司法局: {skill: sifa}}
+departments: {yjj: {name: 市应急管理局, skill: yingji}, sfj: {name: 市司法局, skill: sifa}}
 trunks:
   seats-a: {kind: seats, contact: "sip:127.0.0.1:5091"}
   seats-b: {kind: seats, contact: "sip:127.0.0.1:5092"}
 lines:
   - number: "12350"
     name: 安全生产
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-a
@@ -143,7 +143,7 @@ lines:
     overflow: {to: "12348", timeout: 15}
   - number: "12348"
     name: 公共法律服务
-    department: 市司法局
+    department: sfj
     mode: 并行接听
     seats: retained
     target: seats-b
@@ -169,7 +169,7 @@ def test_dual_seats_kept_open_hours_dial_first(hours_map):
 def test_dual_seats_kept_closed_goes_to_its_overflow(hours_map, when):
     r = decide("12350", CALLER, when, hours_map)
     # 12348's seats (7x24) take the call; the origin stays what the citizen dialed
-    assert (r.kind, r.target, r.origin, r.department) == ("dial", "PJSIP/12348@seats-b", "12350", "市司法局")
+    assert (r.kind, r.target, r.origin, r.department) == ("dial", "PJSIP/12348@seats-b", "12350", "sfj")
     assert "12350 closed (hours): routed as 12348" in r.reason
 
 

@@ -20,8 +20,8 @@ BASE = """version: 1
 hotline: {number: "12345", queue: hotline}
 queues: {hotline: 综合受理, minzheng: 民政, yingji: 应急管理}
 departments:
-  市民政局: {skill: minzheng}
-  市应急管理局: {skill: yingji}
+  mzj: {name: 市民政局, skill: minzheng}
+  yjj: {name: 市应急管理局, skill: yingji}
 trunks:
   province: {kind: province, contact: "sip:127.0.0.1:5090"}
   seats-12350: {kind: seats, contact: "sip:127.0.0.1:5091"}
@@ -78,21 +78,21 @@ def handan():
 
 
 ANNEX = {  # number -> (section, row, department) as written in the annex of 邯政办字〔2021〕24号
-    "12349": ("整体并入", 1, "市民政局"), "96119": ("整体并入", 2, "市消防救援支队"),
-    "12336": ("整体并入", 3, "市自然资源和规划局"), "12312": ("整体并入", 4, "市商务局"),
-    "12356": ("整体并入", 5, "市卫生健康委"), "12396": ("整体并入", 6, "市科技局"),
-    "12300": ("整体并入", 7, "市通信发展办"), "12301": ("整体并入", 8, "市文化广电和旅游局"),
-    "12322": ("整体并入", 9, "市应急管理局"),
-    "12329": ("双号并行", 1, "市住房公积金管理中心"), "12350": ("双号并行", 2, "市应急管理局"),
-    "12320": ("双号并行", 3, "市卫生健康委"), "12348": ("双号并行", 4, "市司法局"),
-    "12333": ("双号并行", 5, "市人力资源社会保障局"), "12369": ("双号并行", 6, "市生态环境局"),
-    "12319": ("双号并行", 7, "市城管执法局"), "12328": ("双号并行", 8, "市交通运输局"),
-    "12318": ("双号并行", 9, "市文化广电和旅游局"), "12315": ("双号并行", 10, "市市场监管局"),
-    "12316": ("双号并行", 11, "市农业农村局"), "12393": ("双号并行", 12, "市医疗保障局"),
-    "12317": ("双号并行", 13, "市扶贫开发办"), "12385": ("双号并行", 14, "市残联"),
-    "12313": ("设分中心", 1, "市烟草局"), "12360": ("设分中心", 2, "邯郸海关"),
-    "12366": ("设分中心", 3, "市税务局"), "12367": ("设分中心", 4, "市公安局"),
-    "12305": ("设分中心", 5, "市邮政管理局"),
+    "12349": ("整体并入", 1, "mzj"), "96119": ("整体并入", 2, "xfjy"),
+    "12336": ("整体并入", 3, "zrzy"), "12312": ("整体并入", 4, "swj"),
+    "12356": ("整体并入", 5, "wjw"), "12396": ("整体并入", 6, "kjj"),
+    "12300": ("整体并入", 7, "txb"), "12301": ("整体并入", 8, "wglj"),
+    "12322": ("整体并入", 9, "yjj"),
+    "12329": ("双号并行", 1, "gjj"), "12350": ("双号并行", 2, "yjj"),
+    "12320": ("双号并行", 3, "wjw"), "12348": ("双号并行", 4, "sfj"),
+    "12333": ("双号并行", 5, "rsj"), "12369": ("双号并行", 6, "sthj"),
+    "12319": ("双号并行", 7, "cgzf"), "12328": ("双号并行", 8, "jtj"),
+    "12318": ("双号并行", 9, "wglj"), "12315": ("双号并行", 10, "scjg"),
+    "12316": ("双号并行", 11, "nyj"), "12393": ("双号并行", 12, "ybj"),
+    "12317": ("双号并行", 13, "fpb"), "12385": ("双号并行", 14, "cl"),
+    "12313": ("设分中心", 1, "ycj"), "12360": ("设分中心", 2, "hg"),
+    "12366": ("设分中心", 3, "swu"), "12367": ("设分中心", 4, "gaj"),
+    "12305": ("设分中心", 5, "yzj"),
 }
 SECTION_MODE = {"整体并入": "merge", "双号并行": "dual", "设分中心": "subcenter"}
 PROVINCE = {"12396", "12300", "12301", "12322", "12316", "12393", "12317", "12385",
@@ -149,10 +149,10 @@ def test_default_map_queues_are_asterisk_names(handan):
 
 def test_shanxi_aliases_mean_the_same():
     tmap, problems = _check(BASE + """\
-  - {number: "12349", name: a, department: 市民政局, mode: 直接合并}
-  - {number: "12329", name: b, department: 市民政局, mode: 来电转移, seats: cancelled}
-  - {number: "12350", name: c, department: 市应急管理局, mode: 并行接听, seats: retained, target: seats-12350}
-  - {number: "12396", name: d, department: 市民政局, mode: MERGE, level: 省级}
+  - {number: "12349", name: a, department: mzj, mode: 直接合并}
+  - {number: "12329", name: b, department: mzj, mode: 来电转移, seats: cancelled}
+  - {number: "12350", name: c, department: yjj, mode: 并行接听, seats: retained, target: seats-12350}
+  - {number: "12396", name: d, department: mzj, mode: MERGE, level: 省级}
 """)
     assert problems == []
     assert [ln.canonical_mode for ln in tmap.lines] == ["merge", "dual", "dual", "merge"]
@@ -162,9 +162,9 @@ def test_shanxi_aliases_mean_the_same():
 def test_every_problem_is_reported_not_just_the_first():
     _, problems = _check(BASE + """\
   - {number: "12349", name: a, department: 不存在, mode: merge}
-  - {number: "12349", name: b, department: 市民政局, mode: nope}
-  - {number: "122", name: c, department: 市民政局, mode: merge}
-  - {number: "12350", name: d, department: 市应急管理局, mode: dual, seats: retained}
+  - {number: "12349", name: b, department: mzj, mode: nope}
+  - {number: "122", name: c, department: mzj, mode: merge}
+  - {number: "12350", name: d, department: yjj, mode: dual, seats: retained}
 """)
     assert [p.line for p in problems] == [11, 12, 13, 14]
     assert "unknown department" in problems[0].message
@@ -175,7 +175,7 @@ def test_every_problem_is_reported_not_just_the_first():
 
 @pytest.mark.parametrize("number", sorted(tm.NEVER_INTEGRATED))
 def test_emergency_and_excluded_numbers_are_refused_with_the_reason(number):
-    _, problems = _check(BASE + f'  - {{number: "{number}", name: x, department: 市民政局, mode: merge}}\n')
+    _, problems = _check(BASE + f'  - {{number: "{number}", name: x, department: mzj, mode: merge}}\n')
     assert len(problems) == 1
     assert "never integrated" in problems[0].message and ("紧急" in problems[0].message
                                                            or "不含人大" in problems[0].message)
@@ -185,7 +185,7 @@ def test_transition_end_date_is_checked_against_the_given_day():
     text = BASE + """\
   - number: "12349"
     name: a
-    department: 市民政局
+    department: mzj
     mode: merge
     transition: {text: 已并入12345, until: 2027-01-31}
 """
@@ -199,7 +199,7 @@ def test_hours_parse_and_open_close():
     text = BASE + """\
   - number: "12350"
     name: a
-    department: 市应急管理局
+    department: yjj
     mode: dual
     seats: retained_temporarily
     target: seats-12350
@@ -231,7 +231,7 @@ def test_facts_that_moved_out_of_the_map_are_refused_with_where_they_went(key, v
 
 
 def test_hours_on_a_line_12345_answers_is_a_problem():
-    _, problems = _check(BASE + '  - {number: "12349", name: a, department: 市民政局, mode: merge, '
+    _, problems = _check(BASE + '  - {number: "12349", name: a, department: mzj, mode: merge, '
                                 'hours: ["mon-fri 08:00-18:00"]}\n')
     assert len(problems) == 1 and "7x24" in problems[0].message
 
@@ -241,9 +241,9 @@ def test_overflow_loop_over_three_lines():
   s2: {kind: seats, contact: "sip:127.0.0.1:5092"}
   s3: {kind: seats, contact: "sip:127.0.0.1:5093"}
 lines:
-  - {number: "1001", name: a, department: 市民政局, mode: dual, seats: retained, target: seats-12350, overflow: {to: "1002"}}
-  - {number: "1002", name: b, department: 市民政局, mode: dual, seats: retained, target: s2, overflow: {to: "1003"}}
-  - {number: "1003", name: c, department: 市民政局, mode: dual, seats: retained, target: s3, overflow: {to: "1001"}}
+  - {number: "1001", name: a, department: mzj, mode: dual, seats: retained, target: seats-12350, overflow: {to: "1002"}}
+  - {number: "1002", name: b, department: mzj, mode: dual, seats: retained, target: s2, overflow: {to: "1003"}}
+  - {number: "1003", name: c, department: mzj, mode: dual, seats: retained, target: s3, overflow: {to: "1001"}}
 """
     text = text.replace("trunks:\n", "trunks:\n", 1)
     # the two new trunks belong under trunks:, which is the section right before them
@@ -274,7 +274,7 @@ def test_cli_map_check(capsys):
     assert "ok, 28 numbers" in capsys.readouterr().out
     assert main(["map", "check", str(MAPS / "many_problems.yaml"), "--today", "2026-11-23"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith(f"{MAPS / 'many_problems.yaml'}:13:51: ")
+    assert err[0].startswith(f"{MAPS / 'many_problems.yaml'}:13:50: ")
     assert len([e for e in err if ".yaml:" in e and "rejected" not in e]) == 5
     assert "keeps its last good map" in err[-1]
 
