@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,28 @@ def test_platform_refuses_ports_already_in_use(tmp_path):
         assert busy == [f"AMI 127.0.0.1:{port}"]
         with pytest.raises(RuntimeError, match="already in use"):
             p.start()
+
+
+def _grab_passwords(path: str, start: int, n: int, out) -> None:
+    for i in range(start, start + n):
+        out.put((f"e{i}", ensure_sip_password(Path(path), f"e{i}")))
+
+
+def test_secrets_written_by_many_processes_at_once_stay_whole(tmp_path):
+    """Processes generating secrets together: one consistent file, no secret lost or changed."""
+    import multiprocessing
+
+    path = tmp_path / "secrets.json"
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_grab_passwords, args=(str(path), k * 20, 20, q)) for k in range(4)]
+    for p in procs:
+        p.start()
+    got = dict(q.get(timeout=30) for _ in range(80))
+    for p in procs:
+        p.join(10)
+        assert p.exitcode == 0
+    data = json.loads(path.read_text())
+    assert data["sip"] == got  # every password any process handed out is the stored one
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".secrets.json.")]  # no temp file left
