@@ -9,162 +9,48 @@ deadlines and the outbox.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import queue
-import secrets
-import threading
-import time
 import uuid
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable
+from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import exists, func, insert, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.auth import Principal
-from hotline.log import mask_number
-from hotline.settings import local_zone
 from workorder import deadlines as dl
 from workorder import states
 from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
-from workorder.models import ApiToken, AuditLog, Category, Department, Order, Outbox, Record, Survey, Transition, utcnow
+from workorder.errors import Conflict, Forbidden, Invalid, NotFound
+from workorder.models import Category, Department, Order, Outbox, Record, Transition, utcnow
+from workorder.service_admin import AdminMixin
+from workorder.service_calls import CallsMixin
+from workorder.views import (
+    AUDIT_CTX,
+    NOT_NULL,
+    PHONE_ROLES,
+    SUMMARY,
+    SYSTEM,
+    _iso,
+    _put_state,
+    masked,
+    order_dict,
+    state_of,
+    summary_dict,
+)
 
-SYSTEM = Principal(subject="system:jobs", role="system")
-# set by the API's audit middleware: {"state": <request state dict>, "method": ..., "path": ...}
-AUDIT_CTX: ContextVar[dict | None] = ContextVar("workorder_audit", default=None)
-_AUDIT_INIT = threading.Lock()
-# who sees caller numbers in clear; department sees them unless the caller asked for confidentiality
-PHONE_ROLES = frozenset({"agent", "dispatcher", "admin", "calls"})
-
-
-class NotFound(Exception):
-    pass
-
-
-class Conflict(Exception):
-    def __init__(self, reason: str, message: str):
-        self.reason, self.message = reason, message
-        super().__init__(f"{reason}: {message}")
-
-
-class Invalid(Exception):
-    """Input that passed the schema but not the store's rules (422)."""
-
-    def __init__(self, field_name: str, message: str):
-        self.field, self.message = field_name, message
-        super().__init__(f"{field_name}: {message}")
-
-
-class Forbidden(Exception):
-    pass
-
-
-def sees_phone(p: Principal, o: Order) -> bool:
-    if p.role in PHONE_ROLES:
-        return True
-    return p.role == "department" and not o.confidential
-
-
-def _iso(d: datetime | None) -> str | None:
-    return d.astimezone(local_zone()).isoformat() if d else None
-
-
-def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
-    phone = o.caller_phone
-    if p is not None and phone and not sees_phone(p, o):
-        phone = mask_number(phone)
-    name = o.caller_name
-    if p is not None and o.confidential and p.role not in PHONE_ROLES:
-        name = None if not name else name[0] + "*" * (len(name) - 1)
-    return {
-        "id": o.id, "number": o.number, "channel": o.channel, "received_at": _iso(o.received_at),
-        "caller_name": name, "caller_phone": phone, "anonymous": o.anonymous, "confidential": o.confidential,
-        "type": o.type, "type_text": states.REQUEST_TYPES.get(o.type or ""), "category_code": o.category_code,
-        "title": o.title, "content": o.content, "address": o.address, "district": o.district,
-        "lat": o.lat, "lon": o.lon, "urgency": o.urgency,
-        "origin": o.origin, "mode": o.mode, "origin_department": o.origin_department,
-        "uniqueid": o.uniqueid, "linkedid": o.linkedid, "recording": o.recording, "transcript": o.transcript,
-        "agent": o.agent, "queue": o.queue, "kb_refs": o.kb_refs or [], "parent_id": o.parent_id,
-        "status": o.status, "status_text": states.STATUSES.get(o.status), "round": o.round,
-        "main_unit": o.main_unit, "co_units": o.co_units or [], "return_count": o.return_count,
-        "designated": o.designated, "extension_pending": o.extension_pending,
-        "callback_attempts": o.callback_attempts, "disposition": o.disposition, "transfer_to": o.transfer_to,
-        "satisfaction": o.satisfaction, "resolved": o.resolved, "call_satisfaction": o.call_satisfaction,
-        "dispatched_at": _iso(o.dispatched_at), "sign_deadline": _iso(o.sign_deadline),
-        "handling_deadline": _iso(o.handling_deadline), "signed_at": _iso(o.signed_at),
-        "replied_at": _iso(o.replied_at), "closed_at": _iso(o.closed_at),
-        "created_at": _iso(o.created_at), "updated_at": _iso(o.updated_at), "version": o.version,
-    }
-
-
-SUMMARY = (Order.id, Order.number, Order.channel, Order.received_at, Order.caller_name, Order.caller_phone,
-           Order.confidential, Order.type, Order.category_code, Order.title, Order.address, Order.urgency,
-           Order.origin, Order.status, Order.round, Order.main_unit, Order.handling_deadline, Order.created_at,
-           Order.version)
-
-
-def summary_dict(r, p: Principal) -> dict[str, Any]:
-    """A list row: the summary columns only (no content), masked like :func:`order_dict`."""
-    phone, name = r.caller_phone, r.caller_name
-    hidden = r.confidential and p.role not in PHONE_ROLES
-    if phone and not (p.role in PHONE_ROLES or (p.role == "department" and not r.confidential)):
-        phone = mask_number(phone)
-    if hidden and name:
-        name = name[0] + "*" * (len(name) - 1)
-    return {"id": r.id, "number": r.number, "channel": r.channel, "received_at": _iso(r.received_at),
-            "caller_name": name, "caller_phone": phone, "confidential": r.confidential, "type": r.type,
-            "type_text": states.REQUEST_TYPES.get(r.type or ""), "category_code": r.category_code,
-            "title": r.title, "address": r.address, "urgency": r.urgency, "origin": r.origin, "status": r.status,
-            "status_text": states.STATUSES.get(r.status), "round": r.round, "main_unit": r.main_unit,
-            "handling_deadline": _iso(r.handling_deadline), "created_at": _iso(r.created_at), "version": r.version}
-
-
-def masked(snapshot: dict, o: Order, p: Principal) -> dict:
-    """The principal's view of a full snapshot made by :func:`order_dict` (same masking rules)."""
-    if sees_phone(p, o) and not (o.confidential and p.role not in PHONE_ROLES):
-        return snapshot
-    out = dict(snapshot)
-    if out["caller_phone"] and not sees_phone(p, o):
-        out["caller_phone"] = mask_number(out["caller_phone"])
-    if o.confidential and p.role not in PHONE_ROLES and out["caller_name"]:
-        out["caller_name"] = out["caller_name"][0] + "*" * (len(out["caller_name"]) - 1)
-    return out
-
-
-def state_of(o: Order) -> states.OrderState:
-    return states.OrderState(
-        status=o.status, round=o.round, main_unit=o.main_unit, co_units=tuple(o.co_units or ()),
-        return_count=o.return_count, designated=o.designated, extension_pending=o.extension_pending,
-        callback_attempts=o.callback_attempts, callback_failed=o.callback_failed,
-        dispatched_ever=o.dispatched_ever, status_before_return=o.status_before_return,
-        satisfaction=o.satisfaction, disposition=o.disposition, parent_id=o.parent_id)
-
-
-def _put_state(o: Order, st: states.OrderState) -> None:
-    o.status, o.round, o.main_unit, o.co_units = st.status, st.round, st.main_unit, list(st.co_units)
-    o.return_count, o.designated, o.extension_pending = st.return_count, st.designated, st.extension_pending
-    o.callback_attempts, o.callback_failed, o.dispatched_ever = st.callback_attempts, st.callback_failed, st.dispatched_ever
-    o.status_before_return, o.satisfaction, o.disposition, o.parent_id = (
-        st.status_before_return, st.satisfaction, st.disposition, st.parent_id)
-
-
-NOT_NULL = frozenset({"channel", "anonymous", "confidential", "urgency", "kb_refs"})
-EDITABLE = ("channel", "caller_name", "caller_phone", "anonymous", "confidential", "type", "category_code", "title",
-            "content", "address", "district", "lat", "lon", "urgency", "kb_refs", "transcript", "recording")
+__all__ = ["AUDIT_CTX", "PHONE_ROLES", "SYSTEM", "Conflict", "Forbidden", "Invalid", "NotFound", "Store",
+           "order_dict", "summary_dict"]
 
 
 @dataclass
-class Store:
+class Store(CallsMixin, AdminMixin):
     db: Database
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
     now: Callable[[], datetime] = utcnow
-    _audit_q: Any = field(default=None, init=False, repr=False)
     fts_chunk: int = 200  # FTS rows fetched per step when a text search also has filters
 
     # -- helpers ----------------------------------------------------------------
@@ -482,211 +368,4 @@ class Store:
         elif t == "supervision":
             self._rec(s, o, "supervision", p, now, unit=o.main_unit, dedup=ev.get("dedup"),
                       kind=ev["kind"], stage=ev["stage"], note=ev["note"])
-
-    # -- calls and IVR -------------------------------------------------------------
-    def _open_orders_of(self, s: Session, caller: str, exclude: int | None) -> list[Order]:
-        if not caller:
-            return []
-        q = (select(Order).where(Order.caller_phone == caller, Order.status.in_(states.OPEN_STATUSES - {"draft"}))
-             .order_by(Order.id.desc()).limit(20))
-        return [o for o in s.scalars(q) if o.id != exclude]
-
-    def call_answered(self, body: dict, p: Principal) -> tuple[dict, bool]:
-        """Draft order for an answered call; idempotent by linkedid. Returns (result, created)."""
-        now = self.now()
-        linkedid = body["linkedid"]
-        def tx(s: Session):
-            o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
-            created = o is None
-            if created:
-                dept = body.get("department") or None
-                if dept and s.get(Department, dept) is None:
-                    # the call carries the map's 责任单位 name; find its code
-                    dept = s.scalars(select(Department.code).where(Department.name == dept)).first()
-                o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
-                          updated_at=now, created_by=p.subject, status="draft", caller_phone=body.get("caller") or None,
-                          origin=body.get("origin") or "12345", mode=body.get("mode") or "direct",
-                          origin_department=dept, uniqueid=body.get("uniqueid"), linkedid=linkedid,
-                          agent=body.get("agent") or None, queue=body.get("queue") or None)
-                s.add(o)
-                s.flush()
-                s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
-                                 actor=p.subject, role=p.role, at=now, comment="call answered"))
-                self._outbox(s, o, "order.created")
-            self._audit_tx(s, o.id, 201 if created else 200)
-            opens = [order_dict(x, p) for x in self._open_orders_of(s, o.caller_phone or "", o.id)]
-            return {"order": order_dict(o, p), "open_orders": opens}, created
-        return self.db.run(tx)
-
-    def ivr_status(self, number: str, caller: str, last4: str | None) -> dict:
-        with self.db.read() as s:
-            o = s.scalars(select(Order).where(Order.number == number)).first()
-            if o is None:
-                raise NotFound(f"order {number} not found")
-            phone = o.caller_phone or ""
-            if not phone or caller != phone:
-                if not last4 or not phone or last4 != phone[-4:]:
-                    raise Forbidden("needs_last4")
-            deadline = o.handling_deadline if o.status in ("dispatched", "handling", "return_review") else None
-            return {"number": o.number, "status": o.status, "status_text": states.STATUSES.get(o.status, o.status),
-                    "deadline": _iso(deadline)}
-
-    def ivr_survey(self, linkedid: str, caller: str, score: int, p: Principal) -> dict:
-        now = self.now()
-        def tx(s: Session):
-            o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
-            if o is None:
-                raise NotFound(f"no order for call {linkedid}")
-            sv = s.scalars(select(Survey).where(Survey.linkedid == linkedid)).first()
-            if sv is None:
-                s.add(Survey(order_id=o.id, linkedid=linkedid, score=score, at=now))
-            else:
-                sv.score, sv.at = score, now
-            o.call_satisfaction = score
-            o.updated_at = now
-            self._outbox(s, o, "order.survey", {"score": score})
-            self._audit_tx(s, o.id, 201)
-            return {"order_id": o.id, "number": o.number, "score": score,
-                    "score_text": states.SATISFACTION[score]}
-        return self.db.run(tx)
-
-    def ivr_draft(self, body: dict, p: Principal) -> dict:
-        now = self.now()
-        def tx(s: Session):
-            o = s.scalars(select(Order).where(Order.linkedid == body["linkedid"])).first()
-            if o is None:
-                o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
-                          updated_at=now, created_by=p.subject, status="draft",
-                          caller_phone=body.get("caller") or None, origin=body.get("origin") or "12345",
-                          linkedid=body["linkedid"])
-                s.add(o)
-            o.transcript = body.get("transcript") or o.transcript
-            o.recording = body.get("recording") or o.recording
-            o.content = o.content or body.get("transcript") or None
-            o.title = o.title or "留言"
-            s.flush()
-            s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
-                             actor=p.subject, role=p.role, at=now, comment="voice message"))
-            self._outbox(s, o, "order.created")
-            self._audit_tx(s, o.id, 201)
-            return {"id": o.id, "number": o.number}
-        return self.db.run(tx)
-
-    # -- tokens and audit --------------------------------------------------------
-    def issue_token(self, subject: str, role: str, department: str | None) -> str:
-        token = secrets.token_urlsafe(24)
-        with self.db.write() as s:
-            if department and s.get(Department, department) is None:
-                raise Invalid("department", f"unknown department {department!r}")
-            s.add(ApiToken(token_sha256=hashlib.sha256(token.encode()).hexdigest(), subject=subject, role=role,
-                           department=department, created_at=self.now()))
-        return token
-
-    def resolve_token(self, token: str) -> Principal | None:
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        with self.db.read() as s:
-            t = s.scalars(select(ApiToken).where(ApiToken.token_sha256 == digest, ApiToken.active.is_(True))).first()
-            if t is None:
-                return None
-            return Principal(subject=t.subject, role=t.role, department=t.department)
-
-    def audit(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None) -> None:
-        """Audit a request after it was served.  Reads are queued and written in batches
-        (one transaction per batch); changes are written at once (most changes are already
-        audited inside their own transaction, see :meth:`_audit_tx`)."""
-        row = dict(at=self.now(), subject=p.subject, role=p.role, method=method, path=path[:300],
-                   what="read" if method in ("GET", "HEAD") else "change", status_code=status_code,
-                   order_id=order_id)
-        if row["what"] == "read":
-            self._audit_queue().put(row)
-            return
-        with self.db.write() as s:
-            s.add(AuditLog(**row))
-
-    def _audit_tx(self, s: Session, order_id: int | None, status_code: int) -> None:
-        """Audit the current request inside the change's own transaction (no second commit)."""
-        ctx = AUDIT_CTX.get()
-        if ctx is None:
-            return
-        p = ctx["state"].get("principal")
-        if p is None:
-            return
-        s.execute(insert(AuditLog.__table__).values(at=self.now(), subject=p.subject, role=p.role, method=ctx["method"],
-                                          path=ctx["path"][:300], what="change", status_code=status_code,
-                                          order_id=order_id))
-        ctx["state"]["audited"] = True
-
-    def _audit_queue(self):
-        if self._audit_q is None:
-            with _AUDIT_INIT:
-                if self._audit_q is None:
-                    q: queue.Queue = queue.Queue()
-                    threading.Thread(target=self._audit_loop, args=(q,), name="audit-writer", daemon=True).start()
-                    self._audit_q = q
-        return self._audit_q
-
-    def _audit_loop(self, q) -> None:
-        while True:
-            rows = [q.get()]
-            time.sleep(0.05)
-            while True:
-                try:
-                    rows.append(q.get_nowait())
-                except queue.Empty:
-                    break
-            self._write_audit_rows(rows)
-            for _ in rows:
-                q.task_done()
-
-    def _write_audit_rows(self, rows) -> None:
-        try:
-            with self.db.write() as s:
-                s.add_all([AuditLog(**r) for r in rows])
-        except Exception:  # keep the writer alive; the rows are logged instead
-            logging.getLogger("workorder.audit").exception("audit batch of %d rows lost", len(rows))
-
-    def flush_audit(self) -> None:
-        """Wait until queued read-audit rows are in the database."""
-        if self._audit_q is not None:
-            self._audit_q.join()
-
-    # -- background job -------------------------------------------------------------
-    def raise_alarms(self) -> dict[str, int]:
-        """Warnings before a deadline, supervision records after it; idempotent (dedup key per
-        order, round, stage and deadline).  Returns counts per stage."""
-        now = self.now()
-        counts: dict[str, int] = {}
-        with self.db.read() as s:
-            rows = s.execute(select(Order.id, Order.status, Order.dispatched_at, Order.sign_deadline,
-                                    Order.handling_deadline, Order.round)
-                             .where(Order.status.in_(("dispatched", "handling", "return_review")))).all()
-        for oid, status, start, sign, handle, rnd in rows:
-            for alarm in dl.alarms(now, status, start, sign, handle, self.cfg.limits.warn_ratio):
-                key = f"{oid}:{rnd}:{alarm.key}"
-                with self.db.write() as s:
-                    if s.scalar(select(Record.id).where(Record.dedup_key == key)) is not None:
-                        continue
-                    o = s.get(Order, oid)
-                    if o is None or o.status != status:
-                        continue
-                    kind = "urge" if alarm.stage.endswith("warning") else "supervise"
-                    ev = {"type": "supervision", "kind": kind, "stage": alarm.stage,
-                          "note": f"deadline {_iso(alarm.deadline)}", "dedup": key}
-                    self._on_event(s, o, ev, SYSTEM, now)
-                    self._outbox(s, o, "order.supervision", {"stage": alarm.stage})
-                counts[alarm.stage] = counts.get(alarm.stage, 0) + 1
-        return counts
-
-    def archive_closed(self, older_than_days: int = 30) -> int:
-        cutoff = self.now() - timedelta(days=older_than_days)
-        with self.db.read() as s:
-            ids = list(s.scalars(select(Order.id).where(Order.status == "closed", Order.closed_at < cutoff)))
-        n = 0
-        for oid in ids:
-            try:
-                self.transition(oid, "archive", {}, SYSTEM)
-                n += 1
-            except Conflict:
-                pass
-        return n
 

@@ -206,6 +206,29 @@ def test_audit_log_records_reads_and_changes(api):
     assert ("builtin:agent", "change", "POST") in whats and ("builtin:supervisor", "read", "GET") in whats
 
 
+def test_a_read_is_audited_before_its_answer_returns_and_a_failed_change_leaves_no_row(api):
+    """Audit rows are written with what they record: no in-memory queue to lose on a crash."""
+    from sqlalchemy import func, select
+
+    from workorder.models import AuditLog
+
+    o = new_order(api)
+    with api.store.db.read() as s:
+        before = s.scalar(select(func.count()).select_from(AuditLog))
+    assert api.get(f"/api/v1/orders/{o['id']}", as_="supervisor").status_code == 200
+    with api.store.db.read() as s:  # straight from the database, no flush needed
+        rows = s.scalars(select(AuditLog).order_by(AuditLog.id.desc())).all()
+        assert len(rows) == before + 1 and rows[0].what == "read" and rows[0].subject == "builtin:supervisor"
+        changes = s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.what == "change",
+                                                                             AuditLog.order_id == o["id"]))
+    # a change refused inside its transaction (stale version) is rolled back with its audit row
+    r = api.patch(f"/api/v1/orders/{o['id']}", json={"title": "x", "version": 999})
+    assert r.status_code in (409, 412, 428)
+    with api.store.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(AuditLog).where(
+            AuditLog.what == "change", AuditLog.order_id == o["id"], AuditLog.status_code < 300)) == changes
+
+
 def test_list_filters_and_chinese_search(api):
     a = new_order(api, title="路灯不亮", content="解放路路灯损坏多日不亮", address="复兴区解放路")
     b = new_order(api, type="consult", title="公积金提取", content="咨询住房公积金提取条件")

@@ -135,7 +135,6 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
 
     @app.on_event("shutdown")
     def _close():
-        app.state.store.flush_audit()
         app.state.store.db.dispose()
 
     return app

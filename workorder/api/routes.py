@@ -312,7 +312,6 @@ async def audit(request: Request, p: Principal = Depends(require_roles("admin", 
                 order_id: Optional[Annotated[int, Query(ge=1, le=2**31)]] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     def q():
-        store(request).flush_audit()
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
         if order_id:
             stmt = stmt.where(AuditLog.order_id == order_id)
