@@ -45,9 +45,6 @@ class Callbacks:
         r = await self.ari.get(f"/channels/{channel_id}/variable", variable=expr)
         return str((r or {}).get("value", ""))
 
-    async def _set(self, channel_id: str, expr: str, value: str) -> None:
-        await self.ari.post(f"/channels/{channel_id}/variable", variable=expr, value=value)
-
     async def estimate(self, queue: str, channel_id: str) -> float:
         waiting = int(await self._func(channel_id, f"QUEUE_WAITING_COUNT({queue})") or 0)
         # QUEUE_MEMBER(q,paused) needs an interface (Asterisk logs an ERROR without

@@ -7,180 +7,21 @@ stale token (a playback that finished after the caller already pressed a key,
 a timer of a node already left) is ignored.
 """
 
+# ruff: noqa: F405
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Any, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Mapping
 
 from ari_apps import flow as F
-from hotline.calendar import Calendar
+from ari_apps.engine_text import is_open, match_speech, readback_text
+from ari_apps.engine_types import *  # noqa: F403 (the engine's vocabulary, re-exported)
 
 MAX_PASS_THROUGH = 32  # node changes in one step before we call it a loop
 
 
 # ---------------------------------------------------------------- actions
-@dataclass(frozen=True)
-class Play:
-    """Play prompts in order: each is (prompt name, text) or ("sound:<file>", "")."""
-    prompts: tuple[tuple[str, str], ...]
-    token: int
-
-
-@dataclass(frozen=True)
-class Say:
-    """Play a text made at run time (a work order's status)."""
-    text: str
-    token: int
-
-
-@dataclass(frozen=True)
-class StopPlay:
-    pass
-
-
-@dataclass(frozen=True)
-class Timer:
-    seconds: float
-    token: int
-
-
-@dataclass(frozen=True)
-class Listen:
-    """Recognize speech against ``grammar`` for up to ``seconds``; answer with Speech."""
-    grammar: tuple[str, ...]
-    seconds: float
-    token: int
-    node: str
-
-
-@dataclass(frozen=True)
-class Lookup:
-    number: str
-    last4: str | None
-    token: int
-
-
-@dataclass(frozen=True)
-class Record:
-    seconds: int
-    transcribe: bool
-    token: int
-
-
-@dataclass(frozen=True)
-class SaveDraft:
-    recording: str
-    transcript: str
-    token: int
-
-
-@dataclass(frozen=True)
-class SaveSurvey:
-    score: int
-    token: int
-
-
-@dataclass(frozen=True)
-class OfferCallback:
-    """Ask the queue for the estimated wait; answer with Wait(seconds)."""
-    queue: str
-    token: int
-
-
-@dataclass(frozen=True)
-class PlaceCallback:
-    queue: str
-    priority: int
-    token: int
-
-
-@dataclass(frozen=True)
-class Continue:
-    """Leave the app into the dialplan (terminal)."""
-    context: str
-    exten: str
-    variables: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Hangup:
-    pass
-
-
-@dataclass(frozen=True)
-class Log:
-    message: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-
-# ----------------------------------------------------------------- events
-@dataclass(frozen=True)
-class Start:
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PromptDone:
-    token: int
-
-
-@dataclass(frozen=True)
-class Digit:
-    digit: str
-
-
-@dataclass(frozen=True)
-class Timeout:
-    token: int
-
-
-@dataclass(frozen=True)
-class Speech:
-    text: str  # what was recognized ("" for nothing)
-    token: int
-
-
-@dataclass(frozen=True)
-class Looked:
-    outcome: str  # ok | needs_last4 | not_found | error
-    data: Mapping[str, Any]
-    token: int
-
-
-@dataclass(frozen=True)
-class Recorded:
-    recording: str  # "" if nothing was recorded
-    transcript: str
-    token: int
-
-
-@dataclass(frozen=True)
-class Saved:
-    ok: bool
-    data: Mapping[str, Any]
-    token: int
-
-
-@dataclass(frozen=True)
-class Wait:
-    seconds: float  # estimated wait, -1 if unknown
-    token: int
-
-
-# ------------------------------------------------------------------ state
-@dataclass(frozen=True)
-class State:
-    flow: str
-    node: str = ""
-    phase: str = ""
-    retries: int = 0
-    digits: str = ""
-    token: int = 0
-    vars: Mapping[str, str] = field(default_factory=dict)
-    done: bool = False
-
-
 QUEUE_CONTEXT = "hotline-ivr-queue"
 TRANSFER_CONTEXT = "hotline-ivr-transfer"
 
@@ -370,18 +211,6 @@ def _read_done(flow, st, node: F.Read, now, acts):
     return _goto(flow, st, node.next, now, acts)
 
 
-def match_speech(text: str, choices) -> int | None:
-    """Index of the first choice whose keyword occurs in ``text``."""
-    t = "".join(text.split())
-    if not t:
-        return None
-    for i, c in enumerate(choices):
-        for k in c.keywords:
-            if "".join(k.split()) in t:
-                return i
-    return None
-
-
 def _on_speech(flow, st, node: F.Speech, ev, now):
     if isinstance(ev, PromptDone) and not _stale(st, ev) and st.phase == "prompt":
         st, t = _tok(st)
@@ -402,20 +231,6 @@ def _on_speech(flow, st, node: F.Speech, ev, now):
                 return _goto(flow, st, c.next, now, acts)
         return _retry(flow, st, node, "invalid", now, acts)
     return st, []
-
-
-def readback_text(data: Mapping[str, Any]) -> str:
-    """Mandarin read-back of a work order's status; digits spelled one by one."""
-    number = " ".join(str(data.get("number", "")))
-    text = f"工单号 {number}，当前状态：{data.get('status_text') or data.get('status') or '未知'}。"
-    deadline = data.get("deadline")
-    if deadline:
-        try:
-            d = datetime.fromisoformat(str(deadline).replace("Z", "+00:00"))
-            text += f"办理时限：{d.year}年{d.month}月{d.day}日{d.hour}时。"
-        except ValueError:
-            pass
-    return text
 
 
 def _on_lookup(flow, st, node: F.Lookup, ev, now):
@@ -533,20 +348,3 @@ _HANDLERS = {
     F.Record: _on_record, F.Survey: _on_survey, F.Queue: _on_queue, F.Hangup: _on_hangup,
     F.Hours: _never, F.Transfer: _never,
 }
-
-
-def is_open(node: F.Hours, now: datetime, calendar: Calendar) -> bool:
-    """Open at ``now`` (local time): a working day and inside an open interval.
-
-    With ``calendar: platform`` a public holiday is closed all day and a 调休
-    workday counts as a Monday; with ``calendar: none`` only the weekly hours count."""
-    today: date = now.date()
-    weekday = now.weekday()
-    if node.calendar == "platform":
-        if calendar.is_holiday(today):
-            return False
-        weekday = calendar.weekday(today)
-    if weekday not in node.weekday_numbers():
-        return False
-    t = now.time().replace(tzinfo=None)
-    return any(a <= t < b for a, b in node.open_at)

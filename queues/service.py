@@ -34,7 +34,8 @@ from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.agents import login
 from queues.config import queue_specs
-from queues.stats import EVENTS, Aggregator, replay_queue_log
+from queues.queue_log import replay_queue_log
+from queues.stats import EVENTS, Aggregator
 
 log = logging.getLogger("hotline.queues")
 

@@ -31,10 +31,13 @@ the local day (Beijing time, UTC+8) and ``last_24h`` the last 24 buckets.
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from hotline.settings import local_zone
 
 ALL = "*"
 SL_SECONDS = 15
-DAY_OFFSET = 8 * 3600  # Beijing time, no daylight saving
 KEEP_HOURS = 49
 CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
 
@@ -58,11 +61,18 @@ def _member_key(ev: dict) -> str:
     return ev.get("Interface") or ev.get("Location") or ev.get("StateInterface") or ev.get("MemberName", "")
 
 
+def zone_offset(tz: ZoneInfo) -> int:
+    """Seconds east of UTC of ``tz`` now (China has no daylight saving: a day is a fixed span)."""
+    off = datetime.now(tz).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
 class Aggregator:
     def __init__(self, wrapup: dict[str, float] | None = None, sl_seconds: float = SL_SECONDS,
-                 day_offset: int = DAY_OFFSET):
+                 day_offset: int | None = None):
+        """``day_offset``: seconds east of UTC of the hotline's day (default: HOTLINE_TIMEZONE now)."""
         self.sl = sl_seconds
-        self.day_offset = day_offset
+        self.day_offset = day_offset if day_offset is not None else zone_offset(local_zone())
         self.wrapup: dict[str, float] = dict(wrapup or {})
         # queue -> hour -> counters
         self.buckets: dict[str, dict[int, dict[str, float]]] = {}
@@ -372,52 +382,5 @@ EVENTS = frozenset(_HANDLERS)
 
 
 # --------------------------------------------------------------- queue_log
-def queue_log_event(line: str) -> dict | None:
-    """A queue_log line as the AMI event dict the aggregator understands.
-
-    ``time|callid|queue|agent|event|data...`` (Asterisk's queue_log, one file,
-    ``queue_log_to_file=yes``).  Used to catch up on what happened while the
-    consumer was down; returns None for lines that carry no statistic."""
-    parts = line.rstrip("\n").split("|")
-    if len(parts) < 5:
-        return None
-    try:
-        ts = float(parts[0])
-    except ValueError:
-        return None
-    callid, queue, agent, event = parts[1], parts[2], parts[3], parts[4]
-    data = parts[5:]
-
-    def d(i: int) -> str:
-        return data[i] if len(data) > i else "0"
-
-    base = {"Timestamp": ts, "Queue": queue, "Uniqueid": callid}
-    if event == "ENTERQUEUE":
-        return {**base, "Event": "QueueCallerJoin"}
-    if event == "CONNECT":
-        return {**base, "Event": "AgentConnect", "HoldTime": d(0), "RingTime": d(2), "MemberName": agent,
-                "Interface": agent}
-    if event == "ABANDON":
-        return {**base, "Event": "QueueCallerAbandon", "HoldTime": d(2)}
-    if event in ("COMPLETECALLER", "COMPLETEAGENT"):
-        return {**base, "Event": "AgentComplete", "HoldTime": d(0), "TalkTime": d(1), "MemberName": agent,
-                "Interface": agent}
-    if event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
-        return {**base, "Event": "QueueCallerLeave"}
-    return None
-
-
-def replay_queue_log(agg: Aggregator, lines, after: float) -> int:
-    """Feed queue_log lines newer than ``after`` (the last event already applied)."""
-    n = 0
-    for line in lines:
-        ev = queue_log_event(line)
-        if ev is None or ev["Timestamp"] <= after:
-            continue
-        agg.apply(ev)
-        n += 1
-    return n
-
-
 def rate(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"

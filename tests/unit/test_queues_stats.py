@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from queues.stats import ALL, Aggregator, queue_log_event, replay_queue_log
+from queues.queue_log import queue_log_event, replay_queue_log
+from queues.stats import ALL, Aggregator
 
 T0 = 1_790_000_000.0  # some day, 2026
 
