@@ -23,7 +23,6 @@ from ari_apps.ari import Ari
 from ari_apps.callback import Callbacks
 from ari_apps.flow import load_dir, map_flows
 from ari_apps.speech import Speech
-from ari_apps.store import Store
 from hotline.calendar import Calendar
 from hotline.instance import read_instance_paths
 from hotline.log import event
@@ -31,6 +30,7 @@ from hotline.secrets import load_secrets
 from hotline.settings import load_calendar
 from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
+from workorder.client import OrdersClient
 
 log = logging.getLogger("hotline.ari")
 
@@ -75,7 +75,7 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
         n = await asyncio.to_thread(prompts.warm, flows)
         event(log, "prompts ready", prompts=n)
     speech = await asyncio.to_thread(Speech.from_env)
-    app = IvrApp(ari, flows, store=Store.from_settings(settings), speech=speech, prompts=prompts,
+    app = IvrApp(ari, flows, store=OrdersClient.from_settings(settings), speech=speech, prompts=prompts,
                  capacity=Capacity.from_env(), recordings_host=recordings, bind=settings.bind,
                  callbacks=Callbacks(ari, settings), clock=local_clock(calendar))
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)

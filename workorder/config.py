@@ -142,6 +142,7 @@ class WorkorderConfig:
     calendar: Calendar
     categories: dict[str, str]
     departments: list[dict]
+    hotline_number: str = ""  # the map's hotline number: the origin of a call that carries none
 
 
 def load_all(settings: Settings | None = None) -> WorkorderConfig:
@@ -158,4 +159,4 @@ def load_all(settings: Settings | None = None) -> WorkorderConfig:
             problems.extend(exc.problems)
     if problems:
         raise ConfigError(problems)
-    return WorkorderConfig(**out)
+    return WorkorderConfig(**out, hotline_number=load_map_for(settings).hotline.number)

@@ -7,7 +7,7 @@ lines (one string, or a list when there are several), as ``DestChanVariable`` fo
 the agent's leg, or already as plain keys (``HOTLINE_ORIGIN``).  The caller's leg
 wins over the agent's; plain keys win over both.
 
-:func:`post_answered` is the thin adapter that posts it to the work-order API.
+:class:`workorder.client.OrdersClient` posts it to the work-order API.
 """
 
 from __future__ import annotations
@@ -72,26 +72,9 @@ def answered_body(event: dict) -> dict[str, str]:
         "uniqueid": uniqueid,
         "linkedid": linkedid,
         "caller": _caller(event),
-        "origin": v.get("HOTLINE_ORIGIN") or "12345",
+        "origin": v.get("HOTLINE_ORIGIN") or "",
         "mode": v.get("HOTLINE_MODE") or "direct",
         "department": v.get("HOTLINE_DEPT") or "",
         "agent": _agent(event),
         "queue": (event.get("Queue") or "").strip(),
     }
-
-
-def post_answered(client, event: dict, token: str, base_url: str = "") -> dict:
-    """Post the hand-off with an httpx-like ``client``; returns the API's JSON
-    (``{"order": ..., "open_orders": [...]}``).  Safe to repeat: the API is idempotent by linkedid."""
-    r = client.post(f"{base_url}/api/v1/calls/answered", json=answered_body(event),
-                    headers={"Authorization": f"Bearer {token}"})
-    r.raise_for_status()
-    return r.json()
-
-
-async def apost_answered(client, event: dict, token: str, base_url: str = "") -> dict:
-    """The same with an ``httpx.AsyncClient`` (for the asyncio AMI consumer)."""
-    r = await client.post(f"{base_url}/api/v1/calls/answered", json=answered_body(event),
-                          headers={"Authorization": f"Bearer {token}"})
-    r.raise_for_status()
-    return r.json()

@@ -24,6 +24,7 @@ from hotline import ami
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
+from workorder.client import OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body
 
 log = logging.getLogger("workorder.handoff")
@@ -34,8 +35,8 @@ RETRIES = 6  # 0.25 s doubling: about 8 s for an API restart
 
 
 class Handoff:
-    def __init__(self, client: httpx.AsyncClient, token: str, base_url: str, manager=None):
-        self.client, self.token, self.base_url, self.manager = client, token, base_url, manager
+    def __init__(self, client: OrdersClient, manager=None):
+        self.client, self.manager = client, manager
         self.queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
         self.done = 0
         self.dropped = 0
@@ -57,10 +58,7 @@ class Handoff:
             return None
         for attempt in range(1, RETRIES + 1):
             try:
-                r = await self.client.post(f"{self.base_url}/api/v1/calls/answered", json=body,
-                                           headers={"Authorization": f"Bearer {self.token}"})
-                r.raise_for_status()
-                out = r.json()
+                out = await self.client.call_answered(body)
                 break
             except (httpx.HTTPError, ValueError) as exc:
                 detail = getattr(getattr(exc, "response", None), "text", "")[:500]
@@ -94,20 +92,22 @@ class Handoff:
 
 async def serve(settings, stop: asyncio.Event) -> None:
     secrets = load_secrets(settings.secrets_file)
-    base_url = f"http://{settings.bind}:{settings.api_port}"
-    async with httpx.AsyncClient(timeout=5) as client:
+    client = OrdersClient.from_settings(settings, role="calls", timeout=5)
+    try:
         mgr = ami.manager(settings, secrets, events="on")
-        h = Handoff(client, secrets["api_tokens"]["calls"], base_url, mgr)
+        h = Handoff(client, mgr)
         mgr.register_event("AgentConnect", h.on_event)
         await login(mgr)
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
-        log_event(log, "hand-off consumer running", api=base_url)
+        log_event(log, "hand-off consumer running", api=str(client.http.base_url))
         try:
             await stop.wait()
         finally:
             for w in workers:
                 w.cancel()
             mgr.close()
+    finally:
+        await client.close()
 
 
 def add_arguments(p) -> None:

@@ -3,14 +3,19 @@ progress query, survey and recorded messages (a mixin of :class:`workorder.servi
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.auth import Principal
+from hotline.log import event
 from workorder import states
 from workorder.errors import Forbidden, NotFound
 from workorder.models import Department, Order, Survey, Transition
 from workorder.views import _iso, order_dict
+
+log = logging.getLogger("workorder.calls")
 
 
 class CallsMixin:
@@ -30,13 +35,17 @@ class CallsMixin:
             o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
             created = o is None
             if created:
+                # the call carries the code of the map's department (HOTLINE_DEPT): the unit itself
                 dept = body.get("department") or None
                 if dept and s.get(Department, dept) is None:
-                    # the call carries the map's 责任单位 name; find its code
-                    dept = s.scalars(select(Department.code).where(Department.name == dept)).first()
+                    # the order is made all the same (losing the call's order is worse); the
+                    # unknown unit is logged so the admin reseeds the store from the map
+                    event(log, "answered call names an unknown department", logging.WARNING, department=dept,
+                          linkedid=linkedid)
+                    dept = None
                 o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
                           updated_at=now, created_by=p.subject, status="draft", caller_phone=body.get("caller") or None,
-                          origin=body.get("origin") or "12345", mode=body.get("mode") or "direct",
+                          origin=body.get("origin") or self.cfg.hotline_number, mode=body.get("mode") or "direct",
                           origin_department=dept, uniqueid=body.get("uniqueid"), linkedid=linkedid,
                           agent=body.get("agent") or None, queue=body.get("queue") or None)
                 s.add(o)
@@ -88,7 +97,7 @@ class CallsMixin:
             if o is None:
                 o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
                           updated_at=now, created_by=p.subject, status="draft",
-                          caller_phone=body.get("caller") or None, origin=body.get("origin") or "12345",
+                          caller_phone=body.get("caller") or None, origin=body.get("origin") or self.cfg.hotline_number,
                           linkedid=body["linkedid"])
                 s.add(o)
             o.transcript = body.get("transcript") or o.transcript

@@ -1,8 +1,12 @@
 """AMI AgentConnect -> calls/answered body (pure)."""
 
+import json
+
+import httpx
 import pytest
 
-from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars, post_answered
+from workorder.client import OrdersClient
+from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars
 
 EVENT = {
     "Event": "AgentConnect", "Channel": "PJSIP/trunk-00000001", "CallerIDNum": "13812345678",
@@ -31,7 +35,8 @@ def test_defaults_and_interface_fallback_and_unknown_caller():
     ev = {"Event": "AgentConnect", "Uniqueid": "1.1", "CallerIDNum": "<unknown>",
           "Interface": "Local/1002@agents/n", "Queue": "general"}
     body = answered_body(ev)
-    assert body == {"uniqueid": "1.1", "linkedid": "1.1", "caller": "", "origin": "12345", "mode": "direct",
+    # no HOTLINE_ORIGIN: the store takes the map's hotline number (whatever it is, not a literal 12345)
+    assert body == {"uniqueid": "1.1", "linkedid": "1.1", "caller": "", "origin": "", "mode": "direct",
                     "department": "", "agent": "1002", "queue": "general"}
 
 
@@ -46,42 +51,20 @@ def test_refuses_other_events_and_missing_ids():
         answered_body({"Event": "AgentConnect"})
 
 
-def test_post_answered_uses_the_contract_route():
+async def test_the_one_client_posts_answered_calls_to_the_contract_route():
     seen = {}
 
-    class Resp:
-        def raise_for_status(self):
-            pass
+    def handler(request):
+        seen.update(url=str(request.url), auth=request.headers["authorization"], body=json.loads(request.content))
+        return httpx.Response(201, json={"order": {"id": 2}, "open_orders": []})
 
-        def json(self):
-            return {"order": {"id": 1}, "open_orders": []}
+    client = OrdersClient("http://127.0.0.1:8000", "tok", transport=httpx.MockTransport(handler))
+    out = await client.call_answered(answered_body(EVENT))
+    assert seen["url"] == "http://127.0.0.1:8000/api/v1/calls/answered" and seen["auth"] == "Bearer tok"
+    assert seen["body"]["linkedid"] == "1732400000.10" and out["order"]["id"] == 2
 
-    class Client:
-        def post(self, url, json, headers):
-            seen.update(url=url, json=json, headers=headers)
-            return Resp()
+    def refuse(request):
+        return httpx.Response(422, json={"detail": "bad"})
 
-    out = post_answered(Client(), EVENT, "tok", "http://127.0.0.1:8000")
-    assert seen["url"] == "http://127.0.0.1:8000/api/v1/calls/answered"
-    assert seen["headers"] == {"Authorization": "Bearer tok"} and seen["json"]["linkedid"] == "1732400000.10"
-    assert out["order"]["id"] == 1
-
-
-async def test_apost_answered_async_client():
-    seen = {}
-
-    class Resp:
-        def raise_for_status(self):
-            pass
-
-        def json(self):
-            return {"order": {"id": 2}, "open_orders": []}
-
-    class Client:
-        async def post(self, url, json, headers):
-            seen.update(url=url, json=json)
-            return Resp()
-
-    from workorder.handoff import apost_answered
-    out = await apost_answered(Client(), EVENT, "tok", "http://x")
-    assert out["order"]["id"] == 2 and seen["json"]["origin"] == "12329"
+    with pytest.raises(httpx.HTTPStatusError):
+        await OrdersClient("http://x", "t", transport=httpx.MockTransport(refuse)).call_answered(answered_body(EVENT))

@@ -7,13 +7,14 @@ import asyncio
 import httpx
 
 from tests.workorder.conftest import make_api
+from workorder.client import OrdersClient
 from workorder.handoff_service import Handoff
 
 EVENT = {
     "Event": "AgentConnect", "Channel": "PJSIP/pstn-00000001", "DestChannel": "PJSIP/1001-00000002",
     "Uniqueid": "ast1-1.1", "Linkedid": "ast1-1.1", "CallerIDNum": "13800138000", "Queue": "minzheng",
     "MemberName": "1001",
-    "ChanVariable": ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_DEPT=市民政局", "HOTLINE_LEVEL=city"],
+    "ChanVariable": ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_DEPT=mzj", "HOTLINE_LEVEL=city"],
 }
 
 
@@ -32,18 +33,17 @@ def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
 
     async def go():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            ami = _Recorder()
-            h = Handoff(client, tokens["calls"], "http://api", ami)
-            first = await h.handle(EVENT)
-            again = await h.handle(EVENT)  # a repeated event makes no second order
-            bad = await h.handle({**EVENT, "Event": "AgentCalled"})
-            return first, again, bad, ami.actions
+        ami = _Recorder()
+        h = Handoff(OrdersClient("http://api", tokens["calls"], transport=transport), ami)
+        first = await h.handle(EVENT)
+        again = await h.handle(EVENT)  # a repeated event makes no second order
+        bad = await h.handle({**EVENT, "Event": "AgentCalled"})
+        return first, again, bad, ami.actions
 
     first, again, bad, actions = asyncio.run(go())
     order = first["order"]
     assert order["origin"] == "12349" and order["mode"] == "merge"
-    assert order["origin_department"] == "mzj"  # the map's 市民政局, by name
+    assert order["origin_department"] == "mzj"  # the map's code travels with the call
     assert again["order"]["number"] == order["number"]
     assert bad is None
     assert [(a["Channel"], a["Variable"], a["Value"]) for a in actions] == [
@@ -61,8 +61,8 @@ def test_a_rejected_body_is_not_retried():
             calls.append(request)
             return httpx.Response(422, json={"detail": "bad"})
 
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            return await Handoff(client, "t", "http://api").handle(EVENT)
+        client = OrdersClient("http://api", "t", transport=httpx.MockTransport(handler))
+        return await Handoff(client).handle(EVENT)
 
     assert asyncio.run(go()) is None
     assert len(calls) == 1

@@ -1,7 +1,9 @@
-"""The work-order store as the IVR sees it: the HTTP API (role ``ivr``).
+"""The one client of the work-order API, for the services that talk to it over HTTP.
 
-Only the routes of the API contract: order status for the progress query,
-the survey result, a draft order from a recorded message.
+The IVR (role ``ivr``): order status for the progress query, the survey
+result, a draft order from a recorded message.  The AMI hand-off (role
+``calls``): the draft order of an answered call.  Imports only the core and
+httpx, so any service can use it.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ import httpx
 from hotline.log import event
 from hotline.secrets import load_secrets
 
-log = logging.getLogger("hotline.ari.store")
+log = logging.getLogger("workorder.client")
 
 
-class Store:
+class OrdersClient:
     def __init__(self, base_url: str, token: str, timeout: float = 4.0, transport=None):
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/api/v1",
                                       headers={"Authorization": f"Bearer {token}"},
                                       timeout=timeout, transport=transport)
 
     @classmethod
-    def from_settings(cls, settings) -> "Store":
-        token = load_secrets(settings.secrets_file)["api_tokens"]["ivr"]
-        return cls(f"http://{settings.bind}:{settings.api_port}", token)
+    def from_settings(cls, settings, role: str = "ivr", timeout: float = 4.0) -> "OrdersClient":
+        """A client of this platform's API with the built-in token of ``role``."""
+        token = load_secrets(settings.secrets_file)["api_tokens"][role]
+        return cls(f"http://{settings.bind}:{settings.api_port}", token, timeout=timeout)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -56,6 +59,13 @@ class Store:
     async def draft(self, linkedid: str, caller: str, origin: str, transcript: str, recording: str) -> tuple[bool, dict]:
         return await self._post("/ivr/drafts", {"linkedid": linkedid, "caller": caller, "origin": origin,
                                                 "transcript": transcript, "recording": recording})
+
+    async def call_answered(self, body: dict[str, str]) -> dict:
+        """``POST /calls/answered`` (idempotent by linkedid): ``{"order": ..., "open_orders": [...]}``.
+        Raises ``httpx.HTTPError`` (``HTTPStatusError`` for a refusal) so the caller decides on retries."""
+        r = await self.http.post("/calls/answered", json=body)
+        r.raise_for_status()
+        return r.json()
 
     async def _post(self, path: str, body: dict[str, Any]) -> tuple[bool, dict]:
         try:
