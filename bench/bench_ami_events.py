@@ -28,7 +28,7 @@ import time
 
 from hotline import ami
 from hotline.settings import Settings
-from queues.amifeed import FeedServer, generate_events, render_event
+from tests.fakes.amifeed import FeedServer, generate_events, render_event
 from queues.service import Consumer, MemoryStore
 
 GOAL = 5000

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hotline.secrets import load_secrets
 from deploy import packages
 from deploy.asterisk import Asterisk, say
+from hotline.secrets import load_secrets
 
 
 def add_arguments(p) -> None:

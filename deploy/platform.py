@@ -13,15 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import fields
-from pathlib import Path
 
 from asterisk_conf.render import write
 from deploy.accepted import keep_accepted
-from deploy.amisync import connect
 from deploy.asterisk import Asterisk, say
 from deploy.configure import render_instance
 from deploy.redis import RedisServer
 from hotline import optional_import
+from hotline.ami import connect
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import load_map_for

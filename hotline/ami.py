@@ -1,17 +1,26 @@
-"""AMI client: panoramisk with a UTF-8-safe reader.
+"""The AMI client of the platform: one module, two ways to use it.
 
-panoramisk 1.4 decodes every TCP chunk on its own with errors ignored, so a
-multi-byte character split across two reads is lost (``CallerIDName: 张三``
-arrives as ``三``).  :class:`Utf8AMIProtocol` keeps an incremental decoder per
-connection: the bytes of an unfinished character wait for the next chunk.
+- :func:`manager`: an asyncio ``panoramisk.Manager`` for the long-running
+  consumers (statistics, hand-off) -- reconnects, event callbacks.  panoramisk
+  1.4 decodes every TCP chunk on its own with errors ignored, so a multi-byte
+  character split across two reads is lost (``CallerIDName: 张三`` arrives as
+  ``三``); :class:`Utf8AMIProtocol` keeps an incremental decoder per connection.
+- :func:`connect`: a blocking :class:`AMIConnection` for one-shot work
+  (``hotline reload``, the CLI, the end-to-end tests): send an action, get its
+  answer (and list events).  It reads bytes and decodes whole messages, so
+  characters split across reads are kept too.
 
-Use :func:`manager` to get a connected-on-demand ``panoramisk.Manager`` with
-the generated credentials.
+Both log in with the generated credentials of the instance (:func:`credentials`).
 """
 
 from __future__ import annotations
 
 import codecs
+import itertools
+import socket
+import threading
+import time
+from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
@@ -30,13 +39,19 @@ class Utf8AMIProtocol(AMIProtocol):
             super().data_received(text.encode("utf-8"))
 
 
-def manager(settings, secrets: dict, **kwargs) -> Manager:
+def credentials(settings: Any, secrets: dict[str, Any]) -> tuple[str, int, str, str]:
+    """(host, port, user, secret) of this instance's AMI."""
+    return settings.bind, int(settings.ami_port), str(secrets["ami_user"]), str(secrets["ami_secret"])
+
+
+def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
     """A panoramisk Manager for this instance's AMI (not yet connected)."""
+    host, port, user, secret = credentials(settings, secrets)
     config = dict(
-        host=settings.bind,
-        port=settings.ami_port,
-        username=secrets["ami_user"],
-        secret=secrets["ami_secret"],
+        host=host,
+        port=port,
+        username=user,
+        secret=secret,
         encoding="utf-8",
         protocol_factory=Utf8AMIProtocol,
         ping_delay=10,
@@ -46,6 +61,107 @@ def manager(settings, secrets: dict, **kwargs) -> Manager:
     return Manager(**config)
 
 
-def event_dict(message) -> dict:
-    """A panoramisk Message as a plain dict (what pure code consumes)."""
-    return dict(message.items())
+# --- blocking: one action, its answer --------------------------------------------
+
+def _format(action: dict) -> bytes:
+    lines = []
+    for key, value in action.items():
+        if isinstance(value, (list, tuple)):
+            lines.extend(f"{key}: {v}" for v in value)
+        else:
+            lines.append(f"{key}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+def parse_message(block: str) -> dict:
+    msg: dict = {}
+    for line in block.split("\r\n"):
+        key, sep, value = line.partition(": ")
+        if not sep:
+            if line.strip():
+                msg.setdefault("_output", []).append(line)
+            continue
+        if key in msg:
+            prev = msg[key]
+            msg[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+        else:
+            msg[key] = value
+    return msg
+
+
+class AMIConnection:
+    """One logged-in AMI connection; ``events=True`` also receives events."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, host: str, port: int, user: str, secret: str, events: bool = False,
+                 timeout: float = 10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.lock = threading.Lock()
+        banner = self._read_line()
+        if not banner.startswith("Asterisk Call Manager"):
+            raise ConnectionError(f"not AMI: {banner!r}")
+        resp = self.action({"Action": "Login", "Username": user, "Secret": secret,
+                            "Events": "on" if events else "off"})
+        if resp[0].get("Response") != "Success":
+            raise PermissionError(f"AMI login refused: {resp[0].get('Message')}")
+
+    def _read_line(self) -> str:
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("AMI closed")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line.decode("utf-8", "replace")
+
+    def read_message(self) -> dict:
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("AMI closed")
+            self.buf += chunk
+        block, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        return parse_message(block.decode("utf-8", "replace"))
+
+    def action(self, action: dict, timeout: float = 10) -> list[dict]:
+        """Send an action; return its response, then any list events up to the *Complete one."""
+        action = dict(action)
+        action_id = action.setdefault("ActionID", f"h{next(self._ids)}")
+        with self.lock:
+            self.sock.sendall(_format(action))
+            out: list[dict] = []
+            deadline = time.monotonic() + timeout
+            self.sock.settimeout(timeout)
+            listing = False
+            while time.monotonic() < deadline:
+                msg = self.read_message()
+                if msg.get("ActionID") != action_id:
+                    continue
+                out.append(msg)
+                if "Response" in msg:
+                    listing = msg.get("EventList") == "start" or "will follow" in msg.get("Message", "")
+                    if not listing:
+                        return out
+                elif msg.get("EventList") == "Complete" or msg.get("Event", "").endswith("Complete"):
+                    return out
+            raise TimeoutError(f"no complete answer to {action.get('Action')}")
+
+    def command(self, cmd: str) -> str:
+        resp = self.action({"Action": "Command", "Command": cmd})[0]
+        out = resp.get("Output", resp.get("_output", []))
+        return "\n".join(out) if isinstance(out, list) else str(out)
+
+    def close(self) -> None:
+        try:
+            self.sock.sendall(_format({"Action": "Logoff"}))
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def connect(settings: Any, secrets: dict[str, Any], events: bool = False) -> AMIConnection:
+    """A logged-in blocking connection to this instance's AMI."""
+    host, port, user, secret = credentials(settings, secrets)
+    return AMIConnection(host, port, user, secret, events=events)

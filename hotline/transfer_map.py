@@ -32,7 +32,7 @@ from typing import Any
 
 from hotline.calendar import Calendar
 from hotline.map_check import MOVED_KEYS, check
-from hotline.map_schema import CatchAll, Department, Hotline, Line, Overflow, Transition, TransferMap, Trunk
+from hotline.map_schema import CatchAll, Department, Hotline, Line, Overflow, TransferMap, Transition, Trunk
 from hotline.policy import LEVEL_ALIASES, MODE_ALIASES, MODE_NAMES, NEVER_INTEGRATED, normalize_mode
 from hotline.settings import Settings, load_calendar
 from hotline.yamlsrc import ConfigError, Problem, Source, load, loads

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from deploy.platform import SERVICES, Platform
+from hotline.ami import AMIConnection, connect
 from hotline.secrets import ensure_sip_password
 from hotline.settings import PROJECT_ROOT, Settings
-from deploy.amisync import AMIConnection, connect
-from deploy.platform import SERVICES, Platform
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 DEFAULT_AGENTS = tuple(str(n) for n in range(1001, 1011))

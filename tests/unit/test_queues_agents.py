@@ -11,7 +11,7 @@ import pytest
 from hotline.settings import Settings
 from queues import agents as ag
 from queues import agents_cli
-from queues.amifeed import FeedServer
+from tests.fakes.amifeed import FeedServer
 from queues.models import Registry, parse_skills, validate
 
 ALICE = {"name": "alice", "extension": "1001", "skills": {"general": 0, "housing": 2}, "team": "A", "display": "张三"}

@@ -108,7 +108,7 @@ def test_login_pause_over_ami(client):
     import asyncio
     import threading
 
-    from queues.amifeed import FeedServer
+    from tests.fakes.amifeed import FeedServer
 
     loop = asyncio.new_event_loop()
     ready, box = threading.Event(), {}

@@ -6,7 +6,7 @@ import asyncio
 
 from hotline import ami
 from hotline.settings import Settings
-from queues.amifeed import FeedServer, generate_events, render_event
+from tests.fakes.amifeed import FeedServer, generate_events, render_event
 from queues.service import Consumer, MemoryStore
 
 SECRETS = {"ami_user": "hotline", "ami_secret": "x"}
