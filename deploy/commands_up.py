@@ -12,10 +12,12 @@ from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
 from queues.models import Registry
+from workorder import migrate
 
 
 def seed_demo_agents(settings) -> None:
     """A fresh install gets agents 1001-1003 (the hotline's skill) so a softphone can log in at once."""
+    migrate.upgrade(settings.database_url)  # the registry's table is in the migrations
     registry = Registry(settings.database_url)
     if not registry.all():
         queue = load_map_for(settings).hotline.queue

@@ -9,17 +9,17 @@ only when that queue's own agents are busy).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from hotline.names import QUEUE_NAME_RE
+
 metadata = MetaData()
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,39}$")
 EXTENSION_RE = re.compile(r"^[1-9][0-9]{2,7}$")
-SKILL_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
 MAX_PENALTY = 99
 
 
@@ -51,7 +51,7 @@ def parse_skills(text: str) -> dict[str, int]:
             continue
         name, sep, pen = part.partition(":")
         name = name.strip()
-        if not SKILL_RE.match(name):
+        if not QUEUE_NAME_RE.match(name):
             raise ValueError(f"skill {name!r}: a queue name (lower-case letters, digits, - and _)")
         try:
             penalty = int(pen) if sep else 0
@@ -74,7 +74,7 @@ def validate(name: str, extension: str, skills: dict[str, int]) -> list[str]:
     if not EXTENSION_RE.match(extension or ""):
         problems.append(f"extension {extension!r}: 3 to 8 digits, not starting with 0")
     for skill, pen in skills.items():
-        if not SKILL_RE.match(skill):
+        if not QUEUE_NAME_RE.match(skill):
             problems.append(f"skill {skill!r}: not a queue name")
         if not isinstance(pen, int) or not 0 <= pen <= MAX_PENALTY:
             problems.append(f"skill {skill}: penalty must be 0..{MAX_PENALTY}")
@@ -87,12 +87,10 @@ _engines: dict[str, Engine] = {}
 
 
 def engine(url: str) -> Engine:
+    """The engine of ``url``.  The table comes from the database's migrations
+    (``hotline db upgrade``, workorder/migrations), never from create_all."""
     if url not in _engines:
-        if url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, future=True)
-        metadata.create_all(eng)
-        _engines[url] = eng
+        _engines[url] = create_engine(url, future=True)
     return _engines[url]
 
 

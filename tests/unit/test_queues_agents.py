@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from hotline.settings import Settings
+from tests.dbutil import migrated
 from queues import agents as ag
 from queues import agents_cli
 from tests.fakes.amifeed import FeedServer
@@ -56,7 +57,7 @@ def test_check_responses_idempotent():
 
 
 def test_registry(tmp_path):
-    reg = Registry(f"sqlite:///{tmp_path}/a.db")
+    reg = Registry(migrated(Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path}/a.db")).database_url)
     reg.add("alice", "1001", {"general": 0, "housing": 2}, team="A", display="张三")
     reg.add("bob", "1002", {"general": 1})
     with pytest.raises(ValueError, match="extension already used"):
@@ -96,7 +97,7 @@ def test_cli_login_pause_sends_ami_actions(tmp_path, capsys):
     try:
         assert ready.wait(5)
         srv = box["srv"]
-        settings = Settings(home=tmp_path, ami_port=srv.port)
+        settings = migrated(Settings(home=tmp_path, ami_port=srv.port))
         assert _cli(["add", "alice", "--extension", "1001", "--skills", "general:0,housing:2"], settings) == 0
         assert _cli(["login", "alice"], settings) == 0
         assert _cli(["pause", "1001", "--reason", "lunch"], settings) == 0

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from hotline.auth import builtin_resolver
 from hotline.settings import Settings
+from tests.dbutil import migrated
 from queues.api import router
 from queues.service import keys
 from queues.stats import Aggregator
@@ -38,7 +39,7 @@ def client(tmp_path):
     app = FastAPI()
     app.include_router(router)
     app.state.token_resolvers = [builtin_resolver(TOKENS)]
-    app.state.settings = Settings(home=tmp_path)
+    app.state.settings = migrated(Settings(home=tmp_path))
     app.state.queues_redis = FakeRedis({k["view"]: json.dumps(agg.view(T0 + 10)).encode(),
                                         k["agents"]: json.dumps(agg.agents_view(T0 + 10)).encode()})
     app.state.sse_max_events = 1

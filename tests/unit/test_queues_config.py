@@ -11,6 +11,7 @@ from deploy.configure import render_instance
 from hotline.transfer_map import load_map_for
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
+from tests.dbutil import migrated
 from queues import config
 from queues.models import Registry
 
@@ -38,7 +39,7 @@ def test_knobs_from_environment(monkeypatch):
 
 
 def _render(tmp_path, agents=None):
-    s = Settings(home=tmp_path)
+    s = migrated(Settings(home=tmp_path))
     return render_instance(s, load_secrets(s.secrets_file), AstPaths.under("/srv/t"), load_map_for(s), agents=agents)
 
 
@@ -67,7 +68,7 @@ def test_rendered_agents_register_with_generated_secrets(tmp_path):
 
 
 def test_agents_for_render_from_registry(tmp_path):
-    s = Settings(home=tmp_path)
+    s = migrated(Settings(home=tmp_path))
     assert config.agents_for_render(s, {}) == []  # an empty registry renders no agent (`hotline up` seeds it)
     Registry(s.database_url).add("alice", "2001", {"hotline": 0}, display="张三")
     got = config.agents_for_render(s, {})

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from workorder.migrate import alembic_config, include_object, upgrade
+from queues.models import metadata as queues_metadata
 from workorder.models import Base
 
 
@@ -16,7 +17,7 @@ def _diff(url: str) -> list:
     try:
         with engine.connect() as conn:
             mc = MigrationContext.configure(conn, opts={"include_object": include_object})
-            return compare_metadata(mc, Base.metadata)
+            return compare_metadata(mc, [Base.metadata, queues_metadata])
     finally:
         engine.dispose()
 
@@ -36,4 +37,4 @@ def test_downgrade_and_upgrade_again(tmp_path):
     engine = create_engine(url)
     names = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log"} <= names
+    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log", "queue_agents"} <= names

@@ -4,10 +4,12 @@ from alembic import context
 
 from workorder.db import make_engine
 from workorder.migrate import include_object
+from queues.models import metadata as queues_metadata
 from workorder.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+# one database, one migration history: the work orders and the agent registry
+target_metadata = [Base.metadata, queues_metadata]
 
 
 def run_migrations_online() -> None:
