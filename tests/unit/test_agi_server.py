@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
 
-from agi.server import AGIClosed, FastAGIServer, parse_env, parse_response
+
+from agi import routing
+from agi.server import AGIClosed, FastAGIServer, parse_env, parse_response, read_response
+from agi.service import NoMap, initial_map, make_state
+from agi.service import run as service_run
+from hotline.settings import PROJECT_ROOT, Settings
 
 ENV = [
     "agi_network: yes",
@@ -138,3 +144,70 @@ async def test_many_concurrent_sessions():
 
 def test_agiclosed_is_an_exception():
     assert issubclass(AGIClosed, Exception)
+
+
+def _reader(text: str) -> asyncio.StreamReader:
+    r = asyncio.StreamReader()
+    r.feed_data(text.encode())
+    r.feed_eof()
+    return r
+
+
+async def test_100_trying_is_skipped_and_the_answer_read():
+    resp = await read_response(_reader("100 result=0 Trying...\n200 result=1\n"))
+    assert (resp.code, resp.result) == (200, 1)
+
+
+async def test_multi_line_520_usage_is_read_whole():
+    text = ("520-Invalid command syntax.  Proper usage follows:\n"
+            "Usage: EXEC <application> <options>\n"
+            "   Executes application with given options.\n"
+            "520 End of proper usage.\n"
+            "200 result=0\n")
+    reader = _reader(text)
+    resp = await read_response(reader)
+    assert resp.code == 520 and "Usage: EXEC" in resp.rest and "Executes application" in resp.rest
+    # the reader is left at the next answer: nothing of the usage text leaks into it
+    assert (await read_response(reader)).code == 200
+
+
+async def test_a_truncated_520_is_a_closed_session_not_a_hang():
+    with pytest.raises(AGIClosed):
+        await read_response(_reader("520-Invalid command syntax.\nUsage: EXEC\n"))
+
+
+async def test_hangup_notice_then_dead_channel():
+    with pytest.raises(AGIClosed, match="dead"):
+        await read_response(_reader("HANGUP\n511 Command Not Permitted on a dead channel\n"))
+
+
+def test_the_service_serves_the_last_accepted_map_when_the_file_is_refused(tmp_path, caplog):
+    good = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")
+    s = Settings.from_env({}, home=tmp_path, transfer_map=tmp_path / "transfer_map.yaml")
+    s.transfer_map.write_text(good.replace('  - number: "12336"', '  - number: "12349"', 1), encoding="utf-8")
+    with pytest.raises(NoMap, match="static dialplan takes the calls"):
+        initial_map(s)  # refused, and nothing accepted yet
+    s.accepted_map.write_text(good, encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        tmap = initial_map(s)
+    assert tmap.line("12349") is not None and routing.decide("110", "", None, tmap).kind == "hangup"
+    assert "serving the last accepted transfer map" in caplog.text
+    assert any("duplicate number 12349" in str(r.__dict__) for r in caplog.records)  # the problems are logged
+    state = make_state(s)
+    s.transfer_map.write_text(good, encoding="utf-8")
+    state["reload"]()
+    assert state["tmap"] is not tmap  # a good file is taken on reload
+    s.transfer_map.write_text("version: 1\nlines: [\n", encoding="utf-8")
+    kept = state["tmap"]
+    state["reload"]()
+    assert state["tmap"] is kept  # a refused reload keeps the last good map
+
+
+def test_agi_service_exits_without_listening_when_no_map_can_be_served(tmp_path, capsys):
+    s = Settings.from_env({}, home=tmp_path, transfer_map=tmp_path / "missing.yaml")
+
+    class Args:
+        port = None
+
+    assert service_run(Args, s) == 2
+    assert "static dialplan takes the calls" in capsys.readouterr().err

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from asterisk_conf import render as R
-from deploy.configure import gather
+from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
+from deploy.configure import gather, render_instance
+from deploy.platform import Platform
+from hotline.secrets import load_secrets
+from queues.config import FEATURE_CODES
+from tests.dbutil import migrated
 from hotline.settings import Settings
 from hotline.transfer_map import load_map
 
@@ -79,3 +84,30 @@ def test_trunks_identified_by_address_and_port(rendered):
     for name in tmap.trunks:
         assert f"[{name}]\ntype = endpoint" in text and f"context = from-trunk-{name}" in text
     assert "match = 10.13.0.21:5060" in text
+
+
+@pytest.mark.parametrize("value, want", [
+    ("a,b", "a\\,b"), ("a;b", "a\\;b"), ('say "hi"', 'say \\"hi\\"'), ("x\\y", "x\\\\y"),
+    ("${EVIL}", "＄{EVIL}"), ("two\nlines\r\n", "two lines  "),
+])
+def test_dialplan_arguments_are_escaped(value, want):
+    assert dialplan_arg(value) == want
+
+
+def test_conf_values_and_comments_stay_on_their_line():
+    assert conf_value("a;b\nc") == "a\\;b c"
+    assert "\n" not in comment("部门\n[evil]\nsecret = x")
+    assert callerid_name('张"三" <1>;x') == "张'三' (1)\\;x"
+
+
+def test_feature_codes_have_one_home_the_dialplan_and_the_banner(tmp_path):
+    """The banner once told agents *11 while the dialplan's login code was *71."""
+    settings = migrated(Settings.from_env({}, home=tmp_path))
+    agents = [{"name": "1001", "password": "pw", "skills": {}}]
+    files = render_instance(settings, load_secrets(settings.secrets_file), R.AstPaths.under("/srv/h"),
+                            load_map(ROOT / "transfer_map.yaml"), agents=agents)
+    login = re.search(r"^exten => (\*\d+),1,Answer\(\)\n same => n,Gosub\(agent-login,",
+                      files["extensions_agents.conf"], re.M)
+    banner = Platform(settings).banner()
+    told = re.search(r"dial (\*\d+) from the", banner)
+    assert login and told and told.group(1) == login.group(1) == FEATURE_CODES["login"]
