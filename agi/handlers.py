@@ -21,7 +21,7 @@ log = logging.getLogger("agi.route")
 async def route(session: AGISession) -> None:
     dialed, caller = session.dialed, session.caller
     tmap = session.state["tmap"]
-    r = routing.decide(dialed, caller, datetime.now(tmap.calendar.tz), tmap)
+    r = routing.decide(dialed, datetime.now(tmap.calendar.tz), tmap)
     values = r.channel_vars()
     values["__HOTLINE_ROUTER"] = "agi"
     await session.set_variables(values)

@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
 def rows(tmap: Any, at: datetime) -> list[dict[str, Any]]:
     out = []
     for number in [tmap.hotline.number] + [ln.number for ln in tmap.lines]:
-        r = decide(number, "", at, tmap)
+        r = decide(number, at, tmap)
         line = tmap.line(number)
         out.append({
             "number": number,

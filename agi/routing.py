@@ -1,6 +1,6 @@
 """The routing decision for a dialed number: a pure function, no I/O.
 
-``decide(dialed, caller, now, tmap)`` returns a :class:`Route`.  The FastAGI
+``decide(dialed, now, tmap)`` returns a :class:`Route`.  The FastAGI
 ``route`` handler (agi/handlers.py) only adapts it onto the channel with
 :meth:`Route.channel_vars`; the deploy layer (deploy/configure.py) calls the
 same function at render time to write the static fallback that the dialplan
@@ -78,8 +78,8 @@ def canonical_number(dialed: str, tmap: TransferMap) -> str:
     return dialed
 
 
-def decide(dialed: str, caller: str, now: datetime | None, tmap: TransferMap) -> Route:
-    """Where a call to ``dialed`` goes.  Pure: (dialed, caller, now, map) -> Route.
+def decide(dialed: str, now: datetime | None, tmap: TransferMap) -> Route:
+    """Where a call to ``dialed`` goes.  Pure: (dialed, now, map) -> Route.
 
     ``now`` is the local time of the call (an aware datetime is converted to
     the map's time zone); ``None`` means "no time rules", used for the static
@@ -183,4 +183,4 @@ def static_routes(tmap: TransferMap) -> list[tuple[str, Route]]:
     same decision with no time rules (targets open, transition announcements
     on until the map says otherwise).  Includes the hotline's own number."""
     numbers = [tmap.hotline.number] + [line.number for line in tmap.lines]
-    return [(n, decide(n, "", None, tmap)) for n in numbers]
+    return [(n, decide(n, None, tmap)) for n in numbers]

@@ -90,7 +90,8 @@ def _floor_server(port: int, ready) -> None:
 
 
 def _agi_server(port: int, ready, map_path: str) -> None:
-    from agi.handlers import HANDLERS, make_state
+    from agi.handlers import HANDLERS
+    from agi.service import make_state
     from agi.server import FastAGIServer
     from hotline.log import setup_logging
     from hotline.settings import Settings
@@ -175,7 +176,7 @@ def bench_decide(map_path: Path, n: int) -> float:
     now = datetime(2027, 3, 2, 10, 0)
     t0 = time.perf_counter()
     for i in range(n):
-        decide(NUMBERS[i % len(NUMBERS)], "13812345678", now, tmap)
+        decide(NUMBERS[i % len(NUMBERS)], now, tmap)
     return n / (time.perf_counter() - t0)
 
 

@@ -190,7 +190,7 @@ def test_the_service_serves_the_last_accepted_map_when_the_file_is_refused(tmp_p
     s.accepted_map.write_text(good, encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         tmap = initial_map(s)
-    assert tmap.line("12349") is not None and routing.decide("110", "", None, tmap).kind == "hangup"
+    assert tmap.line("12349") is not None and routing.decide("110", None, tmap).kind == "hangup"
     assert "serving the last accepted transfer map" in caplog.text
     assert any("duplicate number 12349" in str(r.__dict__) for r in caplog.records)  # the problems are logged
     state = make_state(s)

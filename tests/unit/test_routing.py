@@ -69,7 +69,7 @@ def test_expected_table_covers_the_whole_default_map(handan):
 @pytest.mark.parametrize("number", sorted(EXPECTED))
 def test_every_row_of_the_default_map(handan, number):
     kind, queue, target, mode, level, dept, announced = EXPECTED[number]
-    r = decide(number, CALLER, NOW, handan)
+    r = decide(number, NOW, handan)
     assert (r.kind, r.queue, r.target, r.mode, r.level, r.department) == (kind, queue, target, mode, level, dept)
     assert r.origin == number
     assert r.announce == (f"transition-{number}" if announced else "")
@@ -85,19 +85,19 @@ def test_every_row_of_the_default_map(handan, number):
 
 
 def test_subcenter_no_answer_comes_back_with_priority(handan):
-    r = decide("12313", CALLER, NOW, handan)
+    r = decide("12313", NOW, handan)
     assert r.kind == "dial" and r.timeout == 25
     assert r.queue == "yancao" and r.priority == 10 and r.flag == "subcenter_noanswer"
     assert r.channel_vars()["HOTLINE_OVERFLOW_FLAG"] == "subcenter_noanswer"
     # 7x24: the same at 3 a.m. on a holiday
-    assert decide("12313", CALLER, datetime(2027, 10, 1, 3, 0), handan) == r
+    assert decide("12313", datetime(2027, 10, 1, 3, 0), handan) == r
 
 
 def test_hotline_itself_and_the_catch_all(handan):
-    r = decide("12345", CALLER, NOW, handan)
+    r = decide("12345", NOW, handan)
     assert (r.kind, r.queue, r.mode, r.origin) == ("queue", handan.hotline.queue, "direct", "12345")
-    assert decide("", CALLER, NOW, handan).origin == "12345"
-    other = decide("03103012345", CALLER, NOW, handan)  # a department's old local line: row 10
+    assert decide("", NOW, handan).origin == "12345"
+    other = decide("03103012345", NOW, handan)  # a department's old local line: row 10
     assert (other.kind, other.queue, other.mode, other.department, other.row) == \
         ("queue", handan.catch_all.queue, "merge", "others", "整体并入 10")
     assert other.origin == "03103012345"
@@ -105,15 +105,15 @@ def test_hotline_itself_and_the_catch_all(handan):
 
 @pytest.mark.parametrize("number", ["110", "119", "120", "122", "12395"])
 def test_emergency_numbers_are_never_queued(handan, number):
-    r = decide(number, CALLER, NOW, handan)
+    r = decide(number, NOW, handan)
     assert r.kind == "hangup" and r.queue == "" and r.announce == f"emergency-{number}"
     assert "never integrated" in r.reason
 
 
 def test_transition_announcement_stops_after_its_end_date(handan):
     until = handan.line("12349").transition.until
-    assert decide("12349", CALLER, datetime.combine(until, datetime.max.time()), handan).announce
-    after = decide("12349", CALLER, datetime.combine(until + timedelta(days=1), datetime.min.time()), handan)
+    assert decide("12349", datetime.combine(until, datetime.max.time()), handan).announce
+    after = decide("12349", datetime.combine(until + timedelta(days=1), datetime.min.time()), handan)
     assert after.announce == "" and after.queue == "minzheng"
 
 
@@ -121,8 +121,8 @@ def test_aware_time_is_taken_in_the_maps_zone(handan):
     # 2027-06-30 15:30 UTC is 23:30 in Shanghai: still the last day of the period;
     # an hour later it is 2027-07-01 there, though still 2027-06-30 in UTC
     utc = datetime(2027, 6, 30, 15, 30, tzinfo=timezone.utc)
-    assert decide("12349", CALLER, utc, handan).announce == "transition-12349"
-    assert decide("12349", CALLER, utc + timedelta(hours=1), handan).announce == ""
+    assert decide("12349", utc, handan).announce == "transition-12349"
+    assert decide("12349", utc + timedelta(hours=1), handan).announce == ""
 
 
 HOURS_MAP = """version: 1
@@ -159,7 +159,7 @@ def hours_map():
 
 
 def test_dual_seats_kept_open_hours_dial_first(hours_map):
-    r = decide("12350", CALLER, datetime(2027, 3, 2, 9, 0), hours_map)
+    r = decide("12350", datetime(2027, 3, 2, 9, 0), hours_map)
     assert (r.kind, r.target, r.timeout, r.queue, r.overflow) == ("dial", "PJSIP/12350@seats-a", 15, "yingji", "12348")
     assert r.channel_vars()["HOTLINE_OVERFLOW"] == "12348"
 
@@ -167,7 +167,7 @@ def test_dual_seats_kept_open_hours_dial_first(hours_map):
 @pytest.mark.parametrize("when", [datetime(2027, 3, 2, 18, 0), datetime(2027, 3, 6, 10, 0),
                                   datetime(2027, 10, 1, 10, 0)], ids=["evening", "saturday", "holiday"])
 def test_dual_seats_kept_closed_goes_to_its_overflow(hours_map, when):
-    r = decide("12350", CALLER, when, hours_map)
+    r = decide("12350", when, hours_map)
     # 12348's seats (7x24) take the call; the origin stays what the citizen dialed
     assert (r.kind, r.target, r.origin, r.department) == ("dial", "PJSIP/12348@seats-b", "12350", "sfj")
     assert "12350 closed (hours): routed as 12348" in r.reason
@@ -181,14 +181,14 @@ def test_closed_without_overflow_number_goes_to_12345(hours_map):
         hours_map.line("12350").model_copy(update={"overflow": line.overflow.model_copy(update={"to": "12345"})}),
         line]})
     tmap.model_post_init(None)
-    r = decide("12350", CALLER, datetime(2027, 3, 6, 10, 0), tmap)
+    r = decide("12350", datetime(2027, 3, 6, 10, 0), tmap)
     assert (r.kind, r.queue, r.target, r.origin) == ("queue", "yingji", "", "12350")
     assert "closed" in r.reason
-    assert dc_replace(r, reason="") != decide("12350", CALLER, datetime(2027, 3, 2, 9, 0), tmap)
+    assert dc_replace(r, reason="") != decide("12350", datetime(2027, 3, 2, 9, 0), tmap)
 
 
 def test_overflow_to_a_named_queue_with_priority(hours_map):
-    r = decide("12348", CALLER, datetime(2027, 3, 6, 3, 0), hours_map)
+    r = decide("12348", datetime(2027, 3, 6, 3, 0), hours_map)
     assert (r.kind, r.queue, r.priority, r.flag) == ("dial", "hotline", 5, "seats_noanswer")
 
 
@@ -202,13 +202,13 @@ def test_static_routes_cover_every_number(handan):
     assert set(routes) == set(EXPECTED) | {"12345"}
     for number, r in routes.items():
         assert isinstance(r, Route)
-        assert r == decide(number, "", None, handan)
+        assert r == decide(number, None, handan)
     assert routes["12350"].kind == "dial"  # no time rule in the fallback: the seats are tried
 
 
 def test_decide_is_pure(handan):
-    a = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
-    b = [decide(n, CALLER, NOW, handan) for n in EXPECTED]
+    a = [decide(n, NOW, handan) for n in EXPECTED]
+    b = [decide(n, NOW, handan) for n in EXPECTED]
     assert a == b
 
 
@@ -216,20 +216,20 @@ def test_a_line_may_go_through_an_ivr_flow(handan):
     line = handan.line("12349").model_copy(update={"flow": "legacy"})
     tmap = handan.model_copy(update={"lines": [line]})
     tmap.model_post_init(None)
-    r = decide("12349", CALLER, NOW, tmap)
+    r = decide("12349", NOW, tmap)
     assert (r.kind, r.flow, r.queue, r.announce, r.origin) == ("ivr", "legacy", "minzheng", "transition-12349", "12349")
     assert r.channel_vars()["HOTLINE_FLOW"] == "legacy"
 
 
 @pytest.mark.parametrize("delivered", ["031012349", "+8631012349", "008631012349", "12349"])
 def test_the_area_code_in_front_of_a_service_number_is_dropped(handan, delivered):
-    r = decide(delivered, CALLER, NOW, handan)
+    r = decide(delivered, NOW, handan)
     assert (r.origin, r.queue, r.mode) == ("12349", "minzheng", "merge")
 
 
 def test_area_code_variants_of_12345_and_emergency_numbers(handan):
-    assert decide("031012345", CALLER, NOW, handan).mode == "direct"
-    assert decide("0310110", CALLER, NOW, handan).kind == "hangup"
+    assert decide("031012345", NOW, handan).mode == "direct"
+    assert decide("0310110", NOW, handan).kind == "hangup"
     # a department's local line (not a service number) keeps its digits: row 10
-    other = decide("03103012345", CALLER, NOW, handan)
+    other = decide("03103012345", NOW, handan)
     assert other.origin == "03103012345" and other.row == "整体并入 10"
