@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings) -> int:
     reg = Registry(settings.database_url)
+    if not reg.ready():
+        print("hotline agent: the database has no agent registry yet: run `hotline db upgrade` "
+              "(hotline up does it)", file=sys.stderr)
+        return 1
     cmd = args.agent_cmd
     try:
         if cmd == "add":

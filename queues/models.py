@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, create_engine, select
+from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, create_engine, inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -99,6 +99,10 @@ class Registry:
 
     def __init__(self, url: str):
         self.engine = engine(url)
+
+    def ready(self) -> bool:
+        """Whether the database has the registry's table (``hotline db upgrade`` makes it)."""
+        return Agent.__tablename__ in inspect(self.engine).get_table_names()
 
     def add(self, name: str, extension: str, skills: dict[str, int], team: str = "", display: str = "") -> dict:
         problems = validate(name, extension, skills)

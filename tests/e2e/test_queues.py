@@ -341,6 +341,10 @@ def test_agent_cli_logs_in_over_ami(stack, tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
         return r.stdout
 
+    refused = subprocess.run([sys.executable, "-m", "deploy.cli", "agent", "list"], env=env, capture_output=True,
+                             text=True, timeout=30)
+    assert refused.returncode == 1 and "hotline db upgrade" in refused.stderr  # loud, not a traceback
+    subprocess.run([sys.executable, "-m", "deploy.cli", "db", "upgrade"], env=env, check=True, timeout=60)
     cli("add", "lisi", "--extension", "1005", "--skills", "hotline:1,gongjijin:0", "--display", "李四")
     try:
         m = stack.events.mark()
