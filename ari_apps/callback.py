@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 
 from hotline.log import event
@@ -32,11 +31,11 @@ def estimate_wait(waiting: int, agents: int, handle_seconds: float) -> float:
 
 
 class Callbacks:
-    def __init__(self, ari, settings=None, env=None):
-        env = os.environ if env is None else env
+    def __init__(self, ari, settings):
+        """HOTLINE_IVR_AHT, HOTLINE_CALLBACK_DIAL (hotline.settings)."""
         self.ari = ari
-        self.handle_seconds = float(env.get("HOTLINE_IVR_AHT", 180))
-        self.dial = env.get("HOTLINE_CALLBACK_DIAL", "PJSIP/pstn/sip:{number}@127.0.0.1:5070")
+        self.handle_seconds = float(settings.ivr_aht)
+        self.dial = settings.callback_dial
         self.lock = asyncio.Lock()
 
     # dialplan functions are evaluated on a channel (ARI's global variables are

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ari_apps import flow as F
 from asterisk_conf.prompts import ensure_prompt, ensure_prompts
@@ -29,12 +29,9 @@ class Capacity:
     resume_ratio: float = 0.7  # hysteresis: resume below this share of each limit
 
     @classmethod
-    def from_env(cls, env=None) -> "Capacity":
-        env = os.environ if env is None else env
-        c = cls()
-        c.max_calls = int(env.get("HOTLINE_IVR_MAX_CALLS", c.max_calls))
-        c.max_event_lag = float(env.get("HOTLINE_IVR_MAX_LAG", c.max_event_lag))
-        return c
+    def from_settings(cls, settings: Any) -> "Capacity":
+        """HOTLINE_IVR_MAX_CALLS, HOTLINE_IVR_MAX_LAG (hotline.settings)."""
+        return cls(max_calls=settings.ivr_max_calls, max_event_lag=settings.ivr_max_lag)
 
 
 def overloaded(cap: Capacity, calls: int, event_lag_s: float, loop_lag_s: float, shedding: bool) -> bool:

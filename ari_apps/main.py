@@ -4,7 +4,6 @@ Configuration: the settings (ARI port, app name, flows directory, API port),
 the secrets (ARI user, the ``ivr`` API token), and a few environment knobs:
 ``HOTLINE_VOSK_MODEL`` (speech model directory; none: DTMF only),
 ``HOTLINE_IVR_MAX_CALLS`` / ``HOTLINE_IVR_MAX_LAG`` (load shedding),
-``HOTLINE_IVR_FLOWS`` (a flows directory overriding the settings'),
 ``HOTLINE_CALLBACK_DIAL`` / ``HOTLINE_IVR_AHT`` (queue callback).
 """
 
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import Callable
 from datetime import datetime
@@ -74,9 +72,9 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
     if warm:
         n = await asyncio.to_thread(prompts.warm, flows)
         event(log, "prompts ready", prompts=n)
-    speech = await asyncio.to_thread(Speech.from_env)
+    speech = await asyncio.to_thread(Speech.from_settings, settings)
     app = IvrApp(ari, flows, store=OrdersClient.from_settings(settings), speech=speech, prompts=prompts,
-                 capacity=Capacity.from_env(), recordings_host=recordings, bind=settings.bind,
+                 capacity=Capacity.from_settings(settings), recordings_host=recordings, bind=settings.bind,
                  callbacks=Callbacks(ari, settings), clock=local_clock(calendar))
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
     task = asyncio.create_task(app.run())
@@ -92,5 +90,5 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
 
 
 def run(args, settings) -> int:
-    flows_dir = getattr(args, "flows", None) or Path(os.environ.get("HOTLINE_IVR_FLOWS") or settings.ivr_flows_dir)
+    flows_dir = getattr(args, "flows", None) or settings.ivr_flows_dir
     return asyncio.run(serve(settings, flows_dir, warm=not getattr(args, "no_warm", False)))

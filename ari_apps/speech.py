@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import wave
 from pathlib import Path
 
@@ -41,9 +40,9 @@ class Speech:
         self.sample_rate = sample_rate
 
     @classmethod
-    def from_env(cls, env=None) -> "Speech | None":
-        env = os.environ if env is None else env
-        path = env.get("HOTLINE_VOSK_MODEL", "").strip()
+    def from_settings(cls, settings) -> "Speech | None":
+        """The model of HOTLINE_VOSK_MODEL (hotline.settings), or None: speech nodes fall back to DTMF."""
+        path = settings.vosk_model.strip()
         if not path:
             event(log, "no speech model configured (HOTLINE_VOSK_MODEL); speech nodes fall back to DTMF",
                   level=logging.WARNING)

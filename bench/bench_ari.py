@@ -52,7 +52,7 @@ def start_app(stack: Stack, root: Path) -> subprocess.Popen:
         (flows / f.name).write_bytes(f.read_bytes())
     (flows / "bench.yaml").write_text(BENCH_FLOW, encoding="utf-8")
     stack.platform.stop_service("ari")
-    env = settings_env(stack.settings) | {"HOTLINE_IVR_FLOWS": str(flows)}
+    env = settings_env(stack.settings) | {"HOTLINE_IVR_FLOWS_DIR": str(flows)}
     log = open(root / "ari.log", "ab")
     proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -100,7 +100,7 @@ class Asterisk:
     @classmethod
     def locate(cls, settings, install: bool = True) -> "Asterisk":
         exe = system_asterisk()
-        if exe and not os.environ.get("HOTLINE_FORCE_ROOTFS"):
+        if exe and not settings.force_rootfs:
             return cls(settings, None, exe)
         if install:
             return cls(settings, ensure_rootfs(settings.cache_dir))

@@ -76,7 +76,7 @@ def gather(settings: Settings, secrets: dict[str, Any], tmap: Any, *, agents: li
         agents = qconfig.agents_for_render(settings, secrets)
     prompts = qconfig.prompt_paths(paths, available_prompts or set())
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap)}
-    return RenderInputs(tmap=tmap, static_routes=routing.static_routes(tmap), queues=qconfig.queue_specs(tmap),
+    return RenderInputs(tmap=tmap, static_routes=routing.static_routes(tmap), queues=qconfig.queue_specs(tmap, settings),
                         agents=agents, extra=extra)
 
 

@@ -68,6 +68,25 @@ class Settings:
     instance: str = "hotline"
     log_level: str = "INFO"
 
+    # knobs: every HOTLINE_* variable the platform reads is a field here
+    # the queues (queues/config.py checks the values)
+    queue_strategy: str = "rrmemory"
+    queue_wrapuptime: int = 5  # seconds
+    queue_ring_timeout: int = 15  # seconds one member rings
+    # the IVR app (ari_apps): load shedding, speech, callbacks
+    ivr_max_calls: int = 400
+    ivr_max_lag: float = 0.5  # seconds
+    vosk_model: str = ""  # a Vosk model directory; empty: DTMF only
+    ivr_aht: float = 180  # average handling seconds, for the callback's wait estimate
+    callback_dial: str = "PJSIP/pstn/sip:{number}@127.0.0.1:5070"
+    # work orders: a folder with local copies of the work-order files (empty: the shipped ones),
+    # the upstream (province) push
+    workorder_config: str = ""
+    upstream_url: str = ""
+    upstream_token: str = ""
+    # use the Debian-sid root fs even when a system Asterisk exists
+    force_rootfs: bool = False
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
@@ -76,15 +95,8 @@ class Settings:
             raw = env.get(f"HOTLINE_{f.name.upper()}")
             if raw is None:
                 continue
-            default = cls.__dataclass_fields__[f.name]
             kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
-            if kind == "int":
-                values[f.name] = int(raw)
-            elif kind == "Path":
-                values[f.name] = Path(raw).expanduser()
-            else:
-                values[f.name] = raw
-            del default
+            values[f.name] = _parse(f"HOTLINE_{f.name.upper()}", kind, raw)
         values.update(overrides)
         return cls(**values)
 
@@ -113,6 +125,24 @@ class Settings:
     @property
     def redis_url(self) -> str:
         return f"redis://{self.bind}:{self.redis_port}/0"
+
+
+def _parse(name: str, kind: str, raw: str) -> object:
+    """One environment value as its field's type; ValueError naming the variable."""
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: not a {'whole ' if kind == 'int' else ''}number") from None
+    if kind == "bool":
+        if raw.strip().lower() not in ("1", "0", "true", "false", "yes", "no", ""):
+            raise ValueError(f"{name}={raw!r}: use 1/0, true/false or yes/no")
+        return raw.strip().lower() in ("1", "true", "yes")
+    if kind == "Path":
+        return Path(raw).expanduser()
+    return raw
 
 
 def load_calendar(settings: Settings) -> Calendar:

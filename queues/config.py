@@ -10,14 +10,13 @@
   (:data:`PROMPTS` are synthesised by the deploy layer) and the softphone
   feature codes (:data:`FEATURE_CODES`, the one home of the codes).
 
-Knobs (environment, read at render time; defaults in brackets):
+Knobs (settings, :mod:`hotline.settings`; defaults in brackets):
 ``HOTLINE_QUEUE_STRATEGY`` [rrmemory], ``HOTLINE_QUEUE_WRAPUPTIME`` seconds [5],
-``HOTLINE_QUEUE_RING_TIMEOUT`` seconds one member rings [15].
+``HOTLINE_QUEUE_RING_TIMEOUT`` seconds one member rings [15]; checked by :func:`knobs`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -71,26 +70,20 @@ QUEUE_SOUND_KEYS = {
 }
 
 
-def _env_int(name: str, default: int, lo: int, hi: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r}: not a whole number")
+def _bounded(name: str, v: int, lo: int, hi: int) -> int:
     if not lo <= v <= hi:
         raise ValueError(f"{name}={v}: must be {lo}..{hi}")
     return v
 
 
-def knobs() -> dict:
-    strategy = os.environ.get("HOTLINE_QUEUE_STRATEGY", DEFAULT_STRATEGY) or DEFAULT_STRATEGY
+def knobs(settings: Any) -> dict:
+    """The queue knobs of ``settings``, checked; ValueError naming the variable."""
+    strategy = settings.queue_strategy or DEFAULT_STRATEGY
     if strategy not in STRATEGIES:
         raise ValueError(f"HOTLINE_QUEUE_STRATEGY={strategy!r}: one of {', '.join(STRATEGIES)}")
     return {"strategy": strategy,
-            "wrapuptime": _env_int("HOTLINE_QUEUE_WRAPUPTIME", DEFAULT_WRAPUP, 0, 600),
-            "ring_timeout": _env_int("HOTLINE_QUEUE_RING_TIMEOUT", DEFAULT_RING_TIMEOUT, 5, 120)}
+            "wrapuptime": _bounded("HOTLINE_QUEUE_WRAPUPTIME", settings.queue_wrapuptime, 0, 600),
+            "ring_timeout": _bounded("HOTLINE_QUEUE_RING_TIMEOUT", settings.queue_ring_timeout, 5, 120)}
 
 
 class RegistryUnavailable(RuntimeError):
@@ -129,9 +122,9 @@ def build_specs(general: str, queues: dict[str, str], strategy: str = DEFAULT_ST
     return out
 
 
-def queue_specs(tmap: Any) -> list[dict]:
+def queue_specs(tmap: Any, settings: Any) -> list[dict]:
     general, queues = skills_of(tmap)
-    return build_specs(general, queues, **knobs())
+    return build_specs(general, queues, **knobs(settings))
 
 
 def agents_for_render(settings: Any, secrets: dict) -> list[dict]:

@@ -214,7 +214,7 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
 def queue_wrapups(settings) -> dict[str, float]:
     """Wrap-up seconds per queue, from the same specs the renderer writes."""
     try:
-        return {q["name"]: float(q.get("wrapuptime", 0)) for q in queue_specs(load_map_for(settings))}
+        return {q["name"]: float(q.get("wrapuptime", 0)) for q in queue_specs(load_map_for(settings), settings)}
     except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
         log_event(log, "cannot read queue wrap-up times; assuming 0", logging.ERROR, error=str(exc)[:500])
         return {}

@@ -13,7 +13,6 @@ The shipped files live next to this module; a deployment may point
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get("HOTLINE_WORKORDER_CONFIG", HERE))
+    return Path(Settings.from_env().workorder_config or HERE)
 
 
 class _Strict(BaseModel):

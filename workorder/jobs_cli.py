@@ -8,7 +8,6 @@ upstream (province) endpoint if ``--upstream`` / ``HOTLINE_UPSTREAM_URL`` is set
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from hotline.log import event
@@ -23,15 +22,15 @@ log = logging.getLogger("workorder.jobs")
 def add_arguments(parser) -> None:
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
-    parser.add_argument("--upstream", default=os.environ.get("HOTLINE_UPSTREAM_URL", ""),
+    parser.add_argument("--upstream", default=None,
                         help="URL the outbox events are POSTed to (default $HOTLINE_UPSTREAM_URL)")
     parser.add_argument("--archive-after-days", type=int, default=30)
 
 
-def one_pass(store, upstream: str = "", archive_after_days: int = 30) -> dict:
+def one_pass(store, upstream: str = "", archive_after_days: int = 30, token: str | None = None) -> dict:
     out = {"alarms": store.raise_alarms(), "archived": store.archive_closed(archive_after_days)}
     if upstream:
-        out["push"] = push_pending(store.db, upstream, token=os.environ.get("HOTLINE_UPSTREAM_TOKEN") or None)
+        out["push"] = push_pending(store.db, upstream, token=token)
     return out
 
 
@@ -40,7 +39,8 @@ def run(args, settings) -> int:
     store = Store(Database(settings.database_url))
     while True:
         try:
-            out = one_pass(store, args.upstream, args.archive_after_days)
+            out = one_pass(store, args.upstream or settings.upstream_url, args.archive_after_days,
+                           token=settings.upstream_token or None)
             event(log, "jobs pass", **{k: v for k, v in out.items()})
         except Exception:
             log.exception("jobs pass failed")

@@ -91,7 +91,7 @@ class Ivr:
     def start(self) -> None:
         self.stack.platform.stop_service("ari")
         env = settings_env(self.stack.settings)
-        env.update({"HOTLINE_LOG_LEVEL": "DEBUG", "HOTLINE_IVR_FLOWS": str(self.flows), "HOTLINE_VOSK_MODEL": korean_model(),
+        env.update({"HOTLINE_LOG_LEVEL": "DEBUG", "HOTLINE_IVR_FLOWS_DIR": str(self.flows), "HOTLINE_VOSK_MODEL": korean_model(),
                     "HOTLINE_CALLBACK_DIAL": f"PJSIP/pstn/sip:{{number}}@127.0.0.1:{self.callback_port}"})
         self.proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env,
                                      stdin=subprocess.DEVNULL, stdout=open(self.log, "ab"),

@@ -25,17 +25,18 @@ def test_specs_one_queue_per_skill_general_first():
     assert all(s["strategy"] == "rrmemory" and s["servicelevel"] == 15 for s in specs)
 
 
-def test_knobs_from_environment(monkeypatch):
-    monkeypatch.setenv("HOTLINE_QUEUE_STRATEGY", "leastrecent")
-    monkeypatch.setenv("HOTLINE_QUEUE_WRAPUPTIME", "3")
-    assert config.knobs()["strategy"] == "leastrecent" and config.knobs()["wrapuptime"] == 3
-    monkeypatch.setenv("HOTLINE_QUEUE_STRATEGY", "roundrobin-ish")
+def test_knobs_through_the_settings():
+    s = Settings.from_env({"HOTLINE_QUEUE_STRATEGY": "leastrecent", "HOTLINE_QUEUE_WRAPUPTIME": "3"})
+    assert config.knobs(s)["strategy"] == "leastrecent" and config.knobs(s)["wrapuptime"] == 3
     with pytest.raises(ValueError, match="HOTLINE_QUEUE_STRATEGY"):
-        config.knobs()
-    monkeypatch.setenv("HOTLINE_QUEUE_STRATEGY", "rrmemory")
-    monkeypatch.setenv("HOTLINE_QUEUE_WRAPUPTIME", "-1")
+        config.knobs(Settings.from_env({"HOTLINE_QUEUE_STRATEGY": "roundrobin-ish"}))
     with pytest.raises(ValueError, match="WRAPUPTIME"):
-        config.knobs()
+        config.knobs(Settings.from_env({"HOTLINE_QUEUE_WRAPUPTIME": "-1"}))
+    with pytest.raises(ValueError, match="HOTLINE_QUEUE_WRAPUPTIME='soon': not a whole number"):
+        Settings.from_env({"HOTLINE_QUEUE_WRAPUPTIME": "soon"})
+    with pytest.raises(ValueError, match="HOTLINE_FORCE_ROOTFS='maybe'"):
+        Settings.from_env({"HOTLINE_FORCE_ROOTFS": "maybe"})
+    assert Settings.from_env({"HOTLINE_IVR_MAX_LAG": "0.25", "HOTLINE_FORCE_ROOTFS": "1"}).ivr_max_lag == 0.25
 
 
 def _render(tmp_path, agents=None):

@@ -2,9 +2,9 @@
 
 from alembic import context
 
+from queues.models import metadata as queues_metadata
 from workorder.db import make_engine
 from workorder.migrate import include_object
-from queues.models import metadata as queues_metadata
 from workorder.models import Base
 
 config = context.config
