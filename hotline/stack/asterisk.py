@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asterisk_conf.render import AstPaths
+from hotline.stack import tls
 
 MMDEBSTRAP = [
     "mmdebstrap", "--variant=essential",
@@ -149,6 +150,9 @@ class Asterisk:
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
         _ensure_moh(self.sounds / "moh")
         _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
+        # the HTTPS server of the browser softphones (http.conf: tlscertfile, tlsprivatekey)
+        certs = tls.ensure_certificates(tls.state_dir(self.settings.home), self.settings.bind)
+        tls.install_for_asterisk(certs, self.host_path(self.paths.lib) / "keys")
         link = Path(self.settings.home) / "asterisk"
         if self.rootfs is not None and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
