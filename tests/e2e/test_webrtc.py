@@ -28,6 +28,17 @@ CALLER = "13800138000"
 AGENT = "1001"
 ENDPOINT = f"webrtc-{AGENT}"
 PAGE_DIR = PROJECT_ROOT / "web" / "static" / "softphone"
+# a citizen who speaks: about 7 s of G.711 A-law audio once the call is answered, then waits for the BYE
+SPEECH = {
+    "<!-- IVR_ACTIONS -->": '<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop>',
+    "IVR_WAIT": "30000",
+    "RTP/AVP 0 101": "RTP/AVP 8 101",
+    "a=rtpmap:0 PCMU/8000": "a=rtpmap:8 PCMA/8000",
+}
+
+
+def TALKING_CITIZEN(stack):  # noqa: N802 - reads as the scenario's name
+    return stack.sipp_file("ivr_dtmf.xml", SPEECH)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +144,7 @@ def test_a_citizen_call_rings_the_page_and_is_bridged_to_the_browser(page, stack
 
 def _call_in_the_browser(page: SoftphonePage, stack) -> None:
     mark, page_mark = stack.events.mark(), page.mark()
-    citizen = stack.sipp_uac_async("citizen_call.xml", "12345", CALLER, timeout=60)
+    citizen = stack.sipp_uac_async(TALKING_CITIZEN(stack), "12345", CALLER, timeout=60)
     ring = page.wait_for("incoming", since=page_mark, timeout=20)["detail"]
     assert ring["caller"] == CALLER and ring["origin"] == "12345" and ring["mode"] == "direct"
     assert ring["linkedid"] and ring["callId"]
@@ -156,15 +167,20 @@ def _call_in_the_browser(page: SoftphonePage, stack) -> None:
     assert channel in shown and connect["Channel"] in shown, shown
     assert channel in stack.cli("core show channels")
     assert _getvar(stack, channel, "CHANNEL(rtp,secure,audio)") == "1"
-    # a PSTN citizen speaks ulaw: the browser is offered the caller's codec first, so no transcoding
-    assert _getvar(stack, channel, "CHANNEL(audionativeformat)") == "(ulaw)"
+    # the browser is offered the citizen's codec (here A-law) first: no transcoding on a PSTN call
+    assert _getvar(stack, channel, "CHANNEL(audionativeformat)") == "(alaw)"
 
-    # audio flows from the fake microphone into Asterisk
-    first = _rx_packets(stack, channel)
+    # audio flows both ways: the fake microphone into Asterisk, the citizen's voice into the page,
+    # over loopback only (no STUN/TURN, no other interface)
+    first, heard = _rx_packets(stack, channel), page.rtp_stats()
     time.sleep(1.5)
-    talking = _rx_packets(stack, channel) - first
-    assert talking > 30, f"only {talking} RTP packets from the browser in 1.5 s; the page: {page.rtp_stats()}"
-    assert page.rtp_stats()["packetsSent"] > 30
+    talking, stats = _rx_packets(stack, channel) - first, page.rtp_stats()
+    assert talking > 30, f"only {talking} RTP packets from the browser in 1.5 s; the page: {stats}"
+    assert stats["packetsReceived"] - heard["packetsReceived"] > 30, (heard, stats)
+    assert stats["codec"] == "audio/PCMA"
+    assert stats["localAddress"].startswith("127.0.0.1:"), stats
+    assert _getvar(stack, channel, "CHANNEL(rtp,src,audio)").startswith("127.0.0.1:")
+    assert _getvar(stack, channel, "CHANNEL(rtp,dest,audio)") == stats["localAddress"]
 
     # mute: the browser stops sending, Asterisk receives (almost) nothing
     page.ok("mute", True)

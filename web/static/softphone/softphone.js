@@ -77,8 +77,11 @@
     };
   }
 
-  // keep only candidates on the addresses that can reach Asterisk: with a
-  // loopback WSS URL the agent sits on the platform's host, so only loopback
+  // keep only candidates on the addresses that can reach Asterisk, ours and
+  // Asterisk's: with a loopback WSS URL the agent sits on the platform's host
+  // and Asterisk's RTP is bound to loopback, whatever interface addresses its
+  // offer names; its connectivity checks then come from loopback (a
+  // peer-reflexive candidate) and the media stays there
   function allowedAddresses() {
     if (config.iceAddresses) { return config.iceAddresses; }
     var host = new URL(config.wsUrl).hostname.replace(/^\[|\]$/g, '');
@@ -123,7 +126,9 @@
   }
 
   function watch(session) {
-    session.on('sdp', function (e) { if (e.originator === 'local') { e.sdp = filterCandidates(e.sdp); } });
+    session.on('sdp', function (e) {
+      e.sdp = filterCandidates(e.sdp);
+    });
     // host candidates only: stop gathering shortly after the first one
     session.on('icecandidate', function (e) {
       if (!session.iceTimer) { session.iceTimer = setTimeout(e.ready, 500); }
@@ -261,15 +266,24 @@
       if (!consult || state.consult !== 'active') { throw new Error('softphone: the transfer target has not answered'); }
       s.refer(consult.remote_identity.uri.toString(), {replaces: consult});
     },
-    // the call's audio counters: {packetsSent, packetsReceived, bytesSent, bytesReceived, codec}
+    // the call's audio: {packetsSent, packetsReceived, bytesSent, bytesReceived, codec,
+    // localAddress, remoteAddress} (the ICE pair in use)
     stats: function () {
       var s = need(current, 'measure');
       if (!s.connection) { return Promise.resolve(null); }
       return s.connection.getStats().then(function (report) {
-        var out = {packetsSent: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, codec: null};
+        var out = {packetsSent: 0, packetsReceived: 0, bytesSent: 0, bytesReceived: 0, codec: null,
+                   localAddress: null, remoteAddress: null};
         var codecs = {};
         report.forEach(function (r) { if (r.type === 'codec') { codecs[r.id] = r.mimeType; } });
         report.forEach(function (r) {
+          if (r.type === 'transport' && r.selectedCandidatePairId) {
+            var pair = report.get(r.selectedCandidatePairId);
+            var local = pair && report.get(pair.localCandidateId);
+            var remote = pair && report.get(pair.remoteCandidateId);
+            out.localAddress = local ? local.address + ':' + local.port : null;
+            out.remoteAddress = remote ? remote.address + ':' + remote.port : null;
+          }
           if (r.kind !== 'audio') { return; }
           if (r.type === 'outbound-rtp') {
             out.packetsSent += r.packetsSent || 0; out.bytesSent += r.bytesSent || 0;
