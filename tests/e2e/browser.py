@@ -69,11 +69,11 @@ class Browser:
     def __init__(self):
         missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
         if missing:
-            pytest.fail(f"browser tests need {missing}: run `hotline setup --tests` (installs chromium, chromium-driver)")
+            pytest.fail(f"browser tests need {missing}: `hotline setup --tests` installs chromium, chromium-driver")
         self.profile = tempfile.mkdtemp(prefix="hotline-chromium-")
         self.driver = None
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 

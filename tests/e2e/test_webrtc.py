@@ -10,10 +10,14 @@ DTMF and hang-up change what Asterisk sees.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import socket
 import ssl
 import stat
+import threading
 import time
+from dataclasses import dataclass
 
 import pytest
 
@@ -39,6 +43,10 @@ SPEECH = {
 
 def TALKING_CITIZEN(stack):  # noqa: N802 - reads as the scenario's name
     return stack.sipp_file("ivr_dtmf.xml", SPEECH)
+
+
+def LONG_TALK(stack):  # noqa: N802 - a colleague's desk phone that talks 6 s, not 2
+    return stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="6000"'})
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +136,14 @@ def test_the_browser_and_the_desk_phone_are_two_endpoints_of_one_agent(page, sta
     stack.register(AGENT, port=free_port())
 
 
-def test_a_citizen_call_rings_the_page_and_is_bridged_to_the_browser(page, stack):
+@contextlib.contextmanager
+def _in_the_queue(page: SoftphonePage, stack):
+    """The page registered and logged into the 12345 queue with the feature code; out again after."""
     _register(page, stack)
     added = _feature_code(page, stack, FEATURE_CODES["login"], "QueueMemberAdded")
     assert added["Queue"] == "hotline" and added["MemberName"] == AGENT
     try:
-        _call_in_the_browser(page, stack)
+        yield
     finally:
         if page.state["call"] != "idle":
             page.call("hangup")
@@ -142,7 +152,18 @@ def test_a_citizen_call_rings_the_page_and_is_bridged_to_the_browser(page, stack
         assert removed["MemberName"] == AGENT
 
 
-def _call_in_the_browser(page: SoftphonePage, stack) -> None:
+@dataclass
+class Call:
+    citizen: threading.Thread  # the SIPp citizen; .result once it is over
+    ring: dict  # softphone:incoming's detail
+    connect: dict  # AMI AgentConnect
+    channel: str  # the browser's channel, PJSIP/webrtc-1001-...
+    mark: int
+    page_mark: int
+
+
+def _answer_a_citizen(page: SoftphonePage, stack) -> Call:
+    """A SIPp citizen dials 12345; the page rings with the screen pop and answers."""
     mark, page_mark = stack.events.mark(), page.mark()
     citizen = stack.sipp_uac_async(TALKING_CITIZEN(stack), "12345", CALLER, timeout=60)
     ring = page.wait_for("incoming", since=page_mark, timeout=20)["detail"]
@@ -159,16 +180,30 @@ def _call_in_the_browser(page: SoftphonePage, stack) -> None:
     assert connect["Interface"] == f"PJSIP/{ENDPOINT}" and connect["Linkedid"] == ring["linkedid"]
     channel = connect["DestChannel"]
     assert channel.startswith(f"PJSIP/{ENDPOINT}-")
+    return Call(citizen, ring, connect, channel, mark, page_mark)
 
-    # Asterisk bridged the citizen to the browser's endpoint, with encrypted opus media
+
+def _citizen_done(call: Call) -> None:
+    call.citizen.join(timeout=40)
+    assert call.citizen.result.ok, call.citizen.result.stdout + call.citizen.result.log
+
+
+def test_a_citizen_call_rings_the_page_and_is_bridged_to_the_browser(page, stack):
+    with _in_the_queue(page, stack):
+        call = _answer_a_citizen(page, stack)
+        _talk_hold_mute_hang_up(page, stack, call)
+
+
+def _talk_hold_mute_hang_up(page: SoftphonePage, stack, call: Call) -> None:
+    channel = call.channel
+    # Asterisk bridged the citizen to the browser's endpoint, with encrypted media
     bridge = stack.events.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("Channel") == channel,
-                                   since=mark, timeout=10)
+                                   since=call.mark, timeout=10)
     shown = stack.cli(f"bridge show {bridge['BridgeUniqueid']}")
-    assert channel in shown and connect["Channel"] in shown, shown
+    assert channel in shown and call.connect["Channel"] in shown, shown
     assert channel in stack.cli("core show channels")
     assert _getvar(stack, channel, "CHANNEL(rtp,secure,audio)") == "1"
-    # the browser is offered the citizen's codec (here A-law) first: no transcoding on a PSTN call
-    assert _getvar(stack, channel, "CHANNEL(audionativeformat)") == "(alaw)"
+
 
     # audio flows both ways: the fake microphone into Asterisk, the citizen's voice into the page,
     # over loopback only (no STUN/TURN, no other interface)
@@ -177,7 +212,9 @@ def _call_in_the_browser(page: SoftphonePage, stack) -> None:
     talking, stats = _rx_packets(stack, channel) - first, page.rtp_stats()
     assert talking > 30, f"only {talking} RTP packets from the browser in 1.5 s; the page: {stats}"
     assert stats["packetsReceived"] - heard["packetsReceived"] > 30, (heard, stats)
+    # the browser is offered the citizen's codec (here A-law) first: no transcoding on a PSTN call
     assert stats["codec"] == "audio/PCMA"
+    assert _getvar(stack, channel, "CHANNEL(audionativeformat)") == "(alaw)"
     assert stats["localAddress"].startswith("127.0.0.1:"), stats
     assert _getvar(stack, channel, "CHANNEL(rtp,src,audio)").startswith("127.0.0.1:")
     assert _getvar(stack, channel, "CHANNEL(rtp,dest,audio)") == stats["localAddress"]
@@ -212,10 +249,62 @@ def _call_in_the_browser(page: SoftphonePage, stack) -> None:
 
     # the agent hangs up in the page: the browser's channel goes, the citizen gets a BYE
     page.ok("hangup")
-    ended = page.wait_for("ended", since=page_mark)["detail"]
-    assert ended["linkedid"] == ring["linkedid"]
+    ended = page.wait_for("ended", since=call.page_mark)["detail"]
+    assert ended["linkedid"] == call.ring["linkedid"]
     stack.events.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel,
-                          since=mark, timeout=10)
-    citizen.join(timeout=30)
-    assert citizen.result.ok, citizen.result.stdout + citizen.result.log
+                          since=call.mark, timeout=10)
+    _citizen_done(call)
     assert page.state["call"] == "idle"
+
+
+def test_the_page_transfers_the_caller_blind_to_a_colleague(page, stack):
+    with _in_the_queue(page, stack), stack.agent("1002", skills={}, scenario=LONG_TALK(stack)):
+        call = _answer_a_citizen(page, stack)
+        mark = stack.events.mark()
+        page.ok("transfer", "1002", {"attended": False})
+        blind = stack.events.wait_for(lambda e: e.get("Event") == "BlindTransfer", since=mark, timeout=15)
+        assert blind["Result"] == "Success" and blind["Extension"] == "1002"
+        assert blind["TransfererChannel"] == call.channel and blind["TransfereeChannel"] == call.connect["Channel"]
+        _the_colleague_has_the_citizen(stack, call, mark)
+        page.wait_for("transferred", since=call.page_mark)
+        page.wait_for("ended", since=call.page_mark)
+        _citizen_done(call)
+
+
+def test_the_page_transfers_the_caller_attended_after_consulting_a_colleague(page, stack):
+    with _in_the_queue(page, stack), stack.agent("1002", skills={}, scenario=LONG_TALK(stack)):
+        call = _answer_a_citizen(page, stack)
+        mark = stack.events.mark()
+        page.ok("transfer", "1002", {"attended": True})
+        # the citizen waits on hold while the agent talks to the colleague
+        stack.events.wait_for(lambda e: e.get("Event") == "Hold" and e.get("Channel") == call.channel,
+                              since=mark, timeout=10)
+        deadline = time.monotonic() + 15
+        while page.state["consult"] != "active":
+            assert time.monotonic() < deadline, page.state
+            time.sleep(0.1)
+        with pytest.raises(AssertionError, match="already in progress"):
+            page.ok("transfer", "1003", {"attended": True})
+        page.ok("completeTransfer")
+        attended = stack.events.wait_for(lambda e: e.get("Event") == "AttendedTransfer", since=mark, timeout=15)
+        assert attended["Result"] == "Success", attended
+        assert attended["TransfereeChannel"] == call.connect["Channel"], attended
+        assert attended["TransferTargetChannel"].startswith("PJSIP/1002-"), attended
+        _the_colleague_has_the_citizen(stack, call, mark)
+        page.wait_for("transferred", since=call.page_mark)
+        page.wait_for("ended", since=call.page_mark)
+        _citizen_done(call)
+
+
+def _the_colleague_has_the_citizen(stack, call: Call, mark: int) -> None:
+    """Asterisk shows the citizen's channel in one bridge with a channel of the colleague's endpoint 1002."""
+    citizen = call.connect["Channel"]
+    deadline = time.monotonic() + 10
+    while True:
+        listing = stack.cli("bridge show all")
+        for bridge_id in re.findall(r"^([0-9a-f-]{36})", listing, re.M):
+            shown = stack.cli(f"bridge show {bridge_id}")
+            if citizen in shown and "PJSIP/1002-" in shown:
+                return
+        assert time.monotonic() < deadline, f"no bridge of {citizen} with 1002: {listing}"
+        time.sleep(0.2)

@@ -11,7 +11,8 @@
  *   HotlineSoftphone.state                         a snapshot: registration, call, held, muted, ...
  *
  * Events on `document`: softphone:registered, softphone:unregistered,
- * softphone:incoming, softphone:answered, softphone:ended, softphone:held;
+ * softphone:incoming, softphone:answered, softphone:ended, softphone:held,
+ * softphone:transferred, softphone:transferfailed;
  * detail = {callId, linkedid, caller, callerName, origin, mode, dept, headers,
  * direction, cause}, taken from the INVITE: the screen pop travels in its
  * X-Hotline-* headers (asterisk_conf/templates/extensions_routes.conf.j2,
@@ -163,6 +164,18 @@
     session.on('failed', over);
   }
 
+  // the transfer target took the call (NOTIFY 2xx): this leg is done
+  function referred(session) {
+    return {
+      accepted: function () {
+        emit('transferred', details(session));
+        if (!session.isEnded()) { session.terminate(); }
+      },
+      failed: function (e) { emit('transferfailed', details(session, e && e.cause)); },
+      requestFailed: function (e) { emit('transferfailed', details(session, e && e.cause)); }
+    };
+  }
+
   function mediaOptions() {
     return {mediaConstraints: {audio: true, video: false},
             pcConfig: {iceServers: [], rtcpMuxPolicy: 'require', bundlePolicy: 'max-bundle'}};
@@ -255,7 +268,7 @@
     // talks to the target; completeTransfer() joins them, cancelTransfer() returns
     transfer: function (to, options) {
       var s = need(current, 'transfer');
-      if (!(options && options.attended)) { s.refer(target(to)); return; }
+      if (!(options && options.attended)) { s.refer(target(to), {eventHandlers: referred(s)}); return; }
       if (consult) { throw new Error('softphone: a transfer is already in progress'); }
       if (!s.isOnHold().local) { s.hold(); }
       consult = ua.call(target(to), mediaOptions());
@@ -264,7 +277,7 @@
     completeTransfer: function () {
       var s = need(current, 'transfer');
       if (!consult || state.consult !== 'active') { throw new Error('softphone: the transfer target has not answered'); }
-      s.refer(consult.remote_identity.uri.toString(), {replaces: consult});
+      s.refer(consult.remote_identity.uri.toString(), {replaces: consult, eventHandlers: referred(s)});
     },
     // the call's audio: {packetsSent, packetsReceived, bytesSent, bytesReceived, codec,
     // localAddress, remoteAddress} (the ICE pair in use)
