@@ -152,7 +152,7 @@ class Asterisk:
         _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
         # the HTTPS server of the browser softphones (http.conf: tlscertfile, tlsprivatekey)
         certs = tls.ensure_certificates(tls.state_dir(self.settings.home), self.settings.bind)
-        tls.install_for_asterisk(certs, self.host_path(self.paths.lib) / "keys")
+        tls.install_for_asterisk(certs, self.host_path(self.paths.lib) / tls.ASTERISK_KEYS)
         link = Path(self.settings.home) / "asterisk"
         if self.rootfs is not None and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)

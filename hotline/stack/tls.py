@@ -23,6 +23,10 @@ from pathlib import Path
 CA_DAYS = 3650
 SERVER_DAYS = 397  # what browsers accept for a server certificate
 RENEW_SECONDS = 30 * 86400  # a server certificate that expires within 30 days is renewed
+# where Asterisk's HTTPS server reads them, under the instance's lib directory (http.conf.j2)
+ASTERISK_KEYS = "keys"
+ASTERISK_CERT = "hotline-wss.crt"
+ASTERISK_KEY = "hotline-wss.key"
 CA_SUBJECT = "/O=12345 hotline platform/CN=12345 hotline local CA"
 SERVER_SUBJECT = "/O=12345 hotline platform/CN=localhost"
 
@@ -138,7 +142,7 @@ def install_for_asterisk(files: TLSFiles, keys_dir: Path) -> None:
     """Copy the server certificate and key where Asterisk's HTTPS server reads them (http.conf)."""
     keys_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(keys_dir, 0o700)
-    for src, name in ((files.server_cert, "hotline-wss.crt"), (files.server_key, "hotline-wss.key")):
+    for src, name in ((files.server_cert, ASTERISK_CERT), (files.server_key, ASTERISK_KEY)):
         dst = keys_dir / name
         tmp = keys_dir / f".{name}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

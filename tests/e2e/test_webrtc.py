@@ -100,8 +100,8 @@ def test_the_wss_certificate_is_from_the_installations_ca_and_its_keys_are_priva
     files = tls.TLSFiles(tls.state_dir(stack.settings.home))
     for key in (files.ca_key, files.server_key):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
-    keys = stack.asterisk.host_path(stack.asterisk.paths.lib) / "keys"
-    assert stat.S_IMODE((keys / "hotline-wss.key").stat().st_mode) == 0o600
+    keys = stack.asterisk.host_path(stack.asterisk.paths.lib) / tls.ASTERISK_KEYS
+    assert stat.S_IMODE((keys / tls.ASTERISK_KEY).stat().st_mode) == 0o600
     # a client that trusts only the generated CA accepts Asterisk's HTTPS server as 127.0.0.1
     ctx = ssl.create_default_context(cafile=str(files.ca_cert))
     with socket.create_connection((stack.settings.bind, stack.settings.wss_port), timeout=5) as raw:
