@@ -30,6 +30,7 @@ from asterisk_conf import prompts
 from asterisk_conf.render import AstPaths
 from deploy.packages import apt_install
 from hotline.instance import InstancePaths, write_instance_paths
+from deploy import tls
 
 MMDEBSTRAP = [
     "mmdebstrap", "--variant=essential",
@@ -155,6 +156,9 @@ class Asterisk:
             queue_log=self.log_dir / "queue_log"))
         _ensure_moh(self.sounds / "moh")
         _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
+        # the HTTPS server of the browser softphones (http.conf: tlscertfile, tlsprivatekey)
+        certs = tls.ensure_certificates(tls.state_dir(self.settings.home), self.settings.bind)
+        tls.install_for_asterisk(certs, self.host_path(self.paths.lib) / tls.ASTERISK_KEYS)
         link = Path(self.settings.home) / "asterisk"
         if self.rootfs is not None and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)

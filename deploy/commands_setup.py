@@ -5,6 +5,7 @@ from __future__ import annotations
 from deploy import packages
 from deploy.asterisk import Asterisk, say
 from hotline.secrets import load_secrets
+from deploy import softphone, tls
 
 
 def add_arguments(p) -> None:
@@ -18,4 +19,7 @@ def run(args, settings) -> int:
     say(f"Asterisk: {'system ' + ast.exe if ast.rootfs is None else 'chroot ' + str(ast.rootfs)}")
     load_secrets(settings.secrets_file)
     say(f"secrets: {settings.secrets_file} (mode 0600)")
+    certs = tls.ensure_certificates(tls.state_dir(settings.home), settings.bind)
+    say(f"browser softphones: certificate authority {certs.ca_cert} (trust it in the agents' browsers)")
+    say(f"browser softphone library: {softphone.ensure_built()}")
     return 0

@@ -13,9 +13,14 @@ NEEDED = {
     "espeak-ng": "espeak-ng",
     "sox": "sox",
     "mmdebstrap": "mmdebstrap",
+    "openssl": "openssl",  # the browser softphones' certificates (deploy/tls.py)
+    "npm": "npm",  # builds the browser softphone's SIP library (deploy/softphone.py)
 }
 TEST_NEEDED = {
     "/usr/lib/postgresql": "postgresql",
+    # the browser tests: Debian's Chromium driven by Selenium, never a downloaded browser
+    "/usr/bin/chromium": "chromium",
+    "/usr/bin/chromedriver": "chromium-driver",
 }
 
 _updated = False

@@ -25,6 +25,7 @@ from hotline.secrets import load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import load_map_for
 from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
+from deploy import tls
 
 # Python services, each `hotline <name>` (the module that runs it); started only if it exists
 SERVICE_MODULES = {"agi": "agi.service", "api": "workorder.api.serve", "ari": "ari_apps.main",
@@ -84,6 +85,7 @@ class Platform:
         for name, port, kind in (("SIP agents", s.sip_agent_port, socket.SOCK_DGRAM),
                                  ("SIP trunk", s.sip_trunk_port, socket.SOCK_DGRAM),
                                  ("AMI", s.ami_port, socket.SOCK_STREAM), ("ARI/HTTP", s.http_port, socket.SOCK_STREAM),
+                                 ("WSS softphones", s.wss_port, socket.SOCK_STREAM),
                                  ("FastAGI", s.agi_port, socket.SOCK_STREAM), ("API", s.api_port, socket.SOCK_STREAM),
                                  ("Redis", s.redis_port, socket.SOCK_STREAM)):
             with socket.socket(socket.AF_INET, kind) as sock:
@@ -168,6 +170,8 @@ class Platform:
         for a in agents[:5]:
             lines.append(f"      user {a['name']}  password {a['password']}")
         lines += [
+            f"  Browser softphones: wss://{s.bind}:{s.wss_port}/ws as webrtc-<user>, same password;"
+            f" the browser trusts {tls.state_dir(s.home) / 'ca.crt'} (docs/softphone.md)",
             f"  Citizens (PSTN side) dial sip:{number}@{s.bind}:{s.sip_trunk_port}, or a legacy number"
             " such as 12349, 12329, 12313 (see `hotline map show`).",
             f"  Put an agent in the queue:  hotline agent login 1001   (or dial {FEATURE_CODES['login']} from the"

@@ -56,6 +56,7 @@ class Settings:
     rtp_end: int = 20000
     ami_port: int = 5038
     http_port: int = 8088  # Asterisk's HTTP server: ARI
+    wss_port: int = 8089  # Asterisk's HTTPS server: agents' browser softphones (SIP over WSS)
     agi_port: int = 4573
     api_port: int = 8000
     redis_port: int = 6379

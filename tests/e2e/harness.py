@@ -182,7 +182,7 @@ class Stack:
             ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
             holidays_dir=home / "holidays",
             sip_agent_port=free_port(), sip_trunk_port=free_port(), ami_port=free_port(),
-            http_port=free_port(), agi_port=free_port(), api_port=free_port(),
+            http_port=free_port(), wss_port=free_port(), agi_port=free_port(), api_port=free_port(),
             redis_port=free_port(), rtp_start=30000, rtp_end=31999,
             cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
         )

@@ -97,7 +97,7 @@ def test_platform_refuses_ports_already_in_use(tmp_path):
         held.listen()
         port = held.getsockname()[1]
         others = dict.fromkeys(  # port 0: always free
-            ("sip_agent_port", "sip_trunk_port", "http_port", "agi_port", "api_port", "redis_port"), 0)
+            ("sip_agent_port", "sip_trunk_port", "http_port", "wss_port", "agi_port", "api_port", "redis_port"), 0)
         p = Platform(Settings(home=tmp_path, ami_port=port, **others))
         busy = p.busy_ports()
         assert busy == [f"AMI 127.0.0.1:{port}"]
