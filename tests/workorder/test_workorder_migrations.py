@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from workorder.migrate import alembic_config, include_object, upgrade
+import web.models  # noqa: F401 - the accounts' tables join Base.metadata (migration 0003_users)
 from workorder.models import Base
 
 
@@ -36,4 +37,4 @@ def test_downgrade_and_upgrade_again(tmp_path):
     engine = create_engine(url)
     names = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log"} <= names
+    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log", "users", "user_sessions"} <= names
