@@ -102,10 +102,11 @@ def _password_problem(password: str) -> str | None:
 
 
 class Accounts:
-    def __init__(self, db: Database, agents_url: str, now=utcnow):
+    def __init__(self, db: Database, agents_url: str, now=utcnow, hasher: PasswordHasher = _hasher):
         self.db = db
         self.agents_url = agents_url
         self.now = now
+        self.hasher = hasher
 
     # -- users ------------------------------------------------------------------
     def add(self, name: str | None, role: str, password: str | None = None, *, extension: str | None = None,
@@ -136,7 +137,7 @@ class Accounts:
             if s.scalar(select(User.id).where(User.name == name)) is not None:
                 raise AccountError(f"user {name} exists")
             u = User(name=name, display=display, role=role, extension=extension, department=department,
-                     password_hash=_hasher.hash(password), active=True, created_at=now, password_changed_at=now)
+                     password_hash=self.hasher.hash(password), active=True, created_at=now, password_changed_at=now)
             s.add(u)
             s.flush()
             return _account(u), password
@@ -177,7 +178,7 @@ class Accounts:
             raise AccountError(problem)
         with self.db.write() as s:
             u = self._user(s, name)
-            u.password_hash = _hasher.hash(password)
+            u.password_hash = self.hasher.hash(password)
             u.password_changed_at = self.now()
             s.execute(delete(UserSession).where(UserSession.user_id == u.id))
         return password
@@ -199,14 +200,14 @@ class Accounts:
             u = s.scalars(select(User).where(User.name == name)).first()
         try:
             if u is None:
-                _hasher.hash(password)  # the same work for unknown names: no timing oracle
+                self.hasher.hash(password)  # the same work for unknown names: no timing oracle
                 return None
-            _hasher.verify(u.password_hash, password)
+            self.hasher.verify(u.password_hash, password)
         except (VerificationError, InvalidHashError):
             return None
-        if _hasher.check_needs_rehash(u.password_hash):
+        if self.hasher.check_needs_rehash(u.password_hash):
             with self.db.write() as s:
-                self._user(s, name).password_hash = _hasher.hash(password)
+                self._user(s, name).password_hash = self.hasher.hash(password)
         return u
 
     # -- login and sessions -------------------------------------------------------
