@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.transfer_map import check, check_file
+from hotline.transfer_map import check
 from hotline.yamlsrc import ConfigError, Problem, loads
 
 KEEP_BACKUPS = 20
@@ -41,12 +41,16 @@ class MapFile:
         return self.path.read_text(encoding="utf-8")
 
     def problems(self) -> list[Problem]:
-        """The check result of the file as it is."""
-        return check_file(self.path, self.today())
+        """The check result of the file as it is (problems name the file by its name: transfer_map.yaml:12:5)."""
+        try:
+            text = self.text()
+        except OSError as exc:
+            return [Problem(self.path.name, 1, 1, f"cannot read the map: {exc}")]
+        return self.check_text(text)
 
     def check_text(self, text: str) -> list[Problem]:
         try:
-            data, src = loads(text, str(self.path))
+            data, src = loads(text, self.path.name)
         except ConfigError as exc:
             return exc.problems
         return check(data, src, self.today())[1]

@@ -69,10 +69,9 @@ def login(c: TestClient, name: str, password: str = PASSWORD):
     return c.post("/login", data={"name": name, "password": password, "csrf": token})
 
 
-@pytest.fixture
-def site(tmp_path, db_template):
-    home = tmp_path / "home"
-    home.mkdir()
+def make_site(home: Path, db_template: Path) -> Site:
+    """A fresh home with a copy of the migrated DB and of the map, the app, one user per role."""
+    home.mkdir(parents=True)
     shutil.copyfile(db_template, home / "hotline.db")
     tmap = home / "transfer_map.yaml"
     shutil.copyfile(PROJECT_ROOT / "transfer_map.yaml", tmap)
@@ -80,18 +79,23 @@ def site(tmp_path, db_template):
     registry = Registry(settings.database_url)
     for name, (role, ext, _) in PEOPLE.items():
         if role == "agent":
-            registry.add(name, ext, {"hotline": 0})
+            registry.add(name, ext, {"hotline": 0}, display=f"坐席{ext}")
     store = Store(Database(settings.database_url))
     reloads: list = []
 
     def reloader():
         reloads.append(tmap.read_text(encoding="utf-8"))
-        return True, "res_pjsip.so: Success"
+        return True, "res_pjsip.so: Success\npbx_config.so: Success\napp_queue.so: Success"
 
     app = create_app(settings, store=store, reloader=reloader)
     app.state.accounts.hasher = FAST  # the production parameters cost ~0.1 s a hash
     for name, (role, ext, dept) in PEOPLE.items():
         app.state.accounts.add(name, role, PASSWORD, extension=ext, department=dept)
-    s = Site(app, store, settings, reloads)
+    return Site(app, store, settings, reloads)
+
+
+@pytest.fixture
+def site(tmp_path, db_template):
+    s = make_site(tmp_path / "home", db_template)
     yield s
-    store.db.dispose()
+    s.store.db.dispose()

@@ -4,6 +4,7 @@
 (function () {
   var H = window.Hotline, cfg = H.config("wallboard-config");
   var STATE_TEXT = { available: "空闲", ringing: "振铃", talking: "通话中", wrapup: "话后整理", paused: "暂停", unavailable: "未就绪", logged_out: "未签入" };
+  var REASON_TEXT = { "break": "小休", lunch: "用餐", training: "培训", meeting: "会议", "after-call": "话后整理", other: "其他" };
   var history = { answer: [], service: [] };
 
   function $(id) { return document.getElementById(id); }
@@ -48,7 +49,7 @@
         counts[a.state] = (counts[a.state] || 0) + 1;
         body.appendChild(H.el("tr", { "data-agent": a.name, "class": "state-" + a.state },
           H.el("td", { text: a.name }), H.el("td", { text: a.display || "" }), H.el("td", { text: a.extension }),
-          H.el("td", { "class": "state", text: STATE_TEXT[a.state] || a.state }), H.el("td", { text: a.reason || "" })));
+          H.el("td", { "class": "state", text: STATE_TEXT[a.state] || a.state }), H.el("td", { text: REASON_TEXT[a.reason] || a.reason || "" })));
       });
       $("agent-counts").textContent = Object.keys(counts).sort().map(function (k) { return (STATE_TEXT[k] || k) + " " + counts[k]; }).join("　");
     } catch (e) { $("agent-counts").textContent = "坐席状态暂不可用：" + e.message; }

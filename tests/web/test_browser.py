@@ -1,0 +1,272 @@
+"""The pages in a real browser: Debian's Chromium driven by Selenium through
+/usr/bin/chromedriver (never a downloaded browser), against the app served by
+uvicorn on a loopback port.  Each test leaves a screenshot in docs/img/<role>.png.
+
+No Asterisk here: the queue figures come from a statistics view the real
+aggregator computed (queues.stats), served as the statistics consumer would
+leave it in Redis; the softphone's DOM events are dispatched as the rtc
+softphone dispatches them.  The tests with real calls are in tests/e2e."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from hotline.auth import Principal
+from hotline.settings import PROJECT_ROOT
+from queues.service import keys
+from queues.stats import Aggregator
+from tests.web.conftest import PASSWORD, make_site
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+         "--lang=zh-CN")
+SHOTS = PROJECT_ROOT / "docs" / "img"
+EVIL = "<script>alert(1)</script>"
+AGENT = Principal(subject="demo1001", role="agent")
+T0 = time.time()
+
+
+class FakeRedis:
+    """What ``hotline stats`` leaves in Redis, for the API's read-only queue routes."""
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    async def get(self, key):
+        return self.data.get(key)
+
+
+def queue_figures(waiting: int) -> dict:
+    agg = Aggregator()
+    for i in range(40):
+        u = f"u{i}"
+        agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0 - 3000 + i * 60, "Queue": "hotline", "Uniqueid": u})
+        if i % 13 == 5:
+            agg.apply({"Event": "QueueCallerAbandon", "Timestamp": T0 - 2990 + i * 60, "Queue": "hotline",
+                       "Uniqueid": u, "HoldTime": "10"})
+        else:
+            agg.apply({"Event": "AgentConnect", "Timestamp": T0 - 2995 + i * 60, "Queue": "hotline", "Uniqueid": u,
+                       "HoldTime": str(5 + i % 20), "Interface": "PJSIP/1001"})
+    for i in range(waiting):
+        agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0 - 20 - i, "Queue": "hotline", "Uniqueid": f"w{i}"})
+    for ext, name, paused in (("1001", "demo1001", "0"), ("1002", "demo1002", "1")):
+        agg.apply({"Event": "QueueMemberAdded", "Timestamp": T0 - 4000, "Queue": "hotline",
+                   "Interface": f"PJSIP/{ext}", "MemberName": name, "Status": "1", "Paused": paused,
+                   "PausedReason": "lunch" if paused == "1" else ""})
+    k = keys("hotline")
+    return {k["view"]: json.dumps(agg.view(T0 + waiting)).encode(),
+            k["agents"]: json.dumps(agg.agents_view(T0)).encode()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, db_template):
+    site = make_site(tmp_path_factory.mktemp("live") / "home", db_template)
+    site.app.state.queues_redis = FakeRedis(queue_figures(waiting=1))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    site.url = f"http://127.0.0.1:{port}"
+    yield site
+    server.should_exit = True
+    thread.join(5)
+    site.store.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        pytest.fail(f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+                    "run ./scripts/test (it installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait_for(predicate, timeout: float = 10, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def by_id(driver, element_id: str):
+    return driver.find_element(By.ID, element_id)
+
+
+def text_of(driver, element_id: str) -> str:
+    try:
+        return by_id(driver, element_id).text
+    except (NoSuchElementException, StaleElementReferenceException):  # not there (yet), or the page moved on
+        return ""
+
+
+def sign_in(driver, live, name: str, next_path: str = "") -> None:
+    driver.delete_all_cookies()
+    driver.get(live.url + "/login" + (f"?next={next_path}" if next_path else ""))
+    by_id(driver, "name").send_keys(name)
+    by_id(driver, "password").send_keys(PASSWORD)
+    by_id(driver, "login").click()
+    wait_for(lambda: "/login" not in driver.current_url, what=f"{name} to be signed in")
+
+
+def shot(driver, role: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{role}.png"))
+
+
+def no_alert(driver) -> bool:
+    try:
+        _ = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
+
+
+def dispatched(live, unit: str) -> dict:
+    o = live.store.create({"type": "complaint", "title": "夜间施工噪音", "content": "小区旁工地夜间施工，影响休息。",
+                           "caller_name": EVIL, "caller_phone": "13800138000", "address": "丛台区人民路 1 号"},
+                          AGENT, "accepted")
+    live.store.transition(o["id"], "dispatch", {"main_unit": unit, "co_units": []}, AGENT)
+    return o
+
+
+def test_every_page_redirects_to_the_login_without_a_session(live, browser):
+    browser.delete_all_cookies()
+    for path in ("/agent", "/wallboard", "/dept", "/admin", "/admin/map", "/admin/users", "/admin/sizing",
+                 "/admin/stats", "/account/password"):
+        browser.get(live.url + path)
+        assert browser.current_url.startswith(live.url + "/login?next="), path
+        assert by_id(browser, "login-form")
+    shot(browser, "login")
+
+
+def test_department_replies_to_its_own_order_and_cannot_open_another(live, browser):
+    ours, theirs = dispatched(live, "mzj"), dispatched(live, "gjj")
+    sign_in(browser, live, "minzheng")
+    assert browser.current_url.endswith("/dept")
+    assert ours["number"] in text_of(browser, "orders") and theirs["number"] not in text_of(browser, "orders")
+    browser.get(f"{live.url}/dept/orders/{ours['id']}")
+    assert EVIL in text_of(browser, "caller") and no_alert(browser)  # the markup shows as text
+    by_id(browser, "sign").click()
+    wait_for(lambda: "已签收" in text_of(browser, "notice"), what="signed")
+    by_id(browser, "reply-content").send_keys("已责令施工单位夜间停工，并安排执法人员巡查。")
+    by_id(browser, "reply").click()
+    wait_for(lambda: "已答复" in text_of(browser, "notice"), what="replied")
+    assert live.store.get(ours["id"], AGENT)["status"] == "replied"
+    shot(browser, "department")
+    browser.get(f"{live.url}/dept/orders/{theirs['id']}")
+    assert "无权" in text_of(browser, "forbidden")
+    assert theirs["number"] not in browser.page_source
+    status = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"fetch('/api/v1/orders/{theirs['id']}').then(r => done(r.status));")
+    assert status == 404  # the API refuses the unit too (the order is not visible to it)
+    assert live.store.get(theirs["id"], AGENT)["status"] == "dispatched"
+
+
+def test_admin_broken_map_shows_file_line_and_a_good_one_reloads(live, browser):
+    path = live.settings.transfer_map
+    before = path.read_text(encoding="utf-8")
+    sign_in(browser, live, "guanli", "/admin/map")
+    assert browser.current_url.endswith("/admin/map") and by_id(browser, "file-ok")
+    area = by_id(browser, "map-text")
+    broken = before.replace("    mode: 整体并入", "    mode: 整体并入吧", 1)
+    browser.execute_script("arguments[0].value = arguments[1];", area, broken)
+    by_id(browser, "save").click()
+    problems = wait_for(lambda: text_of(browser, "problems"), what="the problems")
+    assert "transfer_map.yaml:" in problems and "整体并入吧" in problems
+    line = int(problems.split("transfer_map.yaml:", 1)[1].split(":", 1)[0])
+    assert broken.splitlines()[line - 1].strip().startswith("mode: 整体并入吧")
+    assert path.read_text(encoding="utf-8") == before and live.reloads == []
+    shot(browser, "admin")
+    good = before + "\n# checked and saved from the admin page\n"
+    browser.execute_script("arguments[0].value = arguments[1];", by_id(browser, "map-text"), good)
+    by_id(browser, "save").click()
+    wait_for(lambda: "重新加载成功" in text_of(browser, "reload-result"), what="the reload")
+    assert path.read_text(encoding="utf-8") == good and live.reloads == [good]
+    assert [b.read_text(encoding="utf-8") for b in path.parent.glob("*.bak")] == [before]
+    path.write_text(before, encoding="utf-8")
+
+
+def test_agent_gets_the_screen_pop_and_dispatches_the_order(live, browser):
+    earlier = dispatched(live, "mzj")
+    sign_in(browser, live, "demo1001")
+    assert browser.current_url.endswith("/agent") and by_id(browser, "softphone")
+    wait_for(lambda: text_of(browser, "my-state") not in ("", "—"), what="the agent's state")
+    # the hand-off service's call for the answered call, then the softphone's event
+    linkedid = f"{int(T0)}.77"
+    out = live.store.call_answered({"uniqueid": linkedid, "linkedid": linkedid, "caller": "13800138000",
+                                    "origin": "12349", "mode": "merge", "department": "mzj", "agent": "demo1001",
+                                    "queue": "hotline"}, Principal(subject="builtin:calls", role="calls"))[0]
+    browser.execute_script(
+        "document.dispatchEvent(new CustomEvent('softphone:answered', {detail: arguments[0]}));",
+        {"callId": "c1", "linkedid": linkedid, "caller": "13800138000", "origin": "12349",
+         "headers": {"X-Hotline-Mode": "merge", "X-Hotline-Dept": "mzj"}})
+    wait_for(lambda: out["order"]["number"] in text_of(browser, "pop-order"), what="the screen pop")
+    assert text_of(browser, "pop-mode") == "整体并入" and text_of(browser, "pop-dept") == "市民政局"
+    assert earlier["number"] in text_of(browser, "pop-earlier")
+    assert text_of(browser, "form-number") == out["order"]["number"]
+    by_id(browser, "f-caller_name").send_keys(EVIL)
+    Select(by_id(browser, "f-type")).select_by_value("help")
+    Select(by_id(browser, "f-category_code")).select_by_value("300400")
+    by_id(browser, "f-address").send_keys("丛台区中华大街 8 号")
+    by_id(browser, "f-title").send_keys("低保申请进度")
+    by_id(browser, "f-content").send_keys("来电人咨询低保申请的审批进度，希望尽快答复。")
+    browser.find_element(By.CSS_SELECTOR, 'input[name="step"][value="dispatch"]').click()
+    Select(by_id(browser, "f-main_unit")).select_by_value("mzj")
+    shot(browser, "agent")
+    by_id(browser, "submit").click()
+    wait_for(lambda: "已提交" in text_of(browser, "form-notice") or text_of(browser, "form-error"), what="submit")
+    assert not text_of(browser, "form-error")
+    got = live.store.get(out["order"]["id"], AGENT)
+    assert (got["status"], got["main_unit"], got["linkedid"], got["caller_name"]) == (
+        "dispatched", "mzj", linkedid, EVIL)
+    assert no_alert(browser)
+
+
+def test_wallboard_shows_the_queues_and_updates_live(live, browser):
+    sign_in(browser, live, "banzhang")
+    assert browser.current_url.endswith("/wallboard")
+    wait_for(lambda: text_of(browser, "kpi-waiting") == "1", what="the first view")
+    assert text_of(browser, "kpi-answer").endswith("%") and "demo1002" in text_of(browser, "agents")
+    assert "暂停" in text_of(browser, "agents") and "用餐" in text_of(browser, "agents")
+    live.app.state.queues_redis.data.update(queue_figures(waiting=3))  # the consumer saw two more callers
+    started = time.monotonic()
+    wait_for(lambda: text_of(browser, "kpi-waiting") == "3", timeout=5, what="the live update")
+    assert time.monotonic() - started < 2.5
+    shot(browser, "supervisor")
