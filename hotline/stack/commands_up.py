@@ -35,6 +35,10 @@ def run(args, settings) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     seed_demo_agents(settings)
+    from web.demo import banner as pages_banner
+    from web.demo import seed_demo_users
+
+    demo_users = seed_demo_users(settings)
     try:
         platform.start()
     except (ConfigError, RuntimeError) as exc:
@@ -42,6 +46,7 @@ def run(args, settings) -> int:
         platform.stop()
         return 1
     print(platform.banner(), flush=True)
+    print(pages_banner(settings, demo_users), flush=True)
     restarts: dict[str, int] = {}
     try:
         while not stopping:

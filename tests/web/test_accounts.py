@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 
 from hotline.secrets import load_secrets
+from hotline.settings import Settings
+from queues.models import Registry
 from tests.web.conftest import PASSWORD, login
 from web import accounts as acc
 from web.cli import add_arguments, run
+from web.demo import banner, seed_demo_users
 from web.models import User
 
 
@@ -135,3 +138,17 @@ def test_cli_add_list_disable_passwd(site, capsys):
 
 def _admin(site):
     return {"Authorization": "Bearer " + load_secrets(site.settings.secrets_file)["api_tokens"]["admin"]}
+
+
+def test_demo_users_once_per_install(tmp_path, db_template):
+    home = tmp_path / "fresh"
+    home.mkdir()
+    settings = Settings(home=home)
+    Registry(settings.database_url).add("demo1001", "1001", {"hotline": 0})
+    demo = seed_demo_users(settings)
+    assert [(role, name) for role, name, _ in demo] == [
+        ("agent", "demo1001"), ("supervisor", "demo-supervisor"), ("department", "demo-mzj"), ("admin", "demo-admin")]
+    text = banner(settings, demo)
+    assert all(password in text for _, _, password in demo) and "http://127.0.0.1:8000/" in text
+    assert seed_demo_users(settings) == []  # never again: the passwords were shown once
+    assert "hotline user list" in banner(settings, [])
