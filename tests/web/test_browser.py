@@ -13,27 +13,19 @@ import json
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import uvicorn
-from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from hotline.auth import Principal
-from hotline.settings import PROJECT_ROOT
 from queues.service import keys
 from queues.stats import Aggregator
-from tests.web.conftest import PASSWORD, make_site
+from tests.web.browser import by_id, no_alert, shot, start_browser, text_of, wait_for
+from tests.web.browser import sign_in as _sign_in
+from tests.web.conftest import make_site
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
-         "--lang=zh-CN")
-SHOTS = PROJECT_ROOT / "docs" / "img"
 EVIL = "<script>alert(1)</script>"
 AGENT = Principal(subject="demo1001", role="agent")
 T0 = time.time()
@@ -98,63 +90,13 @@ def live(tmp_path_factory, db_template):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        pytest.fail(f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-                    "run ./scripts/test (it installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.implicitly_wait(0)
+    driver = start_browser(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
 
-def wait_for(predicate, timeout: float = 10, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def by_id(driver, element_id: str):
-    return driver.find_element(By.ID, element_id)
-
-
-def text_of(driver, element_id: str) -> str:
-    try:
-        return by_id(driver, element_id).text
-    except (NoSuchElementException, StaleElementReferenceException):  # not there (yet), or the page moved on
-        return ""
-
-
 def sign_in(driver, live, name: str, next_path: str = "") -> None:
-    driver.delete_all_cookies()
-    driver.get(live.url + "/login" + (f"?next={next_path}" if next_path else ""))
-    by_id(driver, "name").send_keys(name)
-    by_id(driver, "password").send_keys(PASSWORD)
-    by_id(driver, "login").click()
-    wait_for(lambda: "/login" not in driver.current_url, what=f"{name} to be signed in")
-
-
-def shot(driver, role: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SHOTS / f"{role}.png"))
-
-
-def no_alert(driver) -> bool:
-    try:
-        _ = driver.switch_to.alert
-    except NoAlertPresentException:
-        return True
-    return False
+    _sign_in(driver, live.url, name, next_path)
 
 
 def dispatched(live, unit: str) -> dict:

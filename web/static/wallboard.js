@@ -41,7 +41,10 @@
       { name: "service", cls: "service", points: history.service }], cfg.target);
   }
 
+  var lastAgents = 0;
+
   async function agents() {
+    lastAgents = Date.now();
     try {
       var data = await H.api("GET", cfg.agents);
       var counts = {}, body = H.clear($("agents").tBodies[0]);
@@ -60,6 +63,7 @@
     source.addEventListener("stats", function (ev) {
       $("stream-error").hidden = true;
       showView(JSON.parse(ev.data));
+      if (Date.now() - lastAgents > 1000) agents();  // a new view: someone's state may have changed
     });
     source.onerror = function () {
       $("stream-error").hidden = false;
