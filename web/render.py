@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from web.accounts import ROLES
 from web.session import LoginRequired, PageForbidden, login_url, session_of
+from workorder.states import STATUSES, TRANSITIONS
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -21,6 +22,9 @@ SOFTPHONE_JS = STATIC / "softphone" / "softphone.js"
 env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
 env.globals["ROLES"] = ROLES
+env.globals["STATUS_TEXT"] = STATUSES
+env.globals["ACTION_TEXT"] = {"create": "创建", **{a: t.label for a, t in TRANSITIONS.items()}}
+env.filters["when"] = lambda iso: iso[:16].replace("T", " ") if iso else ""  # 2026-12-02T07:58:18+08:00 -> minutes
 
 # where each role starts, and the pages in its menu
 HOME = {"agent": "/agent", "dispatcher": "/wallboard", "supervisor": "/wallboard", "department": "/dept",
