@@ -21,12 +21,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from hotline.auth import Principal
 from queues.models import Registry
@@ -72,10 +74,6 @@ class Account:
     def principal(self) -> Principal:
         return Principal(subject=self.name, role=self.role, department=self.department)
 
-    def as_dict(self) -> dict:
-        return {"name": self.name, "display": self.display, "role": self.role, "role_text": ROLES[self.role],
-                "extension": self.extension, "department": self.department, "active": self.active}
-
 
 @dataclass(frozen=True)
 class SessionInfo:
@@ -102,7 +100,8 @@ def _password_problem(password: str) -> str | None:
 
 
 class Accounts:
-    def __init__(self, db: Database, agents_url: str, now=utcnow, hasher: PasswordHasher = _hasher):
+    def __init__(self, db: Database, agents_url: str, now: Callable[[], datetime] = utcnow,
+                 hasher: PasswordHasher = _hasher):
         self.db = db
         self.agents_url = agents_url
         self.now = now
@@ -151,7 +150,7 @@ class Accounts:
         if name and name != agent["name"]:
             raise AccountError(f"extension {extension} belongs to agent {agent['name']}: an agent user carries "
                                f"its agent's name, so name the user {agent['name']} (or leave the name out)")
-        return agent["name"]
+        return str(agent["name"])
 
     def all(self) -> list[Account]:
         with self.db.read() as s:
@@ -189,8 +188,8 @@ class Accounts:
         self.set_password(name, new)
 
     @staticmethod
-    def _user(s, name: str) -> User:
-        u = s.scalars(select(User).where(User.name == name)).first()
+    def _user(s: Session, name: str) -> User:
+        u: User | None = s.scalars(select(User).where(User.name == name)).first()
         if u is None:
             raise AccountError(f"no user {name!r}")
         return u

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotline.settings import Settings
 from queues.models import Registry
 from web.accounts import AccountError, Accounts
 from workorder.db import Database
@@ -11,7 +12,7 @@ from workorder.migrate import upgrade
 DEMO = (("demo-supervisor", "supervisor", None), ("demo-mzj", "department", "mzj"), ("demo-admin", "admin", None))
 
 
-def seed_demo_users(settings) -> list[tuple[str, str, str]]:
+def seed_demo_users(settings: Settings) -> list[tuple[str, str, str]]:
     """When there is no user yet: add the demo users; returns (role, name, password) of each."""
     upgrade(settings.database_url)
     db = Database(settings.database_url, group_commit=False)
@@ -36,7 +37,7 @@ def seed_demo_users(settings) -> list[tuple[str, str, str]]:
         db.dispose()
 
 
-def banner(settings, demo: list[tuple[str, str, str]]) -> str:
+def banner(settings: Settings, demo: list[tuple[str, str, str]]) -> str:
     lines = [f"  The people's pages: http://{settings.bind}:{settings.api_port}/  (agent desktop /agent, wallboard "
              "/wallboard, department portal /dept, admin /admin)"]
     if demo:
