@@ -28,9 +28,9 @@ from pathlib import Path
 
 from asterisk_conf import prompts
 from asterisk_conf.render import AstPaths
+from deploy import tls
 from deploy.packages import apt_install
 from hotline.instance import InstancePaths, write_instance_paths
-from deploy import tls
 
 MMDEBSTRAP = [
     "mmdebstrap", "--variant=essential",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from deploy import packages
+from deploy import packages, softphone, tls
 from deploy.asterisk import Asterisk, say
 from hotline.secrets import load_secrets
-from deploy import softphone, tls
 
 
 def add_arguments(p) -> None:

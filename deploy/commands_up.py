@@ -12,6 +12,8 @@ from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
 from queues.models import Registry
+from web.demo import banner as pages_banner
+from web.demo import seed_demo_users
 from workorder import migrate
 
 
@@ -38,12 +40,14 @@ def run(args, settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
         seed_demo_agents(settings)
+        demo_users = seed_demo_users(settings)
         platform.start()
     except (ConfigError, RuntimeError) as exc:
         print(f"hotline up: {exc}")
         platform.stop()
         return 1
     print(platform.banner(), flush=True)
+    print(pages_banner(settings, demo_users), flush=True)
     restarts: dict[str, int] = {}
     try:
         while not stopping:

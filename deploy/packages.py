@@ -18,9 +18,10 @@ NEEDED = {
 }
 TEST_NEEDED = {
     "/usr/lib/postgresql": "postgresql",
-    # the browser tests: Debian's Chromium driven by Selenium, never a downloaded browser
+    # the pages' browser tests (tests/web/test_browser.py): Debian's Chromium, never a downloaded browser
     "/usr/bin/chromium": "chromium",
     "/usr/bin/chromedriver": "chromium-driver",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei",  # Chinese text in the screenshots
 }
 
 _updated = False

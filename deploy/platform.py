@@ -6,15 +6,14 @@ once per session.  It holds no call state: Asterisk, Redis and the DB do.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import fields
 
 from asterisk_conf.render import write
+from deploy import tls
 from deploy.accepted import keep_accepted
 from deploy.asterisk import Asterisk, say
 from deploy.configure import render_instance
@@ -22,22 +21,14 @@ from deploy.redis import RedisServer
 from hotline import optional_import
 from hotline.ami import connect
 from hotline.secrets import load_secrets
-from hotline.settings import Settings
+from hotline.settings import Settings, settings_env
 from hotline.transfer_map import load_map_for
 from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
-from deploy import tls
 
 # Python services, each `hotline <name>` (the module that runs it); started only if it exists
 SERVICE_MODULES = {"agi": "agi.service", "api": "workorder.api.serve", "ari": "ari_apps.main",
                    "stats": "queues.stats_cli", "handoff": "workorder.handoff_service"}
 SERVICES = tuple(SERVICE_MODULES)
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for f in fields(settings):
-        env[f"HOTLINE_{f.name.upper()}"] = str(getattr(settings, f.name))
-    return env
 
 
 class Platform:

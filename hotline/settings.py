@@ -128,6 +128,14 @@ class Settings:
         return f"redis://{self.bind}:{self.redis_port}/0"
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment of a child process that runs with ``settings`` (the services, ``hotline reload``)."""
+    env = dict(os.environ)
+    for f in fields(settings):
+        env[f"HOTLINE_{f.name.upper()}"] = str(getattr(settings, f.name))
+    return env
+
+
 def _parse(name: str, kind: str, raw: str) -> object:
     """One environment value as its field's type; ValueError naming the variable."""
     try:

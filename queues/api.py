@@ -139,11 +139,14 @@ class PauseIn(BaseModel):
     reason: str = Field("break", max_length=40)
 
 
-async def _act(request: Request, name: str, build) -> dict:
+async def _act(request: Request, name: str, build, p: Principal) -> dict:
     settings = _settings(request)
     agent = await asyncio.to_thread(Registry(settings.database_url).get, name)
     if agent is None:
         raise HTTPException(404, f"no agent {name!r}")
+    if p.role == "agent" and p.subject != agent["name"]:
+        # an agent's token or session carries the agent's name: it changes only its own state
+        raise HTTPException(403, f"{p.subject!r} may change only its own queue state, not {agent['name']!r}")
     actions = build(agent)
     try:
         results = await ag.send_actions(settings, actions)
@@ -158,25 +161,25 @@ async def _act(request: Request, name: str, build) -> dict:
 
 
 @router.post("/agents/{name}/login")
-async def login(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, ag.login_actions)
+async def login(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, ag.login_actions, p)
 
 
 @router.post("/agents/{name}/logout")
-async def logout(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, ag.logout_actions)
+async def logout(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, ag.logout_actions, p)
 
 
 @router.post("/agents/{name}/pause")
 async def pause(name: str, request: Request, body: PauseIn | None = None,
-                _: Principal = Depends(require_roles("agent", *MANAGERS))):
+                p: Principal = Depends(require_roles("agent", *MANAGERS))):
     reason = (body or PauseIn()).reason
-    return await _act(request, name, lambda a: [ag.pause_action(a, True, reason)])
+    return await _act(request, name, lambda a: [ag.pause_action(a, True, reason)], p)
 
 
 @router.post("/agents/{name}/unpause")
-async def unpause(name: str, request: Request, _: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, lambda a: [ag.pause_action(a, False)])
+async def unpause(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
+    return await _act(request, name, lambda a: [ag.pause_action(a, False)], p)
 
 
 @router.get("/sizing")

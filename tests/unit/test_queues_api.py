@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hotline.auth import builtin_resolver
+from hotline.auth import Principal, builtin_resolver
 from hotline.settings import Settings
 from tests.dbutil import migrated
 from queues.api import router
@@ -38,7 +38,9 @@ def client(tmp_path):
     k = keys("hotline")
     app = FastAPI()
     app.include_router(router)
-    app.state.token_resolvers = [builtin_resolver(TOKENS)]
+    # an agent's own token (as issued by the store, or a session) carries the agent's name
+    named = {"tok-alice": Principal(subject="alice", role="agent"), "tok-bob": Principal(subject="bob", role="agent")}
+    app.state.token_resolvers = [builtin_resolver(TOKENS), named.get]
     app.state.settings = migrated(Settings(home=tmp_path))
     app.state.queues_redis = FakeRedis({k["view"]: json.dumps(agg.view(T0 + 10)).encode(),
                                         k["agents"]: json.dumps(agg.agents_view(T0 + 10)).encode()})
@@ -47,7 +49,7 @@ def client(tmp_path):
 
 
 def h(role):
-    return {"Authorization": f"Bearer {TOKENS[role]}"}
+    return {"Authorization": f"Bearer {TOKENS.get(role, 'tok-' + role)}"}
 
 
 def test_every_route_checks_roles(client):
@@ -130,7 +132,12 @@ def test_login_pause_over_ami(client):
         assert client.post("/api/v1/queues/agents", headers=h("admin"),
                            json={"name": "alice", "extension": "1001", "skills": {"hotline": 0, "tax": 3}}
                            ).status_code == 201
-        r = client.post("/api/v1/queues/agents/alice/login", headers=h("agent"))
+        # an agent changes only its own queue state: neither the shared agent token nor bob may log alice in
+        for other in ("agent", "bob"):
+            r = client.post("/api/v1/queues/agents/alice/login", headers=h(other))
+            assert r.status_code == 403 and "only its own" in r.json()["detail"], r.text
+        assert client.post("/api/v1/queues/agents/1001/pause", headers=h("bob")).status_code == 403  # by extension
+        r = client.post("/api/v1/queues/agents/alice/login", headers=h("alice"))
         assert r.status_code == 200, r.text
         assert r.json()["done"] == [{"action": "QueueAdd", "queue": "hotline"}, {"action": "QueueAdd", "queue": "tax"}]
         r = client.post("/api/v1/queues/agents/alice/pause", headers=h("supervisor"), json={"reason": "lunch"})

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, inspect
 
 from workorder.migrate import alembic_config, include_object, upgrade
 from queues.models import metadata as queues_metadata
+import web.models  # noqa: F401 - the accounts' tables join Base.metadata (migration 0003_users)
 from workorder.models import Base
 
 
@@ -37,4 +38,4 @@ def test_downgrade_and_upgrade_again(tmp_path):
     engine = create_engine(url)
     names = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log", "queue_agents"} <= names
+    assert {"orders", "orders_fts", "kb_fts", "outbox", "audit_log", "queue_agents", "users", "user_sessions"} <= names

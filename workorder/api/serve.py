@@ -18,12 +18,13 @@ def add_arguments(parser) -> None:
                              "loop behind the group-commit writer: 64 clients got half the throughput of 8)")
 
 
-def run(args, settings) -> int:
+def run(args, settings, app_factory=None) -> int:
+    """``app_factory(settings)`` builds the app (web.serve passes the one with the pages)."""
     import uvicorn
 
     if not getattr(args, "no_migrate", False):
         upgrade(settings.database_url)
-    app = create_app(settings)
+    app = (app_factory or create_app)(settings)
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
 

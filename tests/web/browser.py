@@ -1,0 +1,81 @@
+"""Driving Debian's Chromium with Selenium (through /usr/bin/chromedriver; never a
+downloaded browser), shared by the pages' browser tests and the end-to-end ones."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from hotline.settings import PROJECT_ROOT
+from tests.web.conftest import PASSWORD
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+         "--lang=zh-CN")
+SHOTS = PROJECT_ROOT / "docs" / "img"
+
+
+def start_browser(profile: Path):
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing:
+        pytest.fail(f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+                    "run ./scripts/test (it installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")  # an empty profile per test module
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.implicitly_wait(0)
+    return driver
+
+
+def wait_for(predicate, timeout: float = 10, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def by_id(driver, element_id: str):
+    return driver.find_element(By.ID, element_id)
+
+
+def text_of(driver, element_id: str) -> str:
+    try:
+        return by_id(driver, element_id).text
+    except (NoSuchElementException, StaleElementReferenceException):  # not there (yet), or the page moved on
+        return ""
+
+
+def sign_in(driver, base_url: str, name: str, next_path: str = "", password: str = PASSWORD) -> None:
+    driver.delete_all_cookies()
+    driver.get(base_url + "/login" + (f"?next={next_path}" if next_path else ""))
+    by_id(driver, "name").send_keys(name)
+    by_id(driver, "password").send_keys(password)
+    by_id(driver, "login").click()
+    wait_for(lambda: "/login" not in driver.current_url, what=f"{name} to be signed in")
+
+
+def shot(driver, role: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{role}.png"))
+
+
+def no_alert(driver) -> bool:
+    try:
+        _ = driver.switch_to.alert
+    except NoAlertPresentException:
+        return True
+    return False
