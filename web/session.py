@@ -28,6 +28,7 @@ COOKIE = "hotline_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False)
+_UNSEEN = object()
 
 
 class LoginRequired(Exception):
@@ -51,10 +52,11 @@ def accounts(request: Request) -> Accounts:
 
 def session_of(request: Request) -> SessionInfo | None:
     """The request's live session (looked up once per request)."""
-    if "web_session" not in request.state._state:
+    cached = getattr(request.state, "web_session", _UNSEEN)
+    if cached is _UNSEEN:
         token = request.cookies.get(COOKIE, "")
-        request.state.web_session = accounts(request).session(token) if token else None
-    return request.state.web_session
+        cached = request.state.web_session = accounts(request).session(token) if token else None
+    return cached
 
 
 async def _csrf_given(request: Request) -> str | None:
