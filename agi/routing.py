@@ -150,8 +150,8 @@ def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: Transf
 def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> Route:
     mode = line.canonical_mode
     skill = tmap.skill_of(line)
-    base = dict(origin=line.number, mode=mode, department=line.department, level=line.level,
-                row=line.row or "", announce=transition_prompt(line.number) if announce else "")
+    base: dict[str, Any] = dict(origin=line.number, mode=mode, department=line.department, level=line.level,
+                                row=line.row or "", announce=transition_prompt(line.number) if announce else "")
     trunk = tmap.target_of(line)
     if trunk is None:
         why = {"merge": f"整体并入: {tmap.hotline.number} answers with the department's skill",

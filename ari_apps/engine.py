@@ -10,9 +10,10 @@ a timer of a node already left) is ignored.
 # ruff: noqa: F405
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Mapping
+from typing import Any
 
 from ari_apps import flow as F
 from ari_apps.engine_text import is_open, match_speech, readback_text
@@ -22,22 +23,24 @@ MAX_PASS_THROUGH = 32  # node changes in one step before we call it a loop
 
 
 # ---------------------------------------------------------------- actions
+Handler = Callable[[F.Flow, State, Any, Any, datetime], tuple[State, list[Any]]]
+
 QUEUE_CONTEXT = "hotline-ivr-queue"
 TRANSFER_CONTEXT = "hotline-ivr-transfer"
 
 
 def start(flow_name: str, flow: F.Flow, variables: Mapping[str, str], now: datetime,
-          node: str | None = None) -> tuple[State, list]:
+          node: str | None = None) -> tuple[State, list[Any]]:
     st = State(flow=flow_name, vars=dict(variables))
     return _enter(flow, st, node or flow.start, now, [])
 
 
-def step(flow: F.Flow, st: State, ev, now: datetime) -> tuple[State, list]:
+def step(flow: F.Flow, st: State, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     """Advance ``st`` by ``ev``; return the new state and the actions to carry out."""
     if st.done:
         return st, []
     node = flow.nodes[st.node]
-    handler = _HANDLERS[type(node)]
+    handler: Handler = _HANDLERS[type(node)]  # each takes its own node type
     return handler(flow, st, node, ev, now)
 
 
@@ -47,19 +50,19 @@ def _tok(st: State) -> tuple[State, int]:
     return st, st.token
 
 
-def _stale(st: State, ev) -> bool:
-    return getattr(ev, "token", st.token) != st.token
+def _stale(st: State, ev: Any) -> bool:
+    return bool(getattr(ev, "token", st.token) != st.token)
 
 
 def _p(st: State, node: str, suffix: str, text: str) -> tuple[str, str]:
     return (F.prompt_name(st.flow, node, suffix), text)
 
 
-def _goto(flow: F.Flow, st: State, target: str, now: datetime, acts: list) -> tuple[State, list]:
+def _goto(flow: F.Flow, st: State, target: str, now: datetime, acts: list[Any]) -> tuple[State, list[Any]]:
     return _enter(flow, st, target, now, acts)
 
 
-def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list, depth: int = 0) -> tuple[State, list]:
+def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list[Any], depth: int = 0) -> tuple[State, list[Any]]:
     if depth > MAX_PASS_THROUGH:
         acts.append(Log("flow loops without waiting; hanging up", {"flow": st.flow, "node": nid}))
         return replace(st, done=True), acts + [Hangup()]
@@ -98,7 +101,7 @@ def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list, depth: 
     if isinstance(node, F.Transfer):
         # the dialplan plays the prompt before dialing; nothing waits here
         to = F.expand(node.to, st.vars)
-        variables = {"HOTLINE_TRANSFER_KIND": node.kind}
+        variables: dict[str, str] = {"HOTLINE_TRANSFER_KIND": node.kind}
         if node.prompt:
             variables["HOTLINE_TRANSFER_PROMPT"] = F.prompt_name(st.flow, nid)
         return replace(st, done=True), list(acts) + [Continue(TRANSFER_CONTEXT, to or "invalid", variables)]
@@ -124,7 +127,7 @@ def _priority(node: F.Queue, st: State) -> int:
         return 0
 
 
-def _to_queue(st: State, node: F.Queue, acts: list) -> tuple[State, list]:
+def _to_queue(st: State, node: F.Queue, acts: list[Any]) -> tuple[State, list[Any]]:
     variables = {
         "HOTLINE_QUEUE": _skill(node, st),
         "HOTLINE_PRIORITY": str(_priority(node, st)),
@@ -135,12 +138,12 @@ def _to_queue(st: State, node: F.Queue, acts: list) -> tuple[State, list]:
     return replace(st, done=True), list(acts) + [Continue(QUEUE_CONTEXT, "s", variables)]
 
 
-def _retry(flow, st: State, node, why: str, now, acts: list) -> tuple[State, list]:
+def _retry(flow: F.Flow, st: State, node: Any, why: str, now: datetime, acts: list[Any]) -> tuple[State, list[Any]]:
     """Timeout or invalid input on a retrying node: replay with a notice, or fail."""
     if st.retries < node.max_retries:
         notice = node.timeout_prompt if why == "timeout" else node.invalid_prompt
         st, t = _tok(replace(st, retries=st.retries + 1, digits="", phase="prompt"))
-        prompts = []
+        prompts: list[tuple[str, str]] = []
         if notice:
             prompts.append(_p(st, st.node, why + "_prompt", notice))
         prompts.append(_p(st, st.node, "prompt", node.prompt))
@@ -149,25 +152,25 @@ def _retry(flow, st: State, node, why: str, now, acts: list) -> tuple[State, lis
     return _goto(flow, st, node.failure, now, acts)
 
 
-def _wait_timer(st: State, seconds: float, acts: list, phase: str = "wait") -> tuple[State, list]:
+def _wait_timer(st: State, seconds: float, acts: list[Any], phase: str = "wait") -> tuple[State, list[Any]]:
     st, t = _tok(st)
     return replace(st, phase=phase), list(acts) + [Timer(seconds, t)]
 
 
 # ---------------------------------------------------------------- handlers
-def _on_play(flow, st, node: F.Play, ev, now):
+def _on_play(flow: F.Flow, st: State, node: F.Play, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev):
         return _goto(flow, st, node.next, now, [])
     return st, []
 
 
-def _on_hangup(flow, st, node: F.Hangup, ev, now):
+def _on_hangup(flow: F.Flow, st: State, node: F.Hangup, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev):
         return replace(st, done=True), [Hangup()]
     return st, []
 
 
-def _on_menu(flow, st, node: F.Menu, ev, now):
+def _on_menu(flow: F.Flow, st: State, node: F.Menu, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev) and st.phase == "prompt":
         return _wait_timer(st, node.timeout, [])
     if isinstance(ev, Timeout) and not _stale(st, ev):
@@ -184,7 +187,7 @@ def _on_menu(flow, st, node: F.Menu, ev, now):
     return st, []
 
 
-def _on_read(flow, st, node: F.Read, ev, now):
+def _on_read(flow: F.Flow, st: State, node: F.Read, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev) and st.phase == "prompt":
         return _wait_timer(st, node.timeout, [])
     if isinstance(ev, Digit):
@@ -204,14 +207,14 @@ def _on_read(flow, st, node: F.Read, ev, now):
     return st, []
 
 
-def _read_done(flow, st, node: F.Read, now, acts):
+def _read_done(flow: F.Flow, st: State, node: F.Read, now: datetime, acts: list[Any]) -> tuple[State, list[Any]]:
     if len(st.digits) < node.min_length:
         return _retry(flow, st, node, "invalid", now, acts)
     st = replace(st, vars={**st.vars, node.var: st.digits})
     return _goto(flow, st, node.next, now, acts)
 
 
-def _on_speech(flow, st, node: F.Speech, ev, now):
+def _on_speech(flow: F.Flow, st: State, node: F.Speech, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev) and st.phase == "prompt":
         st, t = _tok(st)
         return replace(st, phase="listen"), [Listen(tuple(node.grammar()), node.timeout, t, st.node)]
@@ -233,7 +236,7 @@ def _on_speech(flow, st, node: F.Speech, ev, now):
     return st, []
 
 
-def _on_lookup(flow, st, node: F.Lookup, ev, now):
+def _on_lookup(flow: F.Flow, st: State, node: F.Lookup, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, Looked) and not _stale(st, ev):
         if ev.outcome == "ok":
             st, t = _tok(replace(st, phase="readback"))
@@ -269,7 +272,7 @@ def _on_lookup(flow, st, node: F.Lookup, ev, now):
     return st, []
 
 
-def _on_record(flow, st, node: F.Record, ev, now):
+def _on_record(flow: F.Flow, st: State, node: F.Record, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev):
         if st.phase == "prompt":
             st, t = _tok(replace(st, phase="recording"))
@@ -291,14 +294,14 @@ def _on_record(flow, st, node: F.Record, ev, now):
     return st, []
 
 
-def _on_survey(flow, st, node: F.Survey, ev, now):
+def _on_survey(flow: F.Flow, st: State, node: F.Survey, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, PromptDone) and not _stale(st, ev):
         if st.phase == "prompt":
             return _wait_timer(st, node.timeout, [])
         if st.phase == "thanks":
             return _goto(flow, st, node.next, now, [])
     if isinstance(ev, Digit) and st.phase in ("prompt", "wait"):
-        acts = [StopPlay()] if st.phase == "prompt" else []
+        acts: list[Any] = [StopPlay()] if st.phase == "prompt" else []
         if ev.digit.isdigit() and 1 <= int(ev.digit) <= 5:
             st, t = _tok(replace(st, phase="saving"))
             return st, acts + [SaveSurvey(int(ev.digit), t)]
@@ -312,7 +315,7 @@ def _on_survey(flow, st, node: F.Survey, ev, now):
     return st, []
 
 
-def _on_queue(flow, st, node: F.Queue, ev, now):
+def _on_queue(flow: F.Flow, st: State, node: F.Queue, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     if isinstance(ev, Wait) and not _stale(st, ev) and st.phase == "estimate":
         if ev.seconds < node.callback_after:
             return _to_queue(st, node, [])
@@ -339,11 +342,11 @@ def _on_queue(flow, st, node: F.Queue, ev, now):
     return st, []
 
 
-def _never(flow, st, node, ev, now):
+def _never(flow: F.Flow, st: State, node: Any, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     return st, []
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Any] = {
     F.Play: _on_play, F.Menu: _on_menu, F.Read: _on_read, F.Speech: _on_speech, F.Lookup: _on_lookup,
     F.Record: _on_record, F.Survey: _on_survey, F.Queue: _on_queue, F.Hangup: _on_hangup,
     F.Hours: _never, F.Transfer: _never,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from ari_apps import flow as F
 from hotline.calendar import Calendar
 
 
-def match_speech(text: str, choices) -> int | None:
+def match_speech(text: str, choices: Sequence[F.SpeechChoice]) -> int | None:
     """Index of the first choice whose keyword occurs in ``text``."""
     t = "".join(text.split())
     if not t:

@@ -23,6 +23,7 @@ and ``priority`` expands from the variables the dialplan passes to the app.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,7 @@ def parse(data: Any, src: Source) -> dict[str, Flow]:
     return dict(ff.flows)
 
 
-class Flows(dict):
+class Flows(dict[str, Flow]):
     """name -> Flow over a whole directory, plus the file each came from."""
 
     def __init__(self, flows: dict[str, Flow], files: dict[str, str]):
@@ -182,6 +183,6 @@ def all_prompts(flows: dict[str, Flow]) -> dict[str, str]:
     return out
 
 
-def expand(value: str, variables: dict[str, str]) -> str:
+def expand(value: str, variables: Mapping[str, str]) -> str:
     """``${NAME}`` from ``variables`` (missing: empty)."""
     return VAR_RE.sub(lambda m: str(variables.get(m.group(1), "")), value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -25,7 +25,7 @@ class _Node(BaseModel):
     # free text for people reading the flow
     note: str = ""
 
-    def targets(self) -> list[tuple[tuple, str]]:
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         """(field path inside the node, target node id) for every edge."""
         return []
 
@@ -42,7 +42,7 @@ class _Node(BaseModel):
         return out
 
 
-def _edges(node: _Node, *names: str) -> list[tuple[tuple, str]]:
+def _edges(node: _Node, *names: str) -> list[tuple[tuple[str | int, ...], str]]:
     return [((n,), getattr(node, n)) for n in names if getattr(node, n, None)]
 
 
@@ -54,12 +54,12 @@ class Play(_Node):
     next: NodeRef
 
     @model_validator(mode="after")
-    def _something(self):
+    def _something(self) -> Self:
         if not self.prompt and not self.sound:
             raise ValueError("play needs a prompt or a sound")
         return self
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "next")
 
     def waits(self) -> bool:
@@ -87,7 +87,7 @@ class Menu(_Retrying):
 
     @field_validator("choices")
     @classmethod
-    def _keys(cls, v: dict[str, str]):
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
         if not v:
             raise ValueError("a menu needs at least one choice")
         bad = [k for k in v if len(str(k)) != 1 or str(k) not in DTMF_KEYS]
@@ -95,7 +95,7 @@ class Menu(_Retrying):
             raise ValueError(f"choice keys must be one DTMF key 0-9 * #, not {bad}")
         return v
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return [(("choices", k), t) for k, t in self.choices.items()] + _edges(self, "no_input", "invalid", "failure")
 
 
@@ -110,12 +110,12 @@ class Read(_Retrying):
     next: NodeRef
 
     @model_validator(mode="after")
-    def _lengths(self):
+    def _lengths(self) -> Self:
         if self.min_length > self.max_length:
             raise ValueError("min_length is greater than max_length")
         return self
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "next", "failure")
 
 
@@ -127,7 +127,7 @@ class SpeechChoice(BaseModel):
 
     @field_validator("digit")
     @classmethod
-    def _digit(cls, v: str):
+    def _digit(cls, v: str) -> str:
         if v and (len(v) != 1 or v not in DTMF_KEYS):
             raise ValueError("digit must be one DTMF key")
         return v
@@ -140,7 +140,7 @@ class Speech(_Retrying):
     timeout_prompt: str = "对不起，没有听清。"
     invalid_prompt: str = "对不起，没有听懂。"
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return [(("choices", i, "next"), c.next) for i, c in enumerate(self.choices)] + _edges(self, "failure")
 
     def grammar(self) -> list[str]:
@@ -164,7 +164,7 @@ class Lookup(_Node):
     next: NodeRef
     not_found: NodeRef | None = None
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "next", "not_found")
 
 
@@ -178,7 +178,7 @@ class Record(_Node):
     transcribe: bool = True
     next: NodeRef
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "next")
 
 
@@ -210,13 +210,13 @@ class Hours(_Node):
 
     @field_validator("open_at")
     @classmethod
-    def _order(cls, v):
+    def _order(cls, v: list[tuple[time, time]]) -> list[tuple[time, time]]:
         for a, b in v:
             if not a < b:
                 raise ValueError(f"open interval {a}-{b} is empty")
         return v
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "open", "closed")
 
     def waits(self) -> bool:
@@ -247,7 +247,7 @@ class Queue(_Node):
 
     @field_validator("priority")
     @classmethod
-    def _prio(cls, v):
+    def _prio(cls, v: int | str) -> int | str:
         if isinstance(v, str) and not VAR_RE.fullmatch(v):
             raise ValueError("priority must be a number or a ${VAR}")
         if isinstance(v, int) and not 0 <= v <= 100:
@@ -263,7 +263,7 @@ class Transfer(_Node):
     prompt: str = ""
 
     @model_validator(mode="after")
-    def _to(self):
+    def _to(self) -> Self:
         if self.kind == "emergency" and self.to not in EMERGENCY:
             raise ValueError(f"emergency linkage goes to one of {', '.join(EMERGENCY)}, not {self.to!r}")
         if not re.fullmatch(r"[A-Za-z0-9_-]+|\$\{[A-Z][A-Z0-9_]*\}", self.to):
@@ -278,7 +278,7 @@ class Survey(_Retrying):
     thanks_prompt: str = "感谢您的评价，再见。"
     next: NodeRef
 
-    def targets(self):
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
         return _edges(self, "next", "failure")
 
 

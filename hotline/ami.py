@@ -26,12 +26,12 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
 
-class Utf8AMIProtocol(AMIProtocol):
-    def connection_made(self, transport):
+class Utf8AMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no types
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
-    def data_received(self, data: bytes):
+    def data_received(self, data: bytes) -> None:
         # Complete characters only; an unfinished tail waits in the decoder.
         text = self._decoder.decode(data)
         if text:
@@ -63,8 +63,8 @@ def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
 
 # --- blocking: one action, its answer --------------------------------------------
 
-def _format(action: dict) -> bytes:
-    lines = []
+def _format(action: dict[str, Any]) -> bytes:
+    lines: list[str] = []
     for key, value in action.items():
         if isinstance(value, (list, tuple)):
             lines.extend(f"{key}: {v}" for v in value)
@@ -73,8 +73,8 @@ def _format(action: dict) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
-def parse_message(block: str) -> dict:
-    msg: dict = {}
+def parse_message(block: str) -> dict[str, Any]:
+    msg: dict[str, Any] = {}
     for line in block.split("\r\n"):
         key, sep, value = line.partition(": ")
         if not sep:
@@ -116,7 +116,7 @@ class AMIConnection:
         line, _, self.buf = self.buf.partition(b"\r\n")
         return line.decode("utf-8", "replace")
 
-    def read_message(self) -> dict:
+    def read_message(self) -> dict[str, Any]:
         while b"\r\n\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -125,13 +125,13 @@ class AMIConnection:
         block, _, self.buf = self.buf.partition(b"\r\n\r\n")
         return parse_message(block.decode("utf-8", "replace"))
 
-    def action(self, action: dict, timeout: float = 10) -> list[dict]:
+    def action(self, action: dict[str, Any], timeout: float = 10) -> list[dict[str, Any]]:
         """Send an action; return its response, then any list events up to the *Complete one."""
         action = dict(action)
         action_id = action.setdefault("ActionID", f"h{next(self._ids)}")
         with self.lock:
             self.sock.sendall(_format(action))
-            out: list[dict] = []
+            out: list[dict[str, Any]] = []
             deadline = time.monotonic() + timeout
             self.sock.settimeout(timeout)
             listing = False

@@ -55,7 +55,7 @@ def current_principal(request: Request, cred: HTTPAuthorizationCredentials | Non
     raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown token", headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[..., Principal]:
     """FastAPI dependency: the caller must hold one of ``roles``."""
     allowed = frozenset(roles)
 

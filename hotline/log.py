@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import time
+from typing import Any, TextIO
 
 _DIGITS = re.compile(r"\d{7,}")
 MASKED_KEYS = frozenset({"caller", "callerid", "phone", "caller_number", "callback_number"})
@@ -57,7 +58,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", stream=None) -> None:
+def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -65,6 +66,6 @@ def setup_logging(level: str = "INFO", stream=None) -> None:
     root.setLevel(level)
 
 
-def event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields) -> None:
+def event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``msg`` with structured ``fields`` (caller-like keys are masked)."""
     logger.log(level, msg, extra={"fields": fields})

@@ -110,10 +110,10 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
             out.append(P(("departments", code, "name"), f"department name {dept.name!r} is also the name of "
                                                          f"{names[dept.name]!r}"))
         names.setdefault(dept.name, code)
-    for where, code in ((("hotline", "department"), tm.hotline.department),
+    for where, unit in ((("hotline", "department"), tm.hotline.department),
                         (("catch_all", "department"), tm.catch_all.department)):
-        if code is not None and code not in tm.departments:
-            out.append(P(where, f"unknown department {code!r}; known: {_known(tm.departments)}"))
+        if unit is not None and unit not in tm.departments:
+            out.append(P(where, f"unknown department {unit!r}; known: {_known(tm.departments)}"))
     numbers = {x.number for x in tm.lines}
     seen: dict[str, int] = {tm.hotline.number: -1}
     for k, ln in enumerate(tm.lines):

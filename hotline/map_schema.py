@@ -77,12 +77,12 @@ class Line(_Model):
 
     @field_validator("number", mode="before")
     @classmethod
-    def _number_str(cls, v):
+    def _number_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
 
     @field_validator("mode", mode="before")
     @classmethod
-    def _mode(cls, v):
+    def _mode(cls, v: Any) -> Any:
         if not isinstance(v, str):
             raise ValueError(f"mode must be text, got {v!r}")
         normalize_mode(v)
@@ -90,7 +90,7 @@ class Line(_Model):
 
     @field_validator("level", mode="before")
     @classmethod
-    def _level(cls, v):
+    def _level(cls, v: Any) -> Any:
         if isinstance(v, str) and v.strip().lower() in LEVEL_ALIASES:
             return LEVEL_ALIASES[v.strip().lower()]
         if isinstance(v, str) and "省" in v:
@@ -99,7 +99,7 @@ class Line(_Model):
 
     @field_validator("hours", mode="before")
     @classmethod
-    def _hours(cls, v):
+    def _hours(cls, v: Any) -> Any:
         v = _hours_field(v)
         if v != "7x24":
             if not isinstance(v, list):
@@ -137,7 +137,7 @@ class Trunk(_Model):
 
     @field_validator("contact")
     @classmethod
-    def _contact(cls, v):
+    def _contact(cls, v: Any) -> Any:
         if not _CONTACT_RE.match(v):
             raise ValueError(f"contact {v!r} is not a SIP URI like sip:10.0.0.5:5060")
         return v
@@ -174,7 +174,7 @@ class Hotline(_Model):
 
     @field_validator("number", mode="before")
     @classmethod
-    def _number_str(cls, v):
+    def _number_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.calendar import Calendar, zone
@@ -89,11 +91,11 @@ class Settings:
     force_rootfs: bool = False
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
-        values: dict = {}
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        source: Mapping[str, str] = os.environ if env is None else env
+        values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(f"HOTLINE_{f.name.upper()}")
+            raw = source.get(f"HOTLINE_{f.name.upper()}")
             if raw is None:
                 continue
             kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
@@ -101,7 +103,7 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
 
     # derived paths -----------------------------------------------------

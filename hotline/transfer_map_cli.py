@@ -7,21 +7,22 @@ the transition announcements are checked against (default: today).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import date
 from pathlib import Path
 
-from hotline.settings import load_calendar
+from hotline.settings import Settings, load_calendar
 from hotline.transfer_map import check_file, load_map
 
 
-def add_arguments(p) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", type=Path, help="map to check (default: the configured transfer_map.yaml)")
     p.add_argument("--today", type=date.fromisoformat, default=None,
                    help="check transition end dates against this day (YYYY-MM-DD)")
 
 
-def run(args, settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     path = args.file or settings.transfer_map
     calendar = load_calendar(settings)
     today = args.today or calendar.today()

@@ -62,10 +62,10 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-def _construct(node: yaml.Node, path: PathKey, src: Source, loader: _Loader, problems: list[Problem]):
+def _construct(node: yaml.Node, path: PathKey, src: Source, loader: _Loader, problems: list[Problem]) -> Any:
     src.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
-        out: dict = {}
+        out: dict[Any, Any] = {}
         loader.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
@@ -116,7 +116,7 @@ def load(path: Path | str) -> tuple[Any, Source]:
     return loads(text, str(path))
 
 
-def pydantic_problems(exc, src: Source, prefix: PathKey = ()) -> list[Problem]:
+def pydantic_problems(exc: Any, src: Source, prefix: PathKey = ()) -> list[Problem]:
     """Turn a pydantic ``ValidationError`` into positioned problems."""
     out = []
     for err in exc.errors():

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 PEOPLE_PER_SEAT = 100_000
 OPERATORS_PER_SEAT = 2
@@ -60,7 +61,7 @@ def rule(population: int, area: str = "", people_per_seat: int = PEOPLE_PER_SEAT
     return RuleSizing(area=area, population=int(population), seats=seats, operators=operators_per_seat * seats)
 
 
-def rule_by_area(populations: dict[str, int], **kw) -> list[RuleSizing]:
+def rule_by_area(populations: dict[str, int], **kw: Any) -> list[RuleSizing]:
     """Per area, in the order given, plus nothing else: sum them yourself if the
     areas share one platform (ceil per area can give more seats than ceil of the sum)."""
     return [rule(pop, area=name, **kw) for name, pop in populations.items()]

@@ -128,7 +128,7 @@ def alarms(now: datetime, status: str, start: datetime | None, sign_deadline: da
     return out
 
 
-def parse_limit(text: str | dict) -> Limit:
+def parse_limit(text: str | dict[str, int]) -> Limit:
     """``"5 working_days"`` / ``{"working_days": 5}`` -> Limit."""
     if isinstance(text, dict):
         if len(text) != 1:

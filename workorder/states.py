@@ -21,8 +21,12 @@ The loop follows the Handan plan (受理、派单、办理、答复、督办、�
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+Payload = dict[str, Any]  # an action's parameters, as the API passes them
+Events = list[dict[str, Any]]  # what an action records (the store adapts them)
 
 # -- vocabularies ----------------------------------------------------------
 
@@ -130,7 +134,7 @@ class Transition:
     unit_only: bool = False  # department actors must be the main unit
 
 
-def _t(sources, roles, label, unit_only=False) -> Transition:
+def _t(sources: Iterable[str], roles: Iterable[str], label: str, unit_only: bool = False) -> Transition:
     return Transition(frozenset(sources), frozenset(roles), label, unit_only)
 
 
@@ -162,14 +166,14 @@ TRANSITIONS: dict[str, Transition] = {
 ACTIONS = tuple(TRANSITIONS)
 
 
-def _need(payload: dict, key: str, action: str) -> Any:
+def _need(payload: Payload, key: str, action: str) -> Any:
     value = payload.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise TransitionError("missing_field", f"{action} needs {key!r}")
     return value
 
 
-def _choice(payload: dict, key: str, choices, action: str) -> Any:
+def _choice(payload: Payload, key: str, choices: Mapping[str, str] | Iterable[str], action: str) -> Any:
     value = _need(payload, key, action)
     if value not in choices:
         raise TransitionError("bad_field", f"{action}: {key} must be one of {sorted(choices)}, not {value!r}")
@@ -187,7 +191,7 @@ def allowed_actions(state: OrderState, actor_role: str, actor_department: str | 
     return out
 
 
-def apply(state: OrderState, action: str, actor_role: str, payload: dict | None = None,
+def apply(state: OrderState, action: str, actor_role: str, payload: Payload | None = None,
           actor_department: str | None = None, rules: Rules = RULES) -> Result:
     """Apply ``action`` by an actor of ``actor_role``; pure."""
     payload = dict(payload or {})
@@ -204,7 +208,7 @@ def apply(state: OrderState, action: str, actor_role: str, payload: dict | None 
     if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
         raise TransitionError("not_main_unit",
                               f"only the main unit {state.main_unit!r} may {action}, not {actor_department!r}")
-    events: list[dict[str, Any]] = []
+    events: Events = []
     new = _HANDLERS[action](state, payload, rules, events, actor_role)
     if new.status != state.status:
         events.insert(0, {"type": "status_changed", "from": state.status, "to": new.status, "action": action})
@@ -213,17 +217,17 @@ def apply(state: OrderState, action: str, actor_role: str, payload: dict | None 
 
 # -- handlers ------------------------------------------------------------------
 
-def _accept(s, p, r, ev, role):
+def _accept(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     return replace(s, status="accepted")
 
 
-def _direct_answer(s, p, r, ev, role):
+def _direct_answer(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     answer = _need(p, "answer", "direct_answer")
     ev.append({"type": "reply", "unit": None, "content": answer, "kb_refs": list(p.get("kb_refs") or [])})
     return replace(s, status="evaluation")
 
 
-def _reject(s, p, r, ev, role):
+def _reject(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     code = _choice(p, "disposition", DISPOSITIONS, "reject")
     if code == "emergency":
         line = _choice(p, "transfer_to", EMERGENCY_LINES, "reject")
@@ -233,12 +237,12 @@ def _reject(s, p, r, ev, role):
     return replace(s, status="rejected", disposition=code, parent_id=p.get("parent_id"))
 
 
-def _merge(s, p, r, ev, role):
+def _merge(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     parent = _need(p, "parent_id", "merge")
     return replace(s, status="merged", parent_id=int(parent))
 
 
-def _units(p, action):
+def _units(p: Payload, action: str) -> tuple[str, tuple[str, ...]]:
     main = _need(p, "main_unit", action)
     co = tuple(u for u in (p.get("co_units") or []) if u != main)
     if len(set(co)) != len(co):
@@ -246,18 +250,18 @@ def _units(p, action):
     return main, co
 
 
-def _dispatch(s, p, r, ev, role):
+def _dispatch(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     main, co = _units(p, "dispatch")
     ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round})
     return replace(s, status="dispatched", main_unit=main, co_units=co, dispatched_ever=True)
 
 
-def _sign(s, p, r, ev, role):
+def _sign(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     ev.append({"type": "signed", "unit": s.main_unit})
     return replace(s, status="handling")
 
 
-def _return(s, p, r, ev, role):
+def _return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     if s.designated:
         raise TransitionError("designated", "the hotline designated this unit after "
                               f"{r.returns_before_designation} returns; it may not return the order again")
@@ -266,7 +270,7 @@ def _return(s, p, r, ev, role):
     return replace(s, status="return_review", status_before_return=s.status)
 
 
-def _review_return(s, p, r, ev, role):
+def _review_return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     decision = _choice(p, "decision", ("redispatch", "refuse"), "review_return")
     if decision == "refuse":
         ev.append({"type": "return_refused", "unit": s.main_unit})
@@ -281,7 +285,7 @@ def _review_return(s, p, r, ev, role):
                    designated=designated, status_before_return=None, extension_pending=False)
 
 
-def _request_extension(s, p, r, ev, role):
+def _request_extension(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     if s.extension_pending:
         raise TransitionError("extension_pending", "an extension request is already waiting for a decision")
     reason = _need(p, "reason", "request_extension")
@@ -290,7 +294,7 @@ def _request_extension(s, p, r, ev, role):
     return replace(s, extension_pending=True)
 
 
-def _decide_extension(s, p, r, ev, role):
+def _decide_extension(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     if not s.extension_pending:
         raise TransitionError("no_extension", "there is no extension request to decide")
     decision = _choice(p, "decision", ("approve", "refuse"), "decide_extension")
@@ -299,13 +303,13 @@ def _decide_extension(s, p, r, ev, role):
     return replace(s, extension_pending=False)
 
 
-def _reply(s, p, r, ev, role):
+def _reply(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     content = _need(p, "content", "reply")
     ev.append({"type": "reply", "unit": s.main_unit, "content": content})
     return replace(s, status="replied", extension_pending=False)
 
 
-def _review_reply(s, p, r, ev, role):
+def _review_reply(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     decision = _choice(p, "decision", ("accept", "send_back"), "review_reply")
     ev.append({"type": "reply_reviewed", "decision": decision})
     if decision == "accept":
@@ -313,7 +317,7 @@ def _review_reply(s, p, r, ev, role):
     return replace(s, status="handling")
 
 
-def _callback(s, p, r, ev, role):
+def _callback(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     reached = p.get("reached")
     if not isinstance(reached, bool):
         raise TransitionError("missing_field", "callback needs 'reached' (true or false)")
@@ -328,7 +332,7 @@ def _callback(s, p, r, ev, role):
     return replace(s, callback_attempts=attempts)
 
 
-def _evaluate(s, p, r, ev, role):
+def _evaluate(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     score = p.get("satisfaction")
     if score is None and not s.callback_failed:
         raise TransitionError("missing_field", "evaluate needs 'satisfaction' 1..5 (the callback reached the caller)")
@@ -346,31 +350,31 @@ def _evaluate(s, p, r, ev, role):
     return replace(s, status="closed", satisfaction=score)
 
 
-def _appeal(s, p, r, ev, role):
+def _appeal(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     reason = _need(p, "reason", "appeal")
     ev.append({"type": "appeal", "unit": s.main_unit, "reason": reason})
     return replace(s, status="appeal_review")
 
 
-def _review_appeal(s, p, r, ev, role):
+def _review_appeal(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     decision = _choice(p, "decision", ("uphold", "refuse"), "review_appeal")
     ev.append({"type": "appeal_reviewed", "decision": decision})
     # an upheld appeal voids the rating: it no longer counts in the statistics
     return replace(s, status="closed", satisfaction=None if decision == "uphold" else s.satisfaction)
 
 
-def _archive(s, p, r, ev, role):
+def _archive(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     return replace(s, status="archived")
 
 
-def _supervise(s, p, r, ev, role):
+def _supervise(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     kind = _choice(p, "kind", ("supervise", "urge"), "supervise")
     ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual",
                "note": p.get("note") or ""})
     return s
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[OrderState, Payload, Rules, Events, str], OrderState]] = {
     "accept": _accept, "direct_answer": _direct_answer, "reject": _reject, "merge": _merge,
     "dispatch": _dispatch, "sign": _sign, "return": _return, "review_return": _review_return,
     "request_extension": _request_extension, "decide_extension": _decide_extension, "reply": _reply,
