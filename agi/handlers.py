@@ -25,9 +25,19 @@ async def route(session: AGISession) -> None:
     values = r.channel_vars()
     values["__HOTLINE_ROUTER"] = "agi"
     await session.set_variables(values)
-    event(log, "route", caller=caller, dialed=dialed, mode=r.mode, kind=r.kind,
-          queue=r.queue, target=r.target, department=r.department, reason=r.reason,
-          uniqueid=session.env.get("agi_uniqueid", ""))
+    event(
+        log,
+        "route",
+        caller=caller,
+        dialed=dialed,
+        mode=r.mode,
+        kind=r.kind,
+        queue=r.queue,
+        target=r.target,
+        department=r.department,
+        reason=r.reason,
+        uniqueid=session.env.get("agi_uniqueid", ""),
+    )
 
 
 HANDLERS = {"route": route}

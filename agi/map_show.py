@@ -21,8 +21,12 @@ from hotline.yamlsrc import ConfigError
 
 def add_arguments(p) -> None:
     p.add_argument("file", nargs="?", type=Path, help="map (default: the configured transfer_map.yaml)")
-    p.add_argument("--at", type=datetime.fromisoformat, default=None,
-                   help="decide as of this local time, e.g. 2027-02-07T10:00 (default: now)")
+    p.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        default=None,
+        help="decide as of this local time, e.g. 2027-02-07T10:00 (default: now)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per number")
 
 
@@ -31,21 +35,27 @@ def rows(tmap: Any, at: datetime) -> list[dict[str, Any]]:
     for number in [tmap.hotline.number] + [ln.number for ln in tmap.lines]:
         r = decide(number, at, tmap)
         line = tmap.line(number)
-        out.append({
-            "number": number,
-            "name": line.name if line else tmap.hotline.name,
-            "department": r.department,
-            "mode": r.mode,
-            "level": r.level,
-            "first": r.target if r.kind == "dial" else (f"ivr {r.flow}" if r.kind == "ivr" else f"queue {r.queue}"),
-            "timeout": r.timeout,
-            "then": (f"{'number ' + r.overflow if r.overflow else 'queue ' + r.queue}"
-                     f"{' prio ' + str(r.priority) if r.priority else ''}"
-                     f"{' flag ' + r.flag if r.flag else ''}") if r.kind == "dial" else "",
-            "announce": r.announce,
-            "row": r.row,
-            "reason": r.reason,
-        })
+        out.append(
+            {
+                "number": number,
+                "name": line.name if line else tmap.hotline.name,
+                "department": r.department,
+                "mode": r.mode,
+                "level": r.level,
+                "first": r.target if r.kind == "dial" else (f"ivr {r.flow}" if r.kind == "ivr" else f"queue {r.queue}"),
+                "timeout": r.timeout,
+                "then": (
+                    f"{'number ' + r.overflow if r.overflow else 'queue ' + r.queue}"
+                    f"{' prio ' + str(r.priority) if r.priority else ''}"
+                    f"{' flag ' + r.flag if r.flag else ''}"
+                )
+                if r.kind == "dial"
+                else "",
+                "announce": r.announce,
+                "row": r.row,
+                "reason": r.reason,
+            }
+        )
     return out
 
 

@@ -72,7 +72,7 @@ def canonical_number(dialed: str, tmap: TransferMap) -> str:
         dialed = "0" + dialed[4:]
     area = tmap.area_code
     if area and dialed.startswith(area) and len(dialed) > len(area):
-        short = dialed[len(area):]
+        short = dialed[len(area) :]
         if short == tmap.hotline.number or short in _compiled(tmap) or short in NEVER_INTEGRATED:
             return short
     return dialed
@@ -90,19 +90,43 @@ def decide(dialed: str, now: datetime | None, tmap: TransferMap) -> Route:
     hot = tmap.hotline
     if not dialed or dialed == hot.number:
         if hot.flow:
-            return Route(kind="ivr", flow=hot.flow, queue=hot.queue, origin=hot.number,
-                         department=hot.department or "", reason=f"{hot.number}: IVR flow {hot.flow}")
-        return Route(kind="queue", queue=hot.queue, origin=hot.number, department=hot.department or "",
-                     reason=f"{hot.number}: the hotline's queue")
+            return Route(
+                kind="ivr",
+                flow=hot.flow,
+                queue=hot.queue,
+                origin=hot.number,
+                department=hot.department or "",
+                reason=f"{hot.number}: IVR flow {hot.flow}",
+            )
+        return Route(
+            kind="queue",
+            queue=hot.queue,
+            origin=hot.number,
+            department=hot.department or "",
+            reason=f"{hot.number}: the hotline's queue",
+        )
     table = _compiled(tmap)
     entry = table.get(dialed)
     if entry is None:
         if dialed in NEVER_INTEGRATED:
-            return Route(kind="hangup", origin=dialed, mode="emergency", announce=emergency_prompt(dialed),
-                         queue="", reason="never integrated: " + NEVER_INTEGRATED[dialed])
+            return Route(
+                kind="hangup",
+                origin=dialed,
+                mode="emergency",
+                announce=emergency_prompt(dialed),
+                queue="",
+                reason="never integrated: " + NEVER_INTEGRATED[dialed],
+            )
         ca = tmap.catch_all
-        return Route(kind="queue", queue=ca.queue, origin=dialed, mode="merge", department=ca.department or "",
-                     row=ca.row or "", reason=f"not in the map: 整体并入 row 10 catch-all, {hot.number} answers")
+        return Route(
+            kind="queue",
+            queue=ca.queue,
+            origin=dialed,
+            mode="merge",
+            department=ca.department or "",
+            row=ca.row or "",
+            reason=f"not in the map: 整体并入 row 10 catch-all, {hot.number} answers",
+        )
     return _pick(entry, dialed, now, tmap, 0)
 
 
@@ -126,8 +150,14 @@ def _compile_line(line: Line, tmap: TransferMap) -> dict[str, Any]:
     routes = {(ann, op): _line_route(line, tmap, ann, op) for ann in (False, True) for op in (False, True)}
     to = tmap.overflow_to(line)
     overflow = to if tmap.line(to) is not None else ""
-    return {"line": line, "routes": routes, "until": line.transition.until if line.transition else None,
-            "always_open": line.always_open, "hours": line.weekly_hours, "overflow": overflow}
+    return {
+        "line": line,
+        "routes": routes,
+        "until": line.transition.until if line.transition else None,
+        "always_open": line.always_open,
+        "hours": line.weekly_hours,
+        "overflow": overflow,
+    }
 
 
 def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: TransferMap, depth: int) -> Route:
@@ -142,21 +172,33 @@ def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: Transf
     nxt = entry["overflow"]
     if nxt and depth < 32:  # closed: the overflow number takes the call (loops are refused by validation)
         r = _pick(_compiled(tmap)[nxt], nxt, now, tmap, depth + 1)
-        return replace(r, origin=dialed, announce=routes[(announce, False)].announce or r.announce,
-                       reason=f"{dialed} closed (hours): routed as {nxt}; " + r.reason)
+        return replace(
+            r,
+            origin=dialed,
+            announce=routes[(announce, False)].announce or r.announce,
+            reason=f"{dialed} closed (hours): routed as {nxt}; " + r.reason,
+        )
     return routes[(announce, False)]
 
 
 def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> Route:
     mode = line.canonical_mode
     skill = tmap.skill_of(line)
-    base: dict[str, Any] = dict(origin=line.number, mode=mode, department=line.department, level=line.level,
-                                row=line.row or "", announce=transition_prompt(line.number) if announce else "")
+    base: dict[str, Any] = dict(
+        origin=line.number,
+        mode=mode,
+        department=line.department,
+        level=line.level,
+        row=line.row or "",
+        announce=transition_prompt(line.number) if announce else "",
+    )
     trunk = tmap.target_of(line)
     if trunk is None:
-        why = {"merge": f"整体并入: {tmap.hotline.number} answers with the department's skill",
-               "dual": f"双号并行, seats cancelled: {tmap.hotline.number} agents of the department's skill answer",
-               "subcenter": "设分中心"}[mode]
+        why = {
+            "merge": f"整体并入: {tmap.hotline.number} answers with the department's skill",
+            "dual": f"双号并行, seats cancelled: {tmap.hotline.number} agents of the department's skill answer",
+            "subcenter": "设分中心",
+        }[mode]
         if line.flow:  # the IVR flow plays the announcement and queues (ivr_flows/legacy.yaml)
             return Route(kind="ivr", flow=line.flow, queue=skill, reason=f"{why}; IVR flow {line.flow}", **base)
         return Route(kind="queue", queue=skill, reason=why, **base)
@@ -165,17 +207,30 @@ def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> R
     overflow_queue = skill if to == tmap.hotline.number else (to if to in tmap.queues else skill)
     overflow_number = to if tmap.line(to) is not None else ""
     if not open_:
-        return Route(kind="queue", queue=overflow_queue, priority=ov.priority,
-                     reason=f"{trunk} closed (hours): {tmap.hotline.number} answers", **base)
+        return Route(
+            kind="queue",
+            queue=overflow_queue,
+            priority=ov.priority,
+            reason=f"{trunk} closed (hours): {tmap.hotline.number} answers",
+            **base,
+        )
     if line.level == "province":
         flag, why = "province_noanswer", "热线在省有关部门设置: province trunk"
     elif mode == "subcenter":
         flag, why = "subcenter_noanswer", "设分中心: sub-center 7x24"
     else:
         flag, why = "seats_noanswer", "双号并行, seats kept: department seats first"
-    return Route(kind="dial", target=dial_string(trunk, line.number), timeout=ov.timeout,
-                 queue=overflow_queue, priority=ov.priority, flag=flag, overflow=overflow_number,
-                 reason=f"{why}, overflow to {to} after {ov.timeout}s", **base)
+    return Route(
+        kind="dial",
+        target=dial_string(trunk, line.number),
+        timeout=ov.timeout,
+        queue=overflow_queue,
+        priority=ov.priority,
+        flag=flag,
+        overflow=overflow_number,
+        reason=f"{why}, overflow to {to} after {ov.timeout}s",
+        **base,
+    )
 
 
 def static_routes(tmap: TransferMap) -> list[tuple[str, Route]]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from hotline.log import event
@@ -133,7 +133,7 @@ def _mset_escape(value: str) -> str:
 async def _readline(reader: asyncio.StreamReader, timeout: float) -> str:
     try:
         raw = await asyncio.wait_for(reader.readline(), timeout)
-    except (asyncio.TimeoutError, ConnectionError) as exc:
+    except (TimeoutError, ConnectionError) as exc:
         raise AGIClosed(f"no answer: {exc!r}") from None
     if not raw:
         raise AGIClosed("peer closed")
@@ -159,7 +159,7 @@ class FastAGIServer:
                 raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), ENV_TIMEOUT)
             except asyncio.LimitOverrunError:
                 raise AGIClosed("environment too long") from None
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
                 raise AGIClosed(f"no environment: {exc!r}") from None
             env, script, args = parse_env(raw.decode("utf-8", "replace").splitlines())
             session = AGISession(reader, writer, env, script, args, self.state)

@@ -55,16 +55,21 @@ def initial_map(settings: Settings) -> Any:
     try:
         tmap = load_map(accepted, calendar=calendar)
     except (ConfigError, OSError) as exc:
-        raise NoMap(f"{path} is refused and the last accepted map {accepted} cannot be served ({exc}): "
-                    "not answering, the static dialplan takes the calls") from None
+        raise NoMap(
+            f"{path} is refused and the last accepted map {accepted} cannot be served ({exc}): "
+            "not answering, the static dialplan takes the calls"
+        ) from None
     event(log, "serving the last accepted transfer map", logging.WARNING, path=str(accepted))
     return tmap
 
 
 def make_state(settings: Settings) -> dict[str, Any]:
     """Per-process state: the current map, and how to reload it.  Raises NoMap."""
-    state: dict[str, Any] = {"settings": settings, "tmap": initial_map(settings),
-                             "map_mtime": _mtime(Path(settings.transfer_map))}
+    state: dict[str, Any] = {
+        "settings": settings,
+        "tmap": initial_map(settings),
+        "map_mtime": _mtime(Path(settings.transfer_map)),
+    }
 
     def reload() -> None:
         path = Path(settings.transfer_map)
@@ -73,8 +78,13 @@ def make_state(settings: Settings) -> dict[str, Any]:
             state["tmap"] = load_map(path, calendar=load_calendar(settings))
             event(log, "transfer map loaded", path=str(path))
         except (ConfigError, OSError) as exc:
-            event(log, "transfer map rejected, keeping the last good one", logging.ERROR,
-                  path=str(path), problems=str(exc))
+            event(
+                log,
+                "transfer map rejected, keeping the last good one",
+                logging.ERROR,
+                path=str(path),
+                problems=str(exc),
+            )
 
     async def watch() -> None:
         while True:

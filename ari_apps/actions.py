@@ -44,8 +44,13 @@ class ActionsMixin:
             key = (call.flow_name, a.node)
             if key not in self._no_speech_logged:
                 self._no_speech_logged.add(key)
-                event(log, "no speech model: speech node falls back to DTMF", level=logging.WARNING,
-                      flow=call.flow_name, node=a.node)
+                event(
+                    log,
+                    "no speech model: speech node falls back to DTMF",
+                    level=logging.WARNING,
+                    flow=call.flow_name,
+                    node=a.node,
+                )
             self._set_timer(call, a.seconds, E.Timeout(a.token))
             return
         if call.listen and not call.listen.done():
@@ -61,12 +66,17 @@ class ActionsMixin:
         try:
             transport, sink = await loop.create_datagram_endpoint(RtpSink, local_addr=(self.bind, 0))
             port = transport.get_extra_info("sockname")[1]
-            ext = await self.ari.post("/channels/externalMedia", app=self.ari.app,
-                                      external_host=f"{self.bind}:{port}", format="slin16",
-                                      encapsulation="rtp", transport="udp", direction="both")
+            ext = await self.ari.post(
+                "/channels/externalMedia",
+                app=self.ari.app,
+                external_host=f"{self.bind}:{port}",
+                format="slin16",
+                encapsulation="rtp",
+                transport="udp",
+                direction="both",
+            )
             made.append(ext["id"])
-            snoop = await self.ari.post(f"/channels/{call.id}/snoop", spy="in", app=self.ari.app,
-                                        appArgs=INTERNAL_ARG)
+            snoop = await self.ari.post(f"/channels/{call.id}/snoop", spy="in", app=self.ari.app, appArgs=INTERNAL_ARG)
             made.append(snoop["id"])
             br = await self.ari.post("/bridges", type="mixing")
             bridge = br["id"]
@@ -98,9 +108,16 @@ class ActionsMixin:
         name = f"hotline-msg-{call.linkedid}-{a.token}".replace(".", "_")
         call.recording, call.recording_token = name, a.token
         try:
-            await self.ari.post(f"/channels/{call.id}/record", name=name, format="wav",
-                                maxDurationSeconds=a.seconds, maxSilenceSeconds=5, beep="true",
-                                terminateOn="#", ifExists="overwrite")
+            await self.ari.post(
+                f"/channels/{call.id}/record",
+                name=name,
+                format="wav",
+                maxDurationSeconds=a.seconds,
+                maxSilenceSeconds=5,
+                beep="true",
+                terminateOn="#",
+                ifExists="overwrite",
+            )
         except AriError as exc:
             event(log, "record failed", level=logging.WARNING, error=str(exc)[:200])
             call.recording = ""
@@ -118,10 +135,21 @@ class ActionsMixin:
         self.post(call, E.Recorded(name, transcript, token))
 
     async def _save_draft(self, call: Call, a: E.SaveDraft) -> None:
-        ok, data = (False, {}) if self.store is None else await self.store.draft(
-            call.linkedid, call.caller, call.origin or "12345", a.transcript, a.recording)
-        event(log, "draft", caller=call.caller, stored=ok, id=data.get("id"), number=data.get("number"),
-              recording=a.recording, transcript_chars=len(a.transcript))
+        ok, data = (
+            (False, {})
+            if self.store is None
+            else await self.store.draft(call.linkedid, call.caller, call.origin or "12345", a.transcript, a.recording)
+        )
+        event(
+            log,
+            "draft",
+            caller=call.caller,
+            stored=ok,
+            id=data.get("id"),
+            number=data.get("number"),
+            recording=a.recording,
+            transcript_chars=len(a.transcript),
+        )
         self.post(call, E.Saved(ok, data, a.token))
 
     async def _save_survey(self, call: Call, a: E.SaveSurvey) -> None:
@@ -154,20 +182,35 @@ class ActionsMixin:
             if v.get("HOTLINE_QUEUE_PROMPT"):
                 uri = self.prompts.cache.get(v["HOTLINE_QUEUE_PROMPT"])
                 if uri:
-                    await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_QUEUE_PROMPT",
-                                        value=uri.removeprefix("sound:"))
+                    await self.ari.post(
+                        f"/channels/{call.id}/variable",
+                        variable="HOTLINE_QUEUE_PROMPT",
+                        value=uri.removeprefix("sound:"),
+                    )
         else:
             exten = f"t-{a.variables.get('HOTLINE_TRANSFER_KIND', '')}-{a.exten}"
             p = a.variables.get("HOTLINE_TRANSFER_PROMPT")
             uri = self.prompts.cache.get(p) if p else None
             if uri:
-                await self.ari.post(f"/channels/{call.id}/variable", variable="HOTLINE_TRANSFER_PROMPT",
-                                    value=uri.removeprefix("sound:"))
-        event(log, "call leaves flow", flow=call.flow_name, to=a.context, exten=exten,
-              seconds=round(time.monotonic() - call.started, 2))
-        gone = await self.ari.request("POST", f"/channels/{call.id}/continue", params={
-            "context": a.context, "extension": exten, "priority": 1}, ok_missing=True, missing=_GONE)
+                await self.ari.post(
+                    f"/channels/{call.id}/variable",
+                    variable="HOTLINE_TRANSFER_PROMPT",
+                    value=uri.removeprefix("sound:"),
+                )
+        event(
+            log,
+            "call leaves flow",
+            flow=call.flow_name,
+            to=a.context,
+            exten=exten,
+            seconds=round(time.monotonic() - call.started, 2),
+        )
+        gone = await self.ari.request(
+            "POST",
+            f"/channels/{call.id}/continue",
+            params={"context": a.context, "extension": exten, "priority": 1},
+            ok_missing=True,
+            missing=_GONE,
+        )
         if gone is _GONE:
             event(log, "call gone before continue", level=logging.WARNING, flow=call.flow_name)
-
-

@@ -27,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ari_apps import engine as E
 from ari_apps import flow as F
@@ -45,9 +46,19 @@ log = logging.getLogger("hotline.ari.app")
 
 
 class IvrApp(ActionsMixin):
-    def __init__(self, ari: Ari, flows: dict[str, F.Flow], store=None, speech=None, prompts: Prompts | None = None,
-                 capacity: Capacity | None = None, recordings_host: Path | None = None,
-                 bind: str = "127.0.0.1", clock: Callable[[], datetime] = datetime.now, callbacks=None):
+    def __init__(
+        self,
+        ari: Ari,
+        flows: dict[str, F.Flow],
+        store=None,
+        speech=None,
+        prompts: Prompts | None = None,
+        capacity: Capacity | None = None,
+        recordings_host: Path | None = None,
+        bind: str = "127.0.0.1",
+        clock: Callable[[], datetime] = datetime.now,
+        callbacks=None,
+    ):
         self.ari = ari
         self.flows = flows
         self.store = store
@@ -117,8 +128,14 @@ class IvrApp(ActionsMixin):
             if not self.shedding:
                 self.shedding = True
                 self._spawn(self.set_health(False))
-                event(log, "over capacity: new calls go to the dialplan fallback", level=logging.WARNING,
-                      calls=len(self.calls), event_lag=round(self.event_lag, 3), loop_lag=round(self.loop_lag, 3))
+                event(
+                    log,
+                    "over capacity: new calls go to the dialplan fallback",
+                    level=logging.WARNING,
+                    calls=len(self.calls),
+                    event_lag=round(self.event_lag, 3),
+                    loop_lag=round(self.loop_lag, 3),
+                )
             self.stats["shed"] += 1
             self._spawn(self.to_fallback(cid, "shed"))
             return
@@ -132,9 +149,10 @@ class IvrApp(ActionsMixin):
 
     async def to_fallback(self, cid: str, why: str) -> None:
         try:
-            await self.ari.post(f"/channels/{cid}/continue", ok_missing=True,
-                                context=FALLBACK_CONTEXT, extension="s", priority=1)
-        except (AriError, OSError, asyncio.TimeoutError) as exc:
+            await self.ari.post(
+                f"/channels/{cid}/continue", ok_missing=True, context=FALLBACK_CONTEXT, extension="s", priority=1
+            )
+        except (TimeoutError, AriError, OSError) as exc:
             event(log, "fallback continue failed", level=logging.WARNING, channel=cid, why=why, error=str(exc)[:200])
 
     async def set_health(self, ok: bool) -> None:
@@ -161,14 +179,26 @@ class IvrApp(ActionsMixin):
                 self.shedding = over
                 if not over:
                     self.stats["resumed"] += 1
-                event(log, "over capacity: shedding" if over else "capacity back: taking calls",
-                      calls=len(self.calls), event_lag=round(self.event_lag, 3), loop_lag=round(self.loop_lag, 3))
+                event(
+                    log,
+                    "over capacity: shedding" if over else "capacity back: taking calls",
+                    calls=len(self.calls),
+                    event_lag=round(self.event_lag, 3),
+                    loop_lag=round(self.loop_lag, 3),
+                )
             if self.ari.connected.is_set():
                 await self.set_health(not self.shedding)
             if loop.time() - last_report > 10:
                 last_report = loop.time()
-                event(log, "ivr stats", in_flight=len(self.calls), event_lag=round(self.event_lag, 3),
-                      loop_lag=round(self.loop_lag, 3), shedding=self.shedding, **self.stats)
+                event(
+                    log,
+                    "ivr stats",
+                    in_flight=len(self.calls),
+                    event_lag=round(self.event_lag, 3),
+                    loop_lag=round(self.loop_lag, 3),
+                    shedding=self.shedding,
+                    **self.stats,
+                )
 
     async def resync(self) -> None:
         """After (re)connecting: pick up channels still in Stasis."""
@@ -187,14 +217,19 @@ class IvrApp(ActionsMixin):
             live.add(ch["id"])
             call = self.calls.get(ch["id"])
             if call is None:
-                event(log, "resync: unknown call in Stasis goes to the fallback", channel=ch["id"],
-                      caller=ch.get("caller", {}).get("number", ""))
+                event(
+                    log,
+                    "resync: unknown call in Stasis goes to the fallback",
+                    channel=ch["id"],
+                    caller=ch.get("caller", {}).get("number", ""),
+                )
                 self._spawn(self.to_fallback(ch["id"], "resync"))
             elif call.playback:
                 pb = await self.ari.request("GET", f"/playbacks/{call.playback}", ok_missing=True)
                 if pb is None:  # it ended while we were away
-                    call.queue.put_nowait({"type": "PlaybackFinished", "playback": {"id": call.playback},
-                                           "synthetic": True})
+                    call.queue.put_nowait(
+                        {"type": "PlaybackFinished", "playback": {"id": call.playback}, "synthetic": True}
+                    )
         for cid, call in list(self.calls.items()):
             if cid not in live:
                 call.queue.put_nowait(GONE)
@@ -221,16 +256,30 @@ class IvrApp(ActionsMixin):
                     continue
                 st, acts = E.step(flow, call.state, ev, self.clock())
                 if log.isEnabledFor(logging.DEBUG):
-                    event(log, "step", level=logging.DEBUG, node=call.state.node, phase=call.state.phase,
-                          ev=type(ev).__name__, detail=str(ev)[:120], acts=[type(a).__name__ for a in acts])
+                    event(
+                        log,
+                        "step",
+                        level=logging.DEBUG,
+                        node=call.state.node,
+                        phase=call.state.phase,
+                        ev=type(ev).__name__,
+                        detail=str(ev)[:120],
+                        acts=[type(a).__name__ for a in acts],
+                    )
                 call.state = st
                 await self.execute(call, acts)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self.stats["errors"] += 1
-            event(log, "call task failed; fallback", level=logging.ERROR, flow=call.flow_name,
-                  node=call.state.node if call.state else "", error=repr(exc)[:300])
+            event(
+                log,
+                "call task failed; fallback",
+                level=logging.ERROR,
+                flow=call.flow_name,
+                node=call.state.node if call.state else "",
+                error=repr(exc)[:300],
+            )
             await self.to_fallback(call.id, "error")
         finally:
             self._cleanup(call)
@@ -302,6 +351,7 @@ class IvrApp(ActionsMixin):
                 await self.ari.delete(f"/channels/{call.id}")
             elif isinstance(a, E.Log):
                 event(log, a.message, **{"flow": call.flow_name, "channel": call.id, **dict(a.fields)})
+
 
 def _channel_id(ev: dict) -> str:
     ch = ev.get("channel")

@@ -14,8 +14,9 @@ import base64
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -70,8 +71,9 @@ class RestPool:
                 if conn is None:
                     conn = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
                 try:
-                    status, data, keep = await asyncio.wait_for(self._exchange(conn, method, target, body),
-                                                                self.timeout)
+                    status, data, keep = await asyncio.wait_for(
+                        self._exchange(conn, method, target, body), self.timeout
+                    )
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     conn[1].close()
                     if fresh:
@@ -80,7 +82,7 @@ class RestPool:
                     while self.idle:
                         self.idle.pop()[1].close()
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     conn[1].close()
                     raise
                 if keep:
@@ -92,7 +94,9 @@ class RestPool:
 
     async def _exchange(self, conn, method: str, target: str, body: bytes) -> tuple[int, bytes, bool]:
         reader, writer = conn
-        extra = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "Content-Length: 0\r\n"
+        extra = (
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "Content-Length: 0\r\n"
+        )
         writer.write(f"{method} {target} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + body)
         await writer.drain()
         line = await reader.readuntil(b"\r\n")
@@ -127,13 +131,18 @@ class RestPool:
 class Ari:
     def __init__(self, host: str, port: int, user: str, password: str, app: str, timeout: float = 5.0):
         self.base = f"http://{host}:{port}/ari"
-        self.ws_url = (f"ws://{host}:{port}/ari/events?app={quote(app)}&subscribeAll=false"
-                       f"&api_key={quote(user)}:{quote(password)}")
+        self.ws_url = (
+            f"ws://{host}:{port}/ari/events?app={quote(app)}&subscribeAll=false&api_key={quote(user)}:{quote(password)}"
+        )
         self.app = app
         self.pool = RestPool(host, port, user, password, timeout=timeout)
         # a connection of its own for the heartbeat
-        self._hb = httpx.AsyncClient(base_url=self.base, auth=(user, password), timeout=timeout,
-                                     limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+        self._hb = httpx.AsyncClient(
+            base_url=self.base,
+            auth=(user, password),
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._ws = None
@@ -150,8 +159,15 @@ class Ari:
             raise AriError(resp.status_code, path, resp.text)
 
     # ------------------------------------------------------------ REST
-    async def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
-                      ok_missing: bool = False, missing: Any = None) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict | None = None,
+        json_body: Any = None,
+        ok_missing: bool = False,
+        missing: Any = None,
+    ) -> Any:
         target = "/ari" + path + ("?" + urlencode(params) if params else "")
         body = json.dumps(json_body).encode() if json_body is not None else b""
         status, data = await self.pool.request(method, target, body)
@@ -167,21 +183,24 @@ class Ari:
         return await self.request("GET", path, params=params or None)
 
     async def post(self, path: str, ok_missing: bool = False, **params) -> Any:
-        return await self.request("POST", path, params={k: v for k, v in params.items() if v is not None},
-                                  ok_missing=ok_missing)
+        return await self.request(
+            "POST", path, params={k: v for k, v in params.items() if v is not None}, ok_missing=ok_missing
+        )
 
     async def delete(self, path: str, ok_missing: bool = True, **params) -> Any:
         return await self.request("DELETE", path, params=params or None, ok_missing=ok_missing)
 
     # ---------------------------------------------------------- events
-    async def events(self, on_connect: Callable[[], Awaitable[None]] | None = None,
-                     max_backoff: float = 5.0) -> AsyncIterator[dict]:
+    async def events(
+        self, on_connect: Callable[[], Awaitable[None]] | None = None, max_backoff: float = 5.0
+    ) -> AsyncIterator[dict]:
         """Yield ARI events forever; reconnect when the websocket drops."""
         backoff = 0.2
         while True:
             try:
-                async with websockets.connect(self.ws_url, max_size=2**22, ping_interval=5,
-                                              ping_timeout=10, open_timeout=5) as ws:
+                async with websockets.connect(
+                    self.ws_url, max_size=2**22, ping_interval=5, ping_timeout=10, open_timeout=5
+                ) as ws:
                     self._ws = ws
                     self.connected.set()
                     backoff = 0.2
@@ -193,9 +212,15 @@ class Ari:
                             yield json.loads(raw)
                         except ValueError:
                             continue
-            except (OSError, websockets.WebSocketException, asyncio.TimeoutError) as exc:
-                event(log, "ARI websocket lost; reconnecting", level=logging.WARNING,
-                      app=self.app, error=str(exc)[:200], backoff=backoff)
+            except (TimeoutError, OSError, websockets.WebSocketException) as exc:
+                event(
+                    log,
+                    "ARI websocket lost; reconnecting",
+                    level=logging.WARNING,
+                    app=self.app,
+                    error=str(exc)[:200],
+                    backoff=backoff,
+                )
             finally:
                 self.connected.clear()
                 self._ws = None
@@ -214,7 +239,7 @@ def event_lag(ev: dict, now: datetime | None = None) -> float:
         t = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f%z")
     except ValueError:
         return 0.0
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return max(0.0, (now - t).total_seconds())
 
 

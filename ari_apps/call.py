@@ -30,5 +30,3 @@ class Call:
 
 GONE = object()  # the caller hung up / left Stasis
 _GONE = object()
-
-

@@ -61,8 +61,9 @@ class Callbacks:
                 return True
         return False
 
-    async def place(self, number: str, queue: str, priority: int, linkedid: str,
-                    channel_id: str = "") -> tuple[bool, dict]:
+    async def place(
+        self, number: str, queue: str, priority: int, linkedid: str, channel_id: str = ""
+    ) -> tuple[bool, dict]:
         number = (number or "").lstrip("+")
         if not re.fullmatch(r"\d{3,20}", number):
             return False, {"error": "no callable caller number"}
@@ -71,15 +72,25 @@ class Callbacks:
                 event(log, "callback already pending", caller=number)
                 return True, {"duplicate": True}
             try:
-                await self.ari.request("POST", "/channels", params={
-                    "endpoint": f"Local/cb-{queue}-{priority}-{number}@hotline-ivr-callback/n",
-                    "context": "hotline-ivr-callback-dial", "extension": number, "priority": 1,
-                    "timeout": 7200, "callerId": f"12345 <{number}>",
-                }, json_body={"variables": {
-                    "HOTLINE_CALLBACK": "1",
-                    "HOTLINE_CB_DIAL": self.dial.format(number=number),
-                    "HOTLINE_CB_LINKEDID": linkedid,
-                }})
+                await self.ari.request(
+                    "POST",
+                    "/channels",
+                    params={
+                        "endpoint": f"Local/cb-{queue}-{priority}-{number}@hotline-ivr-callback/n",
+                        "context": "hotline-ivr-callback-dial",
+                        "extension": number,
+                        "priority": 1,
+                        "timeout": 7200,
+                        "callerId": f"12345 <{number}>",
+                    },
+                    json_body={
+                        "variables": {
+                            "HOTLINE_CALLBACK": "1",
+                            "HOTLINE_CB_DIAL": self.dial.format(number=number),
+                            "HOTLINE_CB_LINKEDID": linkedid,
+                        }
+                    },
+                )
             except Exception as exc:
                 event(log, "callback originate failed", level=logging.WARNING, error=str(exc)[:200])
                 return False, {"error": str(exc)[:200]}

@@ -19,8 +19,6 @@ HEALTH_SECONDS = 5  # the dialplan trusts the app this long after each heartbeat
 INTERNAL_ARG = "hotline-internal"
 
 
-
-
 @dataclass
 class Capacity:
     max_calls: int = 400  # calls in the app at once
@@ -29,7 +27,7 @@ class Capacity:
     resume_ratio: float = 0.7  # hysteresis: resume below this share of each limit
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "Capacity":
+    def from_settings(cls, settings: Any) -> Capacity:
         """HOTLINE_IVR_MAX_CALLS, HOTLINE_IVR_MAX_LAG (hotline.settings)."""
         return cls(max_calls=settings.ivr_max_calls, max_event_lag=settings.ivr_max_lag)
 
@@ -37,8 +35,7 @@ class Capacity:
 def overloaded(cap: Capacity, calls: int, event_lag_s: float, loop_lag_s: float, shedding: bool) -> bool:
     """Pure: shed new calls?  With hysteresis so we do not flap."""
     k = cap.resume_ratio if shedding else 1.0
-    return (calls >= cap.max_calls * k or event_lag_s > cap.max_event_lag * k
-            or loop_lag_s > cap.max_loop_lag * k)
+    return calls >= cap.max_calls * k or event_lag_s > cap.max_event_lag * k or loop_lag_s > cap.max_loop_lag * k
 
 
 class Prompts:

@@ -29,8 +29,9 @@ QUEUE_CONTEXT = "hotline-ivr-queue"
 TRANSFER_CONTEXT = "hotline-ivr-transfer"
 
 
-def start(flow_name: str, flow: F.Flow, variables: Mapping[str, str], now: datetime,
-          node: str | None = None) -> tuple[State, list[Any]]:
+def start(
+    flow_name: str, flow: F.Flow, variables: Mapping[str, str], now: datetime, node: str | None = None
+) -> tuple[State, list[Any]]:
     st = State(flow=flow_name, vars=dict(variables))
     return _enter(flow, st, node or flow.start, now, [])
 
@@ -62,7 +63,9 @@ def _goto(flow: F.Flow, st: State, target: str, now: datetime, acts: list[Any]) 
     return _enter(flow, st, target, now, acts)
 
 
-def _enter(flow: F.Flow, st: State, nid: str, now: datetime, acts: list[Any], depth: int = 0) -> tuple[State, list[Any]]:
+def _enter(
+    flow: F.Flow, st: State, nid: str, now: datetime, acts: list[Any], depth: int = 0
+) -> tuple[State, list[Any]]:
     if depth > MAX_PASS_THROUGH:
         acts.append(Log("flow loops without waiting; hanging up", {"flow": st.flow, "node": nid}))
         return replace(st, done=True), acts + [Hangup()]
@@ -221,10 +224,21 @@ def _on_speech(flow: F.Flow, st: State, node: F.Speech, ev: Any, now: datetime) 
     if isinstance(ev, Speech) and not _stale(st, ev):
         i = match_speech(ev.text, node.choices)
         if i is None:
-            return _retry(flow, st, node, "timeout" if not ev.text.strip() else "invalid", now,
-                          [Log("speech not matched", {"node": st.node, "heard": ev.text})])
-        return _goto(flow, st, node.choices[i].next, now,
-                     [Log("speech matched", {"node": st.node, "heard": ev.text, "choice": i})])
+            return _retry(
+                flow,
+                st,
+                node,
+                "timeout" if not ev.text.strip() else "invalid",
+                now,
+                [Log("speech not matched", {"node": st.node, "heard": ev.text})],
+            )
+        return _goto(
+            flow,
+            st,
+            node.choices[i].next,
+            now,
+            [Log("speech matched", {"node": st.node, "heard": ev.text, "choice": i})],
+        )
     if isinstance(ev, Timeout) and not _stale(st, ev):
         return _retry(flow, st, node, "timeout", now, [])
     if isinstance(ev, Digit):
@@ -286,7 +300,9 @@ def _on_record(flow: F.Flow, st: State, node: F.Record, ev: Any, now: datetime) 
         st, t = _tok(replace(st, phase="saving"))
         return st, [SaveDraft(ev.recording, ev.transcript, t)]
     if isinstance(ev, Saved) and not _stale(st, ev):
-        phase, text, suffix = ("done", node.done_prompt, "done_prompt") if ev.ok else ("error", node.error_prompt, "error_prompt")
+        phase, text, suffix = (
+            ("done", node.done_prompt, "done_prompt") if ev.ok else ("error", node.error_prompt, "error_prompt")
+        )
         st, t = _tok(replace(st, phase=phase))
         if ev.ok:
             st = replace(st, vars={**st.vars, "draft_number": str(ev.data.get("number", ""))})
@@ -347,7 +363,15 @@ def _never(flow: F.Flow, st: State, node: Any, ev: Any, now: datetime) -> tuple[
 
 
 _HANDLERS: dict[type, Any] = {
-    F.Play: _on_play, F.Menu: _on_menu, F.Read: _on_read, F.Speech: _on_speech, F.Lookup: _on_lookup,
-    F.Record: _on_record, F.Survey: _on_survey, F.Queue: _on_queue, F.Hangup: _on_hangup,
-    F.Hours: _never, F.Transfer: _never,
+    F.Play: _on_play,
+    F.Menu: _on_menu,
+    F.Read: _on_read,
+    F.Speech: _on_speech,
+    F.Lookup: _on_lookup,
+    F.Record: _on_record,
+    F.Survey: _on_survey,
+    F.Queue: _on_queue,
+    F.Hangup: _on_hangup,
+    F.Hours: _never,
+    F.Transfer: _never,
 }

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-__all__ = ["Play", "Say", "StopPlay", "Timer", "Listen", "Lookup", "Record", "SaveDraft", "SaveSurvey", "OfferCallback", "PlaceCallback", "Continue", "Hangup", "Log", "Start", "PromptDone", "Digit", "Timeout", "Speech", "Looked", "Recorded", "Saved", "Wait", "State"]
+__all__ = [
+    "Play",
+    "Say",
+    "StopPlay",
+    "Timer",
+    "Listen",
+    "Lookup",
+    "Record",
+    "SaveDraft",
+    "SaveSurvey",
+    "OfferCallback",
+    "PlaceCallback",
+    "Continue",
+    "Hangup",
+    "Log",
+    "Start",
+    "PromptDone",
+    "Digit",
+    "Timeout",
+    "Speech",
+    "Looked",
+    "Recorded",
+    "Saved",
+    "Wait",
+    "State",
+]
 
 
 # ---------------------------------------------------------------- actions
 
+
 @dataclass(frozen=True)
 class Play:
     """Play prompts in order: each is (prompt name, text) or ("sound:<file>", "")."""
+
     prompts: tuple[tuple[str, str], ...]
     token: int
 
@@ -20,6 +48,7 @@ class Play:
 @dataclass(frozen=True)
 class Say:
     """Play a text made at run time (a work order's status)."""
+
     text: str
     token: int
 
@@ -38,6 +67,7 @@ class Timer:
 @dataclass(frozen=True)
 class Listen:
     """Recognize speech against ``grammar`` for up to ``seconds``; answer with Speech."""
+
     grammar: tuple[str, ...]
     seconds: float
     token: int
@@ -74,6 +104,7 @@ class SaveSurvey:
 @dataclass(frozen=True)
 class OfferCallback:
     """Ask the queue for the estimated wait; answer with Wait(seconds)."""
+
     queue: str
     token: int
 
@@ -88,6 +119,7 @@ class PlaceCallback:
 @dataclass(frozen=True)
 class Continue:
     """Leave the app into the dialplan (terminal)."""
+
     context: str
     exten: str
     variables: Mapping[str, str]

@@ -45,8 +45,12 @@ def graph_problems(flows: dict[str, Flow], src: Source) -> list[Problem]:
         for nid, node in flow.nodes.items():
             for path, target in node.targets():
                 if target not in flow.nodes:
-                    problems.append(src.problem(base + ("nodes", nid) + path,
-                                                f"flow {fname!r}: node {nid!r} goes to {target!r}, which does not exist"))
+                    problems.append(
+                        src.problem(
+                            base + ("nodes", nid) + path,
+                            f"flow {fname!r}: node {nid!r} goes to {target!r}, which does not exist",
+                        )
+                    )
         seen: set[str] = set()
         todo = [flow.start] if flow.start in flow.nodes else []
         while todo:
@@ -57,7 +61,11 @@ def graph_problems(flows: dict[str, Flow], src: Source) -> list[Problem]:
             todo.extend(t for _, t in flow.nodes[nid].targets() if t in flow.nodes)
         for nid in flow.nodes:
             if nid not in seen and flow.start in flow.nodes:
-                problems.append(src.problem(base + ("nodes", nid), f"flow {fname!r}: node {nid!r} is unreachable from {flow.start!r}"))
+                problems.append(
+                    src.problem(
+                        base + ("nodes", nid), f"flow {fname!r}: node {nid!r} is unreachable from {flow.start!r}"
+                    )
+                )
         # a cycle made only of nodes that do not wait would spin forever
         passing = {nid for nid, n in flow.nodes.items() if not n.waits()}
         for nid in sorted(passing):
@@ -66,8 +74,12 @@ def graph_problems(flows: dict[str, Flow], src: Source) -> list[Problem]:
                 cur = stack.pop()
                 for _, t in flow.nodes[cur].targets():
                     if t == nid:
-                        problems.append(src.problem(base + ("nodes", nid),
-                                                    f"flow {fname!r}: node {nid!r} loops back to itself without waiting"))
+                        problems.append(
+                            src.problem(
+                                base + ("nodes", nid),
+                                f"flow {fname!r}: node {nid!r} loops back to itself without waiting",
+                            )
+                        )
                         stack = []
                         break
                     if t in passing and t not in visited:
@@ -76,8 +88,9 @@ def graph_problems(flows: dict[str, Flow], src: Source) -> list[Problem]:
     return problems
 
 
-_TAGS = frozenset({"play", "menu", "read", "speech", "lookup", "record", "hours", "queue", "transfer",
-                   "survey", "hangup"})
+_TAGS = frozenset(
+    {"play", "menu", "read", "speech", "lookup", "record", "hours", "queue", "transfer", "survey", "hangup"}
+)
 
 
 def _shape_problems(exc: ValidationError, src: Source) -> list[Problem]:
@@ -148,8 +161,12 @@ def load_dir(directory: Path | str, required: tuple[str, ...] = (), *, calendar:
         src, _ = sources[name]
         for nid, node in flow.nodes.items():
             if isinstance(node, Queue) and node.after and node.after not in flows:
-                problems.append(src.problem(("flows", name, "nodes", nid, "after"),
-                                            f"flow {name!r}: node {nid!r} enters flow {node.after!r} after the call, which does not exist"))
+                problems.append(
+                    src.problem(
+                        ("flows", name, "nodes", nid, "after"),
+                        f"flow {name!r}: node {nid!r} enters flow {node.after!r} after the call, which does not exist",
+                    )
+                )
     if not problems:
         for req in required:
             if req not in flows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any, Literal, Self, Union
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -189,8 +189,9 @@ class Hours(_Node):
     type: Literal["hours"]
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
     # [[start, end], ...] local time, end exclusive
-    open_at: list[tuple[time, time]] = Field(default=[(time(8, 30), time(12, 0)), (time(13, 30), time(17, 30))],
-                                             min_length=1)
+    open_at: list[tuple[time, time]] = Field(
+        default=[(time(8, 30), time(12, 0)), (time(13, 30), time(17, 30))], min_length=1
+    )
     # the calendar of public holidays (closed all day) and 调休 workdays (open as
     # a Monday): "platform" = the one calendar (holidays/<year>.yaml); "none" =
     # the weekly hours alone
@@ -204,8 +205,10 @@ class Hours(_Node):
         if isinstance(data, dict):
             for key in ("holidays", "workdays"):
                 if key in data:
-                    raise ValueError(f"{key!r} moved to holidays/<year>.yaml, the platform's one calendar: "
-                                     "write 'calendar: platform' (or 'calendar: none' to ignore holidays)")
+                    raise ValueError(
+                        f"{key!r} moved to holidays/<year>.yaml, the platform's one calendar: "
+                        "write 'calendar: platform' (or 'calendar: none' to ignore holidays)"
+                    )
         return data
 
     @field_validator("open_at")
@@ -273,8 +276,7 @@ class Transfer(_Node):
 
 class Survey(_Retrying):
     type: Literal["survey"]
-    prompt: str = ("请您对本次服务进行评价。非常满意请按1，满意请按2，基本满意请按3，"
-                   "不满意请按4，非常不满意请按5。")
+    prompt: str = "请您对本次服务进行评价。非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。"
     thanks_prompt: str = "感谢您的评价，再见。"
     next: NodeRef
 
@@ -290,8 +292,10 @@ class Hangup(_Node):
         return bool(self.prompt)
 
 
-Node = Annotated[Union[Play, Menu, Read, Speech, Lookup, Record, Hours, Queue, Transfer, Survey, Hangup],
-                 Field(discriminator="type")]
+Node = Annotated[
+    Play | Menu | Read | Speech | Lookup | Record | Hours | Queue | Transfer | Survey | Hangup,
+    Field(discriminator="type"),
+]
 
 
 class Flow(BaseModel):
@@ -306,7 +310,7 @@ class Flow(BaseModel):
     def calendar(self) -> Calendar:
         return self._calendar
 
-    def with_calendar(self, calendar: Calendar) -> "Flow":
+    def with_calendar(self, calendar: Calendar) -> Flow:
         self._calendar = calendar
         return self
 

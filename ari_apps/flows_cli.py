@@ -12,8 +12,9 @@ from hotline.yamlsrc import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", nargs="?", type=Path, default=None,
-                        help="flow directory (default: settings.ivr_flows_dir)")
+    parser.add_argument(
+        "directory", nargs="?", type=Path, default=None, help="flow directory (default: settings.ivr_flows_dir)"
+    )
 
 
 def run(args, settings) -> int:

@@ -43,8 +43,7 @@ def asterisk_dirs(settings) -> tuple[Path | None, str | None, Path | None]:
     try:
         paths = read_instance_paths(settings)
     except (OSError, ValueError, KeyError) as exc:
-        event(log, "Asterisk paths unknown: prompts and recordings are off", level=logging.ERROR,
-              error=str(exc)[:200])
+        event(log, "Asterisk paths unknown: prompts and recordings are off", level=logging.ERROR, error=str(exc)[:200])
         return None, None, None
     return paths.sounds_host, paths.sounds_asterisk, paths.recordings_host
 
@@ -73,9 +72,18 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
         n = await asyncio.to_thread(prompts.warm, flows)
         event(log, "prompts ready", prompts=n)
     speech = await asyncio.to_thread(Speech.from_settings, settings)
-    app = IvrApp(ari, flows, store=OrdersClient.from_settings(settings), speech=speech, prompts=prompts,
-                 capacity=Capacity.from_settings(settings), recordings_host=recordings, bind=settings.bind,
-                 callbacks=Callbacks(ari, settings), clock=local_clock(calendar))
+    app = IvrApp(
+        ari,
+        flows,
+        store=OrdersClient.from_settings(settings),
+        speech=speech,
+        prompts=prompts,
+        capacity=Capacity.from_settings(settings),
+        recordings_host=recordings,
+        bind=settings.bind,
+        callbacks=Callbacks(ari, settings),
+        clock=local_clock(calendar),
+    )
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
     task = asyncio.create_task(app.run())
     stop = asyncio.Event()

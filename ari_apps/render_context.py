@@ -9,7 +9,4 @@ LINKAGE_TRUNK = "linkage"
 
 
 def ivr_context(settings: Any, tmap: Any) -> dict[str, str]:
-    return {
-        "ivr_app": settings.ari_app,
-        "ivr_linkage_trunk": LINKAGE_TRUNK if LINKAGE_TRUNK in tmap.trunks else "",
-    }
+    return {"ivr_app": settings.ari_app, "ivr_linkage_trunk": LINKAGE_TRUNK if LINKAGE_TRUNK in tmap.trunks else ""}

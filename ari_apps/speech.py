@@ -40,12 +40,15 @@ class Speech:
         self.sample_rate = sample_rate
 
     @classmethod
-    def from_settings(cls, settings) -> "Speech | None":
+    def from_settings(cls, settings) -> Speech | None:
         """The model of HOTLINE_VOSK_MODEL (hotline.settings), or None: speech nodes fall back to DTMF."""
         path = settings.vosk_model.strip()
         if not path:
-            event(log, "no speech model configured (HOTLINE_VOSK_MODEL); speech nodes fall back to DTMF",
-                  level=logging.WARNING)
+            event(
+                log,
+                "no speech model configured (HOTLINE_VOSK_MODEL); speech nodes fall back to DTMF",
+                level=logging.WARNING,
+            )
             return None
         if not Path(path).is_dir():
             event(log, "speech model not found; speech nodes fall back to DTMF", level=logging.ERROR, model=path)
@@ -53,8 +56,13 @@ class Speech:
         try:
             return cls(path)
         except Exception as exc:  # vosk missing or a broken model: keep the calls going on DTMF
-            event(log, "speech model failed to load; speech nodes fall back to DTMF", level=logging.ERROR,
-                  model=path, error=str(exc)[:200])
+            event(
+                log,
+                "speech model failed to load; speech nodes fall back to DTMF",
+                level=logging.ERROR,
+                model=path,
+                error=str(exc)[:200],
+            )
             return None
 
     def recognizer(self, grammar: tuple[str, ...] | None, rate: int | None = None):
@@ -87,10 +95,10 @@ def rtp_payload(packet: bytes) -> bytes:
     cc = packet[0] & 0x0F
     off = 12 + 4 * cc
     if packet[0] & 0x10 and len(packet) >= off + 4:
-        off += 4 + 4 * int.from_bytes(packet[off + 2:off + 4], "big")
+        off += 4 + 4 * int.from_bytes(packet[off + 2 : off + 4], "big")
     payload = packet[off:]
     if packet[0] & 0x20 and payload:
-        payload = payload[:-payload[-1]]
+        payload = payload[: -payload[-1]]
     return payload
 
 
@@ -125,7 +133,7 @@ async def recognize(speech: Speech, sink: RtpSink, grammar: tuple[str, ...], sec
             break
         try:
             chunk = await asyncio.wait_for(sink.queue.get(), timeout=left)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         buf += chunk
         if len(buf) < 3200:  # 100 ms at 16 kHz

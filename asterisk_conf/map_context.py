@@ -20,9 +20,16 @@ def map_context(tmap: Any) -> dict[str, Any]:
     served: dict[str, list[dict[str, Any]]] = {}
     for ln in sorted(tmap.lines, key=lambda x: x.number):
         tgt = tmap.target_of(ln)
-        row = {"number": ln.number, "name": ln.name, "department": ln.department,
-               "mode": ln.canonical_mode, "level": ln.level, "target": tgt or "",
-               "skill": tmap.skill_of(ln), "dial": dial_string(tgt, ln.number) if tgt else ""}
+        row = {
+            "number": ln.number,
+            "name": ln.name,
+            "department": ln.department,
+            "mode": ln.canonical_mode,
+            "level": ln.level,
+            "target": tgt or "",
+            "skill": tmap.skill_of(ln),
+            "dial": dial_string(tgt, ln.number) if tgt else "",
+        }
         out["map_lines"].append(row)
         if tgt:
             out["transfer_targets"].append(row)
@@ -34,9 +41,19 @@ def map_context(tmap: Any) -> dict[str, Any]:
         lines = served.get(name, [])
         # calls a peer sends back to the hotline belong to its line when it serves exactly one
         home = lines[0] if len(lines) == 1 else None
-        out["trunks"].append({"name": name, "kind": t.kind, "contact": t.contact, "host": host, "port": port,
-                              "description": t.description, "max_channels": t.max_channels,
-                              "lines": lines, "home": home})
+        out["trunks"].append(
+            {
+                "name": name,
+                "kind": t.kind,
+                "contact": t.contact,
+                "host": host,
+                "port": port,
+                "description": t.description,
+                "max_channels": t.max_channels,
+                "lines": lines,
+                "home": home,
+            }
+        )
     out["hotline_number"] = tmap.hotline.number
     out["area_code"] = tmap.area_code or ""
     ca = tmap.catch_all

@@ -89,8 +89,9 @@ def synthesize(text: str, out: Path, voice: str = VOICE) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         raw, conv = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
-        run = subprocess.run(["espeak-ng", "-v", voice, *ESPEAK_ARGS, "-w", str(raw), "--", spoken(text)],
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            ["espeak-ng", "-v", voice, *ESPEAK_ARGS, "-w", str(raw), "--", spoken(text)], capture_output=True, text=True
+        )
         if run.returncode != 0 or not raw.exists() or raw.stat().st_size <= 44:
             raise PromptError(f"espeak-ng failed for {text[:30]!r}: {run.stderr.strip()}")
         run = subprocess.run(["sox", "-R", "-G", str(raw), *SOX_ARGS, str(conv)], capture_output=True, text=True)
@@ -160,20 +161,21 @@ def ensure_prompt(name: str, text: str, sounds_dir: Path, voice: str = VOICE) ->
     return target
 
 
-def ensure_prompts(prompts: dict[str, str], sounds_dir: Path, voice: str = VOICE,
-                   workers: int = 4) -> dict[str, Path]:
+def ensure_prompts(prompts: dict[str, str], sounds_dir: Path, voice: str = VOICE, workers: int = 4) -> dict[str, Path]:
     """Batch version: every ``name -> text``, synthesised in parallel."""
     for name in prompts:
         check_name(name)
     sounds_dir = Path(sounds_dir)
     (sounds_dir / CACHE).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {name: pool.submit(ensure_prompt, name, text, sounds_dir, voice)
-                   for name, text in sorted(prompts.items())}
+        futures = {
+            name: pool.submit(ensure_prompt, name, text, sounds_dir, voice) for name, text in sorted(prompts.items())
+        }
         return {name: f.result() for name, f in futures.items()}
 
 
 # --- the texts of the transfer map ----------------------------------------------------
+
 
 def emergency_text(number: str) -> str:
     return f"您拨打的{number}是紧急电话，12345热线不能为您转接，请挂机后直接拨打{number}。"

@@ -44,10 +44,16 @@ class AstPaths:
     sounds: str  # our generated / recorded prompts (absolute paths in Playback)
 
     @classmethod
-    def under(cls, root: str | Path) -> "AstPaths":
+    def under(cls, root: str | Path) -> AstPaths:
         root = str(root).rstrip("/")
-        return cls(etc=f"{root}/etc", log=f"{root}/log", run=f"{root}/run",
-                   spool=f"{root}/spool", lib=f"{root}/lib", sounds=f"{root}/sounds")
+        return cls(
+            etc=f"{root}/etc",
+            log=f"{root}/log",
+            run=f"{root}/run",
+            spool=f"{root}/spool",
+            lib=f"{root}/lib",
+            sounds=f"{root}/sounds",
+        )
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,7 @@ def _env() -> Environment:
     return env
 
 
-def build_context(settings: Settings, secrets: dict[str, Any], paths: AstPaths,
-                  inputs: RenderInputs) -> dict[str, Any]:
+def build_context(settings: Settings, secrets: dict[str, Any], paths: AstPaths, inputs: RenderInputs) -> dict[str, Any]:
     tmap = inputs.tmap
     ctx: dict[str, Any] = {
         "s": settings,

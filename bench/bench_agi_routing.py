@@ -40,8 +40,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-NUMBERS = ["12345", "12349", "96119", "12336", "12312", "12356", "12396", "12329", "12350", "12320",
-           "12348", "12333", "12315", "12316", "12313", "12366", "03103012345"]
+NUMBERS = [
+    "12345",
+    "12349",
+    "96119",
+    "12336",
+    "12312",
+    "12356",
+    "12396",
+    "12329",
+    "12350",
+    "12320",
+    "12348",
+    "12333",
+    "12315",
+    "12316",
+    "12313",
+    "12366",
+    "03103012345",
+]
 
 
 def free_port() -> int:
@@ -52,18 +69,34 @@ def free_port() -> int:
 
 def env_block(dialed: str, caller: str, uid: int) -> bytes:
     env = {
-        "agi_network": "yes", "agi_network_script": "route", "agi_request": "agi://127.0.0.1/route",
-        "agi_channel": f"PJSIP/pstn-{uid:08x}", "agi_language": "zh", "agi_type": "PJSIP",
-        "agi_uniqueid": f"1700000000.{uid}", "agi_version": "22.0.0", "agi_callerid": caller,
-        "agi_calleridname": "unknown", "agi_callingpres": "0", "agi_callingani2": "0",
-        "agi_callington": "0", "agi_callingtns": "0", "agi_dnid": dialed, "agi_rdnis": "unknown",
-        "agi_context": "hotline-inbound", "agi_extension": dialed, "agi_priority": "3",
-        "agi_enhanced": "0.0", "agi_accountcode": "", "agi_threadid": "140000000000000",
+        "agi_network": "yes",
+        "agi_network_script": "route",
+        "agi_request": "agi://127.0.0.1/route",
+        "agi_channel": f"PJSIP/pstn-{uid:08x}",
+        "agi_language": "zh",
+        "agi_type": "PJSIP",
+        "agi_uniqueid": f"1700000000.{uid}",
+        "agi_version": "22.0.0",
+        "agi_callerid": caller,
+        "agi_calleridname": "unknown",
+        "agi_callingpres": "0",
+        "agi_callingani2": "0",
+        "agi_callington": "0",
+        "agi_callingtns": "0",
+        "agi_dnid": dialed,
+        "agi_rdnis": "unknown",
+        "agi_context": "hotline-inbound",
+        "agi_extension": dialed,
+        "agi_priority": "3",
+        "agi_enhanced": "0.0",
+        "agi_accountcode": "",
+        "agi_threadid": "140000000000000",
     }
     return ("".join(f"{k}: {v}\n" for k, v in env.items()) + "\n").encode()
 
 
 # --- servers (child processes) -----------------------------------------------------
+
 
 def _floor_server(port: int, ready) -> None:
     payload = b'EXEC MSet "' + b"X" * 420 + b'"\n'  # about the size of the real MSet line
@@ -91,8 +124,8 @@ def _floor_server(port: int, ready) -> None:
 
 def _agi_server(port: int, ready, map_path: str) -> None:
     from agi.handlers import HANDLERS
-    from agi.service import make_state
     from agi.server import FastAGIServer
+    from agi.service import make_state
     from hotline.log import setup_logging
     from hotline.settings import Settings
 
@@ -111,6 +144,7 @@ def _agi_server(port: int, ready, map_path: str) -> None:
 
 
 # --- the client: plays Asterisk ----------------------------------------------------------
+
 
 async def one_session(port: int, dialed: str, uid: int, lat: list[float], sets: list[str]) -> None:
     t0 = time.perf_counter()
@@ -143,9 +177,14 @@ async def drive(port: int, sessions: int, concurrency: int) -> dict:
     await asyncio.gather(*(guarded(i) for i in range(sessions)))
     wall = time.perf_counter() - t0
     lat.sort()
-    return {"sessions": len(lat), "wall_s": wall, "per_s": len(lat) / wall,
-            "p50_ms": 1000 * lat[len(lat) // 2], "p99_ms": 1000 * lat[int(len(lat) * 0.99) - 1],
-            "sample": sample[:1]}
+    return {
+        "sessions": len(lat),
+        "wall_s": wall,
+        "per_s": len(lat) / wall,
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[int(len(lat) * 0.99) - 1],
+        "sample": sample[:1],
+    }
 
 
 def measure(target, args, sessions: int, concurrency: int) -> dict:
@@ -192,7 +231,9 @@ def main(argv=None) -> int:
     agi = measure(_agi_server, (str(args.map),), args.sessions, args.concurrency)
     dec = bench_decide(args.map, 200000)
     out = {
-        "cpu": os.cpu_count(), "python": sys.version.split()[0], "concurrency": args.concurrency,
+        "cpu": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "concurrency": args.concurrency,
         "floor": {k: v for k, v in floor.items() if k != "sample"},
         "agi": {k: v for k, v in agi.items() if k != "sample"},
         "ratio_agi_over_floor": agi["per_s"] / floor["per_s"],
@@ -202,11 +243,14 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0
-    print(f"machine: {out['cpu']} CPUs, Python {out['python']}; {args.sessions} sessions, "
-          f"{args.concurrency} concurrent")
+    print(
+        f"machine: {out['cpu']} CPUs, Python {out['python']}; {args.sessions} sessions, {args.concurrency} concurrent"
+    )
     for name, r in (("floor (raw asyncio, same protocol)", floor), ("agi (FastAGI route + decide + log)", agi)):
-        print(f"{name:38s} {r['per_s']:9.0f} sessions/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
-              f"   (one at a time: p50 {r['alone_p50_ms']:.2f} ms, p99 {r['alone_p99_ms']:.2f} ms)")
+        print(
+            f"{name:38s} {r['per_s']:9.0f} sessions/s   p50 {r['p50_ms']:7.2f} ms   p99 {r['p99_ms']:7.2f} ms"
+            f"   (one at a time: p50 {r['alone_p50_ms']:.2f} ms, p99 {r['alone_p99_ms']:.2f} ms)"
+        )
     print(f"ratio agi / floor: {out['ratio_agi_over_floor']:.2f}")
     print(f"decide() alone: {dec:,.0f} decisions/s")
     print(f"first AGI command sent: {out['agi_first_command']}")

@@ -28,8 +28,8 @@ import time
 
 from hotline import ami
 from hotline.settings import Settings
-from tests.fakes.amifeed import FeedServer, generate_events, render_event
 from queues.service import Consumer, MemoryStore
+from tests.fakes.amifeed import FeedServer, generate_events, render_event
 
 GOAL = 5000
 SECRETS = {"ami_user": "bench", "ami_secret": "bench"}
@@ -81,8 +81,9 @@ async def consumer_run(events: list[dict], expect: dict, rate: float | None) -> 
     n = len(events)
     byte_rate = None if rate is None else rate * len(payload) / n
     store = MemoryStore()
-    async with FeedServer(payload, rate=byte_rate, chunk=8192 if rate is None else max(512, int(byte_rate / 200))) \
-            as srv:
+    async with FeedServer(
+        payload, rate=byte_rate, chunk=8192 if rate is None else max(512, int(byte_rate / 200))
+    ) as srv:
         c = Consumer(store, flush_interval=0.5, clock=lambda: T0 + 600)
         await c.restore()
         mgr = ami.manager(Settings(ami_port=srv.port), SECRETS, ping_delay=1000)
@@ -98,17 +99,27 @@ async def consumer_run(events: list[dict], expect: dict, rate: float | None) -> 
         await c.stop()
     view = {q["queue"]: q["last_24h"] for q in store.view["queues"]}
     lost = n - c.received
-    counts_ok = all((view.get(q, {}).get("offered"), view.get(q, {}).get("answered"),
-                     view.get(q, {}).get("abandoned")) == (e["offered"], e["answered"], e["abandoned"])
-                    for q, e in expect.items())
+    counts_ok = all(
+        (view.get(q, {}).get("offered"), view.get(q, {}).get("answered"), view.get(q, {}).get("abandoned"))
+        == (e["offered"], e["answered"], e["abandoned"])
+        for q, e in expect.items()
+    )
     elapsed = t_done - t0
-    return {"rate": rate, "events": n, "received": c.received, "lost": lost, "counts_ok": counts_ok,
-            "send_s": send_time, "lag_s": t_done - t_sent, "kept": n / max(elapsed, 1e-9),
-            "flushes": store.saves}
+    return {
+        "rate": rate,
+        "events": n,
+        "received": c.received,
+        "lost": lost,
+        "counts_ok": counts_ok,
+        "send_s": send_time,
+        "lag_s": t_done - t_sent,
+        "kept": n / max(elapsed, 1e-9),
+        "flushes": store.saves,
+    }
 
 
 async def main(rates: list[int], seconds: float) -> int:
-    print(f"AMI event consumer benchmark: panoramisk + UTF-8 reader + aggregator, loopback TCP")
+    print("AMI event consumer benchmark: panoramisk + UTF-8 reader + aggregator, loopback TCP")
     big, big_expect = generate_events(60_000, t0=T0)
     payload = b"".join(render_event(e) for e in big)
     print(f"payload: {len(big)} events, {len(payload) / len(big):.0f} bytes/event on average")
@@ -125,14 +136,20 @@ async def main(rates: list[int], seconds: float) -> int:
         best = max(best, r["kept"]) if ok else best
         if rate >= GOAL and ok:
             kept_at_goal = True
-        print(f"{rate:>10,}{r['events']:>8}{r['lost']:>6}{'ok' if r['counts_ok'] else 'WRONG':>8}"
-              f"{r['lag_s']:>7.2f}{r['kept']:>10,.0f}{'' if ok else '  fell behind'}")
+        print(
+            f"{rate:>10,}{r['events']:>8}{r['lost']:>6}{'ok' if r['counts_ok'] else 'WRONG':>8}"
+            f"{r['lag_s']:>7.2f}{r['kept']:>10,.0f}{'' if ok else '  fell behind'}"
+        )
     r = await consumer_run(big, big_expect, None)
-    print(f"{'max':>10}{r['events']:>8}{r['lost']:>6}{'ok' if r['counts_ok'] else 'WRONG':>8}"
-          f"{r['lag_s']:>7.2f}{r['kept']:>10,.0f}")
+    print(
+        f"{'max':>10}{r['events']:>8}{r['lost']:>6}{'ok' if r['counts_ok'] else 'WRONG':>8}"
+        f"{r['lag_s']:>7.2f}{r['kept']:>10,.0f}"
+    )
     ratio = r["kept"] / floor
-    print(f"consumer at full speed: {r['kept']:,.0f} events/s = {ratio:.2f} x the raw parse floor "
-          f"({floor:,.0f}/s); none lost: {r['lost'] == 0 and r['counts_ok']}")
+    print(
+        f"consumer at full speed: {r['kept']:,.0f} events/s = {ratio:.2f} x the raw parse floor "
+        f"({floor:,.0f}/s); none lost: {r['lost'] == 0 and r['counts_ok']}"
+    )
     goal_met = kept_at_goal and r["lost"] == 0 and r["counts_ok"] and r["kept"] >= GOAL
     print(f"goal {GOAL:,}/s with none lost: {'MET' if goal_met else 'MISSED'}")
     return 0 if goal_met else 1

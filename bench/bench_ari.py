@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -54,8 +53,14 @@ def start_app(stack: Stack, root: Path) -> subprocess.Popen:
     stack.platform.stop_service("ari")
     env = settings_env(stack.settings) | {"HOTLINE_IVR_FLOWS_DIR": str(flows)}
     log = open(root / "ari.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.cli", "ari"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if "ARI websocket connected" in (root / "ari.log").read_text(errors="replace"):
@@ -77,13 +82,13 @@ def queue_counts(stack: Stack) -> tuple[int, int, int]:
 
 def step(stack: Stack, rate: int, seconds: float, caller: str, app_log: Path) -> dict:
     calls = max(1, int(rate * seconds))
-    scen = stack.sipp_file("ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": '<pause milliseconds="1500"/>',
-                                            "IVR_WAIT": "10"})
+    scen = stack.sipp_file("ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": '<pause milliseconds="1500"/>', "IVR_WAIT": "10"})
     c0, a0, _ = queue_counts(stack)
     log0 = app_log.stat().st_size
     t0 = time.monotonic()
-    r = stack.sipp_uac(scen, "12345", caller, calls=calls, rate=rate, concurrent=max(50, rate * 4),
-                       timeout=seconds + 60)
+    r = stack.sipp_uac(
+        scen, "12345", caller, calls=calls, rate=rate, concurrent=max(50, rate * 4), timeout=seconds + 60
+    )
     wall = time.monotonic() - t0
     for _ in range(40):  # until every caller has left the queue
         time.sleep(0.5)
@@ -95,8 +100,16 @@ def step(stack: Stack, rate: int, seconds: float, caller: str, app_log: Path) ->
         text = fh.read().decode("utf-8", "replace")
     left = text.count('"msg": "call leaves flow"')
     gone = text.count('"msg": "call gone before continue"')
-    return {"rate": rate, "calls": calls, "joined": (c1 - c0) + (a1 - a0), "via_app": left - gone,
-            "gone_before_continue": gone, "sipp_ok": r.ok, "sipp_failed": _failed(r.stdout), "wall_s": round(wall, 1)}
+    return {
+        "rate": rate,
+        "calls": calls,
+        "joined": (c1 - c0) + (a1 - a0),
+        "via_app": left - gone,
+        "gone_before_continue": gone,
+        "sipp_ok": r.ok,
+        "sipp_failed": _failed(r.stdout),
+        "wall_s": round(wall, 1),
+    }
 
 
 def _failed(stdout: str) -> int:
@@ -151,10 +164,15 @@ def main() -> int:
         print(json.dumps(out, indent=1))
     else:
         print(f"{'rate':>6} | {'dialplan: queue reached':>24} | {'ari: via the app':>17} | {'ari: queue reached':>19}")
-        for d, r in zip(out["dialplan"], out["ari"]):
-            print(f"{d['rate']:>6} | {d['joined']:>11}/{d['calls']:<12} | {r['via_app']:>8}/{r['calls']:<8} | "
-                  f"{r['joined']:>9}/{r['calls']:<9}")
-        print(f"held: dialplan {out['held_dialplan']} calls/s, ari {out['held_ari']} calls/s, ari/dialplan = {out['ratio']}")
+        for d, r in zip(out["dialplan"], out["ari"], strict=False):
+            print(
+                f"{d['rate']:>6} | {d['joined']:>11}/{d['calls']:<12} | {r['via_app']:>8}/{r['calls']:<8} | "
+                f"{r['joined']:>9}/{r['calls']:<9}"
+            )
+        print(
+            f"held: dialplan {out['held_dialplan']} calls/s, ari {out['held_ari']} calls/s, "
+            f"ari/dialplan = {out['ratio']}"
+        )
     return 0
 
 

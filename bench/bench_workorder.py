@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -42,11 +42,18 @@ from workorder.service import Store  # noqa: E402
 
 PLACES = ["丛台区", "邯山区", "复兴区", "峰峰矿区", "永年区", "武安市", "涉县", "磁县", "魏县", "大名县"]
 ROADS = ["中华大街", "人民路", "联纺路", "滏河大街", "光明大街", "陵园路", "和平路", "东柳大街", "学院北路", "农林路"]
-TOPICS = [("噪音扰民", "夜间施工噪音扰民影响休息"), ("路灯不亮", "路灯损坏多日不亮存在安全隐患"),
-          ("公积金提取", "咨询住房公积金提取条件和办理材料"), ("供暖不热", "冬季供暖温度不达标室内很冷"),
-          ("垃圾堆积", "小区门口垃圾堆积多日无人清理"), ("拖欠工资", "工地拖欠农民工工资多月未发"),
-          ("医保报销", "咨询异地就医医保报销比例"), ("违章建筑", "楼顶私搭乱建违章建筑"),
-          ("占道经营", "商贩占道经营影响通行"), ("停水通知", "小区突然停水没有提前通知")]
+TOPICS = [
+    ("噪音扰民", "夜间施工噪音扰民影响休息"),
+    ("路灯不亮", "路灯损坏多日不亮存在安全隐患"),
+    ("公积金提取", "咨询住房公积金提取条件和办理材料"),
+    ("供暖不热", "冬季供暖温度不达标室内很冷"),
+    ("垃圾堆积", "小区门口垃圾堆积多日无人清理"),
+    ("拖欠工资", "工地拖欠农民工工资多月未发"),
+    ("医保报销", "咨询异地就医医保报销比例"),
+    ("违章建筑", "楼顶私搭乱建违章建筑"),
+    ("占道经营", "商贩占道经营影响通行"),
+    ("停水通知", "小区突然停水没有提前通知"),
+]
 TYPES = ["consult", "help", "complaint", "report", "suggestion"]
 STATUSES = ["accepted", "dispatched", "handling", "replied", "callback", "closed", "archived"]
 UNITS = ["mzj", "wjw", "rsj", "gjj", "cgzf", "sthj", "jtj", "scjg", "hanshan", "congtai"]
@@ -67,15 +74,33 @@ def direct_inserts(url: str, n: int) -> float:
     """Baseline: plain SQLAlchemy ORM inserts, one durable transaction each (order + history row)."""
     db = Database(url)
     start = time.perf_counter()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for i in range(n):
         with db.write() as s:
-            o = Order(number=f"19990101{i:07d}", type="consult", content=f"直接插入 {i}", caller_phone="13800000000",
-                      status="accepted", received_at=now, created_at=now, updated_at=now)
+            o = Order(
+                number=f"19990101{i:07d}",
+                type="consult",
+                content=f"直接插入 {i}",
+                caller_phone="13800000000",
+                status="accepted",
+                received_at=now,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(o)
             s.flush()
-            s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="accepted",
-                             actor="bench", role="agent", at=now))
+            s.add(
+                Transition(
+                    order_id=o.id,
+                    round=1,
+                    action="create",
+                    from_status="",
+                    to_status="accepted",
+                    actor="bench",
+                    role="agent",
+                    at=now,
+                )
+            )
     took = time.perf_counter() - start
     db.dispose()
     return n / took
@@ -104,8 +129,10 @@ class RawClient:
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
         self.writer.write(head + body)
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
@@ -127,6 +154,7 @@ class RawClient:
 
 async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[float, list[float]]:
     import json as _json
+
     host, port = base.split("//")[1].split(":")
     lat: list[float] = []
     counter = iter(range(n))
@@ -135,8 +163,9 @@ async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[
         c = RawClient(host, int(port), token)
         try:
             for i in counter:
-                body = _json.dumps({"type": "consult", "content": f"接口创建 {i}", "caller_phone": "13800000000",
-                                    "accept": True}).encode()
+                body = _json.dumps(
+                    {"type": "consult", "content": f"接口创建 {i}", "caller_phone": "13800000000", "accept": True}
+                ).encode()
                 t0 = time.perf_counter()
                 status, data = await c.request("POST", "/api/v1/orders", body)
                 lat.append(time.perf_counter() - t0)
@@ -160,15 +189,18 @@ def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
     rnd = random.Random(12345)
     start = time.perf_counter()
     made = 0
-    day0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    day0 = datetime(2025, 1, 1, tzinfo=UTC)
     batch = 20000
-    cols = ("number, channel, received_at, caller_phone, anonymous, confidential, type, title, content, address, "
-            "urgency, origin, mode, kb_refs, status, round, main_unit, co_units, return_count, designated, "
-            "extension_pending, callback_attempts, callback_failed, dispatched_ever, created_at, updated_at, version")
+    cols = (
+        "number, channel, received_at, caller_phone, anonymous, confidential, type, title, content, address, "
+        "urgency, origin, mode, kb_refs, status, round, main_unit, co_units, return_count, designated, "
+        "extension_pending, callback_attempts, callback_failed, dispatched_ever, created_at, updated_at, version"
+    )
     sql = f"INSERT INTO orders ({cols}) VALUES ({','.join('?' * 27)})"
     # bulk load without the per-row FTS triggers, then index the new rows in one statement
-    triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                           "AND name LIKE 'orders_fts_%'").fetchall()
+    triggers = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'orders_fts_%'"
+    ).fetchall()
     first_new = con.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
     for name, _sql in triggers:
         con.execute(f"DROP TRIGGER {name}")
@@ -180,16 +212,46 @@ def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
             title, content = rnd.choice(TOPICS)
             place, road = rnd.choice(PLACES), rnd.choice(ROADS)
             t = ts.strftime("%Y-%m-%d %H:%M:%S.%f")
-            rows.append((f"{ts:%Y%m%d}{made:07d}", "phone", t, f"138{rnd.randrange(10**8):08d}", 0, 0,
-                         rnd.choice(TYPES), title, f"{place}{road}{rnd.randrange(1, 300)}号 {content}",
-                         f"{place}{road}{rnd.randrange(1, 300)}号", "normal", "12345", "direct", "[]",
-                         rnd.choice(STATUSES), 1, rnd.choice(UNITS), "[]", 0, 0, 0, 0, 0, 1, t, t, 1))
+            rows.append(
+                (
+                    f"{ts:%Y%m%d}{made:07d}",
+                    "phone",
+                    t,
+                    f"138{rnd.randrange(10**8):08d}",
+                    0,
+                    0,
+                    rnd.choice(TYPES),
+                    title,
+                    f"{place}{road}{rnd.randrange(1, 300)}号 {content}",
+                    f"{place}{road}{rnd.randrange(1, 300)}号",
+                    "normal",
+                    "12345",
+                    "direct",
+                    "[]",
+                    rnd.choice(STATUSES),
+                    1,
+                    rnd.choice(UNITS),
+                    "[]",
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    t,
+                    t,
+                    1,
+                )
+            )
         con.execute("BEGIN")
         con.executemany(sql, rows)
         con.execute("COMMIT")
     con.execute("BEGIN")
-    con.execute("INSERT INTO orders_fts(rowid, title, content, address) SELECT id, coalesce(title,''), "
-                "coalesce(content,''), coalesce(address,'') FROM orders WHERE id > ?", (first_new,))
+    con.execute(
+        "INSERT INTO orders_fts(rowid, title, content, address) SELECT id, coalesce(title,''), "
+        "coalesce(content,''), coalesce(address,'') FROM orders WHERE id > ?",
+        (first_new,),
+    )
     for _name, trigger_sql in triggers:
         con.execute(trigger_sql)
     con.execute("COMMIT")
@@ -202,6 +264,7 @@ def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
 
 async def read_p99(base: str, token: str, queries: list[dict], rounds: int, concurrency: int = 4) -> dict:
     from urllib.parse import urlencode
+
     host, port = base.split("//")[1].split(":")
     out = {}
     for q in queries:
@@ -211,7 +274,7 @@ async def read_p99(base: str, token: str, queries: list[dict], rounds: int, conc
         counts: list[int] = []
         todo = iter(range(rounds))
 
-        async def worker():
+        async def worker(todo=todo, path=path, lat=lat, counts=counts):
             c = RawClient(host, int(port), token)
             try:
                 for _ in todo:
@@ -240,8 +303,12 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--read-concurrency", type=int, default=1, help="clients for the list/search p99")
-    ap.add_argument("--home", type=Path, default=None,
-                    help="reuse a previous run's folder (its generated orders); skips creates and generation")
+    ap.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="reuse a previous run's folder (its generated orders); skips creates and generation",
+    )
     args = ap.parse_args()
 
     reuse = args.home is not None
@@ -258,14 +325,22 @@ def main() -> int:
         svc = service_creates(url, min(args.direct, 1000))
     port = free_port()
     env = {**os.environ, "HOTLINE_HOME": str(home), "HOTLINE_API_PORT": str(port), "HOTLINE_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "api", "--no-migrate"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.cli", "api", "--no-migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
             try:
-                if httpx.get(f"{base}/api/v1/departments", headers={"Authorization": f"Bearer {token}"},
-                             timeout=1).status_code == 200:
+                if (
+                    httpx.get(
+                        f"{base}/api/v1/departments", headers={"Authorization": f"Bearer {token}"}, timeout=1
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -273,12 +348,16 @@ def main() -> int:
             rate, lat = asyncio.run(api_creates(base, token, args.creates, args.concurrency))
             print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
             print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
-            print(f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
-                  f"  p99 {pct(lat, 99) * 1000:.1f} ms")
+            print(
+                f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
+                f"  p99 {pct(lat, 99) * 1000:.1f} ms"
+            )
             print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
             made, took = generate(db_path, args.orders, args.gen_budget)
-            print(f"generated {made} orders in {took:.1f} s"
-                  + ("" if made >= args.orders else f" (stopped at the {args.gen_budget:.0f} s budget)"))
+            print(
+                f"generated {made} orders in {took:.1f} s"
+                + ("" if made >= args.orders else f" (stopped at the {args.gen_budget:.0f} s budget)")
+            )
         else:
             made = sqlite3.connect(db_path).execute("SELECT count(*) FROM orders").fetchone()[0]
             print(f"reusing {made} orders")

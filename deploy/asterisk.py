@@ -33,9 +33,11 @@ from deploy.packages import apt_install
 from hotline.instance import InstancePaths, write_instance_paths
 
 MMDEBSTRAP = [
-    "mmdebstrap", "--variant=essential",
-    "--aptopt=Acquire::Check-Valid-Until \"false\"",
-    "--include=asterisk,asterisk-modules,asterisk-config", "sid",
+    "mmdebstrap",
+    "--variant=essential",
+    '--aptopt=Acquire::Check-Valid-Until "false"',
+    "--include=asterisk,asterisk-modules,asterisk-config",
+    "sid",
 ]
 
 
@@ -99,7 +101,7 @@ class Asterisk:
     proc: subprocess.Popen | None = None
 
     @classmethod
-    def locate(cls, settings, install: bool = True) -> "Asterisk":
+    def locate(cls, settings, install: bool = True) -> Asterisk:
         exe = system_asterisk()
         if exe and not settings.force_rootfs:
             return cls(settings, None, exe)
@@ -151,9 +153,15 @@ class Asterisk:
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
         recordings = self.host_path(self.paths.spool) / "recording"
         recordings.mkdir(parents=True, exist_ok=True)  # ARI's record fails (500) without it
-        write_instance_paths(self.settings, InstancePaths(
-            sounds_host=self.sounds, sounds_asterisk=self.paths.sounds, recordings_host=recordings,
-            queue_log=self.log_dir / "queue_log"))
+        write_instance_paths(
+            self.settings,
+            InstancePaths(
+                sounds_host=self.sounds,
+                sounds_asterisk=self.paths.sounds,
+                recordings_host=recordings,
+                queue_log=self.log_dir / "queue_log",
+            ),
+        )
         _ensure_moh(self.sounds / "moh")
         _ensure_zh_digits(self.host_path("/usr/share/asterisk/sounds/zh/digits"))
         # the HTTPS server of the browser softphones (http.conf: tlscertfile, tlsprivatekey)
@@ -171,8 +179,13 @@ class Asterisk:
             say("Asterisk of this instance already runs; stopping it first")
             self.stop()
         out = open(self.log_dir / "console.log", "ab")
-        self.proc = subprocess.Popen(self._cmd("-f", "-n", "-q"), stdin=subprocess.DEVNULL,
-                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self._cmd("-f", "-n", "-q"),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -210,9 +223,32 @@ def _ensure_moh(moh: Path) -> None:
     moh.mkdir(parents=True, exist_ok=True)
     if any(moh.iterdir()) or not shutil.which("sox"):
         return
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
-                    str(moh / "hold.wav"), "synth", "4", "sine", "440", "vol", "0.05",
-                    "fade", "0.5", "4", "0.5"], check=False)
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(moh / "hold.wav"),
+            "synth",
+            "4",
+            "sine",
+            "440",
+            "vol",
+            "0.05",
+            "fade",
+            "0.5",
+            "4",
+            "0.5",
+        ],
+        check=False,
+    )
 
 
 def _ensure_zh_digits(digits: Path) -> None:
@@ -221,8 +257,7 @@ def _ensure_zh_digits(digits: Path) -> None:
     if prompts.tools_available() is not None:
         say(f"espeak-ng/sox missing: numbers in announcements stay English ({prompts.tools_available()})")
         return
-    want = {name: text for name, text in prompts.zh_digit_prompts().items()
-            if not (digits / f"{name}.wav").exists()}
+    want = {name: text for name, text in prompts.zh_digit_prompts().items() if not (digits / f"{name}.wav").exists()}
     if want:
         say(f"generating {len(want)} Mandarin number prompts into {digits}")
         prompts.ensure_prompts(want, digits)

@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # let the chosen module add its own arguments before the real parse
-    probe, _ = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")] or ["--help"]) if argv else (None, None)
+    probe, _ = (
+        parser.parse_known_args([a for a in argv if a not in ("-h", "--help")] or ["--help"]) if argv else (None, None)
+    )
     module = None
     if probe is not None and getattr(probe, "_module", None):
         module = optional_import(probe._module)

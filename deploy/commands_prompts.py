@@ -17,8 +17,9 @@ from hotline.yamlsrc import ConfigError
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--out", type=Path, default=None,
-                   help="sounds directory (default: <home>/asterisk/sounds of this instance)")
+    p.add_argument(
+        "--out", type=Path, default=None, help="sounds directory (default: <home>/asterisk/sounds of this instance)"
+    )
     p.add_argument("--map", type=Path, default=None, help="transfer map (default: settings)")
     p.add_argument("--no-flows", action="store_true", help="only the transfer map's and the queues' prompts")
     p.add_argument("--say", metavar="TEXT", help="just print how TEXT is spoken (digits spelled) and exit")

@@ -16,8 +16,7 @@ from queues.config import RegistryUnavailable
 def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, required=True, help="directory to write the .conf files into")
     p.add_argument("--map", type=Path, help="transfer map to render (default: settings)")
-    p.add_argument("--root", default=None,
-                   help="Asterisk instance directory as Asterisk sees it (default: <out>/..)")
+    p.add_argument("--root", default=None, help="Asterisk instance directory as Asterisk sees it (default: <out>/..)")
 
 
 def run(args, settings) -> int:

@@ -68,20 +68,39 @@ def synthesise(tmap: Any, sounds_host: Path | None) -> PromptReport:
     return report
 
 
-def gather(settings: Settings, secrets: dict[str, Any], tmap: Any, *, agents: list[dict] | None = None,
-           available_prompts: set[str] | None = None, paths: AstPaths) -> RenderInputs:
+def gather(
+    settings: Settings,
+    secrets: dict[str, Any],
+    tmap: Any,
+    *,
+    agents: list[dict] | None = None,
+    available_prompts: set[str] | None = None,
+    paths: AstPaths,
+) -> RenderInputs:
     """The renderer's inputs.  Raises ``queues.config.RegistryUnavailable`` when
     the agents are not given and the registry cannot be read."""
     if agents is None:
         agents = qconfig.agents_for_render(settings, secrets)
     prompts = qconfig.prompt_paths(paths, available_prompts or set())
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap)}
-    return RenderInputs(tmap=tmap, static_routes=routing.static_routes(tmap), queues=qconfig.queue_specs(tmap, settings),
-                        agents=agents, extra=extra)
+    return RenderInputs(
+        tmap=tmap,
+        static_routes=routing.static_routes(tmap),
+        queues=qconfig.queue_specs(tmap, settings),
+        agents=agents,
+        extra=extra,
+    )
 
 
-def render_instance(settings: Settings, secrets: dict[str, Any], paths: AstPaths, tmap: Any, *,
-                    agents: list[dict] | None = None, sounds_host: Path | None = None) -> dict[str, str]:
+def render_instance(
+    settings: Settings,
+    secrets: dict[str, Any],
+    paths: AstPaths,
+    tmap: Any,
+    *,
+    agents: list[dict] | None = None,
+    sounds_host: Path | None = None,
+) -> dict[str, str]:
     """Synthesise the prompts, then render every file (text only)."""
     report = synthesise(tmap, sounds_host)
     inputs = gather(settings, secrets, tmap, agents=agents, available_prompts=report.available, paths=paths)

@@ -26,8 +26,13 @@ from hotline.transfer_map import load_map_for
 from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
 
 # Python services, each `hotline <name>` (the module that runs it); started only if it exists
-SERVICE_MODULES = {"agi": "agi.service", "api": "workorder.api.serve", "ari": "ari_apps.main",
-                   "stats": "queues.stats_cli", "handoff": "workorder.handoff_service"}
+SERVICE_MODULES = {
+    "agi": "agi.service",
+    "api": "workorder.api.serve",
+    "ari": "ari_apps.main",
+    "stats": "queues.stats_cli",
+    "handoff": "workorder.handoff_service",
+}
 SERVICES = tuple(SERVICE_MODULES)
 
 
@@ -48,8 +53,9 @@ class Platform:
         last accepted one (``settings.accepted_map``)."""
         if tmap is None:
             tmap = load_map_for(self.settings)
-        files = render_instance(self.settings, self.secrets, self.asterisk.paths, tmap, agents=agents,
-                                sounds_host=self.asterisk.sounds)
+        files = render_instance(
+            self.settings, self.secrets, self.asterisk.paths, tmap, agents=agents, sounds_host=self.asterisk.sounds
+        )
         write(files, self.asterisk.etc)
         keep_accepted(self.settings)
         return files
@@ -73,12 +79,16 @@ class Platform:
         """Ports of this instance that something else already holds."""
         s = self.settings
         out = []
-        for name, port, kind in (("SIP agents", s.sip_agent_port, socket.SOCK_DGRAM),
-                                 ("SIP trunk", s.sip_trunk_port, socket.SOCK_DGRAM),
-                                 ("AMI", s.ami_port, socket.SOCK_STREAM), ("ARI/HTTP", s.http_port, socket.SOCK_STREAM),
-                                 ("WSS softphones", s.wss_port, socket.SOCK_STREAM),
-                                 ("FastAGI", s.agi_port, socket.SOCK_STREAM), ("API", s.api_port, socket.SOCK_STREAM),
-                                 ("Redis", s.redis_port, socket.SOCK_STREAM)):
+        for name, port, kind in (
+            ("SIP agents", s.sip_agent_port, socket.SOCK_DGRAM),
+            ("SIP trunk", s.sip_trunk_port, socket.SOCK_DGRAM),
+            ("AMI", s.ami_port, socket.SOCK_STREAM),
+            ("ARI/HTTP", s.http_port, socket.SOCK_STREAM),
+            ("WSS softphones", s.wss_port, socket.SOCK_STREAM),
+            ("FastAGI", s.agi_port, socket.SOCK_STREAM),
+            ("API", s.api_port, socket.SOCK_STREAM),
+            ("Redis", s.redis_port, socket.SOCK_STREAM),
+        ):
             with socket.socket(socket.AF_INET, kind) as sock:
                 if kind == socket.SOCK_STREAM:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -92,8 +102,9 @@ class Platform:
         s = self.settings
         busy = self.busy_ports()
         if busy:
-            raise RuntimeError("already in use: " + ", ".join(busy)
-                               + " (another platform running? set HOTLINE_*_PORT, see README)")
+            raise RuntimeError(
+                "already in use: " + ", ".join(busy) + " (another platform running? set HOTLINE_*_PORT, see README)"
+            )
         s.log_dir.mkdir(parents=True, exist_ok=True)
         say("starting Redis")
         self.redis = RedisServer(s.redis_port, s.home / "redis", s.bind)
@@ -102,7 +113,9 @@ class Platform:
         self.asterisk.prepare()
         say("rendering the Asterisk configuration")
         self.render(agents=agents)
-        say(f"starting Asterisk ({'system' if self.asterisk.rootfs is None else 'chroot ' + str(self.asterisk.rootfs)})")
+        say(
+            f"starting Asterisk ({'system' if self.asterisk.rootfs is None else 'chroot ' + str(self.asterisk.rootfs)})"
+        )
         self.asterisk.start()
         for name in services:
             self.start_service(name)
@@ -113,8 +126,13 @@ class Platform:
             return
         log = open(self.settings.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli", name], env=settings_env(self.settings),
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "deploy.cli", name],
+            env=settings_env(self.settings),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         say(f"service {name} started (log: {self.settings.log_dir / (name + '.log')})")
 
     def stop_service(self, name: str) -> None:

@@ -121,18 +121,54 @@ def ensure_certificates(directory: Path, bind: str = "127.0.0.1") -> TLSFiles:
     sans = subject_alt_names(bind)
     if not files.ca_key.exists() or not _valid(files.ca_cert, files.ca_cert, []):
         _new_key(files.ca_key)
-        _openssl("req", "-x509", "-new", "-key", str(files.ca_key), "-sha256", "-days", str(CA_DAYS),
-                 "-subj", CA_SUBJECT, "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
-                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", str(files.ca_cert))
+        _openssl(
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            str(files.ca_key),
+            "-sha256",
+            "-days",
+            str(CA_DAYS),
+            "-subj",
+            CA_SUBJECT,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE,pathlen:0",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            str(files.ca_cert),
+        )
         files.server_cert.unlink(missing_ok=True)
     if files.server_key.exists() and _valid(files.server_cert, files.ca_cert, sans):
         return files
     _new_key(files.server_key)
-    _openssl("req", "-x509", "-new", "-key", str(files.server_key), "-CA", str(files.ca_cert),
-             "-CAkey", str(files.ca_key), "-sha256", "-days", str(SERVER_DAYS), "-subj", SERVER_SUBJECT,
-             "-addext", "basicConstraints=critical,CA:FALSE",
-             "-addext", "keyUsage=critical,digitalSignature", "-addext", "extendedKeyUsage=serverAuth",
-             "-addext", "subjectAltName=" + ",".join(sans), "-out", str(files.server_cert))
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        str(files.server_key),
+        "-CA",
+        str(files.ca_cert),
+        "-CAkey",
+        str(files.ca_key),
+        "-sha256",
+        "-days",
+        str(SERVER_DAYS),
+        "-subj",
+        SERVER_SUBJECT,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "keyUsage=critical,digitalSignature",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-addext",
+        "subjectAltName=" + ",".join(sans),
+        "-out",
+        str(files.server_cert),
+    )
     if not _valid(files.server_cert, files.ca_cert, sans):
         raise TLSError(f"the new server certificate {files.server_cert} does not verify against {files.ca_cert}")
     return files

@@ -1,4 +1,7 @@
-"""The small core of the 12345 platform: settings, calendar, names, the transfer-map schema, logging, secrets, the AMI client."""
+"""The core of the 12345 platform, at the bottom of the layers.
+
+Settings, the one calendar, names, the transfer-map schema, logging, secrets, the AMI client.
+"""
 
 from __future__ import annotations
 

@@ -63,6 +63,7 @@ def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
 
 # --- blocking: one action, its answer --------------------------------------------
 
+
 def _format(action: dict[str, Any]) -> bytes:
     lines: list[str] = []
     for key, value in action.items():
@@ -94,16 +95,14 @@ class AMIConnection:
 
     _ids = itertools.count(1)
 
-    def __init__(self, host: str, port: int, user: str, secret: str, events: bool = False,
-                 timeout: float = 10):
+    def __init__(self, host: str, port: int, user: str, secret: str, events: bool = False, timeout: float = 10):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         self.lock = threading.Lock()
         banner = self._read_line()
         if not banner.startswith("Asterisk Call Manager"):
             raise ConnectionError(f"not AMI: {banner!r}")
-        resp = self.action({"Action": "Login", "Username": user, "Secret": secret,
-                            "Events": "on" if events else "off"})
+        resp = self.action({"Action": "Login", "Username": user, "Secret": secret, "Events": "on" if events else "off"})
         if resp[0].get("Response") != "Success":
             raise PermissionError(f"AMI login refused: {resp[0].get('Message')}")
 

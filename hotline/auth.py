@@ -9,8 +9,8 @@ the roles it admits with :func:`require_roles`; there is no route without one.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,8 +44,9 @@ _bearer = HTTPBearer(auto_error=False)
 
 def current_principal(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
     if cred is None or not cred.credentials:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     resolvers: Iterable[TokenResolver] = getattr(request.app.state, "token_resolvers", ())
     for resolve in resolvers:
         principal = resolve(cred.credentials)

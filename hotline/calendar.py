@@ -41,6 +41,7 @@ def zone(name: str) -> ZoneInfo:
 
 # --- weekly opening hours ----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class HourRule:
     days: frozenset[int]  # 0 = Monday
@@ -112,6 +113,7 @@ def parse_hours(rules: list[str] | tuple[str, ...] | str) -> WeeklyHours:
 
 
 # --- the calendar ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Calendar:
@@ -193,14 +195,20 @@ class Calendar:
         """A warning when the holiday data ends within :data:`WARN_DAYS` days (or has ended)."""
         end = self.covered_until
         if end is None:
-            return ("no holiday data: every year is plain weekdays and weekends; "
-                    "add holidays/<year>.yaml from the State Council's notice")
+            return (
+                "no holiday data: every year is plain weekdays and weekends; "
+                "add holidays/<year>.yaml from the State Council's notice"
+            )
         if today > end:
-            return (f"the holiday data ended on {end.isoformat()}: {today.year} is plain weekdays and "
-                    f"weekends; add holidays/{today.year}.yaml from the State Council's notice")
+            return (
+                f"the holiday data ended on {end.isoformat()}: {today.year} is plain weekdays and "
+                f"weekends; add holidays/{today.year}.yaml from the State Council's notice"
+            )
         if (end - today).days <= WARN_DAYS:
-            return (f"the holiday data ends on {end.isoformat()} ({(end - today).days} days): "
-                    f"add holidays/{end.year + 1}.yaml from the State Council's notice")
+            return (
+                f"the holiday data ends on {end.isoformat()} ({(end - today).days} days): "
+                f"add holidays/{end.year + 1}.yaml from the State Council's notice"
+            )
         return None
 
 
@@ -270,8 +278,9 @@ def parse_year(data: Any, src: Source) -> tuple[int | None, str, dict[date, str]
             problems.append(P(("workdays", i), f"{v!r} is not a date (YYYY-MM-DD)"))
             continue
         if d2.weekday() < 5:
-            problems.append(P(("workdays", i), f"{d2} is a weekday already; list only weekend days that "
-                                               "become working days"))
+            problems.append(
+                P(("workdays", i), f"{d2} is a weekday already; list only weekend days that become working days")
+            )
         if year is not None and d2.year != year:
             problems.append(P(("workdays", i), f"not in year {year}"))
         if d2 in holidays:
@@ -280,8 +289,9 @@ def parse_year(data: Any, src: Source) -> tuple[int | None, str, dict[date, str]
     return year, source.strip(), holidays, workdays, problems
 
 
-def build_calendar(years: list[tuple[int, str, dict[date, str], set[date]]],
-                   timezone: str = DEFAULT_TIMEZONE) -> Calendar:
+def build_calendar(
+    years: list[tuple[int, str, dict[date, str], set[date]]], timezone: str = DEFAULT_TIMEZONE
+) -> Calendar:
     """A calendar from parsed years (pure)."""
     zone(timezone)
     names: dict[date, str] = {}
@@ -291,8 +301,14 @@ def build_calendar(years: list[tuple[int, str, dict[date, str], set[date]]],
         names.update(hols)
         workdays |= wds
         sources[year] = source
-    return Calendar(timezone=timezone, holidays=frozenset(names), workdays=frozenset(workdays),
-                    years=frozenset(sources), names=names, sources=sources)
+    return Calendar(
+        timezone=timezone,
+        holidays=frozenset(names),
+        workdays=frozenset(workdays),
+        years=frozenset(sources),
+        names=names,
+        sources=sources,
+    )
 
 
 def load_calendar(directory: Path | str, timezone: str = DEFAULT_TIMEZONE) -> Calendar:
@@ -321,8 +337,7 @@ def load_calendar(directory: Path | str, timezone: str = DEFAULT_TIMEZONE) -> Ca
         if year is None:
             continue
         if path.stem != str(year):
-            problems.append(src.problem(("year",), f"year {year} in a file named {path.name}: "
-                                                   f"name it {year}.yaml"))
+            problems.append(src.problem(("year",), f"year {year} in a file named {path.name}: name it {year}.yaml"))
         if year in seen:
             problems.append(src.problem(("year",), f"year {year} is also in {seen[year]}"))
             continue
@@ -333,5 +348,19 @@ def load_calendar(directory: Path | str, timezone: str = DEFAULT_TIMEZONE) -> Ca
     return build_calendar(years, timezone)
 
 
-__all__ = ["ALWAYS", "DAYS", "DEFAULT_TIMEZONE", "WARN_DAYS", "Calendar", "HourRule", "WeeklyHours",
-           "build_calendar", "load_calendar", "parse_days", "parse_hm", "parse_hours", "parse_year", "zone"]
+__all__ = [
+    "ALWAYS",
+    "DAYS",
+    "DEFAULT_TIMEZONE",
+    "WARN_DAYS",
+    "Calendar",
+    "HourRule",
+    "WeeklyHours",
+    "build_calendar",
+    "load_calendar",
+    "parse_days",
+    "parse_hm",
+    "parse_hours",
+    "parse_year",
+    "zone",
+]

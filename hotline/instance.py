@@ -47,7 +47,12 @@ def read_instance_paths(settings: Settings) -> InstancePaths:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: the Asterisk instance has not been prepared "
-                                "(run `hotline up`)") from None
-    return InstancePaths(sounds_host=Path(data["sounds_host"]), sounds_asterisk=data["sounds_asterisk"],
-                         recordings_host=Path(data["recordings_host"]), queue_log=Path(data["queue_log"]))
+        raise FileNotFoundError(
+            f"{path} is missing: the Asterisk instance has not been prepared (run `hotline up`)"
+        ) from None
+    return InstancePaths(
+        sounds_host=Path(data["sounds_host"]),
+        sounds_asterisk=data["sounds_asterisk"],
+        recordings_host=Path(data["recordings_host"]),
+        queue_log=Path(data["queue_log"]),
+    )

@@ -34,9 +34,12 @@ def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list
     # emergency numbers first, with the policy reason, before any schema noise
     for i, ln in enumerate(data.get("lines") or []):
         if isinstance(ln, dict) and str(ln.get("number", "")).strip() in NEVER_INTEGRATED:
-            problems.append(src.problem(("lines", i, "number"),
-                                        f"{ln['number']} is never integrated into 12345: "
-                                        f"{NEVER_INTEGRATED[str(ln['number']).strip()]}"))
+            problems.append(
+                src.problem(
+                    ("lines", i, "number"),
+                    f"{ln['number']} is never integrated into 12345: {NEVER_INTEGRATED[str(ln['number']).strip()]}",
+                )
+            )
     for key, moved in MOVED_KEYS.items():
         if key in data:
             problems.append(src.problem((key,), f"{key!r} is no longer part of the map: {moved}"))
@@ -49,8 +52,11 @@ def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list
     if isinstance(data.get("trunks"), dict):
         for name in data["trunks"]:
             if not ENDPOINT_NAME_RE.match(str(name)):
-                problems.append(src.problem(("trunks", name), f"trunk name {name!r}: {QUEUE_NAME_RULE} "
-                                                              "(it is a PJSIP endpoint name)"))
+                problems.append(
+                    src.problem(
+                        ("trunks", name), f"trunk name {name!r}: {QUEUE_NAME_RULE} (it is a PJSIP endpoint name)"
+                    )
+                )
     raw_lines = data.get("lines")
     if raw_lines is None:
         raw_lines = []
@@ -63,8 +69,7 @@ def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list
         try:
             good.append((i, Line.model_validate(raw)))
         except ValidationError as exc:
-            problems.extend(p for p in pydantic_problems(exc, src, ("lines", i))
-                            if not _is_emergency_dup(p, problems))
+            problems.extend(p for p in pydantic_problems(exc, src, ("lines", i)) if not _is_emergency_dup(p, problems))
     top = {k: v for k, v in data.items() if k != "lines"}
     try:
         TransferMap.model_validate(top)
@@ -100,18 +105,33 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
     names: dict[str, str] = {}
     for code, dept in tm.departments.items():
         if not re.match(DEPARTMENT_CODE, code):
-            out.append(P(("departments", code), f"department code {code!r}: lower-case ASCII letters, digits "
-                                                 "and _, starting with a letter (it is the unit's id in the "
-                                                 "work-order store)"))
+            out.append(
+                P(
+                    ("departments", code),
+                    f"department code {code!r}: lower-case ASCII letters, digits "
+                    "and _, starting with a letter (it is the unit's id in the "
+                    "work-order store)",
+                )
+            )
         if dept.skill is not None and dept.skill not in tm.queues:
-            out.append(P(("departments", code, "skill"),
-                         f"unknown queue {dept.skill!r} for department {code}; known: {_known(tm.queues)}"))
+            out.append(
+                P(
+                    ("departments", code, "skill"),
+                    f"unknown queue {dept.skill!r} for department {code}; known: {_known(tm.queues)}",
+                )
+            )
         if dept.name in names:
-            out.append(P(("departments", code, "name"), f"department name {dept.name!r} is also the name of "
-                                                         f"{names[dept.name]!r}"))
+            out.append(
+                P(
+                    ("departments", code, "name"),
+                    f"department name {dept.name!r} is also the name of {names[dept.name]!r}",
+                )
+            )
         names.setdefault(dept.name, code)
-    for where, unit in ((("hotline", "department"), tm.hotline.department),
-                        (("catch_all", "department"), tm.catch_all.department)):
+    for where, unit in (
+        (("hotline", "department"), tm.hotline.department),
+        (("catch_all", "department"), tm.catch_all.department),
+    ):
         if unit is not None and unit not in tm.departments:
             out.append(P(where, f"unknown department {unit!r}; known: {_known(tm.departments)}"))
     numbers = {x.number for x in tm.lines}
@@ -127,17 +147,32 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
         else:
             seen[ln.number] = i
         if ln.department not in tm.departments:
-            out.append(P(at + ("department",), f"unknown department {ln.department!r}: declare its code under "
-                                               f"departments (with its name and skill queue) to make it a "
-                                               f"handling unit"))
+            out.append(
+                P(
+                    at + ("department",),
+                    f"unknown department {ln.department!r}: declare its code under "
+                    f"departments (with its name and skill queue) to make it a "
+                    f"handling unit",
+                )
+            )
         if ln.queue is not None and ln.queue not in tm.queues:
             out.append(P(at + ("queue",), f"unknown queue {ln.queue!r}; known: {_known(tm.queues)}"))
         if implied_seats and ln.seats not in implied_seats:
-            out.append(P(at + ("seats",), f"mode {ln.mode} means seats {' or '.join(implied_seats)}, "
-                                          f"not {ln.seats} (晋政办发电〔2020〕47号 二(二)2)"))
+            out.append(
+                P(
+                    at + ("seats",),
+                    f"mode {ln.mode} means seats {' or '.join(implied_seats)}, "
+                    f"not {ln.seats} (晋政办发电〔2020〕47号 二(二)2)",
+                )
+            )
         if mode == "merge" and ln.seats != "cancelled":
-            out.append(P(at + ("seats",), "整体并入 cancels the department's seats: the calls are answered by "
-                                          "12345 (邯政办字〔2021〕24号 二(一)2); use dual to keep seats"))
+            out.append(
+                P(
+                    at + ("seats",),
+                    "整体并入 cancels the department's seats: the calls are answered by "
+                    "12345 (邯政办字〔2021〕24号 二(一)2); use dual to keep seats",
+                )
+            )
         if mode == "subcenter":
             if ln.seats == "cancelled":
                 out.append(P(at + ("seats",), "设分中心 keeps the sub-center's number and seats (annex 三.1)"))
@@ -148,8 +183,12 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
         needs_target = ln.level == "city" and (mode == "subcenter" or (mode == "dual" and ln.seats != "cancelled"))
         if needs_target and not ln.target:
             what = "sub-center" if mode == "subcenter" else "department seats"
-            out.append(P(at + ("mode",), f"{MODE_NAMES[mode]} line {ln.number} with seats kept needs a target "
-                                         f"(the trunk of its {what})"))
+            out.append(
+                P(
+                    at + ("mode",),
+                    f"{MODE_NAMES[mode]} line {ln.number} with seats kept needs a target (the trunk of its {what})",
+                )
+            )
         if ln.target is not None:
             trunk = tm.trunks.get(ln.target)
             if trunk is None:
@@ -157,21 +196,41 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
             elif mode == "subcenter" and ln.level == "city" and trunk.kind == "seats":
                 out.append(P(at + ("target",), f"target {ln.target!r} is department seats, not a sub-center"))
             elif tm.target_of(ln) is None:
-                out.append(P(at + ("target",), f"target {ln.target!r} is never dialed: 12345 agents answer "
-                                               f"this line ({MODE_NAMES[mode]}, seats {ln.seats})"))
+                out.append(
+                    P(
+                        at + ("target",),
+                        f"target {ln.target!r} is never dialed: 12345 agents answer "
+                        f"this line ({MODE_NAMES[mode]}, seats {ln.seats})",
+                    )
+                )
         if not ln.always_open and tm.target_of(ln) is None:
-            out.append(P(at + ("hours",), "hours apply to the line's target; this line is answered by 12345, "
-                                          "which is 7x24 (邯政办字〔2021〕24号 二(一)1)"))
+            out.append(
+                P(
+                    at + ("hours",),
+                    "hours apply to the line's target; this line is answered by 12345, "
+                    "which is 7x24 (邯政办字〔2021〕24号 二(一)1)",
+                )
+            )
         to = tm.overflow_to(ln)
         if to != tm.hotline.number and to not in tm.queues and to not in numbers:
-            out.append(P(at + ("overflow", "to"), f"unknown overflow target {to!r}: the hotline "
-                                                  f"({tm.hotline.number}), a queue or a number of this map"))
+            out.append(
+                P(
+                    at + ("overflow", "to"),
+                    f"unknown overflow target {to!r}: the hotline "
+                    f"({tm.hotline.number}), a queue or a number of this map",
+                )
+            )
         if to in NEVER_INTEGRATED:
             out.append(P(at + ("overflow", "to"), f"overflow to {to}: {NEVER_INTEGRATED[to]}"))
         if ln.transition is not None and ln.transition.until < today:
-            out.append(P(at + ("transition", "until"), f"the transition announcement ended on "
-                                                       f"{ln.transition.until.isoformat()} (today is "
-                                                       f"{today.isoformat()}): remove it or move the date"))
+            out.append(
+                P(
+                    at + ("transition", "until"),
+                    f"the transition announcement ended on "
+                    f"{ln.transition.until.isoformat()} (today is "
+                    f"{today.isoformat()}): remove it or move the date",
+                )
+            )
     out.extend(_overflow_loops(tm, src, index))
     return out
 
@@ -186,13 +245,14 @@ def _overflow_loops(tm: TransferMap, src: Source, file_index: list[int]) -> list
         while tm.overflow_to(cur) in index and tm.target_of(cur) is not None:
             nxt = tm.overflow_to(cur)
             if nxt in chain:
-                cycle = chain[chain.index(nxt):]
+                cycle = chain[chain.index(nxt) :]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
                     i = file_index[index[cycle[-1]]]
-                    out.append(src.problem(("lines", i, "overflow", "to"),
-                                           "overflow loop: " + " -> ".join(cycle + [nxt])))
+                    out.append(
+                        src.problem(("lines", i, "overflow", "to"), "overflow loop: " + " -> ".join(cycle + [nxt]))
+                    )
                 break
             chain.append(nxt)
             cur = tm.lines[index[nxt]]

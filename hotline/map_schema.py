@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
@@ -37,6 +37,7 @@ class _Model(BaseModel):
 
 class Transition(_Model):
     """过渡期电话语音提示 (邯政办字〔2021〕24号 二(一)4): played until ``until``."""
+
     text: str = Field(min_length=1)
     until: date
 
@@ -45,7 +46,8 @@ class Overflow(_Model):
     """Where a call goes when its target does not answer in ``timeout`` seconds
     or is busy: the hotline's number (the line's skill queue at the hotline;
     the default), a queue name, or another number of the map."""
-    to: Optional[str] = None  # None: the hotline (TransferMap.overflow_to)
+
+    to: str | None = None  # None: the hotline (TransferMap.overflow_to)
     timeout: int = Field(default=20, ge=5, le=300)
     priority: int = Field(default=0, ge=0, le=100)
 
@@ -62,18 +64,17 @@ class Line(_Model):
     mode: str
     level: Literal["city", "province"] = "city"
     seats: Literal["cancelled", "retained", "retained_temporarily"] = "cancelled"
-    keep_number: Optional[bool] = None  # default: merge cancels the number, dual/subcenter keep it
+    keep_number: bool | None = None  # default: merge cancels the number, dual/subcenter keep it
     hours: str | list[str] = "7x24"
-    queue: Optional[str] = None  # skill queue; default: the department's skill
-    target: Optional[str] = None  # trunk name: sub-center, department seats (province: the province trunk)
+    queue: str | None = None  # skill queue; default: the department's skill
+    target: str | None = None  # trunk name: sub-center, department seats (province: the province trunk)
     overflow: Overflow = Overflow()
-    transition: Optional[Transition] = None
-    flow: Optional[str] = None  # IVR flow (ivr_flows/) for calls 12345 answers, e.g. "legacy"; none = queue
+    transition: Transition | None = None
+    flow: str | None = None  # IVR flow (ivr_flows/) for calls 12345 answers, e.g. "legacy"; none = queue
     expert_seats: bool = False  # 双号并行 1: 建立行业专家选派和管理长效机制
     collect_records: bool = False  # 设分中心 1: 相关数据实时向12345热线平台归集
-    row: Optional[str] = None  # the annex row, e.g. "双号并行 2"
-    notes: Optional[str] = None  # the annex 备注, as written
-
+    row: str | None = None  # the annex row, e.g. "双号并行 2"
+    notes: str | None = None  # the annex 备注, as written
 
     @field_validator("number", mode="before")
     @classmethod
@@ -130,6 +131,7 @@ class Line(_Model):
 class Trunk(_Model):
     """A SIP peer of the platform: the province platform, a sub-center, or a
     department's own seats (双号并行 lines that keep their seats)."""
+
     kind: Literal["province", "subcenter", "seats"]
     contact: str
     description: str = ""
@@ -149,8 +151,9 @@ DEPARTMENT_CODE = r"^[a-z][a-z0-9_]{0,31}$"
 
 class Department(_Model):
     """A handling unit (责任单位 / 承办单位), keyed by its code in the map."""
+
     name: str = Field(min_length=1)  # display name, e.g. 市民政局
-    skill: Optional[str] = None  # queue of the agents who answer its lines; None: the hotline's queue
+    skill: str | None = None  # queue of the agents who answer its lines; None: the hotline's queue
     kind: Literal["hotline", "department", "subcenter", "district", "others"] = "department"
     description: str = ""
 
@@ -158,6 +161,7 @@ class Department(_Model):
 @dataclass(frozen=True)
 class HandlingUnit:
     """A department as the work-order store sees it."""
+
     code: str
     name: str
     kind: str
@@ -168,9 +172,9 @@ class HandlingUnit:
 class Hotline(_Model):
     number: str = Field(default="12345", pattern=r"^\d{3,20}$")
     name: str = "12345政务服务便民热线"
-    department: Optional[str] = None  # code of the unit that runs the hotline (departments:)
+    department: str | None = None  # code of the unit that runs the hotline (departments:)
     queue: str = DEFAULT_HOTLINE_QUEUE
-    flow: Optional[str] = None  # IVR flow played to 12345 callers; none = straight to the queue
+    flow: str | None = None  # IVR flow played to 12345 callers; none = straight to the queue
 
     @field_validator("number", mode="before")
     @classmethod
@@ -180,17 +184,18 @@ class Hotline(_Model):
 
 class CatchAll(_Model):
     """整体并入 row 10: every other department line; no hotline = handling unit."""
-    row: Optional[str] = "整体并入 10"
+
+    row: str | None = "整体并入 10"
     name: str = "各级各有关部门设立的各类政务服务便民热线电话（含移动电话号码）"
-    department: Optional[str] = None  # code of the catch-all unit (departments:)
+    department: str | None = None  # code of the catch-all unit (departments:)
     queue: str = DEFAULT_HOTLINE_QUEUE
-    notes: Optional[str] = None
+    notes: str | None = None
 
 
 class TransferMap(_Model):
     version: Literal[1] = 1
     # the city's long-distance code: carriers may deliver 12349 as 031012349 (or +8631012349)
-    area_code: Optional[str] = Field(default=None, pattern=r"^0\d{2,3}$")
+    area_code: str | None = Field(default=None, pattern=r"^0\d{2,3}$")
     hotline: Hotline = Hotline()
     queues: dict[str, str]  # name -> description
     departments: dict[str, Department]
@@ -209,7 +214,7 @@ class TransferMap(_Model):
     def calendar(self) -> Calendar:
         return self._calendar
 
-    def with_calendar(self, calendar: Calendar) -> "TransferMap":
+    def with_calendar(self, calendar: Calendar) -> TransferMap:
         """This map, using ``calendar`` for the lines' hours (set once by the loader)."""
         self._calendar = calendar
         return self
@@ -236,8 +241,10 @@ class TransferMap(_Model):
         lines: dict[str, list[str]] = {}
         for ln in self.lines:
             lines.setdefault(ln.department, []).append(ln.number)
-        return [HandlingUnit(code, d.name, d.kind, d.skill or self.hotline.queue, tuple(lines.get(code, ())))
-                for code, d in self.departments.items()]
+        return [
+            HandlingUnit(code, d.name, d.kind, d.skill or self.hotline.queue, tuple(lines.get(code, ())))
+            for code, d in self.departments.items()
+        ]
 
     def province_trunk(self) -> str | None:
         for name, trunk in sorted(self.trunks.items()):
@@ -254,5 +261,3 @@ class TransferMap(_Model):
         if line.canonical_mode == "dual" and line.seats != "cancelled":
             return line.target
         return None
-
-

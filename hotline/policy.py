@@ -8,21 +8,29 @@ from __future__ import annotations
 MODE_NAMES = {"merge": "整体并入", "dual": "双号并行", "subcenter": "设分中心"}
 # accepted spellings -> (mode, seats implied by the Shanxi term or None)
 MODE_ALIASES: dict[str, tuple[str, tuple[str, ...] | None]] = {
-    "merge": ("merge", None), "整体并入": ("merge", None),
+    "merge": ("merge", None),
+    "整体并入": ("merge", None),
     "直接合并": ("merge", None),  # Shanxi: 原号码的热线功能由12345热线统一提供
-    "dual": ("dual", None), "双号并行": ("dual", None),
+    "dual": ("dual", None),
+    "双号并行": ("dual", None),
     "来电转移": ("dual", ("cancelled",)),  # Shanxi: 取消坐席但保留热线号码
     "并行接听": ("dual", ("retained", "retained_temporarily")),  # Shanxi: 保留原号码与坐席
-    "subcenter": ("subcenter", None), "设分中心": ("subcenter", None),
+    "subcenter": ("subcenter", None),
+    "设分中心": ("subcenter", None),
 }
-LEVEL_ALIASES = {"city": "city", "市": "city", "市级": "city",
-                 "province": "province", "省": "province", "省级": "province"}
+LEVEL_ALIASES = {
+    "city": "city",
+    "市": "city",
+    "市级": "city",
+    "province": "province",
+    "省": "province",
+    "省级": "province",
+}
 SEATS = ("cancelled", "retained", "retained_temporarily")
 
 _HANDAN = "邯政办字〔2021〕24号 一(二)：除110、119、120、122等紧急热线外的政务服务便民热线归并"
 _SHANXI = "晋政办发电〔2020〕47号 二(二)1：不含110、119、120、122等紧急类热线"
-_SHANXI_ORGANS = ("晋政办发电〔2020〕47号 二(二)1：不含人大、政协、法院、检察院、纪检监察、"
-                  "国家安全等设立的热线")
+_SHANXI_ORGANS = "晋政办发电〔2020〕47号 二(二)1：不含人大、政协、法院、检察院、纪检监察、国家安全等设立的热线"
 # numbers that are never integrated into 12345, with the policy reason
 NEVER_INTEGRATED: dict[str, str] = {
     "110": f"110 is the police emergency number ({_HANDAN}; {_SHANXI})",
@@ -49,5 +57,6 @@ def normalize_mode(value: str) -> tuple[str, tuple[str, ...] | None]:
     if key not in MODE_ALIASES:
         raise ValueError(
             f"unknown mode {value!r}: use merge (整体并入, 直接合并), dual (双号并行, 来电转移, 并行接听)"
-            " or subcenter (设分中心)")
+            " or subcenter (设分中心)"
+        )
     return MODE_ALIASES[key]

@@ -37,9 +37,28 @@ from hotline.policy import LEVEL_ALIASES, MODE_ALIASES, MODE_NAMES, NEVER_INTEGR
 from hotline.settings import Settings, load_calendar
 from hotline.yamlsrc import ConfigError, Problem, Source, load, loads
 
-__all__ = ["LEVEL_ALIASES", "MODE_ALIASES", "MODE_NAMES", "MOVED_KEYS", "NEVER_INTEGRATED", "CatchAll",
-           "Department", "Hotline", "Line", "Overflow", "Transition", "TransferMap", "Trunk", "check",
-           "check_file", "load_map", "load_map_for", "load_or_keep", "loads_map", "normalize_mode"]
+__all__ = [
+    "LEVEL_ALIASES",
+    "MODE_ALIASES",
+    "MODE_NAMES",
+    "MOVED_KEYS",
+    "NEVER_INTEGRATED",
+    "CatchAll",
+    "Department",
+    "Hotline",
+    "Line",
+    "Overflow",
+    "Transition",
+    "TransferMap",
+    "Trunk",
+    "check",
+    "check_file",
+    "load_map",
+    "load_map_for",
+    "load_or_keep",
+    "loads_map",
+    "normalize_mode",
+]
 
 
 def _calendar(calendar: Calendar | None) -> Calendar:
@@ -62,8 +81,9 @@ def load_map(path: Path | str, today: date | None = None, *, calendar: Calendar 
     return _accept(data, src, today, calendar)
 
 
-def loads_map(text: str, file: str = "<string>", today: date | None = None, *,
-              calendar: Calendar | None = None) -> TransferMap:
+def loads_map(
+    text: str, file: str = "<string>", today: date | None = None, *, calendar: Calendar | None = None
+) -> TransferMap:
     data, src = loads(text, file)
     return _accept(data, src, today, calendar)
 
@@ -81,8 +101,9 @@ def check_file(path: Path | str, today: date) -> list[Problem]:
     return check(data, src, today)[1]
 
 
-def load_or_keep(path: Path | str, current: TransferMap | None, today: date | None = None, *,
-                 calendar: Calendar | None = None) -> tuple[TransferMap | None, list[Problem]]:
+def load_or_keep(
+    path: Path | str, current: TransferMap | None, today: date | None = None, *, calendar: Calendar | None = None
+) -> tuple[TransferMap | None, list[Problem]]:
     """For reloads: the new map if it is valid, else ``current`` (the last good one)."""
     try:
         return load_map(path, today, calendar=calendar), []

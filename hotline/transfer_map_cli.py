@@ -18,8 +18,12 @@ from hotline.transfer_map import check_file, load_map
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", type=Path, help="map to check (default: the configured transfer_map.yaml)")
-    p.add_argument("--today", type=date.fromisoformat, default=None,
-                   help="check transition end dates against this day (YYYY-MM-DD)")
+    p.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        help="check transition end dates against this day (YYYY-MM-DD)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,8 +34,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
-        print(f"{path}: rejected, {len(problems)} problem(s); the running system keeps its last good map",
-              file=sys.stderr)
+        print(
+            f"{path}: rejected, {len(problems)} problem(s); the running system keeps its last good map", file=sys.stderr
+        )
         return 1
     tmap = load_map(path, today, calendar=calendar)
     warning = calendar.coverage_warning(today)
@@ -42,6 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         key = f"{line.canonical_mode}/{line.level}"
         modes[key] = modes.get(key, 0) + 1
     summary = ", ".join(f"{k} {v}" for k, v in sorted(modes.items()))
-    print(f"{path}: ok, {len(tmap.lines)} numbers ({summary}), {len(tmap.trunks)} trunks, "
-          f"{len(tmap.queues)} queues, {len(tmap.departments)} departments")
+    print(
+        f"{path}: ok, {len(tmap.lines)} numbers ({summary}), {len(tmap.trunks)} trunks, "
+        f"{len(tmap.queues)} queues, {len(tmap.departments)} departments"
+    )
     return 0

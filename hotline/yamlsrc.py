@@ -11,9 +11,10 @@ It also refuses duplicate keys, which plain PyYAML silently overwrites.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -71,8 +72,9 @@ def _construct(node: yaml.Node, path: PathKey, src: Source, loader: _Loader, pro
             key = loader.construct_object(key_node, deep=True)
             if key in out:
                 problems.append(
-                    Problem(src.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                            f"duplicate key {key!r}")
+                    Problem(
+                        src.file, key_node.start_mark.line + 1, key_node.start_mark.column + 1, f"duplicate key {key!r}"
+                    )
                 )
                 continue
             # a key's own position is where the key is written

@@ -32,15 +32,27 @@ def login_actions(agent: dict, queues: list[str] | None = None) -> list[dict]:
     for q, penalty in sorted(agent["skills"].items()):
         if queues is not None and q not in queues:
             continue
-        out.append({"Action": "QueueAdd", "Queue": q, "Interface": iface, "Penalty": str(penalty),
-                    "MemberName": agent["name"], "StateInterface": iface, "Paused": "false"})
+        out.append(
+            {
+                "Action": "QueueAdd",
+                "Queue": q,
+                "Interface": iface,
+                "Penalty": str(penalty),
+                "MemberName": agent["name"],
+                "StateInterface": iface,
+                "Paused": "false",
+            }
+        )
     return out
 
 
 def logout_actions(agent: dict, queues: list[str] | None = None) -> list[dict]:
     iface = interface(agent)
-    return [{"Action": "QueueRemove", "Queue": q, "Interface": iface}
-            for q in sorted(agent["skills"]) if queues is None or q in queues]
+    return [
+        {"Action": "QueueRemove", "Queue": q, "Interface": iface}
+        for q in sorted(agent["skills"])
+        if queues is None or q in queues
+    ]
 
 
 def pause_action(agent: dict, paused: bool, reason: str = "") -> dict:
@@ -63,7 +75,7 @@ class ActionResult:
 
 def check_responses(actions: list[dict], responses: list) -> list[ActionResult]:
     out = []
-    for action, resp in zip(actions, responses):
+    for action, resp in zip(actions, responses, strict=False):
         first = resp[0] if isinstance(resp, list) and resp else resp
         first = dict(first.items()) if hasattr(first, "items") else dict(first or {})
         msg = first.get("Message", "")
@@ -86,8 +98,9 @@ async def login(mgr) -> None:
         raise ConnectionError("AMI login refused")
 
 
-async def send_actions(settings, actions: list[dict], secrets: dict | None = None,
-                       timeout: float = 5.0) -> list[ActionResult]:
+async def send_actions(
+    settings, actions: list[dict], secrets: dict | None = None, timeout: float = 5.0
+) -> list[ActionResult]:
     """Connect to this instance's AMI, send ``actions`` in order, return their results."""
 
     secrets = secrets or load_secrets(settings.secrets_file)

@@ -1,12 +1,12 @@
 """``hotline agent``: the agent registry and login / logout / pause over AMI.
 
-    hotline agent add zhangsan --extension 1001 --skills general:0,housing:1 --team A --display 张三
-    hotline agent list
-    hotline agent login zhangsan          # QueueAdd to every skill queue, with its penalty
-    hotline agent pause zhangsan --reason lunch
-    hotline agent unpause zhangsan
-    hotline agent logout zhangsan         # QueueRemove from every skill queue
-    hotline agent remove zhangsan
+hotline agent add zhangsan --extension 1001 --skills general:0,housing:1 --team A --display 张三
+hotline agent list
+hotline agent login zhangsan          # QueueAdd to every skill queue, with its penalty
+hotline agent pause zhangsan --reason lunch
+hotline agent unpause zhangsan
+hotline agent logout zhangsan         # QueueRemove from every skill queue
+hotline agent remove zhangsan
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p = sub.add_parser("list", help="list registered agents")
     p.add_argument("--json", action="store_true")
-    for cmd, help_text in (("login", "QueueAdd to every skill queue"), ("logout", "QueueRemove from every queue"),
-                           ("unpause", "QueuePause false in every queue")):
+    for cmd, help_text in (
+        ("login", "QueueAdd to every skill queue"),
+        ("logout", "QueueRemove from every queue"),
+        ("unpause", "QueuePause false in every queue"),
+    ):
         p = sub.add_parser(cmd, help=help_text)
         p.add_argument("name", help="agent name or extension")
     p = sub.add_parser("pause", help="QueuePause true in every queue, with a reason")
@@ -46,15 +49,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings) -> int:
     reg = Registry(settings.database_url)
     if not reg.ready():
-        print("hotline agent: the database has no agent registry yet: run `hotline db upgrade` "
-              "(hotline up does it)", file=sys.stderr)
+        print(
+            "hotline agent: the database has no agent registry yet: run `hotline db upgrade` (hotline up does it)",
+            file=sys.stderr,
+        )
         return 1
     cmd = args.agent_cmd
     try:
         if cmd == "add":
             a = reg.add(args.name, args.extension, parse_skills(args.skills), team=args.team, display=args.display)
-            print(f"added {a['name']} (extension {a['extension']}, skills {a['skills']}); "
-                  f"run `hotline reload` to create its softphone endpoint")
+            print(
+                f"added {a['name']} (extension {a['extension']}, skills {a['skills']}); "
+                f"run `hotline reload` to create its softphone endpoint"
+            )
             return 0
         if cmd == "skills":
             a = reg.update(args.name, skills=parse_skills(args.skills))
@@ -94,8 +101,10 @@ def run(args: argparse.Namespace, settings) -> int:
     try:
         results = ag.run_actions(settings, actions)
     except (OSError, TimeoutError) as exc:
-        print(f"hotline agent {cmd}: cannot reach Asterisk's AMI on {settings.bind}:{settings.ami_port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"hotline agent {cmd}: cannot reach Asterisk's AMI on {settings.bind}:{settings.ami_port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     bad = [r for r in results if not r.ok]
     for r in results:

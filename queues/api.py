@@ -79,8 +79,9 @@ async def queue_stats(queue: str, request: Request, _: Principal = Depends(requi
 
 
 @router.get("/stream")
-async def stream(request: Request, interval: float = Query(1.0, ge=0.2, le=30),
-                 _: Principal = Depends(require_roles(*WATCHERS))):
+async def stream(
+    request: Request, interval: float = Query(1.0, ge=0.2, le=30), _: Principal = Depends(require_roles(*WATCHERS))
+):
     """Server-sent events: ``event: stats`` with the whole view, sent when it changes."""
     max_events = getattr(request.app.state, "sse_max_events", None)  # tests bound the stream
 
@@ -101,8 +102,9 @@ async def stream(request: Request, interval: float = Query(1.0, ge=0.2, le=30),
                     return
             await asyncio.sleep(interval)
 
-    return StreamingResponse(gen(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 @router.get("/agents")
@@ -112,9 +114,15 @@ async def agents(request: Request, _: Principal = Depends(require_roles(*WATCHER
     out = []
     for a in rows:
         st = live.get(a["name"])
-        out.append({**a, "state": st["state"] if st else "logged_out",
-                    "paused": bool(st and st["paused"]), "reason": st["reason"] if st else "",
-                    "queues": st["queues"] if st else {}})
+        out.append(
+            {
+                **a,
+                "state": st["state"] if st else "logged_out",
+                "paused": bool(st and st["paused"]),
+                "reason": st["reason"] if st else "",
+                "queues": st["queues"] if st else {},
+            }
+        )
     return {"agents": out}
 
 
@@ -129,10 +137,16 @@ class AgentIn(BaseModel):
 @router.post("/agents", status_code=201)
 async def add_agent(body: AgentIn, request: Request, _: Principal = Depends(require_roles("admin"))):
     try:
-        return await asyncio.to_thread(Registry(_settings(request).database_url).add, body.name, body.extension,
-                                       body.skills, body.team, body.display)
+        return await asyncio.to_thread(
+            Registry(_settings(request).database_url).add,
+            body.name,
+            body.extension,
+            body.skills,
+            body.team,
+            body.display,
+        )
     except ValueError as exc:
-        raise HTTPException(422, str(exc))
+        raise HTTPException(422, str(exc)) from None
 
 
 class PauseIn(BaseModel):
@@ -150,14 +164,17 @@ async def _act(request: Request, name: str, build, p: Principal) -> dict:
     actions = build(agent)
     try:
         results = await ag.send_actions(settings, actions)
-    except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
-        raise HTTPException(503, f"Asterisk AMI unreachable: {exc}")
+    except (TimeoutError, OSError, ConnectionError) as exc:
+        raise HTTPException(503, f"Asterisk AMI unreachable: {exc}") from None
     bad = [r for r in results if not r.ok]
     if bad:
-        raise HTTPException(409, "; ".join(f"{r.action['Action']} {r.action.get('Queue', '')}: {r.message}"
-                                           for r in bad))
-    return {"agent": agent["name"], "done": [{"action": r.action["Action"], "queue": r.action.get("Queue")}
-                                             for r in results]}
+        raise HTTPException(
+            409, "; ".join(f"{r.action['Action']} {r.action.get('Queue', '')}: {r.message}" for r in bad)
+        )
+    return {
+        "agent": agent["name"],
+        "done": [{"action": r.action["Action"], "queue": r.action.get("Queue")} for r in results],
+    }
 
 
 @router.post("/agents/{name}/login")
@@ -171,8 +188,9 @@ async def logout(name: str, request: Request, p: Principal = Depends(require_rol
 
 
 @router.post("/agents/{name}/pause")
-async def pause(name: str, request: Request, body: PauseIn | None = None,
-                p: Principal = Depends(require_roles("agent", *MANAGERS))):
+async def pause(
+    name: str, request: Request, body: PauseIn | None = None, p: Principal = Depends(require_roles("agent", *MANAGERS))
+):
     reason = (body or PauseIn()).reason
     return await _act(request, name, lambda a: [ag.pause_action(a, True, reason)], p)
 
@@ -183,17 +201,26 @@ async def unpause(name: str, request: Request, p: Principal = Depends(require_ro
 
 
 @router.get("/sizing")
-async def seat_sizing(population: int = Query(..., ge=0, le=2_000_000_000),
-                      calls_per_day: float | None = Query(None, ge=0, le=10_000_000),
-                      aht: float = Query(240.0, gt=0, le=7200), patience: float | None = Query(None, gt=0, le=7200),
-                      _: Principal = Depends(require_roles(*MANAGERS))):
+async def seat_sizing(
+    population: int = Query(..., ge=0, le=2_000_000_000),
+    calls_per_day: float | None = Query(None, ge=0, le=10_000_000),
+    aht: float = Query(240.0, gt=0, le=7200),
+    patience: float | None = Query(None, gt=0, le=7200),
+    _: Principal = Depends(require_roles(*MANAGERS)),
+):
     r = sizing.rule(population)
     out: dict = {"population": population, "seats": r.seats, "operators": r.operators}
     if calls_per_day is not None:
-        v = await asyncio.to_thread(sizing.verdict, population, sizing.calls_by_hour_from_day(calls_per_day),
-                                    aht, patience)
-        out["verdict"] = {"answer_rate_24h": v.answer_rate_24h, "service_level_24h": v.service_level_24h,
-                          "meets": v.meets, "seats_needed": v.seats_needed, "hourly_needed": v.hourly_needed,
-                          "operators_needed": v.operators_needed,
-                          "model": "erlang_a" if patience else "erlang_c"}
+        v = await asyncio.to_thread(
+            sizing.verdict, population, sizing.calls_by_hour_from_day(calls_per_day), aht, patience
+        )
+        out["verdict"] = {
+            "answer_rate_24h": v.answer_rate_24h,
+            "service_level_24h": v.service_level_24h,
+            "meets": v.meets,
+            "seats_needed": v.seats_needed,
+            "hourly_needed": v.hourly_needed,
+            "operators_needed": v.operators_needed,
+            "model": "erlang_a" if patience else "erlang_c",
+        }
     return out

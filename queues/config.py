@@ -81,9 +81,11 @@ def knobs(settings: Any) -> dict:
     strategy = settings.queue_strategy or DEFAULT_STRATEGY
     if strategy not in STRATEGIES:
         raise ValueError(f"HOTLINE_QUEUE_STRATEGY={strategy!r}: one of {', '.join(STRATEGIES)}")
-    return {"strategy": strategy,
-            "wrapuptime": _bounded("HOTLINE_QUEUE_WRAPUPTIME", settings.queue_wrapuptime, 0, 600),
-            "ring_timeout": _bounded("HOTLINE_QUEUE_RING_TIMEOUT", settings.queue_ring_timeout, 5, 120)}
+    return {
+        "strategy": strategy,
+        "wrapuptime": _bounded("HOTLINE_QUEUE_WRAPUPTIME", settings.queue_wrapuptime, 0, 600),
+        "ring_timeout": _bounded("HOTLINE_QUEUE_RING_TIMEOUT", settings.queue_ring_timeout, 5, 120),
+    }
 
 
 class RegistryUnavailable(RuntimeError):
@@ -98,27 +100,34 @@ def skills_of(tmap: Any) -> tuple[str, dict[str, str]]:
     return general, queues
 
 
-def build_specs(general: str, queues: dict[str, str], strategy: str = DEFAULT_STRATEGY,
-                wrapuptime: int = DEFAULT_WRAPUP, ring_timeout: int = DEFAULT_RING_TIMEOUT) -> list[dict]:
+def build_specs(
+    general: str,
+    queues: dict[str, str],
+    strategy: str = DEFAULT_STRATEGY,
+    wrapuptime: int = DEFAULT_WRAPUP,
+    ring_timeout: int = DEFAULT_RING_TIMEOUT,
+) -> list[dict]:
     """Pure: one spec per skill queue, the general queue first."""
     out = []
     for name in [general] + sorted(q for q in queues if q != general):
         is_general = name == general
-        out.append({
-            "name": name,
-            "description": str(queues.get(name, "")).replace("\n", " "),
-            "strategy": strategy,
-            "wrapuptime": wrapuptime,
-            "timeout": ring_timeout,
-            "servicelevel": SERVICE_LEVEL,
-            # the hotline itself never turns a citizen away (7x24 manual service): callers
-            # wait even when nobody is logged in; skill queues hand over to it
-            "joinempty": "yes" if is_general else SKILL_EMPTY,
-            "leavewhenempty": "no" if is_general else SKILL_EMPTY,
-            "overflow": "" if is_general else general,
-            # a cross-skilled agent free for both takes the skill queue's caller first
-            "weight": 0 if is_general else 1,
-        })
+        out.append(
+            {
+                "name": name,
+                "description": str(queues.get(name, "")).replace("\n", " "),
+                "strategy": strategy,
+                "wrapuptime": wrapuptime,
+                "timeout": ring_timeout,
+                "servicelevel": SERVICE_LEVEL,
+                # the hotline itself never turns a citizen away (7x24 manual service): callers
+                # wait even when nobody is logged in; skill queues hand over to it
+                "joinempty": "yes" if is_general else SKILL_EMPTY,
+                "leavewhenempty": "no" if is_general else SKILL_EMPTY,
+                "overflow": "" if is_general else general,
+                # a cross-skilled agent free for both takes the skill queue's caller first
+                "weight": 0 if is_general else 1,
+            }
+        )
     return out
 
 
@@ -137,11 +146,19 @@ def agents_for_render(settings: Any, secrets: dict) -> list[dict]:
     try:
         rows = Registry(settings.database_url).all()
     except Exception as exc:
-        raise RegistryUnavailable(f"the agent registry ({_safe_url(settings.database_url)}) cannot be read: "
-                                  f"{type(exc).__name__}: {exc}") from exc
-    return [{"name": a["extension"], "agent": a["name"], "display": a.get("display") or a["name"],
-             "password": ensure_sip_password(settings.secrets_file, a["extension"]), "skills": dict(a["skills"])}
-            for a in rows]
+        raise RegistryUnavailable(
+            f"the agent registry ({_safe_url(settings.database_url)}) cannot be read: {type(exc).__name__}: {exc}"
+        ) from exc
+    return [
+        {
+            "name": a["extension"],
+            "agent": a["name"],
+            "display": a.get("display") or a["name"],
+            "password": ensure_sip_password(settings.secrets_file, a["extension"]),
+            "skills": dict(a["skills"]),
+        }
+        for a in rows
+    ]
 
 
 def _safe_url(url: str) -> str:
@@ -163,8 +180,7 @@ def queue_context(tmap: Any, agents: list[dict], prompts: dict[str, str]) -> dic
     logins = []
     for a in agents:
         skills = dict(a.get("skills") or {}) or {general: 0}
-        logins.append({"endpoint": a["name"], "member": a.get("agent") or a["name"],
-                       "skills": sorted(skills.items())})
+        logins.append({"endpoint": a["name"], "member": a.get("agent") or a["name"], "skills": sorted(skills.items())})
     complete = all(name in prompts for name in PROMPTS)
     return {
         "queue_sounds": {key: prompts[name] for key, name in QUEUE_SOUND_KEYS.items()} if complete else {},

@@ -39,8 +39,13 @@ class Agent(Base):
     skills: Mapped[dict] = mapped_column(JSON, default=dict)  # queue -> penalty
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "display": self.display, "extension": self.extension, "team": self.team,
-                "skills": dict(sorted(self.skills.items()))}
+        return {
+            "name": self.name,
+            "display": self.display,
+            "extension": self.extension,
+            "team": self.team,
+            "skills": dict(sorted(self.skills.items())),
+        }
 
 
 def parse_skills(text: str) -> dict[str, int]:
@@ -56,7 +61,7 @@ def parse_skills(text: str) -> dict[str, int]:
         try:
             penalty = int(pen) if sep else 0
         except ValueError:
-            raise ValueError(f"skill {name}: penalty {pen!r} is not a whole number")
+            raise ValueError(f"skill {name}: penalty {pen!r} is not a whole number") from None
         if not 0 <= penalty <= MAX_PENALTY:
             raise ValueError(f"skill {name}: penalty must be 0..{MAX_PENALTY}")
         if name in out:
@@ -118,8 +123,9 @@ class Registry:
             s.flush()
             return a.as_dict()
 
-    def update(self, name: str, *, skills: dict[str, int] | None = None, team: str | None = None,
-               display: str | None = None) -> dict:
+    def update(
+        self, name: str, *, skills: dict[str, int] | None = None, team: str | None = None, display: str | None = None
+    ) -> dict:
         with Session(self.engine) as s, s.begin():
             a = s.scalars(select(Agent).where(Agent.name == name)).first()
             if a is None:

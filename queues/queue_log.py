@@ -28,13 +28,25 @@ def queue_log_event(line: str) -> dict | None:
     if event == "ENTERQUEUE":
         return {**base, "Event": "QueueCallerJoin"}
     if event == "CONNECT":
-        return {**base, "Event": "AgentConnect", "HoldTime": d(0), "RingTime": d(2), "MemberName": agent,
-                "Interface": agent}
+        return {
+            **base,
+            "Event": "AgentConnect",
+            "HoldTime": d(0),
+            "RingTime": d(2),
+            "MemberName": agent,
+            "Interface": agent,
+        }
     if event == "ABANDON":
         return {**base, "Event": "QueueCallerAbandon", "HoldTime": d(2)}
     if event in ("COMPLETECALLER", "COMPLETEAGENT"):
-        return {**base, "Event": "AgentComplete", "HoldTime": d(0), "TalkTime": d(1), "MemberName": agent,
-                "Interface": agent}
+        return {
+            **base,
+            "Event": "AgentComplete",
+            "HoldTime": d(0),
+            "TalkTime": d(1),
+            "MemberName": agent,
+            "Interface": agent,
+        }
     if event in ("EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"):
         return {**base, "Event": "QueueCallerLeave"}
     return None

@@ -67,10 +67,17 @@ class RedisStore:
         pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
         for a in agents:
-            pipe.hset(self.k["agent"] + a["name"], mapping={
-                "state": a["state"] or "", "paused": int(a["paused"]), "reason": a["reason"] or "",
-                "interface": a["interface"], "queues": json.dumps(a["queues"], ensure_ascii=False),
-                "since": a["since"]})
+            pipe.hset(
+                self.k["agent"] + a["name"],
+                mapping={
+                    "state": a["state"] or "",
+                    "paused": int(a["paused"]),
+                    "reason": a["reason"] or "",
+                    "interface": a["interface"],
+                    "queues": json.dumps(a["queues"], ensure_ascii=False),
+                    "since": a["since"],
+                },
+            )
         pipe.publish(self.k["updates"], str(view["at"]))
         await pipe.execute()
 
@@ -93,8 +100,7 @@ class MemoryStore:
 
 
 class Consumer:
-    def __init__(self, store, wrapup: dict[str, float] | None = None, flush_interval: float = 0.5,
-                 clock=time.time):
+    def __init__(self, store, wrapup: dict[str, float] | None = None, flush_interval: float = 0.5, clock=time.time):
         self.store = store
         self.wrapup = wrapup or {}
         self.flush_interval = flush_interval
@@ -190,7 +196,6 @@ class Consumer:
 
 async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | None = None) -> None:
     if stop is None:  # run until SIGTERM / SIGINT, then save the last state
-
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

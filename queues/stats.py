@@ -35,19 +35,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hotline.settings import local_zone
-
-ALL = "*"
-SL_SECONDS = 15
-KEEP_HOURS = 49
-CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
-
-STATES = ("available", "ringing", "talking", "wrapup", "paused", "unavailable")
-# app_queue member Status (AST_DEVICE_*)
-_TALKING = {"2", "3", "8"}  # in use, busy, on hold
-_RINGING = {"6", "7"}  # ringing, ring-in-use
-_UNAVAILABLE = {"0", "4", "5"}  # unknown, invalid, unavailable
-
-_COUNTERS = ("offered", "answered", "answered_sl", "abandoned", "wait_answered", "talk", "completed")
+from queues.stats_consts import (
+    _COUNTERS,
+    CALL_MEMORY,
+    KEEP_HOURS,
+)
+from queues.stats_consts import (  # re-exported: the figures' vocabulary
+    ALL as ALL,
+)
+from queues.stats_consts import (
+    SL_SECONDS as SL_SECONDS,
+)
+from queues.stats_consts import (
+    STATES as STATES,
+)
+from queues.stats_views import ViewsMixin
 
 
 def _f(ev: dict, key: str, default: float = 0.0) -> float:
@@ -67,9 +69,10 @@ def zone_offset(tz: ZoneInfo) -> int:
     return int(off.total_seconds()) if off is not None else 0
 
 
-class Aggregator:
-    def __init__(self, wrapup: dict[str, float] | None = None, sl_seconds: float = SL_SECONDS,
-                 day_offset: int | None = None):
+class Aggregator(ViewsMixin):
+    def __init__(
+        self, wrapup: dict[str, float] | None = None, sl_seconds: float = SL_SECONDS, day_offset: int | None = None
+    ):
         """``day_offset``: seconds east of UTC of the hotline's day (default: HOTLINE_TIMEZONE now)."""
         self.sl = sl_seconds
         self.day_offset = day_offset if day_offset is not None else zone_offset(local_zone())
@@ -175,8 +178,16 @@ class Aggregator:
         members = self.members.setdefault(q, {})
         m = members.get(iface)
         if m is None:
-            m = members[iface] = {"name": "", "penalty": 0, "status": "0", "paused": False, "reason": "",
-                                  "incall": False, "since": ts, "wrapup": 0.0}
+            m = members[iface] = {
+                "name": "",
+                "penalty": 0,
+                "status": "0",
+                "paused": False,
+                "reason": "",
+                "incall": False,
+                "since": ts,
+                "wrapup": 0.0,
+            }
         m["name"] = ev.get("MemberName") or ev.get("Name") or m["name"] or iface
         if "Penalty" in ev:
             m["penalty"] = int(_f(ev, "Penalty"))
@@ -241,7 +252,7 @@ class Aggregator:
         }
 
     @classmethod
-    def load(cls, data: dict | None, **kw) -> "Aggregator":
+    def load(cls, data: dict | None, **kw) -> Aggregator:
         agg = cls(**kw)
         if not data or data.get("v") != 1:
             return agg
@@ -258,109 +269,6 @@ class Aggregator:
         return agg
 
     # ---------------------------------------------------------------- view
-    def member_state(self, queue: str, m: dict, iface: str, now: float) -> str:
-        if m["paused"]:
-            return "paused"
-        st = m["status"]
-        if st in _RINGING:
-            return "ringing"
-        if m["incall"] or st in _TALKING:
-            return "talking"
-        if st in _UNAVAILABLE:
-            return "unavailable"
-        wrap = m.get("wrapup") or self.wrapup.get(queue, 0.0)
-        if wrap and now < self.last_end.get(iface, 0.0) + wrap:
-            return "wrapup"
-        return "available"
-
-    def _sum(self, queue: str, hours) -> dict[str, float]:
-        per_q = self.buckets.get(queue, {})
-        tot = dict.fromkeys(_COUNTERS, 0.0)
-        for h in hours:
-            b = per_q.get(h)
-            if b:
-                for k in _COUNTERS:
-                    tot[k] += b[k]
-        return tot
-
-    def _figures(self, queue: str, tot: dict[str, float], waiting: int) -> dict:
-        offered, answered = int(tot["offered"]), int(tot["answered"])
-        wrap = self.wrapup.get(queue, 0.0) if queue != ALL else 0.0
-        return {
-            "offered": offered,
-            "answered": answered,
-            "abandoned": int(tot["abandoned"]),
-            "other": max(0, offered - answered - int(tot["abandoned"]) - waiting),
-            "answered_within_sl": int(tot["answered_sl"]),
-            "answer_rate": answered / offered if offered else None,
-            "service_level": tot["answered_sl"] / offered if offered else None,
-            "asa": tot["wait_answered"] / answered if answered else None,
-            "aht": (tot["talk"] / tot["completed"] + wrap) if tot["completed"] else None,
-            "completed": int(tot["completed"]),
-        }
-
-    def day_hours(self, now: float) -> range:
-        day_start = ((now + self.day_offset) // 86400) * 86400 - self.day_offset
-        return range(int(day_start // 3600), int(now // 3600) + 1)
-
-    def queue_view(self, queue: str, now: float) -> dict:
-        if queue == ALL:
-            waits = [t for w in self.waiting.values() for t in w.values()]
-            # a caller waits in one queue at a time; count distinct callers
-            waiting_ids = {u for w in self.waiting.values() for u in w}
-            n_wait = len(waiting_ids)
-            members = {}
-            for q, ms in self.members.items():
-                for iface, m in ms.items():
-                    members.setdefault(iface, (q, m))
-            agents = dict.fromkeys(STATES, 0)
-            for iface, (q, m) in members.items():
-                agents[self.member_state(q, m, iface, now)] += 1
-        else:
-            waits = list(self.waiting.get(queue, {}).values())
-            n_wait = len(waits)
-            agents = dict.fromkeys(STATES, 0)
-            for iface, m in self.members.get(queue, {}).items():
-                agents[self.member_state(queue, m, iface, now)] += 1
-        hour = int(now // 3600)
-        today = self._figures(queue, self._sum(queue, self.day_hours(now)), n_wait)
-        last24 = self._figures(queue, self._sum(queue, range(hour - 23, hour + 1)), n_wait)
-        return {
-            "queue": queue,
-            "waiting": n_wait,
-            "longest_wait": max(0.0, now - min(waits)) if waits else 0.0,
-            "agents": agents,
-            "today": today,
-            "last_24h": last24,
-            "sl_seconds": self.sl,
-        }
-
-    def queue_names(self) -> list[str]:
-        names = set(self.buckets) | set(self.waiting) | set(self.members)
-        names.discard(ALL)
-        return sorted(names)
-
-    def view(self, now: float) -> dict:
-        return {
-            "at": now,
-            "queues": [self.queue_view(q, now) for q in self.queue_names()],
-            "total": self.queue_view(ALL, now),
-        }
-
-    def agents_view(self, now: float) -> list[dict]:
-        """One line per member interface: its queues and its state."""
-        out: dict[str, dict] = {}
-        for q, ms in sorted(self.members.items()):
-            for iface, m in ms.items():
-                a = out.setdefault(iface, {"interface": iface, "name": m["name"], "queues": {}, "state": None,
-                                           "paused": m["paused"], "reason": m["reason"], "since": m["since"]})
-                st = self.member_state(q, m, iface, now)
-                a["queues"][q] = {"penalty": m["penalty"], "state": st}
-                # the most engaged state wins: talking > ringing > wrapup > paused > available > unavailable
-                order = ("talking", "ringing", "wrapup", "paused", "available", "unavailable")
-                if a["state"] is None or order.index(st) < order.index(a["state"]):
-                    a["state"] = st
-        return sorted(out.values(), key=lambda a: a["name"])
 
 
 _HANDLERS = {
@@ -381,6 +289,5 @@ _HANDLERS = {
 EVENTS = frozenset(_HANDLERS)
 
 
-# --------------------------------------------------------------- queue_log
 def rate(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"

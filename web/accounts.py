@@ -36,8 +36,7 @@ from web.models import LoginFailure, User, UserSession
 from workorder.db import Database
 from workorder.models import Department, utcnow
 
-ROLES = {"agent": "话务员", "dispatcher": "派单员", "supervisor": "班长", "department": "承办单位",
-         "admin": "管理员"}
+ROLES = {"agent": "话务员", "dispatcher": "派单员", "supervisor": "班长", "department": "承办单位", "admin": "管理员"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,39}$")
 MIN_PASSWORD = 10
 IDLE = timedelta(hours=8)
@@ -100,16 +99,25 @@ def _password_problem(password: str) -> str | None:
 
 
 class Accounts:
-    def __init__(self, db: Database, agents_url: str, now: Callable[[], datetime] = utcnow,
-                 hasher: PasswordHasher = _hasher):
+    def __init__(
+        self, db: Database, agents_url: str, now: Callable[[], datetime] = utcnow, hasher: PasswordHasher = _hasher
+    ):
         self.db = db
         self.agents_url = agents_url
         self.now = now
         self.hasher = hasher
 
     # -- users ------------------------------------------------------------------
-    def add(self, name: str | None, role: str, password: str | None = None, *, extension: str | None = None,
-            department: str | None = None, display: str = "") -> tuple[Account, str]:
+    def add(
+        self,
+        name: str | None,
+        role: str,
+        password: str | None = None,
+        *,
+        extension: str | None = None,
+        department: str | None = None,
+        display: str = "",
+    ) -> tuple[Account, str]:
         """Create a user; returns it and its password (generated when not given)."""
         if role not in ROLES:
             raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
@@ -122,7 +130,9 @@ class Accounts:
                 raise AccountError("a department user needs --department <unit code>")
             with self.db.read() as s:
                 if s.get(Department, department) is None:
-                    raise AccountError(f"department {department!r}: not a unit of the store (a department code of transfer_map.yaml)")
+                    raise AccountError(
+                        f"department {department!r}: not a unit of the store (a department code of transfer_map.yaml)"
+                    )
         elif department:
             raise AccountError("only a department user has a department")
         if not name or not NAME_RE.match(name):
@@ -135,8 +145,17 @@ class Accounts:
         with self.db.write() as s:
             if s.scalar(select(User.id).where(User.name == name)) is not None:
                 raise AccountError(f"user {name} exists")
-            u = User(name=name, display=display, role=role, extension=extension, department=department,
-                     password_hash=self.hasher.hash(password), active=True, created_at=now, password_changed_at=now)
+            u = User(
+                name=name,
+                display=display,
+                role=role,
+                extension=extension,
+                department=department,
+                password_hash=self.hasher.hash(password),
+                active=True,
+                created_at=now,
+                password_changed_at=now,
+            )
             s.add(u)
             s.flush()
             return _account(u), password
@@ -148,8 +167,10 @@ class Accounts:
         if agent is None or agent["extension"] != extension:
             raise AccountError(f"extension {extension}: no such agent; add it first with `hotline agent add`")
         if name and name != agent["name"]:
-            raise AccountError(f"extension {extension} belongs to agent {agent['name']}: an agent user carries "
-                               f"its agent's name, so name the user {agent['name']} (or leave the name out)")
+            raise AccountError(
+                f"extension {extension} belongs to agent {agent['name']}: an agent user carries "
+                f"its agent's name, so name the user {agent['name']} (or leave the name out)"
+            )
         return str(agent["name"])
 
     def all(self) -> list[Account]:
@@ -226,17 +247,23 @@ class Accounts:
         with self.db.write() as s:
             s.execute(delete(LoginFailure).where(LoginFailure.name == name))
             s.execute(delete(UserSession).where(UserSession.last_seen < now - IDLE))
-            s.add(UserSession(token_sha256=_digest(token), user_id=u.id, csrf=csrf, address=address,
-                              created_at=now, last_seen=now))
+            s.add(
+                UserSession(
+                    token_sha256=_digest(token), user_id=u.id, csrf=csrf, address=address, created_at=now, last_seen=now
+                )
+            )
         return token, SessionInfo(_account(u), csrf)
 
     def _check_throttle(self, name: str, address: str) -> None:
         since = self.now() - WINDOW
         with self.db.read() as s:
-            for column, value, limit in ((LoginFailure.name, name, USER_LIMIT),
-                                         (LoginFailure.address, address, ADDRESS_LIMIT)):
-                n, oldest = s.execute(select(func.count(), func.min(LoginFailure.at))
-                                      .where(column == value, LoginFailure.at >= since)).one()
+            for column, value, limit in (
+                (LoginFailure.name, name, USER_LIMIT),
+                (LoginFailure.address, address, ADDRESS_LIMIT),
+            ):
+                n, oldest = s.execute(
+                    select(func.count(), func.min(LoginFailure.at)).where(column == value, LoginFailure.at >= since)
+                ).one()
                 if n >= limit:
                     left = (oldest + WINDOW - self.now()).total_seconds()
                     raise Throttled(max(1, int(left // 60) + 1))
@@ -248,8 +275,11 @@ class Accounts:
         now = self.now()
         digest = _digest(token)
         with self.db.read() as s:
-            row = s.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
-                            .where(UserSession.token_sha256 == digest)).first()
+            row = s.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.token_sha256 == digest)
+            ).first()
         if row is None:
             return None
         sess, u = row

@@ -21,9 +21,13 @@ from workorder.api.app import create_app as create_api
 from workorder.service import Store
 
 
-def create_app(settings, database_url: str | None = None, store: Store | None = None,
-               call_stats: Callable[[], dict | None] | None = None,
-               reloader: Callable[[], tuple[bool, str]] | None = None) -> FastAPI:
+def create_app(
+    settings,
+    database_url: str | None = None,
+    store: Store | None = None,
+    call_stats: Callable[[], dict | None] | None = None,
+    reloader: Callable[[], tuple[bool, str]] | None = None,
+) -> FastAPI:
     app = create_api(settings, database_url=database_url, store=store, call_stats=call_stats)
     mount(app, settings, reloader)
     return app

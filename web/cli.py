@@ -24,8 +24,11 @@ def add_arguments(p) -> None:
     a.add_argument("--department", help="department users: a department code of transfer_map.yaml")
     a.add_argument("--display", default="", help="the person's name as the pages show it")
     sub.add_parser("list", help="list users")
-    for verb, text in (("disable", "disable a user (its sessions end)"), ("enable", "enable a user again"),
-                       ("passwd", "set a new generated password (its sessions end)")):
+    for verb, text in (
+        ("disable", "disable a user (its sessions end)"),
+        ("enable", "enable a user again"),
+        ("passwd", "set a new generated password (its sessions end)"),
+    ):
         sub.add_parser(verb, help=text).add_argument("name")
 
 
@@ -52,12 +55,15 @@ def _run(args, accounts: Accounts, store: Store) -> int:
     if cmd == "list":
         print(f"{'name':<20} {'role':<11} {'extension':<9} {'department':<11} {'active':<6} display")
         for u in accounts.all():
-            print(f"{u.name:<20} {u.role:<11} {u.extension or '':<9} {u.department or '':<11} "
-                  f"{'yes' if u.active else 'no':<6} {u.display}")
+            print(
+                f"{u.name:<20} {u.role:<11} {u.extension or '':<9} {u.department or '':<11} "
+                f"{'yes' if u.active else 'no':<6} {u.display}"
+            )
         return 0
     if cmd == "add":
-        account, password = accounts.add(args.name, args.role, extension=args.extension,
-                                         department=args.department, display=args.display)
+        account, password = accounts.add(
+            args.name, args.role, extension=args.extension, department=args.department, display=args.display
+        )
         _audit(store, f"add {account.name}")
         print(f"added {account.role} {account.name}; password (shown once): {password}")
         return 0

@@ -23,8 +23,7 @@ def seed_demo_users(settings: Settings) -> list[tuple[str, str, str]]:
         out = []
         agents = Registry(settings.database_url).all()
         if agents:
-            user, password = accounts.add(None, "agent", extension=agents[0]["extension"],
-                                          display=agents[0]["display"])
+            user, password = accounts.add(None, "agent", extension=agents[0]["extension"], display=agents[0]["display"])
             out.append(("agent", user.name, password))
         for name, role, department in DEMO:
             try:
@@ -38,8 +37,10 @@ def seed_demo_users(settings: Settings) -> list[tuple[str, str, str]]:
 
 
 def banner(settings: Settings, demo: list[tuple[str, str, str]]) -> str:
-    lines = [f"  The people's pages: http://{settings.bind}:{settings.api_port}/  (agent desktop /agent, wallboard "
-             "/wallboard, department portal /dept, admin /admin)"]
+    lines = [
+        f"  The people's pages: http://{settings.bind}:{settings.api_port}/  (agent desktop /agent, wallboard "
+        "/wallboard, department portal /dept, admin /admin)"
+    ]
     if demo:
         lines.append("  Demo users (passwords shown only now; `hotline user passwd NAME` sets a new one):")
         lines += [f"      {role:<11} {name:<16} password {password}" for role, name, password in demo]

@@ -16,8 +16,12 @@ from workorder import states
 from workorder.models import Order, Record
 from workorder.service import Store
 
-ALARM_TEXT = {"sign_warning": "即将超过签收时限", "sign_overdue": "已超过签收时限",
-              "handling_warning": "即将超过办理时限", "handling_overdue": "已超过办理时限"}
+ALARM_TEXT = {
+    "sign_warning": "即将超过签收时限",
+    "sign_overdue": "已超过签收时限",
+    "handling_warning": "即将超过办理时限",
+    "handling_overdue": "已超过办理时限",
+}
 WORKING = ("dispatched", "handling", "return_review", "replied")
 
 
@@ -26,25 +30,58 @@ def _iso(d: datetime | None) -> str:
 
 
 def alarms_of(store: Store, o, now: datetime) -> list[dict]:
-    found = dl.alarms(now, o.status, o.dispatched_at, o.sign_deadline, o.handling_deadline,
-                      store.cfg.limits.warn_ratio)
-    return [{"stage": a.stage, "text": ALARM_TEXT.get(a.stage, a.stage), "deadline": _iso(a.deadline),
-             "overdue": a.stage.endswith("overdue")} for a in found]
+    found = dl.alarms(now, o.status, o.dispatched_at, o.sign_deadline, o.handling_deadline, store.cfg.limits.warn_ratio)
+    return [
+        {
+            "stage": a.stage,
+            "text": ALARM_TEXT.get(a.stage, a.stage),
+            "deadline": _iso(a.deadline),
+            "overdue": a.stage.endswith("overdue"),
+        }
+        for a in found
+    ]
 
 
 def unit_orders(store: Store, p: Principal, open_only: bool = True, limit: int = 200) -> list[dict]:
     """The unit's orders, newest first, with deadlines and warnings."""
     mine = exists().where(Record.order_id == Order.id, Record.kind == "dispatch", Record.unit == p.department)
-    stmt = (select(Order.id, Order.number, Order.title, Order.type, Order.urgency, Order.status, Order.main_unit,
-                   Order.dispatched_at, Order.sign_deadline, Order.handling_deadline, Order.extension_pending)
-            .where(mine).order_by(Order.id.desc()).limit(limit))
+    stmt = (
+        select(
+            Order.id,
+            Order.number,
+            Order.title,
+            Order.type,
+            Order.urgency,
+            Order.status,
+            Order.main_unit,
+            Order.dispatched_at,
+            Order.sign_deadline,
+            Order.handling_deadline,
+            Order.extension_pending,
+        )
+        .where(mine)
+        .order_by(Order.id.desc())
+        .limit(limit)
+    )
     if open_only:
         stmt = stmt.where(Order.status.in_(WORKING))
     now = store.now()
     with store.db.read() as s:
         rows = list(s.execute(stmt))
-    return [{"id": r.id, "number": r.number, "title": r.title or "", "type": states.REQUEST_TYPES.get(r.type or "", ""),
-             "urgency": states.URGENCIES.get(r.urgency or "", ""), "status": r.status,
-             "status_text": states.STATUSES.get(r.status, r.status), "lead": r.main_unit == p.department,
-             "sign_deadline": _iso(r.sign_deadline), "handling_deadline": _iso(r.handling_deadline),
-             "extension_pending": r.extension_pending, "alarms": alarms_of(store, r, now)} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "number": r.number,
+            "title": r.title or "",
+            "type": states.REQUEST_TYPES.get(r.type or "", ""),
+            "urgency": states.URGENCIES.get(r.urgency or "", ""),
+            "status": r.status,
+            "status_text": states.STATUSES.get(r.status, r.status),
+            "lead": r.main_unit == p.department,
+            "sign_deadline": _iso(r.sign_deadline),
+            "handling_deadline": _iso(r.handling_deadline),
+            "extension_pending": r.extension_pending,
+            "alarms": alarms_of(store, r, now),
+        }
+        for r in rows
+    ]

@@ -13,13 +13,26 @@ from sqlalchemy import or_, select
 
 from hotline.auth import Principal
 from workorder.models import Department, Order
-from workorder.service import SUMMARY, Conflict, Store, order_dict, state_of, summary_dict
+from workorder.service import Conflict, Store
 from workorder.states import allowed_actions
+from workorder.views import SUMMARY, order_dict, state_of, summary_dict
 
 CURRENT_WINDOW = timedelta(hours=4)
 STEPS = ("save", "accept", "dispatch", "direct_answer", "reject")
-FIELDS = ("caller_name", "caller_phone", "type", "category_code", "title", "content", "address", "district", "urgency",
-          "confidential", "anonymous", "kb_refs")
+FIELDS = (
+    "caller_name",
+    "caller_phone",
+    "type",
+    "category_code",
+    "title",
+    "content",
+    "address",
+    "district",
+    "urgency",
+    "confidential",
+    "anonymous",
+    "kb_refs",
+)
 
 
 def _pop(store: Store, o: Order, p: Principal) -> dict:
@@ -28,8 +41,12 @@ def _pop(store: Store, o: Order, p: Principal) -> dict:
     earlier: list[dict] = []
     with store.db.read() as s:
         if o.caller_phone:
-            rows = s.execute(select(*SUMMARY).where(Order.caller_phone == o.caller_phone, Order.id != o.id)
-                             .order_by(Order.id.desc()).limit(10))
+            rows = s.execute(
+                select(*SUMMARY)
+                .where(Order.caller_phone == o.caller_phone, Order.id != o.id)
+                .order_by(Order.id.desc())
+                .limit(10)
+            )
             earlier = [summary_dict(r, p) for r in rows]
         dept = s.get(Department, o.origin_department) if o.origin_department else None
     return {"order": out, "earlier": earlier, "department_name": dept.name if dept else None}
@@ -48,8 +65,11 @@ def current_draft(store: Store, p: Principal) -> dict:
     """The agent's newest draft of the last hours (the call on a desk phone)."""
     since = store.now() - CURRENT_WINDOW
     with store.db.read() as s:
-        o = s.scalars(select(Order).where(Order.agent == p.subject, Order.status == "draft",
-                                          Order.created_at >= since).order_by(Order.id.desc())).first()
+        o = s.scalars(
+            select(Order)
+            .where(Order.agent == p.subject, Order.status == "draft", Order.created_at >= since)
+            .order_by(Order.id.desc())
+        ).first()
     if o is None:
         return {"order": None}
     return _pop(store, o, p)
@@ -57,8 +77,12 @@ def current_draft(store: Store, p: Principal) -> dict:
 
 def recent(store: Store, p: Principal, limit: int = 20) -> list[dict]:
     with store.db.read() as s:
-        rows = s.execute(select(*SUMMARY).where(or_(Order.agent == p.subject, Order.created_by == p.subject))
-                         .order_by(Order.id.desc()).limit(limit))
+        rows = s.execute(
+            select(*SUMMARY)
+            .where(or_(Order.agent == p.subject, Order.created_by == p.subject))
+            .order_by(Order.id.desc())
+            .limit(limit)
+        )
         return [summary_dict(r, p) for r in rows]
 
 

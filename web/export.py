@@ -5,13 +5,30 @@ from __future__ import annotations
 import csv
 import io
 
-OVERALL = [("received", "受理量"), ("direct_answer_rate", "直接答复率"), ("timely_sign_rate", "及时签收率"),
-           ("on_time_rate", "按时办结率"), ("return_rate", "退单率"), ("reopen_rate", "重办率"),
-           ("callback_rate", "回访率"), ("satisfaction_rate", "满意率"), ("mean_satisfaction", "平均评分"),
-           ("resolution_rate", "解决率")]
-RANKING = [("rank", "名次"), ("department", "单位代码"), ("name", "单位"), ("score", "综合得分"),
-           ("received", "派单量"), ("timely_sign_rate", "及时签收率"), ("on_time_rate", "按时办结率"),
-           ("return_rate", "退单率"), ("satisfaction_rate", "满意率"), ("resolution_rate", "解决率")]
+OVERALL = [
+    ("received", "受理量"),
+    ("direct_answer_rate", "直接答复率"),
+    ("timely_sign_rate", "及时签收率"),
+    ("on_time_rate", "按时办结率"),
+    ("return_rate", "退单率"),
+    ("reopen_rate", "重办率"),
+    ("callback_rate", "回访率"),
+    ("satisfaction_rate", "满意率"),
+    ("mean_satisfaction", "平均评分"),
+    ("resolution_rate", "解决率"),
+]
+RANKING = [
+    ("rank", "名次"),
+    ("department", "单位代码"),
+    ("name", "单位"),
+    ("score", "综合得分"),
+    ("received", "派单量"),
+    ("timely_sign_rate", "及时签收率"),
+    ("on_time_rate", "按时办结率"),
+    ("return_rate", "退单率"),
+    ("satisfaction_rate", "满意率"),
+    ("resolution_rate", "解决率"),
+]
 
 
 def ranking_rows(ranking: list[dict], names: dict[str, str]) -> list[dict]:

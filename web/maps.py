@@ -93,8 +93,9 @@ def hotline_command() -> list[str]:
 def run_reload(settings, timeout: float = 120) -> tuple[bool, str]:
     """``hotline reload`` for this platform: (succeeded, what it printed)."""
     try:
-        done = subprocess.run([*hotline_command(), "reload"], env=settings_env(settings), capture_output=True,
-                              text=True, timeout=timeout)
+        done = subprocess.run(
+            [*hotline_command(), "reload"], env=settings_env(settings), capture_output=True, text=True, timeout=timeout
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"hotline reload did not run: {exc}"
     return done.returncode == 0, (done.stdout + done.stderr).strip()

@@ -21,47 +21,68 @@ from workorder.states import DISPOSITIONS, EMERGENCY_LINES, REQUEST_TYPES, URGEN
 
 router = APIRouter(include_in_schema=False)
 AGENT = page_user("agent")
-PAUSE_TEXT = {"break": "小休", "lunch": "用餐", "training": "培训", "meeting": "会议", "after-call": "话后整理",
-              "other": "其他"}
+PAUSE_TEXT = {
+    "break": "小休",
+    "lunch": "用餐",
+    "training": "培训",
+    "meeting": "会议",
+    "after-call": "话后整理",
+    "other": "其他",
+}
 
 
 class Submit(BaseModel):
     """The order form: its fields, and the step to take after saving them."""
+
     model_config = ConfigDict(extra="forbid")
     step: Literal[desk.STEPS] = "save"  # type: ignore[valid-type]
     fields: OrderFields = Field(default_factory=OrderFields)
-    version: Annotated[int, Field(ge=1, le=2 ** 31)] | None = None
+    version: Annotated[int, Field(ge=1, le=2**31)] | None = None
     main_unit: UnitCode | None = None
     co_units: list[UnitCode] = Field(default_factory=list, max_length=20)
     answer: Text(10000) | None = None
     kb_refs: list[Annotated[int, Field(ge=1, le=2**31)]] = Field(default_factory=list, max_length=50)
     disposition: Literal[tuple(DISPOSITIONS)] | None = None  # type: ignore[valid-type]
     transfer_to: Literal[EMERGENCY_LINES] | None = None  # type: ignore[valid-type]
-    parent_id: Annotated[int, Field(ge=1, le=2 ** 31)] | None = None
+    parent_id: Annotated[int, Field(ge=1, le=2**31)] | None = None
     comment: Text(2000) | None = None
 
 
 def _reference(request: Request) -> dict:
     with request.app.state.store.db.read() as s:
-        depts = [{"code": d.code, "name": d.name, "kind": d.kind}
-                 for d in s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.code))]
-        cats = [{"code": c.code, "name": c.name, "level": sum(c.code[i:i + 2] != "00" for i in (2, 4))}
-                for c in s.scalars(select(Category).order_by(Category.code))]
+        depts = [
+            {"code": d.code, "name": d.name, "kind": d.kind}
+            for d in s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.code))
+        ]
+        cats = [
+            {"code": c.code, "name": c.name, "level": sum(c.code[i : i + 2] != "00" for i in (2, 4))}
+            for c in s.scalars(select(Category).order_by(Category.code))
+        ]
     return {"departments": depts, "categories": cats}
 
 
 @router.get("/agent")
 async def agent_page(request: Request, info: SessionInfo = Depends(AGENT)):
     ref = await run_in_threadpool(_reference, request)
-    config = {"agent": info.account.name, "extension": info.account.extension, "types": REQUEST_TYPES,
-              "urgencies": URGENCIES, "dispositions": DISPOSITIONS, "emergency_lines": list(EMERGENCY_LINES),
-              "pause_reasons": {r: PAUSE_TEXT.get(r, r) for r in PAUSE_REASONS}, **ref}
+    config = {
+        "agent": info.account.name,
+        "extension": info.account.extension,
+        "types": REQUEST_TYPES,
+        "urgencies": URGENCIES,
+        "dispositions": DISPOSITIONS,
+        "emergency_lines": list(EMERGENCY_LINES),
+        "pause_reasons": {r: PAUSE_TEXT.get(r, r) for r in PAUSE_REASONS},
+        **ref,
+    }
     return page(request, "agent.html", config=config)
 
 
 @router.get("/agent/pop")
-async def agent_pop(request: Request, info: SessionInfo = Depends(AGENT),
-                    linkedid: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")] = ""):
+async def agent_pop(
+    request: Request,
+    info: SessionInfo = Depends(AGENT),
+    linkedid: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")] = "",
+):
     store, p = request.app.state.store, info.account.principal
     if linkedid:
         return JSONResponse(await run_in_threadpool(desk.call_pop, store, linkedid, p))
@@ -70,15 +91,18 @@ async def agent_pop(request: Request, info: SessionInfo = Depends(AGENT),
 
 @router.get("/agent/recent")
 async def agent_recent(request: Request, info: SessionInfo = Depends(AGENT)):
-    return JSONResponse({"items": await run_in_threadpool(desk.recent, request.app.state.store,
-                                                          info.account.principal)})
+    return JSONResponse(
+        {"items": await run_in_threadpool(desk.recent, request.app.state.store, info.account.principal)}
+    )
 
 
 @router.post("/agent/orders/{order_id}/submit")
-async def agent_submit(body: Submit, request: Request, order_id: int = Path(ge=1, le=2**31),
-                       info: SessionInfo = Depends(AGENT)):
+async def agent_submit(
+    body: Submit, request: Request, order_id: int = Path(ge=1, le=2**31), info: SessionInfo = Depends(AGENT)
+):
     request.state.audit_order_id = order_id
     data = body.model_dump(exclude={"fields"})
     data["fields"] = body.fields.model_dump(exclude_unset=True)
-    return JSONResponse(await run_in_threadpool(desk.submit, request.app.state.store, order_id, data,
-                                                info.account.principal))
+    return JSONResponse(
+        await run_in_threadpool(desk.submit, request.app.state.store, order_id, data, info.account.principal)
+    )

@@ -19,8 +19,9 @@ LOGIN_CSRF = "hotline_login_csrf"  # double-submit token for the login form (no 
 
 
 def _cookie(response: Response, request: Request, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        path="/", max_age=max_age)
+    response.set_cookie(
+        name, value, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/", max_age=max_age
+    )
 
 
 def _address(request: Request) -> str:
@@ -35,8 +36,9 @@ async def home(request: Request):
 
 def _login_page(request: Request, next_path: str, status_code: int = 200, error: str = "", name: str = ""):
     token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", status_code=status_code, next=next_path, error=error, login_csrf=token,
-                    name=name)
+    response = page(
+        request, "login.html", status_code=status_code, next=next_path, error=error, login_csrf=token, name=name
+    )
     _cookie(response, request, LOGIN_CSRF, token, max_age=3600)
     return response
 
@@ -47,8 +49,13 @@ async def login_form(request: Request, next: str = ""):
 
 
 @router.post("/login")
-async def login(request: Request, name: str = Form("", max_length=64), password: str = Form("", max_length=200),
-                csrf: str = Form(""), next: str = Form("")):
+async def login(
+    request: Request,
+    name: str = Form("", max_length=64),
+    password: str = Form("", max_length=200),
+    csrf: str = Form(""),
+    next: str = Form(""),
+):
     next_path = safe_next(next, "")
     if not csrf_ok(request.cookies.get(LOGIN_CSRF, ""), csrf):
         return _login_page(request, next_path, 403, "登录表单已过期，请重新提交", name)
@@ -82,9 +89,13 @@ async def password_form(request: Request, info: SessionInfo = Depends(page_user(
 
 
 @router.post("/account/password")
-async def change_password(request: Request, info: SessionInfo = Depends(page_user(*EVERYONE)),
-                          old: str = Form("", max_length=200), new: str = Form("", max_length=200),
-                          again: str = Form("", max_length=200)):
+async def change_password(
+    request: Request,
+    info: SessionInfo = Depends(page_user(*EVERYONE)),
+    old: str = Form("", max_length=200),
+    new: str = Form("", max_length=200),
+    again: str = Form("", max_length=200),
+):
     if new != again:
         return page(request, "password.html", status_code=422, error="两次输入的新密码不一致")
     try:

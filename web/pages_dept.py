@@ -21,8 +21,12 @@ DEPT = page_user("department")
 ACTIONS = ("sign", "reply", "request_extension", "return")
 UNIT_TEXT = {"working_days": "个工作日", "calendar_days": "天", "minutes": "分钟"}
 NOT_OURS = "此工单没有派给本单位，无权查看或办理"
-DONE = {"sign": "已签收", "reply": "已答复，等待热线审核", "request_extension": "延期申请已提交，等待审批",
-        "return": "退单申请已提交，等待热线审核"}
+DONE = {
+    "sign": "已签收",
+    "reply": "已答复，等待热线审核",
+    "request_extension": "延期申请已提交，等待审批",
+    "return": "退单申请已提交，等待热线审核",
+}
 
 
 def _store(request: Request) -> Store:
@@ -38,11 +42,13 @@ async def dept_home(request: Request, info: SessionInfo = Depends(DEPT), all: bo
         with _store(request).db.read() as s:
             d = s.get(Department, p.department)
             return d.name if d else p.department
+
     return page(request, "dept_home.html", orders=orders, unit_name=await run_in_threadpool(name), show_all=all)
 
 
-def _detail(request: Request, info: SessionInfo, order_id: int, status_code: int = 200, error: str = "",
-            notice: str = ""):
+def _detail(
+    request: Request, info: SessionInfo, order_id: int, status_code: int = 200, error: str = "", notice: str = ""
+):
     store, p = _store(request), info.account.principal
     try:
         order = store.get(order_id, p)
@@ -53,13 +59,25 @@ def _detail(request: Request, info: SessionInfo, order_id: int, status_code: int
         row = s.scalars(select(Order).where(Order.id == order_id)).one()
         alarms = alarms_of(store, row, store.now())
         names = {d.code: d.name for d in s.scalars(select(Department))}
-    return page(request, "dept_order.html", status_code=status_code, order=order, history=history, alarms=alarms,
-                names=names, error=error, notice=notice, units=UNIT_TEXT, lead=order["main_unit"] == p.department)
+    return page(
+        request,
+        "dept_order.html",
+        status_code=status_code,
+        order=order,
+        history=history,
+        alarms=alarms,
+        names=names,
+        error=error,
+        notice=notice,
+        units=UNIT_TEXT,
+        lead=order["main_unit"] == p.department,
+    )
 
 
 @router.get("/dept/orders/{order_id}")
-async def dept_order(request: Request, order_id: int = Path(ge=1, le=2**31), info: SessionInfo = Depends(DEPT),
-                     done: str = ""):
+async def dept_order(
+    request: Request, order_id: int = Path(ge=1, le=2**31), info: SessionInfo = Depends(DEPT), done: str = ""
+):
     return await run_in_threadpool(_detail, request, info, order_id, notice=DONE.get(done, ""))
 
 
@@ -74,10 +92,17 @@ def _payload(action: str, content: str, reason: str, amount: int | None, unit: s
 
 
 @router.post("/dept/orders/{order_id}/{action}")
-async def dept_act(request: Request, action: str, order_id: int = Path(ge=1, le=2**31),
-                   info: SessionInfo = Depends(DEPT), version: int | None = Form(None, ge=1),
-                   content: str = Form("", max_length=10000), reason: str = Form("", max_length=2000),
-                   amount: int | None = Form(None, ge=1, le=365), unit: str = Form("working_days")):
+async def dept_act(
+    request: Request,
+    action: str,
+    order_id: int = Path(ge=1, le=2**31),
+    info: SessionInfo = Depends(DEPT),
+    version: int | None = Form(None, ge=1),
+    content: str = Form("", max_length=10000),
+    reason: str = Form("", max_length=2000),
+    amount: int | None = Form(None, ge=1, le=365),
+    unit: str = Form("working_days"),
+):
     if action not in ACTIONS:
         return await run_in_threadpool(_detail, request, info, order_id, 404, f"未知操作 {action}")
     if unit not in UNITS:
@@ -85,8 +110,9 @@ async def dept_act(request: Request, action: str, order_id: int = Path(ge=1, le=
     payload = _payload(action, content.strip(), reason.strip(), amount, unit)
     comment = reason.strip() or None
     try:
-        await run_in_threadpool(_store(request).transition, order_id, action, payload, info.account.principal,
-                                version, comment)
+        await run_in_threadpool(
+            _store(request).transition, order_id, action, payload, info.account.principal, version, comment
+        )
     except NotFound:
         raise PageForbidden(NOT_OURS) from None
     except Conflict as exc:

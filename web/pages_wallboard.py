@@ -16,6 +16,13 @@ WATCH = page_user("supervisor", "dispatcher", "admin")
 
 @router.get("/wallboard")
 async def wallboard(request: Request, info: SessionInfo = Depends(WATCH)):
-    return page(request, "wallboard.html",
-                config={"target": TARGET_ANSWER_RATE, "sl_seconds": SERVICE_LEVEL_SECONDS,
-                        "stream": "/api/v1/queues/stream", "agents": "/api/v1/queues/agents"})
+    return page(
+        request,
+        "wallboard.html",
+        config={
+            "target": TARGET_ANSWER_RATE,
+            "sl_seconds": SERVICE_LEVEL_SECONDS,
+            "stream": "/api/v1/queues/stream",
+            "agents": "/api/v1/queues/agents",
+        },
+    )

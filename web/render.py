@@ -19,23 +19,39 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SOFTPHONE_JS = STATIC / "softphone" / "softphone.js"
 
-env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                  trim_blocks=True, lstrip_blocks=True)
+env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 env.globals["ROLES"] = ROLES
 env.globals["STATUS_TEXT"] = STATUSES
 env.globals["ACTION_TEXT"] = {"create": "创建", **{a: t.label for a, t in TRANSITIONS.items()}}
 env.filters["when"] = lambda iso: iso[:16].replace("T", " ") if iso else ""  # 2026-12-02T07:58:18+08:00 -> minutes
 
 # where each role starts, and the pages in its menu
-HOME = {"agent": "/agent", "dispatcher": "/wallboard", "supervisor": "/wallboard", "department": "/dept",
-        "admin": "/admin"}
+HOME = {
+    "agent": "/agent",
+    "dispatcher": "/wallboard",
+    "supervisor": "/wallboard",
+    "department": "/dept",
+    "admin": "/admin",
+}
 MENU = {
     "agent": [("/agent", "坐席工作台")],
     "dispatcher": [("/wallboard", "监控大屏")],
     "supervisor": [("/wallboard", "监控大屏")],
     "department": [("/dept", "承办工单")],
-    "admin": [("/admin", "管理"), ("/admin/map", "转接表"), ("/admin/users", "用户"), ("/admin/sizing", "坐席测算"),
-              ("/admin/stats", "统计"), ("/wallboard", "监控大屏")],
+    "admin": [
+        ("/admin", "管理"),
+        ("/admin/map", "转接表"),
+        ("/admin/users", "用户"),
+        ("/admin/sizing", "坐席测算"),
+        ("/admin/stats", "统计"),
+        ("/wallboard", "监控大屏"),
+    ],
 }
 
 
@@ -43,20 +59,35 @@ def csp(request: Request) -> str:
     """Scripts, styles and images only from the app itself; the softphone may open a
     WebSocket to Asterisk on the same host."""
     host = request.url.hostname or "127.0.0.1"
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' wss://{host}:* ws://{host}:*; media-src 'self' blob: mediastream:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' wss://{host}:* ws://{host}:*; media-src 'self' blob: mediastream:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
 
 
 def page(request: Request, template: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
     info = session_of(request)
     user = info.account if info else None
     html = env.get_template(template).render(
-        user=user, csrf=info.csrf if info else "", menu=MENU.get(user.role, []) if user else [],
-        path=request.url.path, softphone=SOFTPHONE_JS.exists(), **ctx)
-    return HTMLResponse(html, status_code=status_code, headers={
-        "Content-Security-Policy": csp(request), "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin", "Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+        user=user,
+        csrf=info.csrf if info else "",
+        menu=MENU.get(user.role, []) if user else [],
+        path=request.url.path,
+        softphone=SOFTPHONE_JS.exists(),
+        **ctx,
+    )
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": csp(request),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+        },
+    )
 
 
 async def on_login_required(request: Request, exc: LoginRequired) -> RedirectResponse:

@@ -62,7 +62,8 @@ def session_of(request: Request) -> SessionInfo | None:
 async def _csrf_given(request: Request) -> str | None:
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()  # cached by Starlette: the route's Form() fields still read it
         value = form.get("csrf")
         given = value if isinstance(value, str) else None
@@ -74,8 +75,9 @@ async def api_principal(request: Request, cred: HTTPAuthorizationCredentials | N
         return current_principal(request, cred)
     info = await run_in_threadpool(session_of, request)
     if info is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token or session",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing bearer token or session", headers={"WWW-Authenticate": "Bearer"}
+        )
     if request.method not in SAFE and not csrf_ok(info.csrf, request.headers.get(CSRF_HEADER)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong (X-CSRF-Token)")
     request.state.principal = info.account.principal

@@ -52,10 +52,17 @@ def plot(points: list[Point], rule_seats: int, needed: int, target: float = sizi
 
     ticks = sorted({x0, x1, rule_seats, needed} | set(range(x0, x1 + 1, max(1, (x1 - x0) // 8))))
     return {
-        "w": W, "h": H, "left": LEFT, "right": W - RIGHT, "top": TOP, "bottom": H - BOTTOM,
+        "w": W,
+        "h": H,
+        "left": LEFT,
+        "right": W - RIGHT,
+        "top": TOP,
+        "bottom": H - BOTTOM,
         "answer": " ".join(f"{x(p.seats)},{y(p.answer_rate)}" for p in points),
         "service": " ".join(f"{x(p.seats)},{y(p.service_level)}" for p in points),
-        "target_y": y(target), "rule_x": x(rule_seats), "needed_x": x(needed),
+        "target_y": y(target),
+        "rule_x": x(rule_seats),
+        "needed_x": x(needed),
         "xticks": [(x(t), t) for t in ticks if x0 <= t <= x1],
         "yticks": [(y(r / 10), f"{r * 10}%") for r in range(0, 11, 2)],
     }

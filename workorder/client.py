@@ -21,12 +21,15 @@ log = logging.getLogger("workorder.client")
 
 class OrdersClient:
     def __init__(self, base_url: str, token: str, timeout: float = 4.0, transport=None):
-        self.http = httpx.AsyncClient(base_url=base_url.rstrip("/") + "/api/v1",
-                                      headers={"Authorization": f"Bearer {token}"},
-                                      timeout=timeout, transport=transport)
+        self.http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
 
     @classmethod
-    def from_settings(cls, settings, role: str = "ivr", timeout: float = 4.0) -> "OrdersClient":
+    def from_settings(cls, settings, role: str = "ivr", timeout: float = 4.0) -> OrdersClient:
         """A client of this platform's API with the built-in token of ``role``."""
         token = load_secrets(settings.secrets_file)["api_tokens"][role]
         return cls(f"http://{settings.bind}:{settings.api_port}", token, timeout=timeout)
@@ -56,9 +59,19 @@ class OrdersClient:
     async def survey(self, linkedid: str, caller: str, score: int) -> tuple[bool, dict]:
         return await self._post("/ivr/surveys", {"linkedid": linkedid, "caller": caller, "score": score})
 
-    async def draft(self, linkedid: str, caller: str, origin: str, transcript: str, recording: str) -> tuple[bool, dict]:
-        return await self._post("/ivr/drafts", {"linkedid": linkedid, "caller": caller, "origin": origin,
-                                                "transcript": transcript, "recording": recording})
+    async def draft(
+        self, linkedid: str, caller: str, origin: str, transcript: str, recording: str
+    ) -> tuple[bool, dict]:
+        return await self._post(
+            "/ivr/drafts",
+            {
+                "linkedid": linkedid,
+                "caller": caller,
+                "origin": origin,
+                "transcript": transcript,
+                "recording": recording,
+            },
+        )
 
     async def call_answered(self, body: dict[str, str]) -> dict:
         """``POST /calls/answered`` (idempotent by linkedid): ``{"order": ..., "open_orders": [...]}``.

@@ -83,10 +83,16 @@ def load_time_limits(path: Path | None = None) -> LimitTable:
         if key in seen:
             problems.append(src.problem(("limits", i), f"duplicate row for type={row.type} urgency={row.urgency}"))
         seen[key] = i
-    if ("*", "*") not in seen and not all((t, u) in seen for t in REQUEST_TYPES for u in URGENCIES) and not (
-            all(("*", u) in seen for u in URGENCIES)):
-        problems.append(src.problem(("limits",), "the table must cover every type and urgency "
-                                    "(add a row with type '*' for each urgency)"))
+    if (
+        ("*", "*") not in seen
+        and not all((t, u) in seen for t in REQUEST_TYPES for u in URGENCIES)
+        and not (all(("*", u) in seen for u in URGENCIES))
+    ):
+        problems.append(
+            src.problem(
+                ("limits",), "the table must cover every type and urgency (add a row with type '*' for each urgency)"
+            )
+        )
     if problems:
         raise ConfigError(problems)
     rows = tuple(LimitRow(r.type, r.urgency, parse_limit(r.sign_in), parse_limit(r.handling)) for r in model.limits)
@@ -97,7 +103,7 @@ _CODE = re.compile(r"^\d{6}$")
 
 
 def parent_code(code: str) -> str | None:
-    pairs = [code[i:i + 2] for i in (0, 2, 4)]
+    pairs = [code[i : i + 2] for i in (0, 2, 4)]
     for i in (2, 1):
         if pairs[i] != "00":
             return "".join(pairs[:i]) + "00" * (3 - i)
@@ -150,8 +156,12 @@ def load_all(settings: Settings | None = None) -> WorkorderConfig:
     settings = settings if settings is not None else Settings.from_env()
     problems: list[Problem] = []
     out = {}
-    for name, fn in (("limits", load_time_limits), ("calendar", lambda: load_calendar(settings)),
-                     ("categories", load_categories), ("departments", lambda: load_departments(settings))):
+    for name, fn in (
+        ("limits", load_time_limits),
+        ("calendar", lambda: load_calendar(settings)),
+        ("categories", load_categories),
+        ("departments", lambda: load_departments(settings)),
+    ):
         try:
             out[name] = fn()
         except ConfigError as exc:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -29,8 +30,13 @@ def make_engine(url: str, **kw) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=kw.pop("pool_size", 16), max_overflow=kw.pop("max_overflow", 48), **kw)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=kw.pop("pool_size", 16),
+            max_overflow=kw.pop("max_overflow", 48),
+            **kw,
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
@@ -49,9 +55,10 @@ def make_engine(url: str, **kw) -> Engine:
 
         return engine
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=kw.pop("pool_size", 16), max_overflow=kw.pop("max_overflow", 48),
-                         pool_pre_ping=True, **kw)
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(
+        url, pool_size=kw.pop("pool_size", 16), max_overflow=kw.pop("max_overflow", 48), pool_pre_ping=True, **kw
+    )
 
 
 class Database:
@@ -108,7 +115,7 @@ class Database:
 
 
 class _GroupCommitter:
-    def __init__(self, db: "Database", max_batch: int = 64):
+    def __init__(self, db: Database, max_batch: int = 64):
         self.db, self.max_batch = db, max_batch
         self.q: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)

@@ -16,7 +16,7 @@ arithmetic happens in the calendar's zone (HOTLINE_TIMEZONE).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hotline.calendar import Calendar
 
@@ -106,11 +106,17 @@ class Alarm:
     @property
     def key(self) -> str:
         """The alarm's identity for deduplication: the stage and the deadline (in UTC)."""
-        return f"{self.stage}@{self.deadline.astimezone(timezone.utc).isoformat()}"
+        return f"{self.stage}@{self.deadline.astimezone(UTC).isoformat()}"
 
 
-def alarms(now: datetime, status: str, start: datetime | None, sign_deadline: datetime | None,
-           handling_deadline: datetime | None, warn_ratio: float) -> list[Alarm]:
+def alarms(
+    now: datetime,
+    status: str,
+    start: datetime | None,
+    sign_deadline: datetime | None,
+    handling_deadline: datetime | None,
+    warn_ratio: float,
+) -> list[Alarm]:
     """Which warnings / overdue supervisions are due for an order now (pure; the job dedups by key)."""
     out: list[Alarm] = []
     if start is None:
@@ -133,7 +139,7 @@ def parse_limit(text: str | dict[str, int]) -> Limit:
     if isinstance(text, dict):
         if len(text) != 1:
             raise ValueError("a limit is one 'unit: amount' pair")
-        (unit, amount), = text.items()
+        ((unit, amount),) = text.items()
         return Limit(int(amount), str(unit))
     parts = str(text).split()
     if len(parts) != 2:
@@ -141,5 +147,17 @@ def parse_limit(text: str | dict[str, int]) -> Limit:
     return Limit(int(parts[0]), parts[1])
 
 
-__all__ = ["UNITS", "Limit", "LimitRow", "LimitTable", "Deadlines", "Alarm",
-           "add_limit", "compute", "extend", "warn_at", "alarms", "parse_limit"]
+__all__ = [
+    "UNITS",
+    "Limit",
+    "LimitRow",
+    "LimitTable",
+    "Deadlines",
+    "Alarm",
+    "add_limit",
+    "compute",
+    "extend",
+    "warn_at",
+    "alarms",
+    "parse_limit",
+]

@@ -48,8 +48,12 @@ class Handoff:
             self.queue.put_nowait(ev)
         except asyncio.QueueFull:
             self.dropped += 1
-            log_event(log, "hand-off queue full; order left to the agent desktop", logging.WARNING,
-                      linkedid=ev.get("Linkedid", ""))
+            log_event(
+                log,
+                "hand-off queue full; order left to the agent desktop",
+                logging.WARNING,
+                linkedid=ev.get("Linkedid", ""),
+            )
 
     async def handle(self, ev: dict) -> dict | None:
         try:
@@ -64,19 +68,35 @@ class Handoff:
                 detail = getattr(getattr(exc, "response", None), "text", "")[:500]
                 client_error = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500
                 if attempt == RETRIES or client_error:  # a 4xx will not heal by retrying
-                    log_event(log, "hand-off failed", logging.ERROR, linkedid=body["linkedid"],
-                              caller=body["caller"], error=str(exc).splitlines()[0], detail=detail)
+                    log_event(
+                        log,
+                        "hand-off failed",
+                        logging.ERROR,
+                        linkedid=body["linkedid"],
+                        caller=body["caller"],
+                        error=str(exc).splitlines()[0],
+                        detail=detail,
+                    )
                     return None
                 await asyncio.sleep(0.25 * 2 ** (attempt - 1))
         number = (out.get("order") or {}).get("number", "")
         if number and self.manager is not None:
             for channel in (ev.get("Channel"), ev.get("DestChannel")):
                 if channel:
-                    self.manager.send_action({"Action": "Setvar", "Channel": channel,
-                                              "Variable": "HOTLINE_ORDER", "Value": number})
+                    self.manager.send_action(
+                        {"Action": "Setvar", "Channel": channel, "Variable": "HOTLINE_ORDER", "Value": number}
+                    )
         self.done += 1
-        log_event(log, "call handed to a work order", order=number, linkedid=body["linkedid"],
-                  caller=body["caller"], origin=body["origin"], agent=body["agent"], queue=body["queue"])
+        log_event(
+            log,
+            "call handed to a work order",
+            order=number,
+            linkedid=body["linkedid"],
+            caller=body["caller"],
+            origin=body["origin"],
+            agent=body["agent"],
+            queue=body["queue"],
+        )
         return out
 
     async def worker(self) -> None:

@@ -22,8 +22,9 @@ log = logging.getLogger("workorder.jobs")
 def add_arguments(parser) -> None:
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
-    parser.add_argument("--upstream", default=None,
-                        help="URL the outbox events are POSTed to (default $HOTLINE_UPSTREAM_URL)")
+    parser.add_argument(
+        "--upstream", default=None, help="URL the outbox events are POSTed to (default $HOTLINE_UPSTREAM_URL)"
+    )
     parser.add_argument("--archive-after-days", type=int, default=30)
 
 
@@ -39,8 +40,12 @@ def run(args, settings) -> int:
     store = Store(Database(settings.database_url))
     while True:
         try:
-            out = one_pass(store, args.upstream or settings.upstream_url, args.archive_after_days,
-                           token=settings.upstream_token or None)
+            out = one_pass(
+                store,
+                args.upstream or settings.upstream_url,
+                args.archive_after_days,
+                token=settings.upstream_token or None,
+            )
             event(log, "jobs pass", **{k: v for k, v in out.items()})
         except Exception:
             log.exception("jobs pass failed")

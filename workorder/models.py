@@ -8,8 +8,8 @@ UPDATE carries ``WHERE version = <read version>`` and a stale write raises
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 class UtcDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+
     impl = DateTime(timezone=True)
     cache_ok = True
 
@@ -36,19 +37,19 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -68,11 +69,12 @@ class Category(Base):
     __tablename__ = "categories"
     code: Mapped[str] = mapped_column(String(6), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    parent_code: Mapped[Optional[str]] = mapped_column(String(6))
+    parent_code: Mapped[str | None] = mapped_column(String(6))
 
 
 class NumberSeq(Base):
     """Per-day counter behind the human-readable number YYYYMMDDnnnnn."""
+
     __tablename__ = "number_seq"
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
@@ -85,36 +87,36 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(16), default="phone")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # caller
-    caller_name: Mapped[Optional[str]] = mapped_column(String(100))
-    caller_phone: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    caller_name: Mapped[str | None] = mapped_column(String(100))
+    caller_phone: Mapped[str | None] = mapped_column(String(32), index=True)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     # request
-    type: Mapped[Optional[str]] = mapped_column(String(16))
-    category_code: Mapped[Optional[str]] = mapped_column(String(6))
-    title: Mapped[Optional[str]] = mapped_column(String(200))
-    content: Mapped[Optional[str]] = mapped_column(Text)
-    address: Mapped[Optional[str]] = mapped_column(String(300))
-    district: Mapped[Optional[str]] = mapped_column(String(64))
-    lat: Mapped[Optional[float]] = mapped_column()
-    lon: Mapped[Optional[float]] = mapped_column()
+    type: Mapped[str | None] = mapped_column(String(16))
+    category_code: Mapped[str | None] = mapped_column(String(6))
+    title: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(300))
+    district: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float | None] = mapped_column()
+    lon: Mapped[float | None] = mapped_column()
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     # origin and call links
     origin: Mapped[str] = mapped_column(String(16), default="12345")
     mode: Mapped[str] = mapped_column(String(16), default="direct")
-    origin_department: Mapped[Optional[str]] = mapped_column(String(32))
-    uniqueid: Mapped[Optional[str]] = mapped_column(String(64))
-    linkedid: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
-    recording: Mapped[Optional[str]] = mapped_column(String(300))
-    transcript: Mapped[Optional[str]] = mapped_column(Text)
-    agent: Mapped[Optional[str]] = mapped_column(String(64))
-    queue: Mapped[Optional[str]] = mapped_column(String(64))
+    origin_department: Mapped[str | None] = mapped_column(String(32))
+    uniqueid: Mapped[str | None] = mapped_column(String(64))
+    linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    recording: Mapped[str | None] = mapped_column(String(300))
+    transcript: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
     kb_refs: Mapped[list[Any]] = mapped_column(default=list)
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("orders.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     # progress (mirrors workorder.states.OrderState)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
-    main_unit: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    main_unit: Mapped[str | None] = mapped_column(String(32), index=True)
     co_units: Mapped[list[Any]] = mapped_column(default=list)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
     designated: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -122,20 +124,20 @@ class Order(Base):
     callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
     callback_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     dispatched_ever: Mapped[bool] = mapped_column(Boolean, default=False)
-    status_before_return: Mapped[Optional[str]] = mapped_column(String(16))
-    disposition: Mapped[Optional[str]] = mapped_column(String(32))
-    transfer_to: Mapped[Optional[str]] = mapped_column(String(8))
-    satisfaction: Mapped[Optional[int]] = mapped_column(Integer)
-    resolved: Mapped[Optional[bool]] = mapped_column(Boolean)
-    call_satisfaction: Mapped[Optional[int]] = mapped_column(Integer)
+    status_before_return: Mapped[str | None] = mapped_column(String(16))
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    transfer_to: Mapped[str | None] = mapped_column(String(8))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    call_satisfaction: Mapped[int | None] = mapped_column(Integer)
     # deadlines of the current round
-    dispatched_at: Mapped[Optional[datetime]] = mapped_column()
-    sign_deadline: Mapped[Optional[datetime]] = mapped_column()
-    handling_deadline: Mapped[Optional[datetime]] = mapped_column(index=True)
-    signed_at: Mapped[Optional[datetime]] = mapped_column()
-    replied_at: Mapped[Optional[datetime]] = mapped_column()
-    closed_at: Mapped[Optional[datetime]] = mapped_column()
-    created_by: Mapped[Optional[str]] = mapped_column(String(64))
+    dispatched_at: Mapped[datetime | None] = mapped_column()
+    sign_deadline: Mapped[datetime | None] = mapped_column()
+    handling_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    signed_at: Mapped[datetime | None] = mapped_column()
+    replied_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -143,12 +145,14 @@ class Order(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_orders_status_created", "status", "created_at"),)
 
-    history: Mapped[list["Transition"]] = relationship(back_populates="order", order_by="Transition.id",
-                                                       cascade="all, delete-orphan")
+    history: Mapped[list[Transition]] = relationship(
+        back_populates="order", order_by="Transition.id", cascade="all, delete-orphan"
+    )
 
 
 class Transition(Base):
     """Every transition: who, in which role, when, from/to, with what."""
+
     __tablename__ = "transitions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -159,7 +163,7 @@ class Transition(Base):
     actor: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    comment: Mapped[Optional[str]] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     order: Mapped[Order] = relationship(back_populates="history")
 
@@ -167,17 +171,18 @@ class Transition(Base):
 class Record(Base):
     """Records attached to an order: dispatch, return, extension, reply, supervision, callback, appeal,
     evaluation, transfer, inform_caller.  ``kind`` says which; ``data`` holds the details."""
+
     __tablename__ = "records"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     round: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
-    unit: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    unit: Mapped[str | None] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[Optional[str]] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # idempotence key for records raised by the background job
-    dedup_key: Mapped[Optional[str]] = mapped_column(String(120), unique=True)
+    dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
 
 
 class AuditLog(Base):
@@ -190,31 +195,33 @@ class AuditLog(Base):
     path: Mapped[str] = mapped_column(String(300))
     what: Mapped[str] = mapped_column(String(16))  # read | change
     status_code: Mapped[int] = mapped_column(Integer)
-    order_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    order_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Outbox(Base):
     """Every change, in commit order, waiting to be pushed upstream (province)."""
+
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(40), unique=True)
-    order_id: Mapped[Optional[int]] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    pushed_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    pushed_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiToken(Base):
     """Tokens issued by the store (e.g. one per department); only a SHA-256 is kept."""
+
     __tablename__ = "api_tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     subject: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
-    department: Mapped[Optional[str]] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -225,9 +232,9 @@ class KbArticle(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    department: Mapped[Optional[str]] = mapped_column(String(32))
-    valid_from: Mapped[Optional[datetime]] = mapped_column()
-    valid_to: Mapped[Optional[datetime]] = mapped_column()
+    department: Mapped[str | None] = mapped_column(String(32))
+    valid_from: Mapped[datetime | None] = mapped_column()
+    valid_to: Mapped[datetime | None] = mapped_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -241,13 +248,14 @@ class KbVersion(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    editor: Mapped[Optional[str]] = mapped_column(String(64))
+    editor: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     __table_args__ = (UniqueConstraint("article_id", "version"),)
 
 
 class Survey(Base):
     """The caller's rating of the call (IVR survey after hang-up): 1 非常满意 .. 5 非常不满意."""
+
     __tablename__ = "surveys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)

@@ -23,8 +23,9 @@ from workorder.models import Outbox, utcnow
 log = logging.getLogger("workorder.outbox")
 
 
-def push_pending(db: Database, url: str, client: httpx.Client | None = None, batch: int = 200,
-                 token: str | None = None) -> dict:
+def push_pending(
+    db: Database, url: str, client: httpx.Client | None = None, batch: int = 200, token: str | None = None
+) -> dict:
     own = client is None
     client = client or httpx.Client(timeout=10)
     pushed = 0
@@ -32,8 +33,14 @@ def push_pending(db: Database, url: str, client: httpx.Client | None = None, bat
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with db.read() as s:
-            rows = list(s.execute(select(Outbox.id, Outbox.event_id, Outbox.kind, Outbox.payload)
-                                  .where(Outbox.pushed_at.is_(None)).order_by(Outbox.id).limit(batch)))
+            rows = list(
+                s.execute(
+                    select(Outbox.id, Outbox.event_id, Outbox.kind, Outbox.payload)
+                    .where(Outbox.pushed_at.is_(None))
+                    .order_by(Outbox.id)
+                    .limit(batch)
+                )
+            )
         for oid, event_id, kind, payload in rows:
             body = {"event_id": event_id, "seq": oid, "kind": kind, **payload}
             try:

@@ -10,11 +10,11 @@ deadlines and the outbox.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
-from sqlalchemy import exists, func, insert, literal_column, or_, select, text
+from sqlalchemy import exists, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,11 +27,11 @@ from workorder.errors import Conflict, Forbidden, Invalid, NotFound
 from workorder.models import Category, Department, Order, Outbox, Record, Transition, utcnow
 from workorder.service_admin import AdminMixin
 from workorder.service_calls import CallsMixin
+from workorder.service_reads import ReadsMixin
 from workorder.views import (
     AUDIT_CTX,
     NOT_NULL,
     PHONE_ROLES,
-    SUMMARY,
     SYSTEM,
     _iso,
     _put_state,
@@ -41,12 +41,22 @@ from workorder.views import (
     summary_dict,
 )
 
-__all__ = ["AUDIT_CTX", "PHONE_ROLES", "SYSTEM", "Conflict", "Forbidden", "Invalid", "NotFound", "Store",
-           "order_dict", "summary_dict"]
+__all__ = [
+    "AUDIT_CTX",
+    "PHONE_ROLES",
+    "SYSTEM",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "Store",
+    "order_dict",
+    "summary_dict",
+]
 
 
 @dataclass
-class Store(CallsMixin, AdminMixin):
+class Store(ReadsMixin, CallsMixin, AdminMixin):
     db: Database
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
@@ -54,8 +64,10 @@ class Store(CallsMixin, AdminMixin):
     fts_chunk: int = 200  # FTS rows fetched per step when a text search also has filters
 
     # -- helpers ----------------------------------------------------------------
-    _NEXT = text("INSERT INTO number_seq (day, last) VALUES (:day, 1) "
-                 "ON CONFLICT (day) DO UPDATE SET last = number_seq.last + 1 RETURNING last")
+    _NEXT = text(
+        "INSERT INTO number_seq (day, last) VALUES (:day, 1) "
+        "ON CONFLICT (day) DO UPDATE SET last = number_seq.last + 1 RETURNING last"
+    )
 
     def _next_number(self, s: Session, now: datetime) -> str:
         """YYYYMMDD (Beijing date) + a 5-digit per-day sequence, e.g. 2026112300017."""
@@ -74,8 +86,16 @@ class Store(CallsMixin, AdminMixin):
             payload["order"] = order_dict(o)
         if extra:
             payload.update(extra)
-        s.execute(insert(Outbox.__table__).values(event_id=str(uuid.uuid4()), order_id=o.id if o is not None else None,
-                                        kind=kind, payload=payload, created_at=self.now(), attempts=0))
+        s.execute(
+            insert(Outbox.__table__).values(
+                event_id=str(uuid.uuid4()),
+                order_id=o.id if o is not None else None,
+                kind=kind,
+                payload=payload,
+                created_at=self.now(),
+                attempts=0,
+            )
+        )
         return payload.get("order")
 
     def _check_refs(self, s: Session, data: dict) -> None:
@@ -105,11 +125,18 @@ class Store(CallsMixin, AdminMixin):
     def create(self, data: dict, p: Principal, status: str = "draft") -> dict:
         now = self.now()
         try:
+
             def tx(s: Session):
                 self._check_refs(s, data)
-                o = Order(number=self._next_number(s, now), received_at=data.get("received_at") or now,
-                          created_at=now, updated_at=now, created_by=p.subject, status="draft",
-                          **{k: v for k, v in data.items() if k != "received_at"})
+                o = Order(
+                    number=self._next_number(s, now),
+                    received_at=data.get("received_at") or now,
+                    created_at=now,
+                    updated_at=now,
+                    created_by=p.subject,
+                    status="draft",
+                    **{k: v for k, v in data.items() if k != "received_at"},
+                )
                 rows = [dict(action="create", from_status="", to_status="draft", payload={})]
                 if status != "draft":
                     # 受理 at once: decided before the INSERT, so the row is written once (version 1)
@@ -123,109 +150,24 @@ class Store(CallsMixin, AdminMixin):
                     rows.append(dict(action="accept", from_status="draft", to_status=o.status, payload={}))
                 s.add(o)
                 s.flush()
-                s.execute(insert(Transition.__table__), [dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now,
-                                                    comment=None, **r) for r in rows])
+                s.execute(
+                    insert(Transition.__table__),
+                    [
+                        dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now, comment=None, **r)
+                        for r in rows
+                    ],
+                )
                 snap = self._outbox(s, o, "order.created")
                 self._audit_tx(s, o.id, 201)
                 return masked(snap, o, p)
+
             return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
 
-    def get(self, order_id: int, p: Principal) -> dict:
-        with self.db.read() as s:
-            o = self._load(s, order_id, p)
-            out = order_dict(o, p)
-            out["allowed_actions"] = states.allowed_actions(state_of(o), p.role, p.department)
-            return out
-
-    def get_by_number(self, number: str, p: Principal) -> dict:
-        with self.db.read() as s:
-            oid = s.scalar(select(Order.id).where(Order.number == number))
-        if oid is None:
-            raise NotFound(f"order {number} not found")
-        return self.get(oid, p)
-
-    def history(self, order_id: int, p: Principal) -> dict:
-        with self.db.read() as s:
-            o = self._load(s, order_id, p)
-            hist = [{"id": t.id, "round": t.round, "action": t.action, "from": t.from_status, "to": t.to_status,
-                     "actor": t.actor, "role": t.role, "at": _iso(t.at), "comment": t.comment}
-                    for t in s.scalars(select(Transition).where(Transition.order_id == o.id).order_by(Transition.id))]
-            recs = [{"id": r.id, "round": r.round, "kind": r.kind, "unit": r.unit, "at": _iso(r.at),
-                     "actor": r.actor, "data": r.data}
-                    for r in s.scalars(select(Record).where(Record.order_id == o.id).order_by(Record.id))]
-            return {"history": hist, "records": recs}
-
-    def list(self, p: Principal, *, status: str | None = None, type_: str | None = None,
-             unit: str | None = None, phone: str | None = None, q: str | None = None,
-             since: datetime | None = None, until: datetime | None = None, overdue: bool | None = None,
-             limit: int = 50, before_id: int | None = None) -> dict:
-        stmt = select(*SUMMARY)
-        cond = self._visible(p)
-        if cond is not None:
-            stmt = stmt.where(cond)
-        if status:
-            stmt = stmt.where(Order.status == status)
-        if type_:
-            stmt = stmt.where(Order.type == type_)
-        if unit:
-            stmt = stmt.where(Order.main_unit == unit)
-        if phone:
-            stmt = stmt.where(Order.caller_phone == phone)
-        if since:
-            stmt = stmt.where(Order.created_at >= since)
-        if until:
-            stmt = stmt.where(Order.created_at < until)
-        if overdue:
-            stmt = stmt.where(Order.status.in_(("dispatched", "handling", "return_review")),
-                              Order.handling_deadline < self.now())
-        if before_id:
-            stmt = stmt.where(Order.id < before_id)
-        if q and self.db.is_sqlite and len(q) >= 3:
-            # walk the FTS index newest first in chunks and filter each chunk: bounded work for
-            # common words with selective filters, instead of materialising every match
-            phrase = '"' + q.replace('"', '""') + '"'
-            chunk = max(limit * 4, self.fts_chunk)
-            items: list[dict] = []
-            upper = before_id
-            with self.db.read() as s:
-                while len(items) < limit:
-                    fts = ("SELECT rowid FROM orders_fts WHERE orders_fts MATCH :m"
-                           + (" AND rowid < :u" if upper else "") + " ORDER BY rowid DESC LIMIT :n")
-                    ids = [r[0] for r in s.execute(text(fts), {"m": phrase, "u": upper, "n": chunk})]
-                    if not ids:
-                        break
-                    part = stmt.where(Order.id.in_(ids)).order_by(Order.id.desc()).limit(limit - len(items))
-                    items.extend(summary_dict(r, p) for r in s.execute(part))
-                    if len(ids) < chunk:
-                        break
-                    upper = ids[-1]
-            return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
-        if q:
-            stmt = stmt.where(Order.id.in_(self._text_ids(q)))
-        stmt = stmt.order_by(Order.id.desc()).limit(limit)
-        with self.db.read() as s:
-            items = [summary_dict(r, p) for r in s.execute(stmt)]
-        return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
-
-    def _text_ids(self, q: str):
-        """Ids of orders whose title, content or address contain ``q`` (Chinese-safe)."""
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        if self.db.is_sqlite:
-            if len(q) >= 3:  # the trigram index needs at least 3 characters
-                phrase = '"' + q.replace('"', '""') + '"'
-                return (select(literal_column("rowid")).select_from(text("orders_fts"))
-                        .where(text("orders_fts MATCH :m").bindparams(m=phrase)))
-            return select(Order.id).where(or_(Order.title.like(like, escape="\\"),
-                                              Order.content.like(like, escape="\\"),
-                                              Order.address.like(like, escape="\\")))
-        expr = (func.coalesce(Order.title, "") + " " + func.coalesce(Order.content, "") + " "
-                + func.coalesce(Order.address, ""))
-        return select(Order.id).where(expr.ilike(like, escape="\\"))
-
     def update(self, order_id: int, data: dict, p: Principal, version: int | None = None) -> dict:
         try:
+
             def tx(s: Session):
                 o = self._load(s, order_id, p)
                 if version is not None and version != o.version:
@@ -241,6 +183,7 @@ class Store(CallsMixin, AdminMixin):
                 self._outbox(s, o, "order.updated", {"fields": sorted(data)})
                 self._audit_tx(s, o.id, 200)
                 return order_dict(o, p)
+
             return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
@@ -254,10 +197,18 @@ class Store(CallsMixin, AdminMixin):
             s.delete(o)
 
     # -- transitions -----------------------------------------------------------
-    def transition(self, order_id: int, action: str, payload: dict, p: Principal, version: int | None = None,
-                   comment: str | None = None) -> dict:
+    def transition(
+        self,
+        order_id: int,
+        action: str,
+        payload: dict,
+        p: Principal,
+        version: int | None = None,
+        comment: str | None = None,
+    ) -> dict:
         now = self.now()
         try:
+
             def tx(s: Session):
                 o = self._load(s, order_id, p)
                 if version is not None and version != o.version:
@@ -266,12 +217,14 @@ class Store(CallsMixin, AdminMixin):
                 snap = self._outbox(s, o, "order.transition", {"action": action})
                 self._audit_tx(s, o.id, 200)
                 return masked(snap, o, p)
+
             return self.db.run(tx)
         except StaleDataError:
             raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
 
-    def _apply(self, s: Session, o: Order, action: str, payload: dict, p: Principal, comment: str | None,
-               now: datetime) -> states.Result:
+    def _apply(
+        self, s: Session, o: Order, action: str, payload: dict, p: Principal, comment: str | None, now: datetime
+    ) -> states.Result:
         payload = dict(payload or {})
         if action in ("accept", "direct_answer", "dispatch") and (not o.type or not (o.content or o.title)):
             raise Conflict("incomplete", "fill in type and content before " + states.TRANSITIONS[action].label)
@@ -306,15 +259,35 @@ class Store(CallsMixin, AdminMixin):
         if o.status in ("closed", "rejected", "merged") and before != o.status:
             o.closed_at = now
         o.updated_at = now
-        s.execute(insert(Transition.__table__).values(order_id=o.id, round=o.round, action=action, from_status=before,
-                                            to_status=o.status, actor=p.subject, role=p.role, at=now,
-                                            comment=comment,
-                                            payload={k: v for k, v in payload.items() if k != "answer"}))
+        s.execute(
+            insert(Transition.__table__).values(
+                order_id=o.id,
+                round=o.round,
+                action=action,
+                from_status=before,
+                to_status=o.status,
+                actor=p.subject,
+                role=p.role,
+                at=now,
+                comment=comment,
+                payload={k: v for k, v in payload.items() if k != "answer"},
+            )
+        )
         return res
 
     def _rec(self, s, o, record_kind, p, now, unit=None, dedup=None, **data):
-        s.add(Record(order_id=o.id, round=o.round, kind=record_kind, unit=unit, at=now, actor=p.subject, data=data,
-                     dedup_key=dedup))
+        s.add(
+            Record(
+                order_id=o.id,
+                round=o.round,
+                kind=record_kind,
+                unit=unit,
+                at=now,
+                actor=p.subject,
+                data=data,
+                dedup_key=dedup,
+            )
+        )
 
     def _on_event(self, s: Session, o: Order, ev: dict, p: Principal, now: datetime) -> None:
         t = ev["type"]
@@ -322,27 +295,43 @@ class Store(CallsMixin, AdminMixin):
             d = dl.compute(now, o.type or "consult", o.urgency or "normal", self.cfg.limits, self.cfg.calendar)
             o.dispatched_at, o.sign_deadline, o.handling_deadline, o.signed_at = now, d.sign_in, d.handling, None
             o.replied_at = None
-            self._rec(s, o, "dispatch", p, now, unit=ev["main_unit"], role="main", sign_deadline=_iso(d.sign_in),
-                      handling_deadline=_iso(d.handling), designated=ev.get("designated", False))
+            self._rec(
+                s,
+                o,
+                "dispatch",
+                p,
+                now,
+                unit=ev["main_unit"],
+                role="main",
+                sign_deadline=_iso(d.sign_in),
+                handling_deadline=_iso(d.handling),
+                designated=ev.get("designated", False),
+            )
             for u in ev["co_units"]:
                 self._rec(s, o, "dispatch", p, now, unit=u, role="co", handling_deadline=_iso(d.handling))
         elif t == "signed":
             o.signed_at = now
             self._rec(s, o, "sign", p, now, unit=ev["unit"])
         elif t == "extension_requested":
-            self._rec(s, o, "extension", p, now, unit=ev["unit"], reason=ev["reason"], extra=ev["extra"],
-                      decision=None)
+            self._rec(s, o, "extension", p, now, unit=ev["unit"], reason=ev["reason"], extra=ev["extra"], decision=None)
         elif t == "extension_decided":
-            req = s.scalars(select(Record).where(Record.order_id == o.id, Record.kind == "extension")
-                            .order_by(Record.id.desc())).first()
+            req = s.scalars(
+                select(Record).where(Record.order_id == o.id, Record.kind == "extension").order_by(Record.id.desc())
+            ).first()
             new_deadline = None
             if ev["decision"] == "approve" and req is not None and o.handling_deadline is not None:
-                o.handling_deadline = dl.extend(o.handling_deadline, dl.parse_limit(req.data["extra"]),
-                                                self.cfg.calendar)
+                o.handling_deadline = dl.extend(
+                    o.handling_deadline, dl.parse_limit(req.data["extra"]), self.cfg.calendar
+                )
                 new_deadline = _iso(o.handling_deadline)
             if req is not None:
-                req.data = {**req.data, "decision": ev["decision"], "decided_by": p.subject, "decided_at": _iso(now),
-                            "new_deadline": new_deadline}
+                req.data = {
+                    **req.data,
+                    "decision": ev["decision"],
+                    "decided_by": p.subject,
+                    "decided_at": _iso(now),
+                    "new_deadline": new_deadline,
+                }
         elif t == "inform_caller":
             self._rec(s, o, "inform_caller", p, now, about=ev["about"], phone_on_file=bool(o.caller_phone))
         elif t == "reply":
@@ -353,19 +342,55 @@ class Store(CallsMixin, AdminMixin):
         elif t == "callback":
             if ev.get("resolved") is not None:
                 o.resolved = bool(ev["resolved"])
-            self._rec(s, o, "callback", p, now, reached=ev["reached"], attempt=ev["attempt"],
-                      resolved=ev.get("resolved"), note=ev.get("note"))
+            self._rec(
+                s,
+                o,
+                "callback",
+                p,
+                now,
+                reached=ev["reached"],
+                attempt=ev["attempt"],
+                resolved=ev.get("resolved"),
+                note=ev.get("note"),
+            )
         elif t == "evaluated":
             if ev.get("resolved") is not None:
                 o.resolved = bool(ev["resolved"])
-            self._rec(s, o, "evaluation", p, now, unit=o.main_unit, satisfaction=ev["satisfaction"],
-                      unit_at_fault=ev["unit_at_fault"])
+            self._rec(
+                s,
+                o,
+                "evaluation",
+                p,
+                now,
+                unit=o.main_unit,
+                satisfaction=ev["satisfaction"],
+                unit_at_fault=ev["unit_at_fault"],
+            )
         elif t == "transfer":
             o.transfer_to = ev["to"]
-        elif t in ("return_requested", "return_approved", "return_refused", "reply_reviewed", "reopened",
-                   "appeal", "appeal_reviewed", "callback_failed"):
-            self._rec(s, o, t, p, now, unit=ev.get("unit"), **{k: v for k, v in ev.items() if k not in ("type", "unit")})
+        elif t in (
+            "return_requested",
+            "return_approved",
+            "return_refused",
+            "reply_reviewed",
+            "reopened",
+            "appeal",
+            "appeal_reviewed",
+            "callback_failed",
+        ):
+            self._rec(
+                s, o, t, p, now, unit=ev.get("unit"), **{k: v for k, v in ev.items() if k not in ("type", "unit")}
+            )
         elif t == "supervision":
-            self._rec(s, o, "supervision", p, now, unit=o.main_unit, dedup=ev.get("dedup"),
-                      kind=ev["kind"], stage=ev["stage"], note=ev["note"])
-
+            self._rec(
+                s,
+                o,
+                "supervision",
+                p,
+                now,
+                unit=o.main_unit,
+                dedup=ev.get("dedup"),
+                kind=ev["kind"],
+                stage=ev["stage"],
+                note=ev["note"],
+            )

@@ -24,8 +24,15 @@ class AdminMixin:
         with self.db.write() as s:
             if department and s.get(Department, department) is None:
                 raise Invalid("department", f"unknown department {department!r}")
-            s.add(ApiToken(token_sha256=hashlib.sha256(token.encode()).hexdigest(), subject=subject, role=role,
-                           department=department, created_at=self.now()))
+            s.add(
+                ApiToken(
+                    token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+                    subject=subject,
+                    role=role,
+                    department=department,
+                    created_at=self.now(),
+                )
+            )
         return token
 
     def resolve_token(self, token: str) -> Principal | None:
@@ -40,9 +47,16 @@ class AdminMixin:
         """Audit a request after it was served, at once, in its own transaction: a read
         leaves its row before the answer is complete, and a crash loses none.  Changes
         are audited inside their own transaction instead (:meth:`_audit_tx`)."""
-        row = dict(at=self.now(), subject=p.subject, role=p.role, method=method, path=path[:300],
-                   what="read" if method in ("GET", "HEAD") else "change", status_code=status_code,
-                   order_id=order_id)
+        row = dict(
+            at=self.now(),
+            subject=p.subject,
+            role=p.role,
+            method=method,
+            path=path[:300],
+            what="read" if method in ("GET", "HEAD") else "change",
+            status_code=status_code,
+            order_id=order_id,
+        )
         with self.db.write() as s:
             s.execute(insert(AuditLog.__table__).values(**row))
 
@@ -54,9 +68,18 @@ class AdminMixin:
         p = ctx["state"].get("principal")
         if p is None:
             return
-        s.execute(insert(AuditLog.__table__).values(at=self.now(), subject=p.subject, role=p.role, method=ctx["method"],
-                                          path=ctx["path"][:300], what="change", status_code=status_code,
-                                          order_id=order_id))
+        s.execute(
+            insert(AuditLog.__table__).values(
+                at=self.now(),
+                subject=p.subject,
+                role=p.role,
+                method=ctx["method"],
+                path=ctx["path"][:300],
+                what="change",
+                status_code=status_code,
+                order_id=order_id,
+            )
+        )
         ctx["state"]["audited"] = True
 
     # -- background job -------------------------------------------------------------
@@ -66,9 +89,16 @@ class AdminMixin:
         now = self.now()
         counts: dict[str, int] = {}
         with self.db.read() as s:
-            rows = s.execute(select(Order.id, Order.status, Order.dispatched_at, Order.sign_deadline,
-                                    Order.handling_deadline, Order.round)
-                             .where(Order.status.in_(("dispatched", "handling", "return_review")))).all()
+            rows = s.execute(
+                select(
+                    Order.id,
+                    Order.status,
+                    Order.dispatched_at,
+                    Order.sign_deadline,
+                    Order.handling_deadline,
+                    Order.round,
+                ).where(Order.status.in_(("dispatched", "handling", "return_review")))
+            ).all()
         for oid, status, start, sign, handle, rnd in rows:
             for alarm in dl.alarms(now, status, start, sign, handle, self.cfg.limits.warn_ratio):
                 key = f"{oid}:{rnd}:{alarm.key}"
@@ -79,8 +109,13 @@ class AdminMixin:
                     if o is None or o.status != status:
                         continue
                     kind = "urge" if alarm.stage.endswith("warning") else "supervise"
-                    ev = {"type": "supervision", "kind": kind, "stage": alarm.stage,
-                          "note": f"deadline {_iso(alarm.deadline)}", "dedup": key}
+                    ev = {
+                        "type": "supervision",
+                        "kind": kind,
+                        "stage": alarm.stage,
+                        "note": f"deadline {_iso(alarm.deadline)}",
+                        "dedup": key,
+                    }
                     self._on_event(s, o, ev, SYSTEM, now)
                     self._outbox(s, o, "order.supervision", {"stage": alarm.stage})
                 counts[alarm.stage] = counts.get(alarm.stage, 0) + 1
@@ -98,4 +133,3 @@ class AdminMixin:
             except Conflict:
                 pass
         return n
-

@@ -23,14 +23,19 @@ class CallsMixin:
     def _open_orders_of(self, s: Session, caller: str, exclude: int | None) -> list[Order]:
         if not caller:
             return []
-        q = (select(Order).where(Order.caller_phone == caller, Order.status.in_(states.OPEN_STATUSES - {"draft"}))
-             .order_by(Order.id.desc()).limit(20))
+        q = (
+            select(Order)
+            .where(Order.caller_phone == caller, Order.status.in_(states.OPEN_STATUSES - {"draft"}))
+            .order_by(Order.id.desc())
+            .limit(20)
+        )
         return [o for o in s.scalars(q) if o.id != exclude]
 
     def call_answered(self, body: dict, p: Principal) -> tuple[dict, bool]:
         """Draft order for an answered call; idempotent by linkedid. Returns (result, created)."""
         now = self.now()
         linkedid = body["linkedid"]
+
         def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
             created = o is None
@@ -40,22 +45,51 @@ class CallsMixin:
                 if dept and s.get(Department, dept) is None:
                     # the order is made all the same (losing the call's order is worse); the
                     # unknown unit is logged so the admin reseeds the store from the map
-                    event(log, "answered call names an unknown department", logging.WARNING, department=dept,
-                          linkedid=linkedid)
+                    event(
+                        log,
+                        "answered call names an unknown department",
+                        logging.WARNING,
+                        department=dept,
+                        linkedid=linkedid,
+                    )
                     dept = None
-                o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
-                          updated_at=now, created_by=p.subject, status="draft", caller_phone=body.get("caller") or None,
-                          origin=body.get("origin") or self.cfg.hotline_number, mode=body.get("mode") or "direct",
-                          origin_department=dept, uniqueid=body.get("uniqueid"), linkedid=linkedid,
-                          agent=body.get("agent") or None, queue=body.get("queue") or None)
+                o = Order(
+                    number=self._next_number(s, now),
+                    channel="phone",
+                    received_at=now,
+                    created_at=now,
+                    updated_at=now,
+                    created_by=p.subject,
+                    status="draft",
+                    caller_phone=body.get("caller") or None,
+                    origin=body.get("origin") or self.cfg.hotline_number,
+                    mode=body.get("mode") or "direct",
+                    origin_department=dept,
+                    uniqueid=body.get("uniqueid"),
+                    linkedid=linkedid,
+                    agent=body.get("agent") or None,
+                    queue=body.get("queue") or None,
+                )
                 s.add(o)
                 s.flush()
-                s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
-                                 actor=p.subject, role=p.role, at=now, comment="call answered"))
+                s.add(
+                    Transition(
+                        order_id=o.id,
+                        round=1,
+                        action="create",
+                        from_status="",
+                        to_status="draft",
+                        actor=p.subject,
+                        role=p.role,
+                        at=now,
+                        comment="call answered",
+                    )
+                )
                 self._outbox(s, o, "order.created")
             self._audit_tx(s, o.id, 201 if created else 200)
             opens = [order_dict(x, p) for x in self._open_orders_of(s, o.caller_phone or "", o.id)]
             return {"order": order_dict(o, p), "open_orders": opens}, created
+
         return self.db.run(tx)
 
     def ivr_status(self, number: str, caller: str, last4: str | None) -> dict:
@@ -68,11 +102,16 @@ class CallsMixin:
                 if not last4 or not phone or last4 != phone[-4:]:
                     raise Forbidden("needs_last4")
             deadline = o.handling_deadline if o.status in ("dispatched", "handling", "return_review") else None
-            return {"number": o.number, "status": o.status, "status_text": states.STATUSES.get(o.status, o.status),
-                    "deadline": _iso(deadline)}
+            return {
+                "number": o.number,
+                "status": o.status,
+                "status_text": states.STATUSES.get(o.status, o.status),
+                "deadline": _iso(deadline),
+            }
 
     def ivr_survey(self, linkedid: str, caller: str, score: int, p: Principal) -> dict:
         now = self.now()
+
         def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == linkedid)).first()
             if o is None:
@@ -86,29 +125,49 @@ class CallsMixin:
             o.updated_at = now
             self._outbox(s, o, "order.survey", {"score": score})
             self._audit_tx(s, o.id, 201)
-            return {"order_id": o.id, "number": o.number, "score": score,
-                    "score_text": states.SATISFACTION[score]}
+            return {"order_id": o.id, "number": o.number, "score": score, "score_text": states.SATISFACTION[score]}
+
         return self.db.run(tx)
 
     def ivr_draft(self, body: dict, p: Principal) -> dict:
         now = self.now()
+
         def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == body["linkedid"])).first()
             if o is None:
-                o = Order(number=self._next_number(s, now), channel="phone", received_at=now, created_at=now,
-                          updated_at=now, created_by=p.subject, status="draft",
-                          caller_phone=body.get("caller") or None, origin=body.get("origin") or self.cfg.hotline_number,
-                          linkedid=body["linkedid"])
+                o = Order(
+                    number=self._next_number(s, now),
+                    channel="phone",
+                    received_at=now,
+                    created_at=now,
+                    updated_at=now,
+                    created_by=p.subject,
+                    status="draft",
+                    caller_phone=body.get("caller") or None,
+                    origin=body.get("origin") or self.cfg.hotline_number,
+                    linkedid=body["linkedid"],
+                )
                 s.add(o)
             o.transcript = body.get("transcript") or o.transcript
             o.recording = body.get("recording") or o.recording
             o.content = o.content or body.get("transcript") or None
             o.title = o.title or "留言"
             s.flush()
-            s.add(Transition(order_id=o.id, round=1, action="create", from_status="", to_status="draft",
-                             actor=p.subject, role=p.role, at=now, comment="voice message"))
+            s.add(
+                Transition(
+                    order_id=o.id,
+                    round=1,
+                    action="create",
+                    from_status="",
+                    to_status="draft",
+                    actor=p.subject,
+                    role=p.role,
+                    at=now,
+                    comment="voice message",
+                )
+            )
             self._outbox(s, o, "order.created")
             self._audit_tx(s, o.id, 201)
             return {"id": o.id, "number": o.number}
-        return self.db.run(tx)
 
+        return self.db.run(tx)

@@ -19,72 +19,23 @@ The loop follows the Handan plan (受理、派单、办理、答复、督办、�
     closed --appeal--> appeal_review --review_appeal--> closed
 """
 
+# ruff: noqa: F405
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from workorder.vocab import *  # noqa: F403 (the vocabularies, re-exported)
+
 Payload = dict[str, Any]  # an action's parameters, as the API passes them
 Events = list[dict[str, Any]]  # what an action records (the store adapts them)
-
-# -- vocabularies ----------------------------------------------------------
-
-STATUSES: dict[str, str] = {
-    "draft": "草稿",
-    "accepted": "已受理",
-    "rejected": "不予受理",
-    "merged": "已并单",
-    "dispatched": "已派单待签收",
-    "handling": "办理中",
-    "return_review": "退单审核中",
-    "replied": "已答复待审核",
-    "callback": "待回访",
-    "evaluation": "待评价",
-    "closed": "已办结",
-    "appeal_review": "申诉审核中",
-    "archived": "已归档",
-}
-OPEN_STATUSES = frozenset({"draft", "accepted", "dispatched", "handling", "return_review", "replied",
-                           "callback", "evaluation"})
-FINAL_STATUSES = frozenset({"rejected", "merged", "closed", "archived", "appeal_review"})
-
-REQUEST_TYPES: dict[str, str] = {
-    "consult": "咨询", "help": "求助", "complaint": "投诉", "report": "举报",
-    "suggestion": "意见建议", "praise": "表扬",
-}
-URGENCIES: dict[str, str] = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
-CHANNELS = ("phone", "web", "wechat", "app", "letter")
-
-# 不予受理 disposition codes (Handan plan 二(二)2, Shanxi plan 三(一))
-DISPOSITIONS: dict[str, str] = {
-    "litigation": "须通过诉讼程序解决",
-    "arbitration": "须通过仲裁程序解决",
-    "discipline": "须通过纪检监察程序解决",
-    "admin_review": "须通过行政复议程序解决",
-    "info_disclosure": "须通过政府信息公开程序解决",
-    "petition": "已进入信访渠道",
-    "state_secret": "涉及国家秘密",
-    "trade_secret": "涉及商业秘密",
-    "privacy": "涉及个人隐私",
-    "public_order": "违反社会公序良俗",
-    "out_of_scope": "不在受理范围（涉军、中央垂直管理等）",
-    "emergency": "紧急事项，转110/119/120/122",
-    "unreasonable_repeat": "无理重复诉求",
-}
-EMERGENCY_LINES = ("110", "119", "120", "122")
-
-# 5-level satisfaction; 1 is best
-SATISFACTION: dict[int, str] = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
-DISSATISFIED = frozenset({4, 5})
-
-PEOPLE = frozenset({"agent", "dispatcher", "department", "supervisor", "admin"})
-SYSTEM = "system"  # the background job
 
 
 @dataclass(frozen=True)
 class Rules:
     """Tunable policy numbers (config items in docs/policy_workorder.md)."""
+
     callback_max_tries: int = 3  # a callback counts as failed after this many unreached tries
     returns_before_designation: int = 3  # after this many returns the hotline designates the unit
     max_rounds: int = 3  # 重办 at most this many rounds; after that a dissatisfied rating just closes
@@ -160,8 +111,11 @@ TRANSITIONS: dict[str, Transition] = {
     "appeal": _t({"closed"}, {"department"}, "申诉", unit_only=True),
     "review_appeal": _t({"appeal_review"}, {"supervisor", "admin"}, "申诉审核"),
     "archive": _t({"closed"}, {"supervisor", "admin", SYSTEM}, "归档"),
-    "supervise": _t({"dispatched", "handling", "return_review", "replied", "callback"},
-                    {"dispatcher", "supervisor", "admin", SYSTEM}, "督办/催办"),
+    "supervise": _t(
+        {"dispatched", "handling", "return_review", "replied", "callback"},
+        {"dispatcher", "supervisor", "admin", SYSTEM},
+        "督办/催办",
+    ),
 }
 ACTIONS = tuple(TRANSITIONS)
 
@@ -191,8 +145,14 @@ def allowed_actions(state: OrderState, actor_role: str, actor_department: str | 
     return out
 
 
-def apply(state: OrderState, action: str, actor_role: str, payload: Payload | None = None,
-          actor_department: str | None = None, rules: Rules = RULES) -> Result:
+def apply(
+    state: OrderState,
+    action: str,
+    actor_role: str,
+    payload: Payload | None = None,
+    actor_department: str | None = None,
+    rules: Rules = RULES,
+) -> Result:
     """Apply ``action`` by an actor of ``actor_role``; pure."""
     payload = dict(payload or {})
     t = TRANSITIONS.get(action)
@@ -204,10 +164,12 @@ def apply(state: OrderState, action: str, actor_role: str, payload: Payload | No
         raise TransitionError(
             "invalid_state",
             f"cannot {action} ({t.label}) an order in status {state.status} ({STATUSES.get(state.status, '?')}); "
-            f"allowed from: {', '.join(sorted(t.sources))}")
+            f"allowed from: {', '.join(sorted(t.sources))}",
+        )
     if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
-        raise TransitionError("not_main_unit",
-                              f"only the main unit {state.main_unit!r} may {action}, not {actor_department!r}")
+        raise TransitionError(
+            "not_main_unit", f"only the main unit {state.main_unit!r} may {action}, not {actor_department!r}"
+        )
     events: Events = []
     new = _HANDLERS[action](state, payload, rules, events, actor_role)
     if new.status != state.status:
@@ -216,6 +178,7 @@ def apply(state: OrderState, action: str, actor_role: str, payload: Payload | No
 
 
 # -- handlers ------------------------------------------------------------------
+
 
 def _accept(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     return replace(s, status="accepted")
@@ -263,8 +226,11 @@ def _sign(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderSt
 
 def _return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     if s.designated:
-        raise TransitionError("designated", "the hotline designated this unit after "
-                              f"{r.returns_before_designation} returns; it may not return the order again")
+        raise TransitionError(
+            "designated",
+            "the hotline designated this unit after "
+            f"{r.returns_before_designation} returns; it may not return the order again",
+        )
     reason = _need(p, "reason", "return")
     ev.append({"type": "return_requested", "unit": s.main_unit, "reason": reason})
     return replace(s, status="return_review", status_before_return=s.status)
@@ -279,10 +245,17 @@ def _review_return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -
     count = s.return_count + 1
     designated = count >= r.returns_before_designation
     ev.append({"type": "return_approved", "unit": s.main_unit, "count": count})
-    ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round,
-               "designated": designated})
-    return replace(s, status="dispatched", main_unit=main, co_units=co, return_count=count,
-                   designated=designated, status_before_return=None, extension_pending=False)
+    ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round, "designated": designated})
+    return replace(
+        s,
+        status="dispatched",
+        main_unit=main,
+        co_units=co,
+        return_count=count,
+        designated=designated,
+        status_before_return=None,
+        extension_pending=False,
+    )
 
 
 def _request_extension(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
@@ -322,8 +295,15 @@ def _callback(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Ord
     if not isinstance(reached, bool):
         raise TransitionError("missing_field", "callback needs 'reached' (true or false)")
     attempts = s.callback_attempts + 1
-    ev.append({"type": "callback", "reached": reached, "attempt": attempts,
-               "resolved": p.get("resolved"), "note": p.get("note")})
+    ev.append(
+        {
+            "type": "callback",
+            "reached": reached,
+            "attempt": attempts,
+            "resolved": p.get("resolved"),
+            "note": p.get("note"),
+        }
+    )
     if reached:
         return replace(s, status="evaluation", callback_attempts=attempts)
     if attempts >= r.callback_max_tries:
@@ -340,13 +320,19 @@ def _evaluate(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Ord
         raise TransitionError("bad_field", f"satisfaction must be 1..5 ({'/'.join(SATISFACTION.values())})")
     at_fault = bool(p.get("unit_at_fault"))
     ev.append({"type": "evaluated", "satisfaction": score, "resolved": p.get("resolved"), "unit_at_fault": at_fault})
-    if (score in DISSATISFIED and at_fault and s.dispatched_ever and s.main_unit
-            and s.round < r.max_rounds):
+    if score in DISSATISFIED and at_fault and s.dispatched_ever and s.main_unit and s.round < r.max_rounds:
         nxt = s.round + 1
         ev.append({"type": "reopened", "round": nxt})
         ev.append({"type": "dispatch", "main_unit": s.main_unit, "co_units": list(s.co_units), "round": nxt})
-        return replace(s, status="dispatched", round=nxt, satisfaction=score, callback_attempts=0,
-                       callback_failed=False, extension_pending=False)
+        return replace(
+            s,
+            status="dispatched",
+            round=nxt,
+            satisfaction=score,
+            callback_attempts=0,
+            callback_failed=False,
+            extension_pending=False,
+        )
     return replace(s, status="closed", satisfaction=score)
 
 
@@ -369,16 +355,28 @@ def _archive(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Orde
 
 def _supervise(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     kind = _choice(p, "kind", ("supervise", "urge"), "supervise")
-    ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual",
-               "note": p.get("note") or ""})
+    ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual", "note": p.get("note") or ""})
     return s
 
 
 _HANDLERS: dict[str, Callable[[OrderState, Payload, Rules, Events, str], OrderState]] = {
-    "accept": _accept, "direct_answer": _direct_answer, "reject": _reject, "merge": _merge,
-    "dispatch": _dispatch, "sign": _sign, "return": _return, "review_return": _review_return,
-    "request_extension": _request_extension, "decide_extension": _decide_extension, "reply": _reply,
-    "review_reply": _review_reply, "callback": _callback, "evaluate": _evaluate, "appeal": _appeal,
-    "review_appeal": _review_appeal, "archive": _archive, "supervise": _supervise,
+    "accept": _accept,
+    "direct_answer": _direct_answer,
+    "reject": _reject,
+    "merge": _merge,
+    "dispatch": _dispatch,
+    "sign": _sign,
+    "return": _return,
+    "review_return": _review_return,
+    "request_extension": _request_extension,
+    "decide_extension": _decide_extension,
+    "reply": _reply,
+    "review_reply": _review_reply,
+    "callback": _callback,
+    "evaluate": _evaluate,
+    "appeal": _appeal,
+    "review_appeal": _review_appeal,
+    "archive": _archive,
+    "supervise": _supervise,
 }
 assert set(_HANDLERS) == set(TRANSITIONS)

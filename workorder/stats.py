@@ -18,7 +18,7 @@ extension, callback, evaluation, reopened), so the figures follow the loop:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
@@ -35,21 +35,49 @@ def _parse(ts: str | None) -> datetime | None:
 
 
 def compute(db: Database, since: datetime, until: datetime, now: datetime | None = None) -> dict:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with db.read() as s:
         received = s.scalar(select(func.count(Order.id)).where(Order.created_at >= since, Order.created_at < until))
-        accepted = s.scalar(select(func.count(Transition.id)).where(
-            Transition.action.in_(("accept",)), Transition.at >= since, Transition.at < until))
-        direct = s.scalar(select(func.count(Transition.id)).where(
-            Transition.action == "direct_answer", Transition.at >= since, Transition.at < until))
-        direct_from_draft = s.scalar(select(func.count(Transition.id)).where(
-            Transition.action == "direct_answer", Transition.from_status == "draft",
-            Transition.at >= since, Transition.at < until))
-        recs = list(s.execute(select(Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
-                              .where(Record.at >= since, Record.at < until)
-                              .where(Record.kind.in_(("dispatch", "sign", "reply", "return_requested", "extension",
-                                                      "callback", "evaluation", "reopened", "reply_reviewed")))
-                              .order_by(Record.id)))
+        accepted = s.scalar(
+            select(func.count(Transition.id)).where(
+                Transition.action.in_(("accept",)), Transition.at >= since, Transition.at < until
+            )
+        )
+        direct = s.scalar(
+            select(func.count(Transition.id)).where(
+                Transition.action == "direct_answer", Transition.at >= since, Transition.at < until
+            )
+        )
+        direct_from_draft = s.scalar(
+            select(func.count(Transition.id)).where(
+                Transition.action == "direct_answer",
+                Transition.from_status == "draft",
+                Transition.at >= since,
+                Transition.at < until,
+            )
+        )
+        recs = list(
+            s.execute(
+                select(Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
+                .where(Record.at >= since, Record.at < until)
+                .where(
+                    Record.kind.in_(
+                        (
+                            "dispatch",
+                            "sign",
+                            "reply",
+                            "return_requested",
+                            "extension",
+                            "callback",
+                            "evaluation",
+                            "reopened",
+                            "reply_reviewed",
+                        )
+                    )
+                )
+                .order_by(Record.id)
+            )
+        )
     per: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     dispatch: dict[tuple, dict] = {}
     unit_of: dict[tuple, str] = {}
@@ -57,8 +85,13 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
         key = (oid, rnd)
         if kind == "dispatch" and data.get("role") == "main":
             # a redispatch after a return replaces the unit of the round
-            dispatch[key] = {"unit": unit, "sign_deadline": _parse(data.get("sign_deadline")),
-                             "deadline": _parse(data.get("handling_deadline")), "signed": None, "replied": None}
+            dispatch[key] = {
+                "unit": unit,
+                "sign_deadline": _parse(data.get("sign_deadline")),
+                "deadline": _parse(data.get("handling_deadline")),
+                "signed": None,
+                "replied": None,
+            }
             unit_of[key] = unit
             per[unit]["received"] += 1
         elif kind == "sign" and key in dispatch:

@@ -19,7 +19,6 @@ AUDIT_CTX: ContextVar[dict | None] = ContextVar("workorder_audit", default=None)
 PHONE_ROLES = frozenset({"agent", "dispatcher", "admin", "calls"})
 
 
-
 def sees_phone(p: Principal, o: Order) -> bool:
     if p.role in PHONE_ROLES:
         return True
@@ -38,30 +37,82 @@ def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
     if p is not None and o.confidential and p.role not in PHONE_ROLES:
         name = None if not name else name[0] + "*" * (len(name) - 1)
     return {
-        "id": o.id, "number": o.number, "channel": o.channel, "received_at": _iso(o.received_at),
-        "caller_name": name, "caller_phone": phone, "anonymous": o.anonymous, "confidential": o.confidential,
-        "type": o.type, "type_text": states.REQUEST_TYPES.get(o.type or ""), "category_code": o.category_code,
-        "title": o.title, "content": o.content, "address": o.address, "district": o.district,
-        "lat": o.lat, "lon": o.lon, "urgency": o.urgency,
-        "origin": o.origin, "mode": o.mode, "origin_department": o.origin_department,
-        "uniqueid": o.uniqueid, "linkedid": o.linkedid, "recording": o.recording, "transcript": o.transcript,
-        "agent": o.agent, "queue": o.queue, "kb_refs": o.kb_refs or [], "parent_id": o.parent_id,
-        "status": o.status, "status_text": states.STATUSES.get(o.status), "round": o.round,
-        "main_unit": o.main_unit, "co_units": o.co_units or [], "return_count": o.return_count,
-        "designated": o.designated, "extension_pending": o.extension_pending,
-        "callback_attempts": o.callback_attempts, "disposition": o.disposition, "transfer_to": o.transfer_to,
-        "satisfaction": o.satisfaction, "resolved": o.resolved, "call_satisfaction": o.call_satisfaction,
-        "dispatched_at": _iso(o.dispatched_at), "sign_deadline": _iso(o.sign_deadline),
-        "handling_deadline": _iso(o.handling_deadline), "signed_at": _iso(o.signed_at),
-        "replied_at": _iso(o.replied_at), "closed_at": _iso(o.closed_at),
-        "created_at": _iso(o.created_at), "updated_at": _iso(o.updated_at), "version": o.version,
+        "id": o.id,
+        "number": o.number,
+        "channel": o.channel,
+        "received_at": _iso(o.received_at),
+        "caller_name": name,
+        "caller_phone": phone,
+        "anonymous": o.anonymous,
+        "confidential": o.confidential,
+        "type": o.type,
+        "type_text": states.REQUEST_TYPES.get(o.type or ""),
+        "category_code": o.category_code,
+        "title": o.title,
+        "content": o.content,
+        "address": o.address,
+        "district": o.district,
+        "lat": o.lat,
+        "lon": o.lon,
+        "urgency": o.urgency,
+        "origin": o.origin,
+        "mode": o.mode,
+        "origin_department": o.origin_department,
+        "uniqueid": o.uniqueid,
+        "linkedid": o.linkedid,
+        "recording": o.recording,
+        "transcript": o.transcript,
+        "agent": o.agent,
+        "queue": o.queue,
+        "kb_refs": o.kb_refs or [],
+        "parent_id": o.parent_id,
+        "status": o.status,
+        "status_text": states.STATUSES.get(o.status),
+        "round": o.round,
+        "main_unit": o.main_unit,
+        "co_units": o.co_units or [],
+        "return_count": o.return_count,
+        "designated": o.designated,
+        "extension_pending": o.extension_pending,
+        "callback_attempts": o.callback_attempts,
+        "disposition": o.disposition,
+        "transfer_to": o.transfer_to,
+        "satisfaction": o.satisfaction,
+        "resolved": o.resolved,
+        "call_satisfaction": o.call_satisfaction,
+        "dispatched_at": _iso(o.dispatched_at),
+        "sign_deadline": _iso(o.sign_deadline),
+        "handling_deadline": _iso(o.handling_deadline),
+        "signed_at": _iso(o.signed_at),
+        "replied_at": _iso(o.replied_at),
+        "closed_at": _iso(o.closed_at),
+        "created_at": _iso(o.created_at),
+        "updated_at": _iso(o.updated_at),
+        "version": o.version,
     }
 
 
-SUMMARY = (Order.id, Order.number, Order.channel, Order.received_at, Order.caller_name, Order.caller_phone,
-           Order.confidential, Order.type, Order.category_code, Order.title, Order.address, Order.urgency,
-           Order.origin, Order.status, Order.round, Order.main_unit, Order.handling_deadline, Order.created_at,
-           Order.version)
+SUMMARY = (
+    Order.id,
+    Order.number,
+    Order.channel,
+    Order.received_at,
+    Order.caller_name,
+    Order.caller_phone,
+    Order.confidential,
+    Order.type,
+    Order.category_code,
+    Order.title,
+    Order.address,
+    Order.urgency,
+    Order.origin,
+    Order.status,
+    Order.round,
+    Order.main_unit,
+    Order.handling_deadline,
+    Order.created_at,
+    Order.version,
+)
 
 
 def summary_dict(r, p: Principal) -> dict[str, Any]:
@@ -72,12 +123,29 @@ def summary_dict(r, p: Principal) -> dict[str, Any]:
         phone = mask_number(phone)
     if hidden and name:
         name = name[0] + "*" * (len(name) - 1)
-    return {"id": r.id, "number": r.number, "channel": r.channel, "received_at": _iso(r.received_at),
-            "caller_name": name, "caller_phone": phone, "confidential": r.confidential, "type": r.type,
-            "type_text": states.REQUEST_TYPES.get(r.type or ""), "category_code": r.category_code,
-            "title": r.title, "address": r.address, "urgency": r.urgency, "origin": r.origin, "status": r.status,
-            "status_text": states.STATUSES.get(r.status), "round": r.round, "main_unit": r.main_unit,
-            "handling_deadline": _iso(r.handling_deadline), "created_at": _iso(r.created_at), "version": r.version}
+    return {
+        "id": r.id,
+        "number": r.number,
+        "channel": r.channel,
+        "received_at": _iso(r.received_at),
+        "caller_name": name,
+        "caller_phone": phone,
+        "confidential": r.confidential,
+        "type": r.type,
+        "type_text": states.REQUEST_TYPES.get(r.type or ""),
+        "category_code": r.category_code,
+        "title": r.title,
+        "address": r.address,
+        "urgency": r.urgency,
+        "origin": r.origin,
+        "status": r.status,
+        "status_text": states.STATUSES.get(r.status),
+        "round": r.round,
+        "main_unit": r.main_unit,
+        "handling_deadline": _iso(r.handling_deadline),
+        "created_at": _iso(r.created_at),
+        "version": r.version,
+    }
 
 
 def masked(snapshot: dict, o: Order, p: Principal) -> dict:
@@ -94,21 +162,56 @@ def masked(snapshot: dict, o: Order, p: Principal) -> dict:
 
 def state_of(o: Order) -> states.OrderState:
     return states.OrderState(
-        status=o.status, round=o.round, main_unit=o.main_unit, co_units=tuple(o.co_units or ()),
-        return_count=o.return_count, designated=o.designated, extension_pending=o.extension_pending,
-        callback_attempts=o.callback_attempts, callback_failed=o.callback_failed,
-        dispatched_ever=o.dispatched_ever, status_before_return=o.status_before_return,
-        satisfaction=o.satisfaction, disposition=o.disposition, parent_id=o.parent_id)
+        status=o.status,
+        round=o.round,
+        main_unit=o.main_unit,
+        co_units=tuple(o.co_units or ()),
+        return_count=o.return_count,
+        designated=o.designated,
+        extension_pending=o.extension_pending,
+        callback_attempts=o.callback_attempts,
+        callback_failed=o.callback_failed,
+        dispatched_ever=o.dispatched_ever,
+        status_before_return=o.status_before_return,
+        satisfaction=o.satisfaction,
+        disposition=o.disposition,
+        parent_id=o.parent_id,
+    )
 
 
 def _put_state(o: Order, st: states.OrderState) -> None:
     o.status, o.round, o.main_unit, o.co_units = st.status, st.round, st.main_unit, list(st.co_units)
     o.return_count, o.designated, o.extension_pending = st.return_count, st.designated, st.extension_pending
-    o.callback_attempts, o.callback_failed, o.dispatched_ever = st.callback_attempts, st.callback_failed, st.dispatched_ever
+    o.callback_attempts, o.callback_failed, o.dispatched_ever = (
+        st.callback_attempts,
+        st.callback_failed,
+        st.dispatched_ever,
+    )
     o.status_before_return, o.satisfaction, o.disposition, o.parent_id = (
-        st.status_before_return, st.satisfaction, st.disposition, st.parent_id)
+        st.status_before_return,
+        st.satisfaction,
+        st.disposition,
+        st.parent_id,
+    )
 
 
 NOT_NULL = frozenset({"channel", "anonymous", "confidential", "urgency", "kb_refs"})
-EDITABLE = ("channel", "caller_name", "caller_phone", "anonymous", "confidential", "type", "category_code", "title",
-            "content", "address", "district", "lat", "lon", "urgency", "kb_refs", "transcript", "recording")
+EDITABLE = (
+    "channel",
+    "caller_name",
+    "caller_phone",
+    "anonymous",
+    "confidential",
+    "type",
+    "category_code",
+    "title",
+    "content",
+    "address",
+    "district",
+    "lat",
+    "lon",
+    "urgency",
+    "kb_refs",
+    "transcript",
+    "recording",
+)

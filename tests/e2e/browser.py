@@ -26,12 +26,21 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
     # the platform is on loopback: let WebRTC use it, and show real addresses instead of mDNS names
-    "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
     # the WSS server's certificate comes from this installation's own CA (deploy/tls.py)
     "--ignore-certificate-errors",
 )
@@ -124,7 +133,10 @@ class SoftphonePage:
         return self.browser.run(
             "try { var r = window.HotlineSoftphone[arguments[0]].apply(null, arguments[1]);"
             " return {ok: true, value: r === undefined ? null : r}; }"
-            " catch (e) { return {ok: false, error: String(e)}; }", method, list(args))
+            " catch (e) { return {ok: false, error: String(e)}; }",
+            method,
+            list(args),
+        )
 
     def ok(self, method: str, *args):
         r = self.call(method, *args)
@@ -148,8 +160,10 @@ class SoftphonePage:
                 if ev["event"] == name:
                     return ev
             if time.monotonic() > deadline:
-                raise AssertionError(f"no softphone:{name} within {timeout} s; events {self.events(since)}; "
-                                     f"console {self.browser.console()[-10:]}")
+                raise AssertionError(
+                    f"no softphone:{name} within {timeout} s; events {self.events(since)}; "
+                    f"console {self.browser.console()[-10:]}"
+                )
             time.sleep(0.1)
 
     def rtp_stats(self) -> dict:

@@ -23,9 +23,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from deploy.platform import SERVICES, Platform
 from hotline.ami import AMIConnection, connect
@@ -181,9 +181,16 @@ class Stack:
             transfer_map=map_copy if default_map.exists() else default_map,
             ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
             holidays_dir=home / "holidays",
-            sip_agent_port=free_port(), sip_trunk_port=free_port(), ami_port=free_port(),
-            http_port=free_port(), wss_port=free_port(), agi_port=free_port(), api_port=free_port(),
-            redis_port=free_port(), rtp_start=30000, rtp_end=31999,
+            sip_agent_port=free_port(),
+            sip_trunk_port=free_port(),
+            ami_port=free_port(),
+            http_port=free_port(),
+            wss_port=free_port(),
+            agi_port=free_port(),
+            api_port=free_port(),
+            redis_port=free_port(),
+            rtp_start=30000,
+            rtp_end=31999,
             cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
         )
         self.platform = Platform(self.settings)
@@ -193,11 +200,10 @@ class Stack:
         self.sipps: list[subprocess.Popen] = []
 
     def _agent_spec(self, name: str) -> dict:
-        return {"name": name, "password": ensure_sip_password(self.settings.secrets_file, name),
-                "skills": {}}
+        return {"name": name, "password": ensure_sip_password(self.settings.secrets_file, name), "skills": {}}
 
     # lifecycle --------------------------------------------------------------------
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.platform.start(services=(), agents=self.agents_spec)
         self.console_mark = self.asterisk_log_size()
         for name in self.services:
@@ -277,17 +283,56 @@ class Stack:
         out.write_text(text)
         return out
 
-    def sipp_uac(self, scenario: str | Path, dialed: str, caller: str, *, calls: int = 1, rate: float = 10,
-                 concurrent: int | None = None, timeout: float = 60, keys: dict[str, str] | None = None,
-                 extra: list[str] | None = None, port: int | None = None) -> SippResult:
+    def sipp_uac(
+        self,
+        scenario: str | Path,
+        dialed: str,
+        caller: str,
+        *,
+        calls: int = 1,
+        rate: float = 10,
+        concurrent: int | None = None,
+        timeout: float = 60,
+        keys: dict[str, str] | None = None,
+        extra: list[str] | None = None,
+        port: int | None = None,
+    ) -> SippResult:
         """Place ``calls`` citizen calls from the PSTN side and wait for them to end."""
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         log = self.root / f"uac-{time.monotonic_ns()}.log"
-        cmd = ["sipp", "-sf", str(path), f"{self.settings.bind}:{self.settings.sip_trunk_port}",
-               "-s", dialed, "-i", "127.0.0.1", "-p", str(port or free_port()), "-mp", str(media_port()),
-               "-m", str(calls), "-r", str(rate), "-l", str(concurrent or calls), "-nostdin",
-               "-key", "caller", caller, "-timeout", f"{int(timeout)}s", "-timeout_error",
-               "-trace_logs", "-log_file", str(log), "-trace_err", "-error_file", str(log) + ".err"]
+        cmd = [
+            "sipp",
+            "-sf",
+            str(path),
+            f"{self.settings.bind}:{self.settings.sip_trunk_port}",
+            "-s",
+            dialed,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port or free_port()),
+            "-mp",
+            str(media_port()),
+            "-m",
+            str(calls),
+            "-r",
+            str(rate),
+            "-l",
+            str(concurrent or calls),
+            "-nostdin",
+            "-key",
+            "caller",
+            caller,
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+            "-trace_err",
+            "-error_file",
+            str(log) + ".err",
+        ]
         for k, v in (keys or {}).items():
             cmd += ["-key", k, v]
         cmd += extra or []
@@ -307,17 +352,46 @@ class Stack:
     def register(self, name: str, port: int) -> None:
         password = ensure_sip_password(self.settings.secrets_file, name)
         r = subprocess.run(
-            ["sipp", "-sf", str(SIPP_DIR / "agent_register.xml"),
-             f"{self.settings.bind}:{self.settings.sip_agent_port}", "-i", "127.0.0.1", "-p", str(port),
-             "-m", "1", "-au", name, "-ap", password, "-key", "user", name, "-nostdin",
-             "-timeout", "10s", "-timeout_error"],
-            capture_output=True, text=True, timeout=30, cwd=self.root)
+            [
+                "sipp",
+                "-sf",
+                str(SIPP_DIR / "agent_register.xml"),
+                f"{self.settings.bind}:{self.settings.sip_agent_port}",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-m",
+                "1",
+                "-au",
+                name,
+                "-ap",
+                password,
+                "-key",
+                "user",
+                name,
+                "-nostdin",
+                "-timeout",
+                "10s",
+                "-timeout_error",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=self.root,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"agent {name} could not register: {r.stdout[-1500:]} {r.stderr[-1500:]}")
 
     @contextlib.contextmanager
-    def agent(self, name: str, skills: dict[str, int] | None = None, scenario: str | Path = "agent_answer.xml",
-              paused: bool = False, login: bool = True):
+    def agent(
+        self,
+        name: str,
+        skills: dict[str, int] | None = None,
+        scenario: str | Path = "agent_answer.xml",
+        paused: bool = False,
+        login: bool = True,
+    ):
         """A registered SIPp softphone for agent ``name``, logged into its skill queues."""
         skills = {"hotline": 0} if skills is None else skills
         if name not in {a["name"] for a in self.agents_spec}:
@@ -328,17 +402,41 @@ class Stack:
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         log = self.root / f"agent-{name}-{port}.log"
         proc = subprocess.Popen(
-            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port()),
-             "-nostdin", "-trace_logs", "-log_file", str(log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.root)
+            [
+                "sipp",
+                "-sf",
+                str(path),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-mp",
+                str(media_port()),
+                "-nostdin",
+                "-trace_logs",
+                "-log_file",
+                str(log),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.root,
+        )
         self.sipps.append(proc)
         agent = Agent(name, port, proc, log, dict(skills))
         try:
             if login:
                 for queue, penalty in skills.items():
-                    resp = self.ami({"Action": "QueueAdd", "Queue": queue, "Interface": f"PJSIP/{name}",
-                                     "MemberName": name, "Penalty": str(penalty),
-                                     "Paused": "true" if paused else "false"})[0]
+                    resp = self.ami(
+                        {
+                            "Action": "QueueAdd",
+                            "Queue": queue,
+                            "Interface": f"PJSIP/{name}",
+                            "MemberName": name,
+                            "Penalty": str(penalty),
+                            "Paused": "true" if paused else "false",
+                        }
+                    )[0]
                     if resp.get("Response") != "Success":
                         raise RuntimeError(f"QueueAdd {name} to {queue}: {resp}")
             time.sleep(0.2)

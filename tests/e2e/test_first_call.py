@@ -15,8 +15,11 @@ def _api_get(stack, path: str) -> dict:
     import httpx
 
     token = stack.secrets["api_tokens"]["admin"]
-    r = httpx.get(f"http://{stack.settings.bind}:{stack.settings.api_port}{path}",
-                  headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    r = httpx.get(
+        f"http://{stack.settings.bind}:{stack.settings.api_port}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     r.raise_for_status()
     return r.json()
 
@@ -42,23 +45,33 @@ def test_12345_reaches_an_agent_through_fastagi(stack):
         result = stack.sipp_uac("citizen_call.xml", "12345", CALLER)
         assert result.ok, result.stdout + result.log
         connect = stack.events.wait_for(
-            lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "hotline", since=mark, timeout=15)
+            lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "hotline", since=mark, timeout=15
+        )
         assert connect["MemberName"] == "1001"
         assert connect["CallerIDNum"] == CALLER
         assert chanvars(connect).get("HOTLINE_ROUTER") == "agi"
         assert chanvars(connect).get("HOTLINE_ORIGIN") == "12345"
         leave = stack.events.wait_for(
             lambda e: e.get("Event") == "QueueCallerLeave" and e.get("Uniqueid") == connect["Uniqueid"],
-            since=mark, timeout=5)
+            since=mark,
+            timeout=5,
+        )
         assert leave["Queue"] == "hotline"
-        stack.events.wait_for(lambda e: e.get("Event") == "AgentComplete" and e.get("MemberName") == "1001",
-                              since=mark, timeout=10)
+        stack.events.wait_for(
+            lambda e: e.get("Event") == "AgentComplete" and e.get("MemberName") == "1001", since=mark, timeout=10
+        )
         pops = agent.screen_pops()
         assert pops and "origin=12345" in pops[-1] and f"from={CALLER}" in pops[-1]
         # the hand-off made a draft work order for this call and stamped it on the channel
         varset = stack.events.wait_for(
-            lambda e: e.get("Event") == "VarSet" and e.get("Variable") == "HOTLINE_ORDER"
-            and e.get("Linkedid") == connect["Linkedid"], since=mark, timeout=15)
+            lambda e: (
+                e.get("Event") == "VarSet"
+                and e.get("Variable") == "HOTLINE_ORDER"
+                and e.get("Linkedid") == connect["Linkedid"]
+            ),
+            since=mark,
+            timeout=15,
+        )
         number = varset["Value"]
         order = _api_get(stack, f"/api/v1/orders/by-number/{number}")
         assert order["linkedid"] == connect["Linkedid"]
@@ -68,7 +81,9 @@ def test_12345_reaches_an_agent_through_fastagi(stack):
         assert order["origin_department"] == "hotline"  # 市政务服务管理办公室, by name from the call
     # the handler saw the dialed number and the caller id (masked in its log)
     route_lines = [l for l in stack.service_log("agi").splitlines() if '"msg": "route"' in l]
-    assert any('"dialed": "12345"' in l and f'"caller": "{mask_number(CALLER)}"' in l for l in route_lines), route_lines[-3:]
+    assert any('"dialed": "12345"' in l and f'"caller": "{mask_number(CALLER)}"' in l for l in route_lines), (
+        route_lines[-3:]
+    )
     assert CALLER not in stack.service_log("agi")
 
 
@@ -80,8 +95,8 @@ def test_calls_reach_an_agent_when_fastagi_is_down(stack):
             result = stack.sipp_uac("citizen_call.xml", "12345", "13900139000")
             assert result.ok, result.stdout + result.log
             connect = stack.events.wait_for(
-                lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1002",
-                since=mark, timeout=15)
+                lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1002", since=mark, timeout=15
+            )
             assert chanvars(connect).get("HOTLINE_ROUTER") == "static"
             assert connect["Queue"] == "hotline"
     finally:

@@ -25,10 +25,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hotline.settings import PROJECT_ROOT
 from deploy.platform import settings_env
+from hotline.settings import PROJECT_ROOT
 from tests.e2e.harness import SIPP_DIR, free_port
-
 
 E2E_FLOWS = """
 flows:
@@ -91,11 +90,22 @@ class Ivr:
     def start(self) -> None:
         self.stack.platform.stop_service("ari")
         env = settings_env(self.stack.settings)
-        env.update({"HOTLINE_LOG_LEVEL": "DEBUG", "HOTLINE_IVR_FLOWS_DIR": str(self.flows), "HOTLINE_VOSK_MODEL": korean_model(),
-                    "HOTLINE_CALLBACK_DIAL": f"PJSIP/pstn/sip:{{number}}@127.0.0.1:{self.callback_port}"})
-        self.proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "ari"], env=env,
-                                     stdin=subprocess.DEVNULL, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        env.update(
+            {
+                "HOTLINE_LOG_LEVEL": "DEBUG",
+                "HOTLINE_IVR_FLOWS_DIR": str(self.flows),
+                "HOTLINE_VOSK_MODEL": korean_model(),
+                "HOTLINE_CALLBACK_DIAL": f"PJSIP/pstn/sip:{{number}}@127.0.0.1:{self.callback_port}",
+            }
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "ari"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.log, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -134,7 +144,7 @@ class Ivr:
 
     def use_flow(self, flow: str) -> None:
         """Route 12345 into ``flow`` (the map's hotline.flow)."""
-        text = self.map_text.replace("  queue: hotline\n", f"  queue: hotline\n  flow: \"{flow}\"\n", 1)
+        text = self.map_text.replace("  queue: hotline\n", f'  queue: hotline\n  flow: "{flow}"\n', 1)
         assert text != self.map_text
         self.stack.reload(transfer_map=text)
 
@@ -152,8 +162,22 @@ def _pcap(packets: list[tuple[float, bytes]], out: Path) -> None:
     rec = []
     for i, (t, rtp) in enumerate(packets):
         udp = struct.pack("!HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
-                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        ip = (
+            struct.pack(
+                "!BBHHHBBH4s4s",
+                0x45,
+                0,
+                20 + len(udp),
+                i & 0xFFFF,
+                0,
+                64,
+                17,
+                0,
+                bytes([127, 0, 0, 1]),
+                bytes([127, 0, 0, 1]),
+            )
+            + udp
+        )
         eth = b"\0" * 12 + b"\x08\x00" + ip
         rec.append(struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)), len(eth), len(eth)) + eth)
     out.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1) + b"".join(rec))
@@ -170,13 +194,15 @@ def dtmf_pcap(keys: str, gap_ms: int) -> Path:
         for i in range(8):  # 160 ms of tone, one update every 20 ms
             first = 0x80 if i == 0 else 0
             payload = struct.pack("!BBH", codes[k], 10, 160 * (i + 1))
-            packets.append((t + 0.02 * i, struct.pack("!BBHII", 0x80, first | 101, _RTP["seq"] & 0xFFFF, ts, 0x4D2)
-                            + payload))
+            packets.append(
+                (t + 0.02 * i, struct.pack("!BBHII", 0x80, first | 101, _RTP["seq"] & 0xFFFF, ts, 0x4D2) + payload)
+            )
             _RTP["seq"] += 1
         for j in range(3):  # end of event, sent three times
             payload = struct.pack("!BBH", codes[k], 0x80 | 10, 160 * 8)
-            packets.append((t + 0.16 + 0.005 * j,
-                            struct.pack("!BBHII", 0x80, 101, _RTP["seq"] & 0xFFFF, ts, 0x4D2) + payload))
+            packets.append(
+                (t + 0.16 + 0.005 * j, struct.pack("!BBHII", 0x80, 101, _RTP["seq"] & 0xFFFF, ts, 0x4D2) + payload)
+            )
             _RTP["seq"] += 1
         _RTP["ts"] += 8 * max(gap_ms, 200)
         t += max(gap_ms, 200) / 1000
@@ -191,8 +217,10 @@ def dtmf(keys: str, gap_ms: int = 400, first_ms: int = 0) -> str:
     """SIPp actions: wait ``first_ms``, then send ``keys`` as RFC 2833 DTMF."""
     out = f'<pause milliseconds="{first_ms}"/>' if first_ms else ""
     pcap = dtmf_pcap(keys, gap_ms)
-    return out + (f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-                  f'<pause milliseconds="{len(keys) * max(gap_ms, 200) + 100}"/>')
+    return out + (
+        f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+        f'<pause milliseconds="{len(keys) * max(gap_ms, 200) + 100}"/>'
+    )
 
 
 def pause(ms: int) -> str:
@@ -210,8 +238,9 @@ def ivr(stack, tmp_path_factory):
 
 
 def joins(stack, mark: int, caller: str) -> list[dict]:
-    return [e for e in stack.events.since(mark)
-            if e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == caller]
+    return [
+        e for e in stack.events.since(mark) if e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == caller
+    ]
 
 
 def via_ivr_queue(stack, mark: int, uniqueid: str) -> dict:
@@ -244,8 +273,11 @@ def ivr_queue(stack, mark: int, caller: str) -> str:
 
 def api(stack, role: str) -> httpx.Client:
     token = stack.secrets["api_tokens"][role]
-    return httpx.Client(base_url=f"http://{stack.settings.bind}:{stack.settings.api_port}/api/v1",
-                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return httpx.Client(
+        base_url=f"http://{stack.settings.bind}:{stack.settings.api_port}/api/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
 
 
 # ------------------------------------------------------------------ DTMF menus
@@ -307,9 +339,19 @@ def test_timeout_is_retried_then_fails(stack, ivr):
 def test_progress_query_of_an_existing_order(stack, ivr):
     owner = "13811112222"
     with api(stack, "calls") as c:
-        resp = c.post("/calls/answered", json={"uniqueid": "e2e-ivr-1", "linkedid": "e2e-ivr-progress-1",
-                                               "caller": owner, "origin": "12345", "mode": "direct",
-                                               "department": "", "agent": "1001", "queue": "hotline"})
+        resp = c.post(
+            "/calls/answered",
+            json={
+                "uniqueid": "e2e-ivr-1",
+                "linkedid": "e2e-ivr-progress-1",
+                "caller": owner,
+                "origin": "12345",
+                "mode": "direct",
+                "department": "",
+                "agent": "1001",
+                "queue": "hotline",
+            },
+        )
     assert resp.status_code in (200, 201), resp.text
     number = resp.json()["order"]["number"]
     assert number.isdigit()
@@ -317,24 +359,41 @@ def test_progress_query_of_an_existing_order(stack, ivr):
 
     # the owner: matched by caller number
     since = len(ivr.text())
-    r = ivr.call(owner, dtmf("1", first_ms=2000) + pause(800) + dtmf(number + "#", gap_ms=350) + pause(6000),
-                 wait_ms=500)
+    r = ivr.call(
+        owner, dtmf("1", first_ms=2000) + pause(800) + dtmf(number + "#", gap_ms=350) + pause(6000), wait_ms=500
+    )
     assert r.ok, r.stdout + r.log
     q = [l for l in ivr.lines(since) if l.get("msg") == "progress query"]
     assert [(l["outcome"], l["last4"]) for l in q] == [("ok", False)], q
 
     # someone else: asked for the last 4 digits of the phone on file
     since = len(ivr.text())
-    r = ivr.call("13999990000", dtmf("1", first_ms=2000) + pause(800) + dtmf(number + "#", gap_ms=350)
-                 + pause(1000) + dtmf(owner[-4:], gap_ms=350) + pause(6000), wait_ms=500)
+    r = ivr.call(
+        "13999990000",
+        dtmf("1", first_ms=2000)
+        + pause(800)
+        + dtmf(number + "#", gap_ms=350)
+        + pause(1000)
+        + dtmf(owner[-4:], gap_ms=350)
+        + pause(6000),
+        wait_ms=500,
+    )
     assert r.ok, r.stdout + r.log
     q = [l for l in ivr.lines(since) if l.get("msg") == "progress query"]
     assert [(l["outcome"], l["last4"]) for l in q] == [("needs_last4", False), ("ok", True)], q
 
     # wrong last 4: refused
     since = len(ivr.text())
-    r = ivr.call("13999990001", dtmf("1", first_ms=2000) + pause(800) + dtmf(number + "#", gap_ms=350)
-                 + pause(1000) + dtmf("0000", gap_ms=350) + pause(4000), wait_ms=500)
+    r = ivr.call(
+        "13999990001",
+        dtmf("1", first_ms=2000)
+        + pause(800)
+        + dtmf(number + "#", gap_ms=350)
+        + pause(1000)
+        + dtmf("0000", gap_ms=350)
+        + pause(4000),
+        wait_ms=500,
+    )
     q = [l for l in ivr.lines(since) if l.get("msg") == "progress query"]
     assert [(l["outcome"], l["last4"]) for l in q] == [("needs_last4", False), ("needs_last4", True)], q
 
@@ -347,16 +406,32 @@ def test_survey_after_the_agent_hangs_up_is_stored_on_the_order(stack, ivr):
         mark = stack.events.mark()
         # keep pressing 2: ignored in the queue, invalid in the greeting (-> queue),
         # and the survey's answer once the agent has hung up
-        th = stack.sipp_uac_async(stack.sipp_file("ivr_dtmf.xml", {
-            "<!-- IVR_ACTIONS -->": dtmf("2" * 40, gap_ms=700, first_ms=1500), "IVR_WAIT": "8000"}),
-            "12345", caller, timeout=90)
-        connect = stack.events.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("CallerIDNum") == caller,
-                                        since=mark, timeout=30)
+        th = stack.sipp_uac_async(
+            stack.sipp_file(
+                "ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": dtmf("2" * 40, gap_ms=700, first_ms=1500), "IVR_WAIT": "8000"}
+            ),
+            "12345",
+            caller,
+            timeout=90,
+        )
+        connect = stack.events.wait_for(
+            lambda e: e.get("Event") == "AgentConnect" and e.get("CallerIDNum") == caller, since=mark, timeout=30
+        )
         linkedid = connect["Linkedid"]
         with api(stack, "calls") as c:
-            resp = c.post("/calls/answered", json={"uniqueid": connect["Uniqueid"], "linkedid": linkedid,
-                                                   "caller": caller, "origin": "12345", "mode": "direct",
-                                                   "department": "", "agent": "1005", "queue": "hotline"})
+            resp = c.post(
+                "/calls/answered",
+                json={
+                    "uniqueid": connect["Uniqueid"],
+                    "linkedid": linkedid,
+                    "caller": caller,
+                    "origin": "12345",
+                    "mode": "direct",
+                    "department": "",
+                    "agent": "1005",
+                    "queue": "hotline",
+                },
+            )
         assert resp.status_code in (200, 201), resp.text
         order_id = resp.json()["order"]["id"]
         th.join(100)
@@ -372,7 +447,7 @@ def _pcap_from_ulaw(ulaw: bytes, out: Path) -> None:
     """An RTP (PCMU, 20 ms) pcap of the audio."""
     packets = []
     for n, i in enumerate(range(0, len(ulaw) - 159, 160)):
-        rtp = struct.pack("!BBHII", 0x80, 0, _RTP["seq"] & 0xFFFF, _RTP["ts"], 0x4D2) + ulaw[i:i + 160]
+        rtp = struct.pack("!BBHII", 0x80, 0, _RTP["seq"] & 0xFFFF, _RTP["ts"], 0x4D2) + ulaw[i : i + 160]
         _RTP["seq"] += 1
         _RTP["ts"] += 160
         packets.append((0.02 * n, rtp))
@@ -382,8 +457,9 @@ def _pcap_from_ulaw(ulaw: bytes, out: Path) -> None:
 def korean_pcap(word: str, root: Path) -> Path:
     wav, ul = root / "say.wav", root / "say.ul"
     subprocess.run(["espeak-ng", "-v", "ko", "-w", str(wav), word], check=True)
-    subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(ul),
-                    "pad", "0.3", "1.5"], check=True)
+    subprocess.run(
+        ["sox", str(wav), "-r", "8000", "-c", "1", "-e", "u-law", "-t", "raw", str(ul), "pad", "0.3", "1.5"], check=True
+    )
     out = root / "say.pcap"
     _pcap_from_ulaw(ul.read_bytes(), out)
     return out
@@ -397,8 +473,9 @@ def test_spoken_choice_is_recognized(stack, ivr, tmp_path):
     caller = "13700000007"
     mark = stack.events.mark()
     since = len(ivr.text())
-    r = ivr.call(caller, pause(2500) + f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-                 + pause(4000), wait_ms=500)
+    r = ivr.call(
+        caller, pause(2500) + f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>' + pause(4000), wait_ms=500
+    )
     assert r.ok, r.stdout + r.log
     heard = [l for l in ivr.lines(since) if l.get("msg") == "speech heard"]
     assert heard and heard[0]["packets"] > 50, heard
@@ -413,8 +490,15 @@ def test_recorded_message_becomes_a_draft_order_with_its_transcript(stack, ivr, 
     ivr.use_flow("e2e-record")
     caller = "13700000011"
     since = len(ivr.text())
-    r = ivr.call(caller, pause(3000) + f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
-                 + pause(3000) + dtmf("#") + pause(6000), wait_ms=3000)
+    r = ivr.call(
+        caller,
+        pause(3000)
+        + f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+        + pause(3000)
+        + dtmf("#")
+        + pause(6000),
+        wait_ms=3000,
+    )
     assert r.ok, r.stdout + r.log
     drafts = [l for l in ivr.lines(since) if l.get("msg") == "draft"]
     assert drafts and drafts[0]["stored"] is True, ivr.lines(since)[-10:]
@@ -455,40 +539,82 @@ def test_callback_is_placed_once_and_dialed_when_the_turn_comes(stack, ivr):
     # no agent logged in: the estimated wait is long, the offer comes; press 1
     r = ivr.call(caller, dtmf("1" * 14, gap_ms=700, first_ms=1500), wait_ms=8000)
     assert r.ok, r.stdout + r.log
-    placed = stack.events.wait_for(lambda e: e.get("Event") == "QueueCallerJoin"
-                                   and e.get("Channel", "").startswith(f"Local/cb-hotline-0-{caller}@"),
-                                   since=mark, timeout=10)
+    placed = stack.events.wait_for(
+        lambda e: (
+            e.get("Event") == "QueueCallerJoin" and e.get("Channel", "").startswith(f"Local/cb-hotline-0-{caller}@")
+        ),
+        since=mark,
+        timeout=10,
+    )
     assert len(_placeholders(stack, caller)) == 2  # ;1 and ;2 of the Local channel
     # the caller hung up; the placeholder (with the caller's number for the screen pop) keeps the place
     assert [e["Channel"].split("@")[0] for e in joins(stack, mark, caller)] == [f"Local/cb-hotline-0-{caller}"]
     # the same number again: no second callback
     r = ivr.call(caller, dtmf("1" * 14, gap_ms=700, first_ms=1500), wait_ms=8000)
     assert r.ok, r.stdout + r.log
-    places = [e for e in stack.events.since(mark) if e.get("Event") == "QueueCallerJoin"
-              and e.get("Channel", "").startswith("Local/cb-")]
+    places = [
+        e
+        for e in stack.events.since(mark)
+        if e.get("Event") == "QueueCallerJoin" and e.get("Channel", "").startswith("Local/cb-")
+    ]
     assert len(places) == 1, places
     assert any(l.get("msg") == "callback already pending" for l in ivr.lines())
     # an agent frees up: the placeholder is answered and the citizen is dialed back
     log = ivr.root / "callback-uas.log"
-    uas = subprocess.Popen(["sipp", "-sf", str(SIPP_DIR / "ivr_callback_uas.xml"), "-i", "127.0.0.1",
-                            "-p", str(ivr.callback_port), "-mp", str(free_port()), "-m", "1", "-nostdin",
-                            "-trace_logs", "-log_file", str(log), "-trace_msg", "-message_file",
-                            str(ivr.root / "callback-uas.msg")], cwd=ivr.root,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uas = subprocess.Popen(
+        [
+            "sipp",
+            "-sf",
+            str(SIPP_DIR / "ivr_callback_uas.xml"),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(ivr.callback_port),
+            "-mp",
+            str(free_port()),
+            "-m",
+            "1",
+            "-nostdin",
+            "-trace_logs",
+            "-log_file",
+            str(log),
+            "-trace_msg",
+            "-message_file",
+            str(ivr.root / "callback-uas.msg"),
+        ],
+        cwd=ivr.root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with stack.agent("1006", skills={"hotline": 0}, scenario="ivr_agent_long.xml"):
-            stack.events.wait_for(lambda e: e.get("Event") == "AgentConnect"
-                                  and e.get("Channel", "") == placed["Channel"], since=mark, timeout=30)
+            stack.events.wait_for(
+                lambda e: e.get("Event") == "AgentConnect" and e.get("Channel", "") == placed["Channel"],
+                since=mark,
+                timeout=30,
+            )
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and "CALLBACK to=" not in (log.read_text() if log.exists() else ""):
                 time.sleep(0.3)
-            dial = [(e.get("Event"), e.get("Channel"), e.get("DestChannel"), e.get("DialStatus"),
-                     e.get("Application"), e.get("AppData")) for e in stack.events.since(mark)
-                    if e.get("Event") in ("DialBegin", "DialEnd")
-                    and ";1" in e.get("Channel", "")]
+            dial = [
+                (
+                    e.get("Event"),
+                    e.get("Channel"),
+                    e.get("DestChannel"),
+                    e.get("DialStatus"),
+                    e.get("Application"),
+                    e.get("AppData"),
+                )
+                for e in stack.events.since(mark)
+                if e.get("Event") in ("DialBegin", "DialEnd") and ";1" in e.get("Channel", "")
+            ]
             msgs = ivr.root / "callback-uas.msg"
             assert f"CALLBACK to={caller}" in (log.read_text() if log.exists() else ""), (
-                dial, msgs.read_text()[:3000] if msgs.exists() else "no messages", uas.poll())
+                dial,
+                msgs.read_text()[:3000] if msgs.exists() else "no messages",
+                uas.poll(),
+            )
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and _placeholders(stack, caller):
                 time.sleep(0.5)
@@ -512,8 +638,13 @@ def test_app_down_calls_take_the_dialplan_fallback(stack, ivr):
         assert r.ok, r.stdout + r.log
         j = joins(stack, mark, caller)
         assert [e["Queue"] for e in j] == ["hotline"]
-        fallback = [e for e in stack.events.since(mark) if e.get("Event") == "VarSet"
-                    and e.get("Uniqueid") == j[0]["Uniqueid"] and e.get("Variable", "").lstrip("_") == "HOTLINE_IVR"]
+        fallback = [
+            e
+            for e in stack.events.since(mark)
+            if e.get("Event") == "VarSet"
+            and e.get("Uniqueid") == j[0]["Uniqueid"]
+            and e.get("Variable", "").lstrip("_") == "HOTLINE_IVR"
+        ]
         assert fallback and fallback[0]["Value"] == "fallback"
     finally:
         ivr.start()

@@ -38,10 +38,14 @@ def modes_map_text(ports: dict[str, int], text: str = DEFAULT_MAP) -> str:
         assert contact in text, contact
         text = text.replace(contact, f"sip:127.0.0.1:{ports[name]}")
     text = text.replace("timeout: 20}", f"timeout: {SEATS_TIMEOUT}}}").replace(
-        "timeout: 25,", f"timeout: {SUBCENTER_TIMEOUT},")
+        "timeout: 25,", f"timeout: {SUBCENTER_TIMEOUT},"
+    )
     # keep one transition announcement (12349's); the others would only slow the tests
-    text = re.sub(r"    transition:\n      text: (.*)\n      until: .*\n",
-                  lambda m: m.group(0) if "12349" in m.group(1) else "", text)
+    text = re.sub(
+        r"    transition:\n      text: (.*)\n      until: .*\n",
+        lambda m: m.group(0) if "12349" in m.group(1) else "",
+        text,
+    )
     return text
 
 
@@ -70,9 +74,26 @@ def modes(stack):
         log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         proc = subprocess.Popen(
-            ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port),
-             "-mp", str(free_port()), "-nostdin", "-trace_logs", "-log_file", str(log)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=stack.root)
+            [
+                "sipp",
+                "-sf",
+                str(path),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-mp",
+                str(free_port()),
+                "-nostdin",
+                "-trace_logs",
+                "-log_file",
+                str(log),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=stack.root,
+        )
         stack.sipps.append(proc)
         time.sleep(0.3)
         assert proc.poll() is None, f"SIPp peer {scenario} did not start"
@@ -105,6 +126,7 @@ def _wait(stack, mark, name, timeout=20, **fields):
 
 # --- 整体并入 ---------------------------------------------------------------------------
 
+
 def test_merge_12349_announcement_then_the_department_skill(stack, modes):
     caller = "13800000001"
     sounds = stack.asterisk.sounds
@@ -124,8 +146,7 @@ def test_merge_12349_announcement_then_the_department_skill(stack, modes):
         assert _ts(join) - _ts(play) >= 10
         assert connect["Queue"] == "minzheng" and connect["MemberName"] == "1001"
         cv = chanvars(connect)
-        assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE"), cv.get("HOTLINE_DEPT")) == \
-            ("12349", "merge", "mzj")
+        assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE"), cv.get("HOTLINE_DEPT")) == ("12349", "merge", "mzj")
         assert play["Uniqueid"] == connect["Uniqueid"]
         pops = agent.screen_pops()
         assert pops and "origin=12349" in pops[-1] and "mode=merge" in pops[-1]
@@ -134,6 +155,7 @@ def test_merge_12349_announcement_then_the_department_skill(stack, modes):
 
 
 # --- 双号并行 ---------------------------------------------------------------------------
+
 
 def test_dual_seats_cancelled_12329_is_answered_by_12345_agents_of_the_skill(stack, modes):
     caller = "13800000002"
@@ -164,8 +186,7 @@ def test_dual_seats_kept_12350_rings_the_department_seats_first(stack, modes):
 
 def test_dual_seats_kept_overflow_to_12345_after_the_timeout(stack, modes):
     caller = "13800000004"
-    with modes.peer("seats-12350", "peer_noanswer.xml") as seats, \
-            stack.agent("1003", skills={"yingji": 0}):
+    with modes.peer("seats-12350", "peer_noanswer.xml") as seats, stack.agent("1003", skills={"yingji": 0}):
         mark = stack.events.mark()
         t0 = time.monotonic()
         result = stack.sipp_uac("citizen_call.xml", "12350", caller)
@@ -182,8 +203,7 @@ def test_dual_seats_kept_overflow_to_12345_after_the_timeout(stack, modes):
 
 def test_dual_seats_kept_overflow_at_once_when_no_seat_is_free(stack, modes):
     caller = "13800000005"
-    with modes.peer("seats-12350", "peer_busy.xml") as seats, \
-            stack.agent("1004", skills={"yingji": 0}):
+    with modes.peer("seats-12350", "peer_busy.xml") as seats, stack.agent("1004", skills={"yingji": 0}):
         mark = stack.events.mark()
         t0 = time.monotonic()
         th = stack.sipp_uac_async("citizen_call.xml", "12350", caller)
@@ -199,6 +219,7 @@ def test_dual_seats_kept_overflow_at_once_when_no_seat_is_free(stack, modes):
 
 # --- 设分中心 ---------------------------------------------------------------------------
 
+
 def test_subcenter_12313_answers_its_calls(stack, modes):
     caller = "13800000006"
     with modes.peer("subcenter-12313", "peer_answer.xml") as sub:
@@ -209,9 +230,13 @@ def test_subcenter_12313_answers_its_calls(stack, modes):
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/subcenter-12313-")
         assert "ruri=INVITE sip:12313" in sub.invites()[-1] and "mode=subcenter" in sub.invites()[-1]
         # the sub-center's call record reaches the platform (设分中心 1: 数据实时向12345热线平台归集)
-        cdr = stack.events.wait_for(lambda e: _is(e, "Cdr", Source=caller)
-                                    and e.get("DestinationChannel", "").startswith("PJSIP/subcenter-12313-"),
-                                    since=mark, timeout=15)
+        cdr = stack.events.wait_for(
+            lambda e: (
+                _is(e, "Cdr", Source=caller) and e.get("DestinationChannel", "").startswith("PJSIP/subcenter-12313-")
+            ),
+            since=mark,
+            timeout=15,
+        )
         assert cdr["Disposition"] == "ANSWERED" and cdr.get("HotlineOrigin") == "12313"
         assert cdr.get("HotlineMode") == "subcenter"
 
@@ -246,12 +271,16 @@ def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes)
 
 # --- transfers between 12345 agents and department seats -----------------------------------
 
+
 def test_agent_blind_transfer_to_department_seats(stack, modes):
     caller = "13800000013"
-    refer = stack.sipp_file("uas_refer.xml", {
-        "REFER_TO_URI": f"sip:12350@{stack.settings.bind}:{stack.settings.sip_agent_port}"})
-    with modes.peer("seats-12350", "peer_answer.xml") as seats, \
-            stack.agent("1007", skills={"renshe": 0}, scenario=refer) as agent:
+    refer = stack.sipp_file(
+        "uas_refer.xml", {"REFER_TO_URI": f"sip:12350@{stack.settings.bind}:{stack.settings.sip_agent_port}"}
+    )
+    with (
+        modes.peer("seats-12350", "peer_answer.xml") as seats,
+        stack.agent("1007", skills={"renshe": 0}, scenario=refer) as agent,
+    ):
         mark = stack.events.mark()
         result = stack.sipp_uac("citizen_call.xml", "12333", caller)
         assert result.ok, result.stdout + result.log
@@ -259,9 +288,13 @@ def test_agent_blind_transfer_to_department_seats(stack, modes):
         assert connect["Queue"] == "renshe"
         blind = _wait(stack, mark, "BlindTransfer")
         assert blind["Extension"] == "12350" and blind["Result"] == "Success"
-        end = stack.events.wait_for(lambda e: _is(e, "DialEnd", CallerIDNum=caller)
-                                    and e.get("DestChannel", "").startswith("PJSIP/seats-12350-"),
-                                    since=mark, timeout=20)
+        end = stack.events.wait_for(
+            lambda e: (
+                _is(e, "DialEnd", CallerIDNum=caller) and e.get("DestChannel", "").startswith("PJSIP/seats-12350-")
+            ),
+            since=mark,
+            timeout=20,
+        )
         assert end["DialStatus"] == "ANSWER"
         invite = seats.invites()[-1]
         assert "ruri=INVITE sip:12350" in invite and "origin=12333" in invite  # the seats see where it came from
@@ -270,8 +303,9 @@ def test_agent_blind_transfer_to_department_seats(stack, modes):
 
 def test_department_seats_transfer_back_to_12345(stack, modes):
     caller = "13800000014"
-    refer = stack.sipp_file("uas_refer.xml", {
-        "REFER_TO_URI": f"sip:12345@{stack.settings.bind}:{stack.settings.sip_trunk_port}"})
+    refer = stack.sipp_file(
+        "uas_refer.xml", {"REFER_TO_URI": f"sip:12345@{stack.settings.bind}:{stack.settings.sip_trunk_port}"}
+    )
     with modes.peer("seats-12350", refer), stack.agent("1008", skills={"yingji": 0}) as agent:
         mark = stack.events.mark()
         result = stack.sipp_uac("citizen_call.xml", "12350", caller)
@@ -295,16 +329,16 @@ def _ami_ok(stack, action: dict) -> dict:
 def test_agent_attended_transfer_to_the_subcenter_completed(stack, modes):
     """Consult the sub-center, then complete: the citizen talks to 12313."""
     caller = "13800000016"
-    with modes.peer("subcenter-12313", "peer_answer.xml") as sub, \
-            stack.agent("1009", skills={"hotline": 0}):
+    with modes.peer("subcenter-12313", "peer_answer.xml") as sub, stack.agent("1009", skills={"hotline": 0}):
         mark = stack.events.mark()
         th = stack.sipp_uac_async("citizen_call.xml", "12345", caller)
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
-        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313",
-                        "Context": "agents"})
-        consult = stack.events.wait_for(lambda e: _is(e, "DialEnd")
-                                        and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
-                                        since=mark, timeout=15)
+        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313", "Context": "agents"})
+        consult = stack.events.wait_for(
+            lambda e: _is(e, "DialEnd") and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
+            since=mark,
+            timeout=15,
+        )
         assert consult["DialStatus"] == "ANSWER"
         # the agent hangs up (its scenario ends the call after 2 s): the transfer completes
         done = _wait(stack, mark, "AttendedTransfer", timeout=15)
@@ -319,20 +353,21 @@ def test_agent_attended_transfer_to_the_subcenter_cancelled(stack, modes):
     caller = "13800000017"
     long_talk = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="8000"'})
     long_peer = stack.sipp_file("peer_answer.xml", {'timeout="2000"': 'timeout="20000"'})
-    with modes.peer("subcenter-12313", long_peer), stack.agent("1010", skills={"hotline": 0},
-                                                                scenario=long_talk):
+    with modes.peer("subcenter-12313", long_peer), stack.agent("1010", skills={"hotline": 0}, scenario=long_talk):
         mark = stack.events.mark()
         th = stack.sipp_uac_async("citizen_call.xml", "12345", caller)
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
-        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313",
-                        "Context": "agents"})
-        consult = stack.events.wait_for(lambda e: _is(e, "DialEnd")
-                                        and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
-                                        since=mark, timeout=15)
+        _ami_ok(stack, {"Action": "Atxfer", "Channel": connect["DestChannel"], "Exten": "12313", "Context": "agents"})
+        consult = stack.events.wait_for(
+            lambda e: _is(e, "DialEnd") and e.get("DestChannel", "").startswith("PJSIP/subcenter-12313-"),
+            since=mark,
+            timeout=15,
+        )
         assert consult["DialStatus"] == "ANSWER"
         _ami_ok(stack, {"Action": "CancelAtxfer", "Channel": connect["DestChannel"]})
-        stack.events.wait_for(lambda e: _is(e, "Hangup") and e.get("Channel") == consult["DestChannel"],
-                              since=mark, timeout=10)
+        stack.events.wait_for(
+            lambda e: _is(e, "Hangup") and e.get("Channel") == consult["DestChannel"], since=mark, timeout=10
+        )
         complete = _wait(stack, mark, "AgentComplete", CallerIDNum=caller, timeout=20)
         assert int(complete["TalkTime"]) >= 6  # the agent kept talking to the citizen
         assert not [e for e in stack.events.since(mark) if _is(e, "AttendedTransfer", Result="Success")]
@@ -341,6 +376,7 @@ def test_agent_attended_transfer_to_the_subcenter_cancelled(stack, modes):
 
 
 # --- province -------------------------------------------------------------------------------
+
 
 def test_province_row_12366_goes_over_the_province_trunk(stack, modes):
     caller = "13800000009"
@@ -359,17 +395,22 @@ def test_emergency_numbers_are_not_queued(stack, modes):
     mark = stack.events.mark()
     stack.sipp_uac("citizen_call.xml", "110", caller, timeout=20)
     assert not [e for e in stack.events.since(mark) if _is(e, "QueueCallerJoin", CallerIDNum=caller)]
-    assert any(_is(e, "Newexten", Application="Playback") and e.get("AppData", "").endswith("/emergency-110")
-               for e in stack.events.since(mark))
+    assert any(
+        _is(e, "Newexten", Application="Playback") and e.get("AppData", "").endswith("/emergency-110")
+        for e in stack.events.since(mark)
+    )
 
 
 # --- reload ----------------------------------------------------------------------------------
 
+
 def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stack, modes):
     caller1, caller2 = "13800000011", "13800000012"
     long_talk = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="9000"'})
-    with stack.agent("1006", skills={"ziran": 0}, scenario=long_talk), \
-            modes.peer("seats-12350", "peer_answer.xml") as seats:
+    with (
+        stack.agent("1006", skills={"ziran": 0}, scenario=long_talk),
+        modes.peer("seats-12350", "peer_answer.xml") as seats,
+    ):
         mark = stack.events.mark()
         call1 = stack.sipp_uac_async("citizen_call.xml", "12336", caller1, timeout=40)
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller1)
@@ -378,7 +419,8 @@ def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stac
         text = modes_map_text(modes.ports)
         old = re.search(r'  - number: "12336"\n(    .*\n)+?    row: 整体并入 3\n', text).group(0)
         new = old.replace("mode: 整体并入", "mode: 双号并行").replace(
-            "seats: cancelled", "seats: retained\n    target: seats-12350")
+            "seats: cancelled", "seats: retained\n    target: seats-12350"
+        )
         stack.reload(transfer_map=text.replace(old, new))
         # the call in progress is still talking
         time.sleep(1)
@@ -404,7 +446,9 @@ def test_a_bad_map_is_refused_and_calls_follow_the_last_good_one(stack, modes):
 
     caller = "13800000018"
     good = modes_map_text(modes.ports)
-    bad = good.replace('    mode: 整体并入\n    seats: cancelled\n    row: 整体并入 3', '    mode: 合并\n    row: 整体并入 3')
+    bad = good.replace(
+        "    mode: 整体并入\n    seats: cancelled\n    row: 整体并入 3", "    mode: 合并\n    row: 整体并入 3"
+    )
     assert bad != good
     before = stack.cli("dialplan show 12336@hotline-static")
     with pytest.raises(ConfigError) as exc:
@@ -432,9 +476,13 @@ def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
             mark = stack.events.mark()
             result = stack.sipp_uac("citizen_call.xml", "12350", caller)
             assert result.ok, result.stdout + result.log
-            end = stack.events.wait_for(lambda e: _is(e, "DialEnd", CallerIDNum=caller)
-                                        and e.get("DestChannel", "").startswith("PJSIP/seats-12350-"),
-                                        since=mark, timeout=20)
+            end = stack.events.wait_for(
+                lambda e: (
+                    _is(e, "DialEnd", CallerIDNum=caller) and e.get("DestChannel", "").startswith("PJSIP/seats-12350-")
+                ),
+                since=mark,
+                timeout=20,
+            )
             assert end["DialStatus"] == "ANSWER"
             assert chanvars(end).get("HOTLINE_ROUTER") == "static"
             assert "ruri=INVITE sip:12350" in seats.invites()[-1]
@@ -459,8 +507,9 @@ def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes
     year_file.write_text(holidays, encoding="utf-8")
     text = modes_map_text(modes.ports)
     old = re.search(r'  - number: "12350"\n(    .*\n)+?    row: 双号并行 2\n', text).group(0)
-    text = text.replace(old, old.replace("    row: 双号并行 2\n",
-                                         '    hours: ["mon-sun 00:00-24:00"]\n    row: 双号并行 2\n'))
+    text = text.replace(
+        old, old.replace("    row: 双号并行 2\n", '    hours: ["mon-sun 00:00-24:00"]\n    row: 双号并行 2\n')
+    )
     stack.reload(transfer_map=text)
     try:
         with modes.peer("seats-12350", "peer_answer.xml") as seats, stack.agent("1002", skills={"yingji": 0}):
@@ -504,8 +553,11 @@ def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         cv = chanvars(connect)
         assert connect["Queue"] == "nongye"
-        assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == \
-            ("province", "province_noanswer", "nyj")
+        assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == (
+            "province",
+            "province_noanswer",
+            "nyj",
+        )
 
 
 def test_overflow_to_another_number_keeps_the_origin(stack, modes):
@@ -519,9 +571,13 @@ def test_overflow_to_another_number_keeps_the_origin(stack, modes):
             mark = stack.events.mark()
             result = stack.sipp_uac("citizen_call.xml", "12350", caller)
             assert result.ok, result.stdout + result.log
-            end = stack.events.wait_for(lambda e: _is(e, "DialEnd", CallerIDNum=caller)
-                                        and e.get("DestChannel", "").startswith("PJSIP/seats-12320-"),
-                                        since=mark, timeout=20)
+            end = stack.events.wait_for(
+                lambda e: (
+                    _is(e, "DialEnd", CallerIDNum=caller) and e.get("DestChannel", "").startswith("PJSIP/seats-12320-")
+                ),
+                since=mark,
+                timeout=20,
+            )
             assert end["DialStatus"] == "ANSWER"
             assert chanvars(end).get("HOTLINE_ORIGIN") == "12350"  # what the citizen dialed
             invite = other.invites()[-1]

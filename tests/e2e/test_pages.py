@@ -59,8 +59,10 @@ def wrapup(stack):
 
 def _talking_agent(stack, seconds: int):
     """agent_answer.xml talking ``seconds`` before its BYE."""
-    return stack.sipp_file("agent_answer.xml", {'timeout="2000" ontimeout="agent_bye"':
-                                                f'timeout="{seconds * 1000}" ontimeout="agent_bye"'})
+    return stack.sipp_file(
+        "agent_answer.xml",
+        {'timeout="2000" ontimeout="agent_bye"': f'timeout="{seconds * 1000}" ontimeout="agent_bye"'},
+    )
 
 
 def _offered(driver) -> int:
@@ -77,8 +79,16 @@ def _state_of(driver, name: str) -> str:
 
 def test_wallboard_counts_a_real_call_and_shows_the_agent_busy_then_in_wrapup(stack, people, browser, wrapup):
     with stack.agent(AGENT_EXT, skills={}, scenario=_talking_agent(stack, 6)):
-        resp = stack.ami({"Action": "QueueAdd", "Queue": "hotline", "Interface": f"PJSIP/{AGENT_EXT}",
-                          "MemberName": AGENT_NAME, "Penalty": "0", "Paused": "false"})[0]
+        resp = stack.ami(
+            {
+                "Action": "QueueAdd",
+                "Queue": "hotline",
+                "Interface": f"PJSIP/{AGENT_EXT}",
+                "MemberName": AGENT_NAME,
+                "Penalty": "0",
+                "Paused": "false",
+            }
+        )[0]
         assert resp.get("Response") == "Success", resp
         try:
             sign_in(browser, people, "e2e-sup", password=PASSWORD)
@@ -90,8 +100,7 @@ def test_wallboard_counts_a_real_call_and_shows_the_agent_busy_then_in_wrapup(st
             wait_for(lambda: _offered(browser) == before + 1, timeout=5, what="the call counted")
             call.join(30)
             assert call.result.ok, call.result.stdout + call.result.log
-            wait_for(lambda: "话后整理" in _state_of(browser, AGENT_NAME), timeout=WRAPUP,
-                     what="the agent in wrap-up")
+            wait_for(lambda: "话后整理" in _state_of(browser, AGENT_NAME), timeout=WRAPUP, what="the agent in wrap-up")
         finally:
             stack.ami({"Action": "QueueRemove", "Queue": "hotline", "Interface": f"PJSIP/{AGENT_EXT}"})
 
@@ -104,7 +113,8 @@ def test_a_good_map_saved_in_the_page_reloads_with_a_call_up(stack, people, brow
             mark = stack.events.mark()
             call = stack.sipp_uac_async("citizen_call.xml", "12345", "13900139001")
             connect = stack.events.wait_for(
-                lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1006", since=mark, timeout=15)
+                lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1006", since=mark, timeout=15
+            )
             sign_in(browser, people, "e2e-admin", "/admin/map", password=PASSWORD)
             broken = before.replace("    mode: 整体并入", "    mode: 整体并入吧", 1)
             browser.execute_script("arguments[0].value = arguments[1];", by_id(browser, "map-text"), broken)
@@ -120,8 +130,9 @@ def test_a_good_map_saved_in_the_page_reloads_with_a_call_up(stack, people, brow
             assert path.read_text(encoding="utf-8") == good
             # the call answered before the reload is still up, and ends normally
             channels = stack.ami({"Action": "CoreShowChannels"})
-            assert any(e.get("Linkedid") == connect["Linkedid"]
-                       for e in channels if e.get("Event") == "CoreShowChannel")
+            assert any(
+                e.get("Linkedid") == connect["Linkedid"] for e in channels if e.get("Event") == "CoreShowChannel"
+            )
             call.join(40)
             assert call.result.ok, call.result.stdout + call.result.log
     finally:

@@ -48,8 +48,10 @@ def test_a_restarted_fastagi_serves_the_last_accepted_map(stack):
     good = modes_map_text(_ports())
     stack.reload(transfer_map=good)  # accepted: kept as the last accepted map
     assert stack.settings.accepted_map.read_text(encoding="utf-8") == good
-    bad = good.replace('  - number: "12336"', '  - number: "12349"', 1) + \
-        '  - {number: "110", name: 报警, department: others, mode: merge}\n'
+    bad = (
+        good.replace('  - number: "12336"', '  - number: "12349"', 1)
+        + '  - {number: "110", name: 报警, department: others, mode: merge}\n'
+    )
     stack.settings.transfer_map.write_text(bad, encoding="utf-8")
     mark_log = len(stack.service_log("agi"))
     stack.platform.stop_service("agi")
@@ -62,8 +64,10 @@ def test_a_restarted_fastagi_serves_the_last_accepted_map(stack):
         mark = stack.events.mark()
         stack.sipp_uac("citizen_call.xml", "110", caller, timeout=20)
         assert not [e for e in stack.events.since(mark) if _is(e, "QueueCallerJoin", CallerIDNum=caller)]
-        assert any(_is(e, "Newexten", Application="Playback") and e.get("AppData", "").endswith("/emergency-110")
-                   for e in stack.events.since(mark))
+        assert any(
+            _is(e, "Newexten", Application="Playback") and e.get("AppData", "").endswith("/emergency-110")
+            for e in stack.events.since(mark)
+        )
         routes = [line for line in stack.service_log("agi")[mark_log:].splitlines() if '"dialed": "110"' in line]
         assert routes and '"kind": "hangup"' in routes[-1], "FastAGI answered with the accepted map"
         with stack.agent("1008", skills={"minzheng": 0}):
@@ -84,8 +88,13 @@ def test_a_fastagi_without_any_good_map_does_not_answer(stack, tmp_path):
     """Neither the file nor an accepted copy: the service exits, the static dialplan routes."""
     settings = stack.settings.with_(transfer_map=tmp_path / "bad.yaml", home=tmp_path, agi_port=free_port())
     settings.transfer_map.write_text("version: 1\nlines: [\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "deploy.cli", "agi"], env=settings_env(settings),
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "agi"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2
     assert "static dialplan takes the calls" in run.stderr
 

@@ -70,9 +70,15 @@ def _ws_url(stack) -> str:
 
 def _register(page: SoftphonePage, stack, password: str | None = None) -> dict:
     mark = page.mark()
-    page.ok("start", {"wsUrl": _ws_url(stack), "uri": f"sip:{ENDPOINT}@{stack.settings.bind}",
-                      "password": password or ensure_sip_password(stack.settings.secrets_file, AGENT),
-                      "displayName": "坐席 1001"})
+    page.ok(
+        "start",
+        {
+            "wsUrl": _ws_url(stack),
+            "uri": f"sip:{ENDPOINT}@{stack.settings.bind}",
+            "password": password or ensure_sip_password(stack.settings.secrets_file, AGENT),
+            "displayName": "坐席 1001",
+        },
+    )
     return page.wait_for("registered" if password is None else "unregistered", since=mark)
 
 
@@ -90,8 +96,9 @@ def _feature_code(page: SoftphonePage, stack, code: str, event: str) -> dict:
     """Dial a feature code from the page; the AMI event it causes for the browser's member."""
     mark, page_mark = stack.events.mark(), page.mark()
     page.ok("call", code)
-    ev = stack.events.wait_for(lambda e: e.get("Event") == event and e.get("Interface") == f"PJSIP/{ENDPOINT}",
-                               since=mark, timeout=15)
+    ev = stack.events.wait_for(
+        lambda e: e.get("Event") == event and e.get("Interface") == f"PJSIP/{ENDPOINT}", since=mark, timeout=15
+    )
     page.wait_for("ended", since=page_mark, timeout=15)
     return ev
 
@@ -173,8 +180,9 @@ def _answer_a_citizen(page: SoftphonePage, stack) -> Call:
     page.ok("answer")
     answered = page.wait_for("answered", since=page_mark)["detail"]
     assert answered["linkedid"] == ring["linkedid"]
-    connect = stack.events.wait_for(lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == AGENT,
-                                    since=mark, timeout=15)
+    connect = stack.events.wait_for(
+        lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == AGENT, since=mark, timeout=15
+    )
     assert connect["Interface"] == f"PJSIP/{ENDPOINT}" and connect["Linkedid"] == ring["linkedid"]
     channel = connect["DestChannel"]
     assert channel.startswith(f"PJSIP/{ENDPOINT}-")
@@ -195,13 +203,13 @@ def test_a_citizen_call_rings_the_page_and_is_bridged_to_the_browser(page, stack
 def _talk_hold_mute_hang_up(page: SoftphonePage, stack, call: Call) -> None:
     channel = call.channel
     # Asterisk bridged the citizen to the browser's endpoint, with encrypted media
-    bridge = stack.events.wait_for(lambda e: e.get("Event") == "BridgeEnter" and e.get("Channel") == channel,
-                                   since=call.mark, timeout=10)
+    bridge = stack.events.wait_for(
+        lambda e: e.get("Event") == "BridgeEnter" and e.get("Channel") == channel, since=call.mark, timeout=10
+    )
     shown = stack.cli(f"bridge show {bridge['BridgeUniqueid']}")
     assert channel in shown and call.connect["Channel"] in shown, shown
     assert channel in stack.cli("core show channels")
     assert _getvar(stack, channel, "CHANNEL(rtp,secure,audio)") == "1"
-
 
     # audio flows both ways: the fake microphone into Asterisk, the citizen's voice into the page,
     # over loopback only (no STUN/TURN, no other interface)
@@ -233,24 +241,35 @@ def _talk_hold_mute_hang_up(page: SoftphonePage, stack, call: Call) -> None:
     # hold and resume: Asterisk sees the re-INVITE as a hold of the browser's channel
     hold_mark = stack.events.mark()
     page.ok("hold", True)
-    stack.events.wait_for(lambda e: e.get("Event") == "Hold" and e.get("Channel") == channel,
-                          since=hold_mark, timeout=10)
+    stack.events.wait_for(
+        lambda e: e.get("Event") == "Hold" and e.get("Channel") == channel, since=hold_mark, timeout=10
+    )
     page.ok("hold", False)
-    stack.events.wait_for(lambda e: e.get("Event") == "Unhold" and e.get("Channel") == channel,
-                          since=hold_mark, timeout=10)
+    stack.events.wait_for(
+        lambda e: e.get("Event") == "Unhold" and e.get("Channel") == channel, since=hold_mark, timeout=10
+    )
     assert page.state["held"] is False
 
     # a DTMF digit from the page (RFC 4733 over SRTP)
     page.ok("dtmf", "5")
-    stack.events.wait_for(lambda e: e.get("Event") == "DTMFEnd" and e.get("Channel") == channel
-                          and e.get("Digit") == "5" and e.get("Direction") == "Received", since=hold_mark, timeout=10)
+    stack.events.wait_for(
+        lambda e: (
+            e.get("Event") == "DTMFEnd"
+            and e.get("Channel") == channel
+            and e.get("Digit") == "5"
+            and e.get("Direction") == "Received"
+        ),
+        since=hold_mark,
+        timeout=10,
+    )
 
     # the agent hangs up in the page: the browser's channel goes, the citizen gets a BYE
     page.ok("hangup")
     ended = page.wait_for("ended", since=call.page_mark)["detail"]
     assert ended["linkedid"] == call.ring["linkedid"]
-    stack.events.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel,
-                          since=call.mark, timeout=10)
+    stack.events.wait_for(
+        lambda e: e.get("Event") == "Hangup" and e.get("Channel") == channel, since=call.mark, timeout=10
+    )
     _citizen_done(call)
     assert page.state["call"] == "idle"
 
@@ -275,8 +294,9 @@ def test_the_page_transfers_the_caller_attended_after_consulting_a_colleague(pag
         mark = stack.events.mark()
         page.ok("transfer", "1002", {"attended": True})
         # the citizen waits on hold while the agent talks to the colleague
-        stack.events.wait_for(lambda e: e.get("Event") == "Hold" and e.get("Channel") == call.channel,
-                              since=mark, timeout=10)
+        stack.events.wait_for(
+            lambda e: e.get("Event") == "Hold" and e.get("Channel") == call.channel, since=mark, timeout=10
+        )
         deadline = time.monotonic() + 15
         while page.state["consult"] != "active":
             assert time.monotonic() < deadline, page.state

@@ -18,8 +18,9 @@ def render_event(fields: dict) -> bytes:
     return ("".join(f"{k}: {v}{EOL}" for k, v in fields.items()) + EOL).encode("utf-8")
 
 
-def generate_events(n: int, queues=("general", "housing", "tax"), agents: int = 20, seed: int = 1,
-                    t0: float = 1_790_000_000.0) -> tuple[list[dict], dict]:
+def generate_events(
+    n: int, queues=("general", "housing", "tax"), agents: int = 20, seed: int = 1, t0: float = 1_790_000_000.0
+) -> tuple[list[dict], dict]:
     """A plausible stream: joins, answers, abandons, completions, member status.
 
     Returns the events and the expected per-queue counts (offered/answered/abandoned)."""
@@ -34,37 +35,126 @@ def generate_events(n: int, queues=("general", "housing", "tax"), agents: int = 
         uid = f"{int(t0)}.{i}"
         t += 0.01
         name = f"张三{i % 97}"  # multi-byte caller names exercise the UTF-8 reader
-        out.append({"Event": "QueueCallerJoin", "Privilege": "agent,all", "Timestamp": f"{t:.6f}",
-                    "Channel": f"PJSIP/pstn-{i:08x}", "ChannelState": "6", "CallerIDNum": f"138{i:08d}",
-                    "CallerIDName": name, "Queue": q, "Position": "1", "Count": "1", "Uniqueid": uid,
-                    "Linkedid": uid, "HOTLINE_ORIGIN": "12345"})
+        out.append(
+            {
+                "Event": "QueueCallerJoin",
+                "Privilege": "agent,all",
+                "Timestamp": f"{t:.6f}",
+                "Channel": f"PJSIP/pstn-{i:08x}",
+                "ChannelState": "6",
+                "CallerIDNum": f"138{i:08d}",
+                "CallerIDName": name,
+                "Queue": q,
+                "Position": "1",
+                "Count": "1",
+                "Uniqueid": uid,
+                "Linkedid": uid,
+                "HOTLINE_ORIGIN": "12345",
+            }
+        )
         expect[q]["offered"] += 1
         member = f"PJSIP/{1000 + rng.randrange(agents)}"
         if rng.random() < 0.85:
             hold = rng.randrange(0, 40)
-            out.append({"Event": "QueueCallerLeave", "Privilege": "agent,all", "Timestamp": f"{t + hold:.6f}",
-                        "Queue": q, "Count": "0", "Position": "1", "Uniqueid": uid})
-            out.append({"Event": "AgentConnect", "Privilege": "agent,all", "Timestamp": f"{t + hold:.6f}",
-                        "Queue": q, "Uniqueid": uid, "Interface": member, "MemberName": member,
-                        "HoldTime": str(hold), "RingTime": "2", "CallerIDName": name})
-            out.append({"Event": "QueueMemberStatus", "Privilege": "agent,all", "Timestamp": f"{t + hold:.6f}",
-                        "Queue": q, "MemberName": member, "Interface": member, "StateInterface": member,
-                        "Membership": "dynamic", "Penalty": "0", "CallsTaken": "1", "LastCall": "0",
-                        "InCall": "1", "Status": "2", "Paused": "0", "PausedReason": ""})
-            out.append({"Event": "AgentComplete", "Privilege": "agent,all", "Timestamp": f"{t + hold + 90:.6f}",
-                        "Queue": q, "Uniqueid": uid, "Interface": member, "MemberName": member,
-                        "HoldTime": str(hold), "TalkTime": "90", "Reason": "caller"})
+            out.append(
+                {
+                    "Event": "QueueCallerLeave",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + hold:.6f}",
+                    "Queue": q,
+                    "Count": "0",
+                    "Position": "1",
+                    "Uniqueid": uid,
+                }
+            )
+            out.append(
+                {
+                    "Event": "AgentConnect",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + hold:.6f}",
+                    "Queue": q,
+                    "Uniqueid": uid,
+                    "Interface": member,
+                    "MemberName": member,
+                    "HoldTime": str(hold),
+                    "RingTime": "2",
+                    "CallerIDName": name,
+                }
+            )
+            out.append(
+                {
+                    "Event": "QueueMemberStatus",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + hold:.6f}",
+                    "Queue": q,
+                    "MemberName": member,
+                    "Interface": member,
+                    "StateInterface": member,
+                    "Membership": "dynamic",
+                    "Penalty": "0",
+                    "CallsTaken": "1",
+                    "LastCall": "0",
+                    "InCall": "1",
+                    "Status": "2",
+                    "Paused": "0",
+                    "PausedReason": "",
+                }
+            )
+            out.append(
+                {
+                    "Event": "AgentComplete",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + hold + 90:.6f}",
+                    "Queue": q,
+                    "Uniqueid": uid,
+                    "Interface": member,
+                    "MemberName": member,
+                    "HoldTime": str(hold),
+                    "TalkTime": "90",
+                    "Reason": "caller",
+                }
+            )
             expect[q]["answered"] += 1
         else:
-            out.append({"Event": "QueueCallerAbandon", "Privilege": "agent,all", "Timestamp": f"{t + 20:.6f}",
-                        "Queue": q, "Uniqueid": uid, "Position": "1", "OriginalPosition": "1", "HoldTime": "20"})
-            out.append({"Event": "QueueCallerLeave", "Privilege": "agent,all", "Timestamp": f"{t + 20:.6f}",
-                        "Queue": q, "Count": "0", "Position": "1", "Uniqueid": uid})
+            out.append(
+                {
+                    "Event": "QueueCallerAbandon",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + 20:.6f}",
+                    "Queue": q,
+                    "Uniqueid": uid,
+                    "Position": "1",
+                    "OriginalPosition": "1",
+                    "HoldTime": "20",
+                }
+            )
+            out.append(
+                {
+                    "Event": "QueueCallerLeave",
+                    "Privilege": "agent,all",
+                    "Timestamp": f"{t + 20:.6f}",
+                    "Queue": q,
+                    "Count": "0",
+                    "Position": "1",
+                    "Uniqueid": uid,
+                }
+            )
             expect[q]["abandoned"] += 1
         # noise the consumer must skip
-        out.append({"Event": "Newexten", "Privilege": "dialplan,all", "Timestamp": f"{t:.6f}",
-                    "Channel": f"PJSIP/pstn-{i:08x}", "Context": "hotline-inbound", "Extension": "12345",
-                    "Priority": "1", "Application": "NoOp", "AppData": "hotline inbound 12345", "Uniqueid": uid})
+        out.append(
+            {
+                "Event": "Newexten",
+                "Privilege": "dialplan,all",
+                "Timestamp": f"{t:.6f}",
+                "Channel": f"PJSIP/pstn-{i:08x}",
+                "Context": "hotline-inbound",
+                "Extension": "12345",
+                "Priority": "1",
+                "Application": "NoOp",
+                "AppData": "hotline inbound 12345",
+                "Uniqueid": uid,
+            }
+        )
     return out, expect
 
 
@@ -80,8 +170,9 @@ def _fields(block: bytes) -> dict:
 class FeedServer:
     """``async with FeedServer(payload, rate) as srv:`` ... ``srv.port``; ``await srv.sent``."""
 
-    def __init__(self, payload: bytes = b"", rate: float | None = None, chunk: int = 4096,
-                 status: list[dict] | None = None):
+    def __init__(
+        self, payload: bytes = b"", rate: float | None = None, chunk: int = 4096, status: list[dict] | None = None
+    ):
         self.payload = payload
         self.rate = rate  # bytes per second; None = as fast as the socket takes it
         self.chunk = chunk
@@ -121,17 +212,34 @@ class FeedServer:
                 aid = act.get("ActionID", "")
                 name = act.get("Action", "").lower()
                 if name == "login":
-                    writer.write(render_event({"Response": "Success", "ActionID": aid,
-                                               "Message": "Authentication accepted"}))
+                    writer.write(
+                        render_event({"Response": "Success", "ActionID": aid, "Message": "Authentication accepted"})
+                    )
                     if streaming is None:
                         streaming = asyncio.ensure_future(self._stream(writer))
                 elif name == "queuestatus":
-                    writer.write(render_event({"Response": "Success", "ActionID": aid, "EventList": "start",
-                                               "Message": "Queue status will follow"}))
+                    writer.write(
+                        render_event(
+                            {
+                                "Response": "Success",
+                                "ActionID": aid,
+                                "EventList": "start",
+                                "Message": "Queue status will follow",
+                            }
+                        )
+                    )
                     for ev in self.status:
                         writer.write(render_event({**ev, "ActionID": aid}))
-                    writer.write(render_event({"Event": "QueueStatusComplete", "ActionID": aid,
-                                               "EventList": "Complete", "ListItems": str(len(self.status))}))
+                    writer.write(
+                        render_event(
+                            {
+                                "Event": "QueueStatusComplete",
+                                "ActionID": aid,
+                                "EventList": "Complete",
+                                "ListItems": str(len(self.status)),
+                            }
+                        )
+                    )
                 else:
                     writer.write(render_event({"Response": "Success", "ActionID": aid, "Message": "ok"}))
                 await writer.drain()
@@ -152,7 +260,7 @@ class FeedServer:
             start = loop.time()
             data = memoryview(self.payload)
             while sent < len(data):
-                piece = data[sent: sent + self.chunk]
+                piece = data[sent : sent + self.chunk]
                 writer.write(piece)
                 sent += len(piece)
                 await writer.drain()

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-
 from agi import routing
 from agi.server import AGIClosed, FastAGIServer, parse_env, parse_response, read_response
 from agi.service import NoMap, initial_map, make_state
@@ -159,11 +158,13 @@ async def test_100_trying_is_skipped_and_the_answer_read():
 
 
 async def test_multi_line_520_usage_is_read_whole():
-    text = ("520-Invalid command syntax.  Proper usage follows:\n"
-            "Usage: EXEC <application> <options>\n"
-            "   Executes application with given options.\n"
-            "520 End of proper usage.\n"
-            "200 result=0\n")
+    text = (
+        "520-Invalid command syntax.  Proper usage follows:\n"
+        "Usage: EXEC <application> <options>\n"
+        "   Executes application with given options.\n"
+        "520 End of proper usage.\n"
+        "200 result=0\n"
+    )
     reader = _reader(text)
     resp = await read_response(reader)
     assert resp.code == 520 and "Usage: EXEC" in resp.rest and "Executes application" in resp.rest

@@ -31,11 +31,11 @@ def _feed(protocol_cls, chunks):
     return proto.factory.events
 
 
-RAW = "Event: Newchannel\r\nCallerIDName: 张三\r\nExten: 12345\r\n\r\n".encode("utf-8")
+RAW = "Event: Newchannel\r\nCallerIDName: 张三\r\nExten: 12345\r\n\r\n".encode()
 
 
 def _split_inside_chinese():
-    cut = RAW.index("张".encode("utf-8")) + 1  # one byte into the first character
+    cut = RAW.index("张".encode()) + 1  # one byte into the first character
     return [RAW[:cut], RAW[cut:]]
 
 

@@ -3,7 +3,7 @@ against a recording stand-in for the REST side (no Asterisk here; the e2e tests 
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ari_apps import app as A
@@ -17,13 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_parse_args():
     assert parse_args([]) == ("12345", None, {})
-    assert parse_args(["survey", "linkedid=1.2", "HOTLINE_QUEUE=q"]) == ("survey", None, {"linkedid": "1.2", "HOTLINE_QUEUE": "q"})
+    assert parse_args(["survey", "linkedid=1.2", "HOTLINE_QUEUE=q"]) == (
+        "survey",
+        None,
+        {"linkedid": "1.2", "HOTLINE_QUEUE": "q"},
+    )
     assert parse_args(["12345:progress_number"]) == ("12345", "progress_number", {})
     assert parse_args(["linkedid=9"]) == ("12345", None, {"linkedid": "9"})
 
 
 def test_event_lag():
-    now = datetime(2026, 11, 23, 23, 10, 2, 500000, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 23, 10, 2, 500000, tzinfo=UTC)
     assert event_lag({"timestamp": "2026-11-23T23:10:01.000+0000"}, now) == 1.5
     assert event_lag({}, now) == 0.0
     assert event_lag({"timestamp": "garbage"}, now) == 0.0
@@ -87,8 +91,11 @@ class FakeAri:
 
 
 def _start(cid, args):
-    return {"type": "StasisStart", "channel": {"id": cid, "name": "PJSIP/pstn-1", "caller": {"number": "13800138000"}},
-            "args": args}
+    return {
+        "type": "StasisStart",
+        "channel": {"id": cid, "name": "PJSIP/pstn-1", "caller": {"number": "13800138000"}},
+        "args": args,
+    }
 
 
 async def test_call_runs_the_flow_and_sheds_over_capacity():
@@ -107,15 +114,22 @@ async def test_call_runs_the_flow_and_sheds_over_capacity():
     # a second call while one is in flight: over capacity -> the dialplan fallback, not the flow
     app.dispatch(_start("c2", ["12345"]))
     await asyncio.sleep(0.05)
-    assert ("POST", "/channels/c2/continue", {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1}) in ari.calls
+    assert (
+        "POST",
+        "/channels/c2/continue",
+        {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1},
+    ) in ari.calls
     assert ("POST", "/asterisk/variable", {"variable": "HOTLINE_IVR_UNTIL", "value": "0"}) in ari.calls
     assert app.stats["shed"] == 1 and "c2" not in app.calls
     # caller presses 0: queue via the dialplan with queue, priority, after-flow in the extension
     app.dispatch({"type": "ChannelDtmfReceived", "digit": "0", "channel": {"id": "c1"}})
     await asyncio.sleep(0.05)
     assert ("DELETE", "/playbacks/c1-p1", {}) in ari.calls
-    assert ("POST", "/channels/c1/continue",
-            {"context": "hotline-ivr-queue", "extension": "q-hotline-0-survey", "priority": 1}) in ari.calls
+    assert (
+        "POST",
+        "/channels/c1/continue",
+        {"context": "hotline-ivr-queue", "extension": "q-hotline-0-survey", "priority": 1},
+    ) in ari.calls
     assert "c1" not in app.calls
     # helper channels of our own (speech) are never treated as calls
     app.dispatch(_start("s1", ["hotline-internal"]))
@@ -158,11 +172,11 @@ async def test_rest_pool_keeps_alive_decodes_chunked_and_retries_a_closed_connec
             seen.append((first, body, b"authorization: basic" in head.lower()))
             n += 1
             if "/chunked" in first:
-                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n")
+                writer.write(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n')
             elif "/missing" in first:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}")
             else:
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
+                writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{"ok":true}')
             await writer.drain()
             if n == 2:  # drop the kept-alive connection after two requests
                 writer.close()
@@ -206,6 +220,7 @@ async def test_events_reconnect_after_the_websocket_drops():
 
     got = []
     try:
+
         async def consume():
             async for ev in ari.events(on_connect=on_connect, max_backoff=0.05):
                 got.append(ev["n"])
@@ -239,6 +254,10 @@ async def test_resync_sends_unknown_calls_in_stasis_to_the_fallback_and_forgets_
     assert "tracked" in app.calls
     await app.resync()
     await asyncio.sleep(0.05)
-    assert ("POST", "/channels/old/continue", {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1}) in ari.calls
+    assert (
+        "POST",
+        "/channels/old/continue",
+        {"context": A.FALLBACK_CONTEXT, "extension": "s", "priority": 1},
+    ) in ari.calls
     assert not any(c[1].startswith(("/channels/snoop", "/channels/other")) for c in ari.calls)
     assert "tracked" not in app.calls  # no longer in Stasis: its task ended

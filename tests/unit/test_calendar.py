@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.calendar import ALWAYS, WARN_DAYS, Calendar, load_calendar, parse_hours
-from hotline.settings import PROJECT_ROOT, Settings, load_calendar as settings_calendar
+from hotline.settings import PROJECT_ROOT, Settings
+from hotline.settings import load_calendar as settings_calendar
 from hotline.yamlsrc import ConfigError
 
 SHIPPED = PROJECT_ROOT / "holidays"
@@ -75,15 +76,21 @@ def test_missing_directory_is_an_empty_calendar(tmp_path):
     assert c.years == frozenset() and c.is_working_day(date(2026, 10, 1))
 
 
-@pytest.mark.parametrize("text, where, what", [
-    ("year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2026-10-02, to: 2026-10-01}\n", ":4:", "before"),
-    ("year: 2026\nsource: x\nworkdays: [2026-10-08]\n", ":3:", "weekday already"),
-    ("year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2027-01-01}\n", ":4:", "not in year 2026"),
-    ("year: 2026\nholidays: []\n", ":1:", "where the dates come from"),
-    ("year: 2026\nsource: x\nholliday: []\n", ":3:", "unknown field 'holliday'"),
-    ("year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2026-10-10}\nworkdays: [2026-10-10]\n", ":5:",
-     "both a holiday and a workday"),
-])
+@pytest.mark.parametrize(
+    "text, where, what",
+    [
+        ("year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2026-10-02, to: 2026-10-01}\n", ":4:", "before"),
+        ("year: 2026\nsource: x\nworkdays: [2026-10-08]\n", ":3:", "weekday already"),
+        ("year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2027-01-01}\n", ":4:", "not in year 2026"),
+        ("year: 2026\nholidays: []\n", ":1:", "where the dates come from"),
+        ("year: 2026\nsource: x\nholliday: []\n", ":3:", "unknown field 'holliday'"),
+        (
+            "year: 2026\nsource: x\nholidays:\n  - {name: a, from: 2026-10-10}\nworkdays: [2026-10-10]\n",
+            ":5:",
+            "both a holiday and a workday",
+        ),
+    ],
+)
 def test_bad_year_file_is_rejected_whole_with_file_line(tmp_path, text, where, what):
     (tmp_path / "2026.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as exc:

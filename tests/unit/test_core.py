@@ -12,10 +12,10 @@ import pytest
 
 from asterisk_conf.render import AstPaths
 from deploy.configure import render_instance
-from hotline.transfer_map import load_map_for
 from hotline.log import JsonFormatter, event, mask_number, mask_text
 from hotline.secrets import ensure_sip_password, load_secrets
 from hotline.settings import Settings
+from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError, loads
 
 
@@ -29,8 +29,16 @@ def test_mask_number():
 
 def test_json_log_masks_caller_fields():
     logger = logging.getLogger("t")
-    rec = logger.makeRecord("t", logging.INFO, __file__, 1, "route 13812345678", (), None,
-                            extra={"fields": {"caller": "13812345678", "dialed": "12345"}})
+    rec = logger.makeRecord(
+        "t",
+        logging.INFO,
+        __file__,
+        1,
+        "route 13812345678",
+        (),
+        None,
+        extra={"fields": {"caller": "13812345678", "dialed": "12345"}},
+    )
     out = json.loads(JsonFormatter().format(rec))
     assert out["caller"] == "138****5678" and out["dialed"] == "12345"
     assert "13812345678" not in out["msg"]
@@ -69,15 +77,27 @@ def test_yaml_positions_and_errors():
 def _render(tmp_path):
     s = Settings(home=tmp_path)
     secrets = load_secrets(s.secrets_file)
-    return render_instance(s, secrets, AstPaths.under("/srv/hotline/x"), load_map_for(s),
-                           agents=[{"name": "1001", "password": "pw", "skills": {}}])
+    return render_instance(
+        s,
+        secrets,
+        AstPaths.under("/srv/hotline/x"),
+        load_map_for(s),
+        agents=[{"name": "1001", "password": "pw", "skills": {}}],
+    )
 
 
 def test_render_is_deterministic_and_complete(tmp_path):
     a, b = _render(tmp_path), _render(tmp_path)
     assert a == b
-    for name in ("pjsip.conf", "extensions.conf", "queues.conf", "manager.conf", "ari.conf", "http.conf",
-                 "modules.conf"):
+    for name in (
+        "pjsip.conf",
+        "extensions.conf",
+        "queues.conf",
+        "manager.conf",
+        "ari.conf",
+        "http.conf",
+        "modules.conf",
+    ):
         assert name in a
     assert "chan_sip" not in a["modules.conf"].replace("no chan_sip", "")
     assert "autoload = no" in a["modules.conf"]
@@ -97,7 +117,8 @@ def test_platform_refuses_ports_already_in_use(tmp_path):
         held.listen()
         port = held.getsockname()[1]
         others = dict.fromkeys(  # port 0: always free
-            ("sip_agent_port", "sip_trunk_port", "http_port", "wss_port", "agi_port", "api_port", "redis_port"), 0)
+            ("sip_agent_port", "sip_trunk_port", "http_port", "wss_port", "agi_port", "api_port", "redis_port"), 0
+        )
         p = Platform(Settings(home=tmp_path, ami_port=port, **others))
         busy = p.busy_ports()
         assert busy == [f"AMI 127.0.0.1:{port}"]

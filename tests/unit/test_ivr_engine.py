@@ -49,8 +49,11 @@ def test_default_flow_goes_to_the_queue_when_the_caller_waits(flows):
     timer = c.last(E.Timer)
     assert timer.seconds == 2
     acts = c.timeout()
-    assert acts == [E.Continue(E.QUEUE_CONTEXT, "s",
-                               {"HOTLINE_QUEUE": "hotline", "HOTLINE_PRIORITY": "3", "HOTLINE_AFTER": "survey"})]
+    assert acts == [
+        E.Continue(
+            E.QUEUE_CONTEXT, "s", {"HOTLINE_QUEUE": "hotline", "HOTLINE_PRIORITY": "3", "HOTLINE_AFTER": "survey"}
+        )
+    ]
     assert c.st.done
 
 
@@ -67,11 +70,12 @@ def test_progress_query_with_caller_match(flows):
     c.prompt_done()
     for d in "20261124":
         c.send(E.Digit(d))
-    acts = c.send(E.Digit("#"))
+    c.send(E.Digit("#"))
     lookup = c.last(E.Lookup)
     assert (lookup.number, lookup.last4) == ("20261124", None)
-    c.send(E.Looked("ok", {"number": "20261124", "status_text": "办理中", "deadline": "2026-11-30T17:00:00"},
-                    lookup.token))
+    c.send(
+        E.Looked("ok", {"number": "20261124", "status_text": "办理中", "deadline": "2026-11-30T17:00:00"}, lookup.token)
+    )
     say = c.last(E.Say)
     assert "2 0 2 6 1 1 2 4" in say.text and "办理中" in say.text and "2026年11月30日" in say.text
     c.send(E.PromptDone(say.token))
@@ -123,9 +127,9 @@ def test_menu_invalid_then_timeout_then_failure(flows):
     assert c.send(E.Timeout(c.st.token - 1)) == []
     c.send(E.PromptDone(replay.token))
     c.send(E.Digit("2"))
-    assert c.acts[-1] == E.Continue(E.TRANSFER_CONTEXT, "119",
-                                    {"HOTLINE_TRANSFER_KIND": "emergency",
-                                     "HOTLINE_TRANSFER_PROMPT": "ivr-linkage-fire"})
+    assert c.acts[-1] == E.Continue(
+        E.TRANSFER_CONTEXT, "119", {"HOTLINE_TRANSFER_KIND": "emergency", "HOTLINE_TRANSFER_PROMPT": "ivr-linkage-fire"}
+    )
     # timeout with no_input set goes straight there
     c = Call(flows, "linkage")
     c.prompt_done()
@@ -173,18 +177,21 @@ def test_legacy_announcement_then_department_queue(flows):
     assert isinstance(c.acts[-1], E.Continue) and c.acts[-1].variables["HOTLINE_PRIORITY"] == "0"
 
 
-@pytest.mark.parametrize("when,is_open", [
-    (datetime(2026, 11, 24, 9, 0), True),     # Tuesday morning
-    (datetime(2026, 11, 24, 12, 30), False),  # lunch break
-    (datetime(2026, 11, 24, 17, 30), False),  # closing time is exclusive
-    (datetime(2026, 11, 28, 10, 0), False),   # Saturday
-    (datetime(2026, 9, 20, 10, 0), True),     # Sunday, but an adjusted working day (调休)
-    (datetime(2026, 10, 10, 10, 0), True),    # Saturday, an adjusted working day (调休)
-    (datetime(2026, 9, 27, 10, 0), False),    # Sunday inside 中秋 (the old IVR calendar made it a workday)
-    (datetime(2026, 10, 1, 10, 0), False),    # National Day holiday (a Thursday)
-    (datetime(2026, 10, 6, 10, 0), False),    # National Day holiday (the old IVR calendar left it open)
-    (datetime(2026, 10, 7, 10, 0), False),
-])
+@pytest.mark.parametrize(
+    "when,is_open",
+    [
+        (datetime(2026, 11, 24, 9, 0), True),  # Tuesday morning
+        (datetime(2026, 11, 24, 12, 30), False),  # lunch break
+        (datetime(2026, 11, 24, 17, 30), False),  # closing time is exclusive
+        (datetime(2026, 11, 28, 10, 0), False),  # Saturday
+        (datetime(2026, 9, 20, 10, 0), True),  # Sunday, but an adjusted working day (调休)
+        (datetime(2026, 10, 10, 10, 0), True),  # Saturday, an adjusted working day (调休)
+        (datetime(2026, 9, 27, 10, 0), False),  # Sunday inside 中秋 (the old IVR calendar made it a workday)
+        (datetime(2026, 10, 1, 10, 0), False),  # National Day holiday (a Thursday)
+        (datetime(2026, 10, 6, 10, 0), False),  # National Day holiday (the old IVR calendar left it open)
+        (datetime(2026, 10, 7, 10, 0), False),
+    ],
+)
 def test_hours(flows, when, is_open):
     """The IVR's hours node asks the platform's one calendar (holidays/2026.yaml)."""
     node = flows["legacy-hours"].nodes["hours"]
@@ -260,4 +267,6 @@ def test_done_state_ignores_events(flows):
 
 
 def test_readback_without_deadline():
-    assert E.readback_text({"number": "12", "status_text": "已办结", "deadline": None}) == "工单号 1 2，当前状态：已办结。"
+    assert (
+        E.readback_text({"number": "12", "status_text": "已办结", "deadline": None}) == "工单号 1 2，当前状态：已办结。"
+    )

@@ -74,7 +74,7 @@ def test_shape_errors_point_at_the_field_and_all_are_reported():
 
 
 def test_unknown_type_and_extra_field():
-    bad = GOOD.replace("q: {type: queue, skill: general, after: \"\"}", "q: {type: queu, skill: general}")
+    bad = GOOD.replace('q: {type: queue, skill: general, after: ""}', "q: {type: queu, skill: general}")
     assert any("f.yaml:10:" in p for p in problems(bad))
     bad = GOOD.replace("failure: q", "failure: q\n        colour: red")
     out = problems(bad)
@@ -82,9 +82,11 @@ def test_unknown_type_and_extra_field():
 
 
 def test_emergency_linkage_only_to_110_119_120_122():
-    text = GOOD.replace("q: {type: queue, skill: general, after: \"\"}", 'q: {type: transfer, kind: emergency, to: "911"}')
+    text = GOOD.replace(
+        'q: {type: queue, skill: general, after: ""}', 'q: {type: transfer, kind: emergency, to: "911"}'
+    )
     assert "110, 119, 120, 122" in problems(text)[0]
-    ok = GOOD.replace("q: {type: queue, skill: general, after: \"\"}", 'q: {type: transfer, kind: emergency, to: "120"}')
+    ok = GOOD.replace('q: {type: queue, skill: general, after: ""}', 'q: {type: transfer, kind: emergency, to: "120"}')
     data, src = loads(ok, "f.yaml")
     assert F.parse(data, src)["12345"].nodes["q"].to == "120"
 
@@ -97,7 +99,8 @@ def test_pass_through_loop_is_rejected():
 
 def test_read_lengths_and_duplicate_keys():
     text = GOOD.replace('{"1": q}', '{"1": r}') + (
-        "      r: {type: read, prompt: x, var: n, min_length: 5, max_length: 4, failure: q, next: q}\n")
+        "      r: {type: read, prompt: x, var: n, min_length: 5, max_length: 4, failure: q, next: q}\n"
+    )
     assert any("min_length is greater than max_length" in p for p in problems(text))
     dup = GOOD.replace("      q: {type: queue", "      greet: {type: hangup}\n      q: {type: queue")
     assert any("duplicate key 'greet'" in p for p in problems(dup))
@@ -105,8 +108,9 @@ def test_read_lengths_and_duplicate_keys():
 
 def test_directory_rejected_whole(tmp_path):
     (tmp_path / "a.yaml").write_text(GOOD, encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(GOOD.replace('"12345"', "other").replace("{\"1\": q}", "{\"1\": zz}"),
-                                     encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(
+        GOOD.replace('"12345"', "other").replace('{"1": q}', '{"1": zz}'), encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as exc:
         F.load_dir(tmp_path)
     assert [p.file for p in exc.value.problems] == [str(tmp_path / "b.yaml")]
@@ -117,8 +121,7 @@ def test_directory_rejected_whole(tmp_path):
 
 
 def test_queue_after_must_name_a_flow(tmp_path):
-    (tmp_path / "a.yaml").write_text(GOOD.replace('after: ""', "after: nosurvey"),
-                                     encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(GOOD.replace('after: ""', "after: nosurvey"), encoding="utf-8")
     with pytest.raises(ConfigError) as exc:
         F.load_dir(tmp_path)
     assert "enters flow 'nosurvey'" in str(exc.value) and ":10:" in str(exc.value)
@@ -139,7 +142,7 @@ def test_cli_check(tmp_path, capsys):
 
 
 def test_hours_nodes_name_a_calendar_instead_of_listing_dates(tmp_path):
-    hours = ('      h: {type: hours, holidays: [2026-10-01], open: greet, closed: q}\n')
+    hours = "      h: {type: hours, holidays: [2026-10-01], open: greet, closed: q}\n"
     text = GOOD.replace("    start: greet\n", "    start: h\n").rstrip("\n") + "\n" + hours
     with pytest.raises(ConfigError) as exc:
         F.parse(*loads(text, "h.yaml"))

@@ -77,9 +77,13 @@ def _imports(module: str, path: Path):
             for alias in node.names:
                 if f"{base}.{alias.name}" in MODULES:
                     yield f"{base}.{alias.name}", node.lineno, id(node) in inside
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and isinstance(node.args[0].value, str)
-              and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("optional_import", "import_module")):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("optional_import", "import_module")
+        ):
             yield node.args[0].value, node.lineno, id(node) in inside
 
 
@@ -97,9 +101,13 @@ def _pkg(module: str) -> str:
 
 
 def test_the_core_imports_no_package_above_it():
-    bad = [f"{MODULES[m].relative_to(ROOT)}:{line}: {m} imports {t}"
-           for m, targets in _edges().items() if _pkg(m) == CORE
-           for t, line in sorted(targets) if _pkg(t) != CORE]
+    bad = [
+        f"{MODULES[m].relative_to(ROOT)}:{line}: {m} imports {t}"
+        for m, targets in _edges().items()
+        if _pkg(m) == CORE
+        for t, line in sorted(targets)
+        if _pkg(t) != CORE
+    ]
     assert not bad, "the core must stay at the bottom:\n" + "\n".join(bad)
 
 
@@ -175,8 +183,11 @@ def test_imports_sit_at_the_top_of_modules():
 
 
 def test_no_production_file_over_400_lines():
-    big = [f"{p.relative_to(ROOT)}: {n} lines" for p in MODULES.values()
-           if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
+    big = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for p in MODULES.values()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    ]
     assert not big, "split along the seams:\n" + "\n".join(big)
 
 

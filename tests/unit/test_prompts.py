@@ -90,8 +90,9 @@ def test_batch_and_map_prompts(tmp_path):
     texts = P.map_prompts(tmap)
     assert texts["transition-12349"].startswith("您拨打的民政服务热线12349")
     assert {"emergency-110", "emergency-119", "emergency-120", "emergency-122"} <= set(texts)
-    assert sum(1 for n in texts if n.startswith("transition-")) == \
-        sum(1 for ln in tmap.lines if ln.transition is not None)
+    assert sum(1 for n in texts if n.startswith("transition-")) == sum(
+        1 for ln in tmap.lines if ln.transition is not None
+    )
     few = {k: texts[k] for k in ("transition-12349", "emergency-110")}
     files = P.ensure_prompts(few, tmp_path)
     assert set(files) == set(few) and all(p.exists() for p in files.values())

@@ -9,11 +9,11 @@ import threading
 import pytest
 
 from hotline.settings import Settings
-from tests.dbutil import migrated
 from queues import agents as ag
 from queues import agents_cli
-from tests.fakes.amifeed import FeedServer
 from queues.models import Registry, parse_skills, validate
+from tests.dbutil import migrated
+from tests.fakes.amifeed import FeedServer
 
 ALICE = {"name": "alice", "extension": "1001", "skills": {"general": 0, "housing": 2}, "team": "A", "display": "张三"}
 
@@ -33,26 +33,48 @@ def test_validate():
 def test_login_logout_pause_actions():
     add = ag.login_actions(ALICE)
     assert add == [
-        {"Action": "QueueAdd", "Queue": "general", "Interface": "PJSIP/1001", "Penalty": "0",
-         "MemberName": "alice", "StateInterface": "PJSIP/1001", "Paused": "false"},
-        {"Action": "QueueAdd", "Queue": "housing", "Interface": "PJSIP/1001", "Penalty": "2",
-         "MemberName": "alice", "StateInterface": "PJSIP/1001", "Paused": "false"},
+        {
+            "Action": "QueueAdd",
+            "Queue": "general",
+            "Interface": "PJSIP/1001",
+            "Penalty": "0",
+            "MemberName": "alice",
+            "StateInterface": "PJSIP/1001",
+            "Paused": "false",
+        },
+        {
+            "Action": "QueueAdd",
+            "Queue": "housing",
+            "Interface": "PJSIP/1001",
+            "Penalty": "2",
+            "MemberName": "alice",
+            "StateInterface": "PJSIP/1001",
+            "Paused": "false",
+        },
     ]
     assert [a["Queue"] for a in ag.login_actions(ALICE, queues=["housing"])] == ["housing"]
-    assert ag.logout_actions(ALICE) == [{"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1001"}
-                                         for q in ("general", "housing")]
-    assert ag.pause_action(ALICE, True, "lunch") == {"Action": "QueuePause", "Interface": "PJSIP/1001",
-                                                     "Paused": "true", "Reason": "lunch"}
+    assert ag.logout_actions(ALICE) == [
+        {"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1001"} for q in ("general", "housing")
+    ]
+    assert ag.pause_action(ALICE, True, "lunch") == {
+        "Action": "QueuePause",
+        "Interface": "PJSIP/1001",
+        "Paused": "true",
+        "Reason": "lunch",
+    }
     assert "Reason" not in ag.pause_action(ALICE, False, "lunch")
 
 
 def test_check_responses_idempotent():
     acts = [{"Action": "QueueAdd"}, {"Action": "QueueRemove"}, {"Action": "QueuePause"}]
-    res = ag.check_responses(acts, [
-        [{"Response": "Error", "Message": "Unable to add interface: Already there"}],
-        {"Response": "Error", "Message": "Unable to remove interface: Not there"},
-        {"Response": "Error", "Message": "Interface not found"},
-    ])
+    res = ag.check_responses(
+        acts,
+        [
+            [{"Response": "Error", "Message": "Unable to add interface: Already there"}],
+            {"Response": "Error", "Message": "Unable to remove interface: Not there"},
+            {"Response": "Error", "Message": "Interface not found"},
+        ],
+    )
     assert [r.ok for r in res] == [True, True, False]
 
 
@@ -105,8 +127,12 @@ def test_cli_login_pause_sends_ami_actions(tmp_path, capsys):
         assert _cli(["login", "nobody"], settings) == 1
         sent = [a for a in srv.actions if a.get("Action") != "Login"]
         assert [(a["Action"], a.get("Queue"), a.get("Penalty")) for a in sent] == [
-            ("QueueAdd", "general", "0"), ("QueueAdd", "housing", "2"), ("QueuePause", None, None),
-            ("QueueRemove", "general", None), ("QueueRemove", "housing", None)]
+            ("QueueAdd", "general", "0"),
+            ("QueueAdd", "housing", "2"),
+            ("QueuePause", None, None),
+            ("QueueRemove", "general", None),
+            ("QueueRemove", "housing", None),
+        ]
         assert sent[2]["Reason"] == "lunch" and sent[2]["Paused"] == "true"
     finally:
         box["stop"] = True

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from hotline.auth import Principal, builtin_resolver
 from hotline.settings import Settings
-from tests.dbutil import migrated
 from queues.api import router
 from queues.service import keys
 from queues.stats import Aggregator
+from tests.dbutil import migrated
 
 TOKENS = {"supervisor": "tok-sup", "admin": "tok-adm", "ivr": "tok-ivr", "agent": "tok-agent"}
 T0 = 1_790_000_000.0
@@ -31,10 +31,28 @@ class FakeRedis:
 def client(tmp_path):
     agg = Aggregator()
     agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0, "Queue": "general", "Uniqueid": "u1"})
-    agg.apply({"Event": "AgentConnect", "Timestamp": T0 + 4, "Queue": "general", "Uniqueid": "u1", "HoldTime": "4",
-               "Interface": "PJSIP/1001"})
-    agg.apply({"Event": "QueueMemberAdded", "Timestamp": T0, "Queue": "general", "Interface": "PJSIP/1001",
-               "MemberName": "alice", "Status": "1", "Paused": "1", "PausedReason": "lunch"})
+    agg.apply(
+        {
+            "Event": "AgentConnect",
+            "Timestamp": T0 + 4,
+            "Queue": "general",
+            "Uniqueid": "u1",
+            "HoldTime": "4",
+            "Interface": "PJSIP/1001",
+        }
+    )
+    agg.apply(
+        {
+            "Event": "QueueMemberAdded",
+            "Timestamp": T0,
+            "Queue": "general",
+            "Interface": "PJSIP/1001",
+            "MemberName": "alice",
+            "Status": "1",
+            "Paused": "1",
+            "PausedReason": "lunch",
+        }
+    )
     k = keys("hotline")
     app = FastAPI()
     app.include_router(router)
@@ -42,8 +60,9 @@ def client(tmp_path):
     named = {"tok-alice": Principal(subject="alice", role="agent"), "tok-bob": Principal(subject="bob", role="agent")}
     app.state.token_resolvers = [builtin_resolver(TOKENS), named.get]
     app.state.settings = migrated(Settings(home=tmp_path))
-    app.state.queues_redis = FakeRedis({k["view"]: json.dumps(agg.view(T0 + 10)).encode(),
-                                        k["agents"]: json.dumps(agg.agents_view(T0 + 10)).encode()})
+    app.state.queues_redis = FakeRedis(
+        {k["view"]: json.dumps(agg.view(T0 + 10)).encode(), k["agents"]: json.dumps(agg.agents_view(T0 + 10)).encode()}
+    )
     app.state.sse_max_events = 1
     return TestClient(app)
 
@@ -86,13 +105,22 @@ def test_stream_sends_the_view(client):
 
 
 def test_agents_registry_and_live_state(client):
-    r = client.post("/api/v1/queues/agents", headers=h("admin"),
-                    json={"name": "alice", "extension": "1001", "skills": {"general": 0}, "display": "张三"})
+    r = client.post(
+        "/api/v1/queues/agents",
+        headers=h("admin"),
+        json={"name": "alice", "extension": "1001", "skills": {"general": 0}, "display": "张三"},
+    )
     assert r.status_code == 201, r.text
-    assert client.post("/api/v1/queues/agents", headers=h("admin"),
-                       json={"name": "bob", "extension": "1001"}).status_code == 422
-    assert client.post("/api/v1/queues/agents", headers=h("supervisor"),
-                       json={"name": "bob", "extension": "1002"}).status_code == 403
+    assert (
+        client.post("/api/v1/queues/agents", headers=h("admin"), json={"name": "bob", "extension": "1001"}).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/queues/agents", headers=h("supervisor"), json={"name": "bob", "extension": "1002"}
+        ).status_code
+        == 403
+    )
     a = client.get("/api/v1/queues/agents", headers=h("supervisor")).json()["agents"]
     assert a[0]["name"] == "alice" and a[0]["state"] == "paused" and a[0]["reason"] == "lunch"
     assert client.post("/api/v1/queues/agents/nobody/login", headers=h("agent")).status_code == 404
@@ -101,8 +129,9 @@ def test_agents_registry_and_live_state(client):
 def test_sizing(client):
     r = client.get("/api/v1/queues/sizing?population=9410000", headers=h("admin")).json()
     assert (r["seats"], r["operators"]) == (95, 190)
-    r = client.get("/api/v1/queues/sizing?population=9410000&calls_per_day=30000&patience=90",
-                   headers=h("supervisor")).json()
+    r = client.get(
+        "/api/v1/queues/sizing?population=9410000&calls_per_day=30000&patience=90", headers=h("supervisor")
+    ).json()
     assert r["verdict"]["meets"] is False and r["verdict"]["seats_needed"] > 95
 
 
@@ -129,9 +158,14 @@ def test_login_pause_over_ami(client):
         assert ready.wait(5)
         app = client.app
         app.state.settings = app.state.settings.with_(ami_port=box["srv"].port)
-        assert client.post("/api/v1/queues/agents", headers=h("admin"),
-                           json={"name": "alice", "extension": "1001", "skills": {"hotline": 0, "tax": 3}}
-                           ).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/queues/agents",
+                headers=h("admin"),
+                json={"name": "alice", "extension": "1001", "skills": {"hotline": 0, "tax": 3}},
+            ).status_code
+            == 201
+        )
         # an agent changes only its own queue state: neither the shared agent token nor bob may log alice in
         for other in ("agent", "bob"):
             r = client.post("/api/v1/queues/agents/alice/login", headers=h(other))
@@ -144,7 +178,10 @@ def test_login_pause_over_ami(client):
         assert r.status_code == 200, r.text
         sent = [a for a in box["srv"].actions if a.get("Action") != "Login"]
         assert [(a["Action"], a.get("Penalty"), a.get("Reason")) for a in sent] == [
-            ("QueueAdd", "0", None), ("QueueAdd", "3", None), ("QueuePause", None, "lunch")]
+            ("QueueAdd", "0", None),
+            ("QueueAdd", "3", None),
+            ("QueuePause", None, "lunch"),
+        ]
         assert client.post("/api/v1/queues/agents/alice/login", headers=h("ivr")).status_code == 403
     finally:
         box["stop"] = True

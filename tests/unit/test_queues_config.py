@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from asterisk_conf.render import AstPaths
 from deploy.configure import render_instance
-from hotline.transfer_map import load_map_for
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
-from tests.dbutil import migrated
+from hotline.transfer_map import load_map_for
 from queues import config
 from queues.models import Registry
+from tests.dbutil import migrated
 
 
 def test_specs_one_queue_per_skill_general_first():
@@ -56,8 +54,15 @@ def test_rendered_queues_follow_the_map(tmp_path):
 
 
 def test_rendered_agents_register_with_generated_secrets(tmp_path):
-    agents = [{"name": "1001", "agent": "alice", "display": "张三", "password": "pw-1",
-               "skills": {"hotline": 0, "gongjijin": 2}}]
+    agents = [
+        {
+            "name": "1001",
+            "agent": "alice",
+            "display": "张三",
+            "password": "pw-1",
+            "skills": {"hotline": 0, "gongjijin": 2},
+        }
+    ]
     files = _render(tmp_path, agents=agents)
     pj = files["pjsip_agents.conf"]
     assert "password = pw-1" in pj and "identify_by = username" in pj

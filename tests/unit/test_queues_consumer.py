@@ -6,8 +6,8 @@ import asyncio
 
 from hotline import ami
 from hotline.settings import Settings
-from tests.fakes.amifeed import FeedServer, generate_events, render_event
 from queues.service import Consumer, MemoryStore
+from tests.fakes.amifeed import FeedServer, generate_events, render_event
 
 SECRETS = {"ami_user": "hotline", "ami_secret": "x"}
 
@@ -40,24 +40,46 @@ async def test_consumer_counts_every_event_and_stores_the_view():
     assert c.received == len(events)
     views = {q["queue"]: q["today"] for q in store.view["queues"]}
     for q, exp in expect.items():
-        assert (views[q]["offered"], views[q]["answered"], views[q]["abandoned"]) == \
-            (exp["offered"], exp["answered"], exp["abandoned"])
+        assert (views[q]["offered"], views[q]["answered"], views[q]["abandoned"]) == (
+            exp["offered"],
+            exp["answered"],
+            exp["abandoned"],
+        )
     assert store.saves >= 1 and store.state["v"] == 1
 
 
 async def test_consumer_resyncs_from_queuestatus_and_keeps_saved_day():
-    first = [{"Event": "QueueCallerJoin", "Timestamp": f"{T0}", "Queue": "general", "Uniqueid": "u1"},
-             {"Event": "QueueCallerJoin", "Timestamp": f"{T0 + 1}", "Queue": "general", "Uniqueid": "u2"},
-             {"Event": "AgentConnect", "Timestamp": f"{T0 + 3}", "Queue": "general", "Uniqueid": "u1",
-              "HoldTime": "3", "Interface": "PJSIP/1001"}]
+    first = [
+        {"Event": "QueueCallerJoin", "Timestamp": f"{T0}", "Queue": "general", "Uniqueid": "u1"},
+        {"Event": "QueueCallerJoin", "Timestamp": f"{T0 + 1}", "Queue": "general", "Uniqueid": "u2"},
+        {
+            "Event": "AgentConnect",
+            "Timestamp": f"{T0 + 3}",
+            "Queue": "general",
+            "Uniqueid": "u1",
+            "HoldTime": "3",
+            "Interface": "PJSIP/1001",
+        },
+    ]
     c, store = await _consume(b"".join(render_event(e) for e in first), 3)
     assert {q["queue"]: q for q in store.view["queues"]}["general"]["waiting"] == 1
     saved = store.state
     # restart: the saved day comes back, the live part comes from QueueStatus
-    status = [{"Event": "QueueParams", "Queue": "general"},
-              {"Event": "QueueMember", "Queue": "general", "Name": "bob", "Location": "PJSIP/1002",
-               "StateInterface": "PJSIP/1002", "Penalty": "1", "Status": "1", "Paused": "1",
-               "PausedReason": "午饭", "InCall": "0"}]
+    status = [
+        {"Event": "QueueParams", "Queue": "general"},
+        {
+            "Event": "QueueMember",
+            "Queue": "general",
+            "Name": "bob",
+            "Location": "PJSIP/1002",
+            "StateInterface": "PJSIP/1002",
+            "Penalty": "1",
+            "Status": "1",
+            "Paused": "1",
+            "PausedReason": "午饭",
+            "InCall": "0",
+        },
+    ]
     c2, store2 = await _consume(b"", 0, status=status, store=MemoryStore(saved))
     general = {q["queue"]: q for q in store2.view["queues"]}["general"]
     assert (general["today"]["offered"], general["today"]["answered"]) == (2, 1)  # the day survived

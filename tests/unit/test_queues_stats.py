@@ -17,8 +17,18 @@ def ev(name, t, **kw):
 
 
 def member(q, iface, t, name="a", status=1, paused=0, incall=0, penalty=0, event="QueueMemberAdded", **kw):
-    return ev(event, t, Queue=q, Interface=iface, MemberName=name, Status=status, Paused=paused,
-              InCall=incall, Penalty=penalty, **kw)
+    return ev(
+        event,
+        t,
+        Queue=q,
+        Interface=iface,
+        MemberName=name,
+        Status=status,
+        Paused=paused,
+        InCall=incall,
+        Penalty=penalty,
+        **kw,
+    )
 
 
 def call(agg, q, uid, t_join, answer_after=None, abandon_after=None, talk=60, iface="PJSIP/1001"):
@@ -26,14 +36,44 @@ def call(agg, q, uid, t_join, answer_after=None, abandon_after=None, talk=60, if
     if answer_after is not None:
         t = t_join + answer_after
         agg.apply(ev("QueueCallerLeave", t, Queue=q, Uniqueid=uid, Count=0))
-        agg.apply(ev("AgentConnect", t, Queue=q, Uniqueid=uid, HoldTime=int(answer_after), RingTime=2,
-                     Interface=iface, MemberName="a"))
-        agg.apply(ev("AgentComplete", t + talk, Queue=q, Uniqueid=uid, HoldTime=int(answer_after), TalkTime=talk,
-                     Interface=iface, MemberName="a", Reason="caller"))
+        agg.apply(
+            ev(
+                "AgentConnect",
+                t,
+                Queue=q,
+                Uniqueid=uid,
+                HoldTime=int(answer_after),
+                RingTime=2,
+                Interface=iface,
+                MemberName="a",
+            )
+        )
+        agg.apply(
+            ev(
+                "AgentComplete",
+                t + talk,
+                Queue=q,
+                Uniqueid=uid,
+                HoldTime=int(answer_after),
+                TalkTime=talk,
+                Interface=iface,
+                MemberName="a",
+                Reason="caller",
+            )
+        )
     elif abandon_after is not None:
         t = t_join + abandon_after
-        agg.apply(ev("QueueCallerAbandon", t, Queue=q, Uniqueid=uid, Position=1, OriginalPosition=1,
-                     HoldTime=int(abandon_after)))
+        agg.apply(
+            ev(
+                "QueueCallerAbandon",
+                t,
+                Queue=q,
+                Uniqueid=uid,
+                Position=1,
+                OriginalPosition=1,
+                HoldTime=int(abandon_after),
+            )
+        )
         agg.apply(ev("QueueCallerLeave", t, Queue=q, Uniqueid=uid, Count=0))
 
 
@@ -78,8 +118,9 @@ def test_agent_states():
     agg.apply(member("general", "PJSIP/1001", T0, name="alice"))
     agg.apply(member("general", "PJSIP/1002", T0, name="bob"))
     agg.apply(member("general", "PJSIP/1003", T0, name="carol", status=5))
-    agg.apply(member("general", "PJSIP/1002", T0 + 1, name="bob", paused=1, PausedReason="lunch",
-                     event="QueueMemberPause"))
+    agg.apply(
+        member("general", "PJSIP/1002", T0 + 1, name="bob", paused=1, PausedReason="lunch", event="QueueMemberPause")
+    )
     v = agg.queue_view("general", T0 + 2)
     assert v["agents"] == {"available": 1, "ringing": 0, "talking": 0, "wrapup": 0, "paused": 1, "unavailable": 1}
     agg.apply(member("general", "PJSIP/1001", T0 + 3, name="alice", status=6, event="QueueMemberStatus"))

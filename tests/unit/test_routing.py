@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,8 +79,11 @@ def test_every_row_of_the_default_map(handan, number):
     assert cv["__HOTLINE_DEPT"] == dept and cv["__HOTLINE_LEVEL"] == level
     if kind == "dial":
         assert r.timeout >= 5 and r.flag
-        want = "province_noanswer" if level == "province" else \
-            {"subcenter": "subcenter_noanswer", "dual": "seats_noanswer"}[mode]
+        want = (
+            "province_noanswer"
+            if level == "province"
+            else {"subcenter": "subcenter_noanswer", "dual": "seats_noanswer"}[mode]
+        )
         assert r.flag == want
 
 
@@ -98,8 +101,13 @@ def test_hotline_itself_and_the_catch_all(handan):
     assert (r.kind, r.queue, r.mode, r.origin) == ("queue", handan.hotline.queue, "direct", "12345")
     assert decide("", NOW, handan).origin == "12345"
     other = decide("03103012345", NOW, handan)  # a department's old local line: row 10
-    assert (other.kind, other.queue, other.mode, other.department, other.row) == \
-        ("queue", handan.catch_all.queue, "merge", "others", "整体并入 10")
+    assert (other.kind, other.queue, other.mode, other.department, other.row) == (
+        "queue",
+        handan.catch_all.queue,
+        "merge",
+        "others",
+        "整体并入 10",
+    )
     assert other.origin == "03103012345"
 
 
@@ -120,7 +128,7 @@ def test_transition_announcement_stops_after_its_end_date(handan):
 def test_aware_time_is_taken_in_the_maps_zone(handan):
     # 2027-06-30 15:30 UTC is 23:30 in Shanghai: still the last day of the period;
     # an hour later it is 2027-07-01 there, though still 2027-06-30 in UTC
-    utc = datetime(2027, 6, 30, 15, 30, tzinfo=timezone.utc)
+    utc = datetime(2027, 6, 30, 15, 30, tzinfo=UTC)
     assert decide("12349", utc, handan).announce == "transition-12349"
     assert decide("12349", utc + timedelta(hours=1), handan).announce == ""
 
@@ -164,8 +172,11 @@ def test_dual_seats_kept_open_hours_dial_first(hours_map):
     assert r.channel_vars()["HOTLINE_OVERFLOW"] == "12348"
 
 
-@pytest.mark.parametrize("when", [datetime(2027, 3, 2, 18, 0), datetime(2027, 3, 6, 10, 0),
-                                  datetime(2027, 10, 1, 10, 0)], ids=["evening", "saturday", "holiday"])
+@pytest.mark.parametrize(
+    "when",
+    [datetime(2027, 3, 2, 18, 0), datetime(2027, 3, 6, 10, 0), datetime(2027, 10, 1, 10, 0)],
+    ids=["evening", "saturday", "holiday"],
+)
 def test_dual_seats_kept_closed_goes_to_its_overflow(hours_map, when):
     r = decide("12350", when, hours_map)
     # 12348's seats (7x24) take the call; the origin stays what the citizen dialed
@@ -177,9 +188,16 @@ def test_closed_without_overflow_number_goes_to_12345(hours_map):
     from dataclasses import replace as dc_replace
 
     line = hours_map.line("12348")
-    tmap = hours_map.model_copy(update={"lines": [
-        hours_map.line("12350").model_copy(update={"overflow": line.overflow.model_copy(update={"to": "12345"})}),
-        line]})
+    tmap = hours_map.model_copy(
+        update={
+            "lines": [
+                hours_map.line("12350").model_copy(
+                    update={"overflow": line.overflow.model_copy(update={"to": "12345"})}
+                ),
+                line,
+            ]
+        }
+    )
     tmap.model_post_init(None)
     r = decide("12350", datetime(2027, 3, 6, 10, 0), tmap)
     assert (r.kind, r.queue, r.target, r.origin) == ("queue", "yingji", "", "12350")

@@ -13,10 +13,10 @@ from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_ar
 from deploy.configure import gather, render_instance
 from deploy.platform import Platform
 from hotline.secrets import load_secrets
-from queues.config import FEATURE_CODES
-from tests.dbutil import migrated
 from hotline.settings import Settings
 from hotline.transfer_map import load_map
+from queues.config import FEATURE_CODES
+from tests.dbutil import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,11 +26,13 @@ def rendered(tmp_path_factory):
     settings = Settings.from_env({}, home=tmp_path_factory.mktemp("home"))
     tmap = load_map(ROOT / "transfer_map.yaml", date(2026, 11, 23))
     paths = R.AstPaths.under("/srv/h")
-    ctx = R.build_context(settings, {"ami_user": "u", "ami_secret": "x"}, paths,
-                          gather(settings, {}, tmap, agents=[], paths=paths))
+    ctx = R.build_context(
+        settings, {"ami_user": "u", "ami_secret": "x"}, paths, gather(settings, {}, tmap, agents=[], paths=paths)
+    )
     env = R._env()
-    return {name: env.get_template(f"{name}.j2").render(**ctx)
-            for name in ("extensions_routes.conf", "pjsip_trunks.conf")}, tmap
+    return {
+        name: env.get_template(f"{name}.j2").render(**ctx) for name in ("extensions_routes.conf", "pjsip_trunks.conf")
+    }, tmap
 
 
 def _context(text: str, name: str) -> str:
@@ -86,10 +88,17 @@ def test_trunks_identified_by_address_and_port(rendered):
     assert "match = 10.13.0.21:5060" in text
 
 
-@pytest.mark.parametrize("value, want", [
-    ("a,b", "a\\,b"), ("a;b", "a\\;b"), ('say "hi"', 'say \\"hi\\"'), ("x\\y", "x\\\\y"),
-    ("${EVIL}", "＄{EVIL}"), ("two\nlines\r\n", "two lines  "),
-])
+@pytest.mark.parametrize(
+    "value, want",
+    [
+        ("a,b", "a\\,b"),
+        ("a;b", "a\\;b"),
+        ('say "hi"', 'say \\"hi\\"'),
+        ("x\\y", "x\\\\y"),
+        ("${EVIL}", "＄{EVIL}"),
+        ("two\nlines\r\n", "two lines  "),
+    ],
+)
 def test_dialplan_arguments_are_escaped(value, want):
     assert dialplan_arg(value) == want
 
@@ -104,10 +113,16 @@ def test_feature_codes_have_one_home_the_dialplan_and_the_banner(tmp_path):
     """The banner once told agents *11 while the dialplan's login code was *71."""
     settings = migrated(Settings.from_env({}, home=tmp_path))
     agents = [{"name": "1001", "password": "pw", "skills": {}}]
-    files = render_instance(settings, load_secrets(settings.secrets_file), R.AstPaths.under("/srv/h"),
-                            load_map(ROOT / "transfer_map.yaml"), agents=agents)
-    login = re.search(r"^exten => (\*\d+),1,Answer\(\)\n same => n,Gosub\(agent-login,",
-                      files["extensions_agents.conf"], re.M)
+    files = render_instance(
+        settings,
+        load_secrets(settings.secrets_file),
+        R.AstPaths.under("/srv/h"),
+        load_map(ROOT / "transfer_map.yaml"),
+        agents=agents,
+    )
+    login = re.search(
+        r"^exten => (\*\d+),1,Answer\(\)\n same => n,Gosub\(agent-login,", files["extensions_agents.conf"], re.M
+    )
     banner = Platform(settings).banner()
     told = re.search(r"dial (\*\d+) from the", banner)
     assert login and told and told.group(1) == login.group(1) == FEATURE_CODES["login"]

@@ -146,7 +146,7 @@ def test_verdict_peak_load_does_not_meet_and_says_how_many():
     miss = sizing.day_totals(sizing._day(calls, [v.seats_needed - 1] * 24, 240, 90, 15))[0]
     assert hit >= 0.95 > miss
     # staffing hour by hour: every hour reaches 95% with `need`, not with one fewer
-    for c, need in zip(calls, v.hourly_needed):
+    for c, need in zip(calls, v.hourly_needed, strict=False):
         assert sizing.erlang_a(need, c, 240, 90).answer_rate >= 0.95
         assert sizing.erlang_a(need - 1, c, 240, 90).answer_rate < 0.95
     assert v.operators_needed == math.ceil(v.agent_hours_per_day * 7 / 40)

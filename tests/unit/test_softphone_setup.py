@@ -25,8 +25,12 @@ def _mode(path) -> int:
 
 
 def _sans(cert) -> str:
-    return subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @needs_openssl
@@ -34,8 +38,9 @@ def test_certificates_are_made_once_with_private_keys_and_a_chain_that_verifies(
     files = tls.ensure_certificates(tmp_path / "tls")
     assert _mode(tmp_path / "tls") == 0o700
     assert _mode(files.ca_key) == 0o600 and _mode(files.server_key) == 0o600
-    subprocess.run(["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)], check=True, capture_output=True
+    )
     sans = _sans(files.server_cert)
     assert "DNS:localhost" in sans and "IP Address:127.0.0.1" in sans and "IP Address:0:0:0:0:0:0:0:1" in sans
     ssl.create_default_context(cafile=str(files.ca_cert)).load_cert_chain(files.server_cert, files.server_key)
@@ -51,8 +56,9 @@ def test_a_broken_or_foreign_server_certificate_is_replaced_and_the_ca_kept(tmp_
     files.server_cert.write_text("not a certificate\n")
     tls.ensure_certificates(tmp_path)
     assert files.ca_cert.read_bytes() == ca
-    subprocess.run(["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)], check=True, capture_output=True
+    )
     # a certificate from another CA is not trusted as ours
     other = tls.ensure_certificates(tmp_path / "other")
     shutil.copy(other.server_cert, files.server_cert)
@@ -76,8 +82,9 @@ def test_a_lost_ca_key_makes_a_new_ca_and_a_server_certificate_it_signed(tmp_pat
     files.ca_key.unlink()
     tls.ensure_certificates(tmp_path)
     assert files.ca_cert.read_bytes() != ca
-    subprocess.run(["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "verify", "-CAfile", str(files.ca_cert), str(files.server_cert)], check=True, capture_output=True
+    )
 
 
 def test_certificate_errors_are_clear(tmp_path, monkeypatch):
@@ -104,10 +111,13 @@ def test_asterisk_gets_a_private_copy_where_http_conf_reads_it(tmp_path):
 
 def _render(tmp_path, paths=None, **settings):
     s = Settings(home=tmp_path, **settings)
-    agents = [{"name": "1001", "password": "pw-1001", "skills": {"hotline": 0}},
-              {"name": "1002", "password": "pw-1002", "skills": {"hotline": 1, "gjj": 0}}]
-    return render_instance(s, load_secrets(s.secrets_file), paths or AstPaths.under("/srv/hotline/x"),
-                           load_map_for(s), agents=agents)
+    agents = [
+        {"name": "1001", "password": "pw-1001", "skills": {"hotline": 0}},
+        {"name": "1002", "password": "pw-1002", "skills": {"hotline": 1, "gjj": 0}},
+    ]
+    return render_instance(
+        s, load_secrets(s.secrets_file), paths or AstPaths.under("/srv/hotline/x"), load_map_for(s), agents=agents
+    )
 
 
 def _section(text: str, name: str, kind: str) -> dict[str, str]:
@@ -134,8 +144,12 @@ def test_every_agent_has_a_webrtc_endpoint_beside_its_udp_one(tmp_path):
         # the desk phone's endpoint is still there, unchanged
         assert _section(files["pjsip_agents.conf"], name, "endpoint")["transport"] == "transport-agents"
     assert "tlsenable = yes" in files["http.conf"] and "tlsbindaddr = 127.0.0.1:18089" in files["http.conf"]
-    for module in ("res_http_websocket.so", "res_pjsip_transport_websocket.so", "res_srtp.so",
-                   "codec_opus_open_source.so"):
+    for module in (
+        "res_http_websocket.so",
+        "res_pjsip_transport_websocket.so",
+        "res_srtp.so",
+        "codec_opus_open_source.so",
+    ):
         assert f"load => {module}" in files["modules.conf"]
 
 

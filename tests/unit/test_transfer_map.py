@@ -55,8 +55,9 @@ def test_broken_map_rejected_at_the_right_place(path: Path):
         tm.load_map(path, TODAY)
     got = exc.value.problems
     # exactly the expected places, each with the expected words
-    assert sorted((Path(p.file).name, p.line, p.column) for p in got) == sorted(e[:3] for e in expected), \
-        "\n".join(map(str, got))
+    assert sorted((Path(p.file).name, p.line, p.column) for p in got) == sorted(e[:3] for e in expected), "\n".join(
+        map(str, got)
+    )
     for file, line, col, words in expected:
         here = [p for p in got if (Path(p.file).name, p.line, p.column) == (file, line, col)]
         assert any(words in p.message for p in here), f"{file}:{line}:{col}: wanted {words!r}, got {here}"
@@ -72,31 +73,57 @@ def test_check_file_never_raises_on_a_broken_file():
 
 # --- the default map: Handan's whole annex -----------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def handan():
     return tm.load_map(DEFAULT, TODAY)
 
 
 ANNEX = {  # number -> (section, row, department) as written in the annex of 邯政办字〔2021〕24号
-    "12349": ("整体并入", 1, "mzj"), "96119": ("整体并入", 2, "xfjy"),
-    "12336": ("整体并入", 3, "zrzy"), "12312": ("整体并入", 4, "swj"),
-    "12356": ("整体并入", 5, "wjw"), "12396": ("整体并入", 6, "kjj"),
-    "12300": ("整体并入", 7, "txb"), "12301": ("整体并入", 8, "wglj"),
+    "12349": ("整体并入", 1, "mzj"),
+    "96119": ("整体并入", 2, "xfjy"),
+    "12336": ("整体并入", 3, "zrzy"),
+    "12312": ("整体并入", 4, "swj"),
+    "12356": ("整体并入", 5, "wjw"),
+    "12396": ("整体并入", 6, "kjj"),
+    "12300": ("整体并入", 7, "txb"),
+    "12301": ("整体并入", 8, "wglj"),
     "12322": ("整体并入", 9, "yjj"),
-    "12329": ("双号并行", 1, "gjj"), "12350": ("双号并行", 2, "yjj"),
-    "12320": ("双号并行", 3, "wjw"), "12348": ("双号并行", 4, "sfj"),
-    "12333": ("双号并行", 5, "rsj"), "12369": ("双号并行", 6, "sthj"),
-    "12319": ("双号并行", 7, "cgzf"), "12328": ("双号并行", 8, "jtj"),
-    "12318": ("双号并行", 9, "wglj"), "12315": ("双号并行", 10, "scjg"),
-    "12316": ("双号并行", 11, "nyj"), "12393": ("双号并行", 12, "ybj"),
-    "12317": ("双号并行", 13, "fpb"), "12385": ("双号并行", 14, "cl"),
-    "12313": ("设分中心", 1, "ycj"), "12360": ("设分中心", 2, "hg"),
-    "12366": ("设分中心", 3, "swu"), "12367": ("设分中心", 4, "gaj"),
+    "12329": ("双号并行", 1, "gjj"),
+    "12350": ("双号并行", 2, "yjj"),
+    "12320": ("双号并行", 3, "wjw"),
+    "12348": ("双号并行", 4, "sfj"),
+    "12333": ("双号并行", 5, "rsj"),
+    "12369": ("双号并行", 6, "sthj"),
+    "12319": ("双号并行", 7, "cgzf"),
+    "12328": ("双号并行", 8, "jtj"),
+    "12318": ("双号并行", 9, "wglj"),
+    "12315": ("双号并行", 10, "scjg"),
+    "12316": ("双号并行", 11, "nyj"),
+    "12393": ("双号并行", 12, "ybj"),
+    "12317": ("双号并行", 13, "fpb"),
+    "12385": ("双号并行", 14, "cl"),
+    "12313": ("设分中心", 1, "ycj"),
+    "12360": ("设分中心", 2, "hg"),
+    "12366": ("设分中心", 3, "swu"),
+    "12367": ("设分中心", 4, "gaj"),
     "12305": ("设分中心", 5, "yzj"),
 }
 SECTION_MODE = {"整体并入": "merge", "双号并行": "dual", "设分中心": "subcenter"}
-PROVINCE = {"12396", "12300", "12301", "12322", "12316", "12393", "12317", "12385",
-            "12360", "12366", "12367", "12305"}  # 热线在省有关部门设置
+PROVINCE = {
+    "12396",
+    "12300",
+    "12301",
+    "12322",
+    "12316",
+    "12393",
+    "12317",
+    "12385",
+    "12360",
+    "12366",
+    "12367",
+    "12305",
+}  # 热线在省有关部门设置
 
 
 def test_default_map_passes_check(handan):
@@ -147,25 +174,32 @@ def test_default_map_queues_are_asterisk_names(handan):
 
 # --- single rules ------------------------------------------------------------------------
 
+
 def test_shanxi_aliases_mean_the_same():
-    tmap, problems = _check(BASE + """\
+    tmap, problems = _check(
+        BASE
+        + """\
   - {number: "12349", name: a, department: mzj, mode: 直接合并}
   - {number: "12329", name: b, department: mzj, mode: 来电转移, seats: cancelled}
   - {number: "12350", name: c, department: yjj, mode: 并行接听, seats: retained, target: seats-12350}
   - {number: "12396", name: d, department: mzj, mode: MERGE, level: 省级}
-""")
+"""
+    )
     assert problems == []
     assert [ln.canonical_mode for ln in tmap.lines] == ["merge", "dual", "dual", "merge"]
     assert tmap.lines[3].level == "province"
 
 
 def test_every_problem_is_reported_not_just_the_first():
-    _, problems = _check(BASE + """\
+    _, problems = _check(
+        BASE
+        + """\
   - {number: "12349", name: a, department: 不存在, mode: merge}
   - {number: "12349", name: b, department: mzj, mode: nope}
   - {number: "122", name: c, department: mzj, mode: merge}
   - {number: "12350", name: d, department: yjj, mode: dual, seats: retained}
-""")
+"""
+    )
     assert [p.line for p in problems] == [11, 12, 13, 14]
     assert "unknown department" in problems[0].message
     assert "unknown mode" in problems[1].message
@@ -177,18 +211,22 @@ def test_every_problem_is_reported_not_just_the_first():
 def test_emergency_and_excluded_numbers_are_refused_with_the_reason(number):
     _, problems = _check(BASE + f'  - {{number: "{number}", name: x, department: mzj, mode: merge}}\n')
     assert len(problems) == 1
-    assert "never integrated" in problems[0].message and ("紧急" in problems[0].message
-                                                           or "不含人大" in problems[0].message)
+    assert "never integrated" in problems[0].message and (
+        "紧急" in problems[0].message or "不含人大" in problems[0].message
+    )
 
 
 def test_transition_end_date_is_checked_against_the_given_day():
-    text = BASE + """\
+    text = (
+        BASE
+        + """\
   - number: "12349"
     name: a
     department: mzj
     mode: merge
     transition: {text: 已并入12345, until: 2027-01-31}
 """
+    )
     assert _check(text, date(2027, 1, 31))[1] == []
     problems = _check(text, date(2027, 2, 1))[1]
     assert len(problems) == 1 and problems[0].line == 15 and "ended on 2027-01-31" in problems[0].message
@@ -196,7 +234,9 @@ def test_transition_end_date_is_checked_against_the_given_day():
 
 def test_hours_parse_and_open_close():
     cal = build_calendar([(2027, "test", {date(2027, 10, 1): "国庆节"}, {date(2027, 9, 26)})])
-    text = BASE + """\
+    text = (
+        BASE
+        + """\
   - number: "12350"
     name: a
     department: yjj
@@ -205,6 +245,7 @@ def test_hours_parse_and_open_close():
     target: seats-12350
     hours: ["mon-fri 08:30-12:00", "mon-fri 14:30-17:30", "sat 09:00-12:00"]
 """
+    )
     tmap = tm.loads_map(text, "m.yaml", TODAY, calendar=cal)
     hours = tmap.lines[0].weekly_hours
     is_open = tmap.calendar.is_open
@@ -218,11 +259,14 @@ def test_hours_parse_and_open_close():
     assert is_open(hours, None)
 
 
-@pytest.mark.parametrize("key, value, where", [
-    ("timezone", "Asia/Shanghai", "HOTLINE_TIMEZONE"),
-    ("holidays", "[2027-10-01]", "holidays/<year>.yaml"),
-    ("workdays", "[2027-09-26]", "holidays/<year>.yaml"),
-])
+@pytest.mark.parametrize(
+    "key, value, where",
+    [
+        ("timezone", "Asia/Shanghai", "HOTLINE_TIMEZONE"),
+        ("holidays", "[2027-10-01]", "holidays/<year>.yaml"),
+        ("workdays", "[2027-09-26]", "holidays/<year>.yaml"),
+    ],
+)
 def test_facts_that_moved_out_of_the_map_are_refused_with_where_they_went(key, value, where):
     text = BASE.replace("lines:\n", f"{key}: {value}\nlines:\n")
     _, problems = _check(text)
@@ -231,13 +275,16 @@ def test_facts_that_moved_out_of_the_map_are_refused_with_where_they_went(key, v
 
 
 def test_hours_on_a_line_12345_answers_is_a_problem():
-    _, problems = _check(BASE + '  - {number: "12349", name: a, department: mzj, mode: merge, '
-                                'hours: ["mon-fri 08:00-18:00"]}\n')
+    _, problems = _check(
+        BASE + '  - {number: "12349", name: a, department: mzj, mode: merge, hours: ["mon-fri 08:00-18:00"]}\n'
+    )
     assert len(problems) == 1 and "7x24" in problems[0].message
 
 
 def test_overflow_loop_over_three_lines():
-    text = BASE.replace("lines:\n", "") + """\
+    text = (
+        BASE.replace("lines:\n", "")
+        + """\
   s2: {kind: seats, contact: "sip:127.0.0.1:5092"}
   s3: {kind: seats, contact: "sip:127.0.0.1:5093"}
 lines:
@@ -245,6 +292,7 @@ lines:
   - {number: "1002", name: b, department: mzj, mode: dual, seats: retained, target: s2, overflow: {to: "1003"}}
   - {number: "1003", name: c, department: mzj, mode: dual, seats: retained, target: s3, overflow: {to: "1001"}}
 """
+    )
     text = text.replace("trunks:\n", "trunks:\n", 1)
     # the two new trunks belong under trunks:, which is the section right before them
     _, problems = _check(text)
@@ -266,6 +314,7 @@ def test_load_or_keep_keeps_the_last_good_map(tmp_path):
 
 
 # --- the CLI -----------------------------------------------------------------------------
+
 
 def test_cli_map_check(capsys):
     from deploy.cli import main

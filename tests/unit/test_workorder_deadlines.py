@@ -1,10 +1,9 @@
 """Deadlines over the time-limit table and the 2026 calendar with 调休."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-
-from zoneinfo import ZoneInfo
 
 from hotline.calendar import Calendar
 from hotline.settings import Settings, load_calendar
@@ -55,8 +54,7 @@ def test_minutes_and_calendar_days_and_utc_input():
     assert add_limit(start, Limit(90, "minutes"), CAL) == start + timedelta(minutes=90)
     assert add_limit(start, Limit(1, "calendar_days"), CAL) == at(2026, 11, 24, 23, 59, 59)
     # 23:30 UTC is already the next day in Beijing
-    from datetime import timezone
-    utc = datetime(2026, 11, 23, 23, 30, tzinfo=timezone.utc)
+    utc = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
     assert add_limit(utc, Limit(1, "calendar_days"), CAL) == at(2026, 11, 25, 23, 59, 59)
 
 
@@ -120,8 +118,9 @@ def test_config_errors_are_positioned(tmp_path):
         config.load_time_limits(p)
     assert "cover every type" in str(e.value)
     h = tmp_path / "2027.yaml"
-    h.write_text("year: 2027\nsource: x\nholidays:\n  - {name: x, from: 2027-01-05, to: 2027-01-01}\n"
-                 "workdays: [2027-01-06]\n")
+    h.write_text(
+        "year: 2027\nsource: x\nholidays:\n  - {name: x, from: 2027-01-05, to: 2027-01-01}\nworkdays: [2027-01-06]\n"
+    )
     with pytest.raises(ConfigError) as e:
         config.load_all(Settings.from_env({}, holidays_dir=tmp_path))
     msgs = str(e.value)
@@ -132,7 +131,15 @@ def test_categories_and_departments(tmp_path):
     cats = config.load_categories()
     assert cats["400100"] and config.parent_code("400101") == "400100" and config.parent_code("400000") is None
     depts = {d["name"] for d in config.load_departments()}
-    for unit in ("市民政局", "市消防救援支队", "市住房公积金管理中心", "市烟草局", "邯郸海关", "市残联", "市扶贫开发办"):
+    for unit in (
+        "市民政局",
+        "市消防救援支队",
+        "市住房公积金管理中心",
+        "市烟草局",
+        "邯郸海关",
+        "市残联",
+        "市扶贫开发办",
+    ):
         assert unit in depts
     c = tmp_path / "categories.yaml"
     c.write_text("categories:\n  '400101': x\n  '12': y\n")

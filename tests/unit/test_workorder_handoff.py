@@ -9,9 +9,15 @@ from workorder.client import OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars
 
 EVENT = {
-    "Event": "AgentConnect", "Channel": "PJSIP/trunk-00000001", "CallerIDNum": "13812345678",
-    "Uniqueid": "1732400000.11", "Linkedid": "1732400000.10", "Queue": "general",
-    "Interface": "PJSIP/1001", "MemberName": "Agent 1001", "DestUniqueid": "1732400000.12",
+    "Event": "AgentConnect",
+    "Channel": "PJSIP/trunk-00000001",
+    "CallerIDNum": "13812345678",
+    "Uniqueid": "1732400000.11",
+    "Linkedid": "1732400000.10",
+    "Queue": "general",
+    "Interface": "PJSIP/1001",
+    "MemberName": "Agent 1001",
+    "DestUniqueid": "1732400000.12",
     "ChanVariable": ["HOTLINE_ORIGIN=12329", "HOTLINE_MODE=dual", "HOTLINE_DEPT=gjj", "HOTLINE_LEVEL=city"],
     "DestChanVariable": ["HOTLINE_ORIGIN=12345", "HOTLINE_MODE=direct"],
 }
@@ -19,8 +25,15 @@ EVENT = {
 
 def test_caller_leg_variables_win_over_agent_leg():
     assert answered_body(EVENT) == {
-        "uniqueid": "1732400000.11", "linkedid": "1732400000.10", "caller": "13812345678", "origin": "12329",
-        "mode": "dual", "department": "gjj", "agent": "Agent 1001", "queue": "general"}
+        "uniqueid": "1732400000.11",
+        "linkedid": "1732400000.10",
+        "caller": "13812345678",
+        "origin": "12329",
+        "mode": "dual",
+        "department": "gjj",
+        "agent": "Agent 1001",
+        "queue": "general",
+    }
 
 
 def test_single_chanvariable_string_and_plain_keys():
@@ -32,12 +45,25 @@ def test_single_chanvariable_string_and_plain_keys():
 
 
 def test_defaults_and_interface_fallback_and_unknown_caller():
-    ev = {"Event": "AgentConnect", "Uniqueid": "1.1", "CallerIDNum": "<unknown>",
-          "Interface": "Local/1002@agents/n", "Queue": "general"}
+    ev = {
+        "Event": "AgentConnect",
+        "Uniqueid": "1.1",
+        "CallerIDNum": "<unknown>",
+        "Interface": "Local/1002@agents/n",
+        "Queue": "general",
+    }
     body = answered_body(ev)
     # no HOTLINE_ORIGIN: the store takes the map's hotline number (whatever it is, not a literal 12345)
-    assert body == {"uniqueid": "1.1", "linkedid": "1.1", "caller": "", "origin": "", "mode": "direct",
-                    "department": "", "agent": "1002", "queue": "general"}
+    assert body == {
+        "uniqueid": "1.1",
+        "linkedid": "1.1",
+        "caller": "",
+        "origin": "",
+        "mode": "direct",
+        "department": "",
+        "agent": "1002",
+        "queue": "general",
+    }
 
 
 def test_value_with_equals_sign_kept_whole():

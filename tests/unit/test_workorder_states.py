@@ -2,8 +2,17 @@
 
 import pytest
 
-from workorder.states import (DISPOSITIONS, RULES, STATUSES, TRANSITIONS, OrderState, Rules, TransitionError,
-                              allowed_actions, apply)
+from workorder.states import (
+    DISPOSITIONS,
+    RULES,
+    STATUSES,
+    TRANSITIONS,
+    OrderState,
+    Rules,
+    TransitionError,
+    allowed_actions,
+    apply,
+)
 
 
 def run(state, *steps):
@@ -19,20 +28,24 @@ def run(state, *steps):
 
 
 def dispatched(unit="mzj"):
-    s, _ = run(OrderState(), ("accept", "agent", {}), ("dispatch", "dispatcher", {"main_unit": unit, "co_units": ["wjw"]}))
+    s, _ = run(
+        OrderState(), ("accept", "agent", {}), ("dispatch", "dispatcher", {"main_unit": unit, "co_units": ["wjw"]})
+    )
     return s
 
 
 def test_full_loop_to_archive():
     s = dispatched()
     assert s.status == "dispatched" and s.main_unit == "mzj" and s.co_units == ("wjw",)
-    s, ev = run(s,
-                ("sign", "department", {}, "mzj"),
-                ("reply", "department", {"content": "已处理"}, "mzj"),
-                ("review_reply", "dispatcher", {"decision": "accept"}),
-                ("callback", "agent", {"reached": True, "resolved": True}),
-                ("evaluate", "agent", {"satisfaction": 1}),
-                ("archive", "system", {}))
+    s, ev = run(
+        s,
+        ("sign", "department", {}, "mzj"),
+        ("reply", "department", {"content": "已处理"}, "mzj"),
+        ("review_reply", "dispatcher", {"decision": "accept"}),
+        ("callback", "agent", {"reached": True, "resolved": True}),
+        ("evaluate", "agent", {"satisfaction": 1}),
+        ("archive", "system", {}),
+    )
     assert s.status == "archived" and s.satisfaction == 1 and s.round == 1
     kinds = [e["type"] for e in ev]
     assert kinds.count("status_changed") == 6
@@ -40,7 +53,9 @@ def test_full_loop_to_archive():
 
 
 def test_direct_answer_then_rated_and_closed():
-    s, ev = run(OrderState(), ("accept", "agent", {}), ("direct_answer", "agent", {"answer": "按知识库答复", "kb_refs": [3]}))
+    s, ev = run(
+        OrderState(), ("accept", "agent", {}), ("direct_answer", "agent", {"answer": "按知识库答复", "kb_refs": [3]})
+    )
     assert s.status == "evaluation"
     assert any(e["type"] == "reply" and e["kb_refs"] == [3] for e in ev)
     s, _ = run(s, ("evaluate", "ivr", {"satisfaction": 5, "unit_at_fault": True}))
@@ -86,7 +101,11 @@ def test_merge_sets_parent():
 
 def test_only_main_unit_may_sign_reply_return():
     s = dispatched("mzj")
-    for action, payload in (("sign", {}), ("return", {"reason": "x"}), ("request_extension", {"reason": "x", "extra": "3 working_days"})):
+    for action, payload in (
+        ("sign", {}),
+        ("return", {"reason": "x"}),
+        ("request_extension", {"reason": "x", "extra": "3 working_days"}),
+    ):
         with pytest.raises(TransitionError) as e:
             apply(s, action, "department", payload, actor_department="wjw")
         assert e.value.reason == "not_main_unit"
@@ -105,13 +124,19 @@ def test_role_not_allowed_and_invalid_state_and_unknown_action():
 
 
 def test_review_reply_send_back():
-    s, _ = run(dispatched(), ("sign", "department", {}, "mzj"), ("reply", "department", {"content": "c"}, "mzj"),
-               ("review_reply", "supervisor", {"decision": "send_back"}))
+    s, _ = run(
+        dispatched(),
+        ("sign", "department", {}, "mzj"),
+        ("reply", "department", {"content": "c"}, "mzj"),
+        ("review_reply", "supervisor", {"decision": "send_back"}),
+    )
     assert s.status == "handling"
 
 
 def test_return_refused_goes_back_to_previous_status():
-    s, _ = run(dispatched(), ("sign", "department", {}, "mzj"), ("return", "department", {"reason": "非本单位职责"}, "mzj"))
+    s, _ = run(
+        dispatched(), ("sign", "department", {}, "mzj"), ("return", "department", {"reason": "非本单位职责"}, "mzj")
+    )
     assert s.status == "return_review" and s.status_before_return == "handling"
     s, ev = run(s, ("review_return", "dispatcher", {"decision": "refuse"}))
     assert s.status == "handling" and s.main_unit == "mzj" and s.return_count == 0
@@ -122,8 +147,11 @@ def test_three_returns_then_the_unit_is_designated():
     units = ["wjw", "rsj", "gjj"]
     cur = "mzj"
     for i, nxt in enumerate(units, 1):
-        s, ev = run(s, ("return", "department", {"reason": "非本单位"}, cur),
-                    ("review_return", "dispatcher", {"decision": "redispatch", "main_unit": nxt}))
+        s, ev = run(
+            s,
+            ("return", "department", {"reason": "非本单位"}, cur),
+            ("review_return", "dispatcher", {"decision": "redispatch", "main_unit": nxt}),
+        )
         assert s.status == "dispatched" and s.main_unit == nxt and s.return_count == i
         cur = nxt
     assert s.designated is True
@@ -133,7 +161,9 @@ def test_three_returns_then_the_unit_is_designated():
 
 
 def test_extension_request_and_decision_informs_caller():
-    s, ev = run(dispatched(), ("request_extension", "department", {"reason": "需现场勘查", "extra": "5 working_days"}, "mzj"))
+    s, ev = run(
+        dispatched(), ("request_extension", "department", {"reason": "需现场勘查", "extra": "5 working_days"}, "mzj")
+    )
     assert s.extension_pending and s.status == "dispatched"
     with pytest.raises(TransitionError) as e:
         apply(s, "request_extension", "department", {"reason": "r", "extra": "1 working_days"}, actor_department="mzj")
@@ -147,8 +177,12 @@ def test_extension_request_and_decision_informs_caller():
 
 
 def to_callback():
-    s, _ = run(dispatched(), ("sign", "department", {}, "mzj"), ("reply", "department", {"content": "c"}, "mzj"),
-               ("review_reply", "dispatcher", {"decision": "accept"}))
+    s, _ = run(
+        dispatched(),
+        ("sign", "department", {}, "mzj"),
+        ("reply", "department", {"content": "c"}, "mzj"),
+        ("review_reply", "dispatcher", {"decision": "accept"}),
+    )
     return s
 
 
@@ -188,6 +222,7 @@ def test_dissatisfied_not_at_fault_closes():
 def test_reopen_stops_at_max_rounds():
     s = apply(to_callback(), "callback", "agent", {"reached": True}).state
     from dataclasses import replace
+
     s = replace(s, round=RULES.max_rounds)
     assert apply(s, "evaluate", "agent", {"satisfaction": 5, "unit_at_fault": True}).state.status == "closed"
 

@@ -16,17 +16,28 @@ from hotline.settings import PROJECT_ROOT
 from tests.web.conftest import PASSWORD
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
-         "--lang=zh-CN")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1440,1000",
+    "--lang=zh-CN",
+)
 SHOTS = PROJECT_ROOT / "docs" / "img"
 
 
 def start_browser(profile: Path):
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
-        pytest.fail(f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
-                    "run ./scripts/test (it installs them)")
+        pytest.fail(
+            f"browser tests need Debian's chromium and chromium-driver ({', '.join(missing)} missing): "
+            "run ./scripts/test (it installs them)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:

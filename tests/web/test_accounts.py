@@ -9,8 +9,8 @@ import pytest
 
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
-from tests.dbutil import migrated
 from queues.models import Registry
+from tests.dbutil import migrated
 from tests.web.conftest import PASSWORD, login
 from web import accounts as acc
 from web.cli import add_arguments, run
@@ -147,7 +147,11 @@ def test_demo_users_once_per_install(tmp_path, db_template):
     Registry(settings.database_url).add("demo1001", "1001", {"hotline": 0})
     demo = seed_demo_users(settings)
     assert [(role, name) for role, name, _ in demo] == [
-        ("agent", "demo1001"), ("supervisor", "demo-supervisor"), ("department", "demo-mzj"), ("admin", "demo-admin")]
+        ("agent", "demo1001"),
+        ("supervisor", "demo-supervisor"),
+        ("department", "demo-mzj"),
+        ("admin", "demo-admin"),
+    ]
     text = banner(settings, demo)
     assert all(password in text for _, _, password in demo) and "http://127.0.0.1:8000/" in text
     assert seed_demo_users(settings) == []  # never again: the passwords were shown once

@@ -20,8 +20,14 @@ AGENT = Principal(subject="demo1001", role="agent")
 
 
 def dispatched(site, unit="mzj", **fields):
-    data = {"type": "complaint", "title": "噪音扰民", "content": "夜间施工 " + EVIL, "caller_name": EVIL,
-            "caller_phone": "13800138000", **fields}
+    data = {
+        "type": "complaint",
+        "title": "噪音扰民",
+        "content": "夜间施工 " + EVIL,
+        "caller_name": EVIL,
+        "caller_phone": "13800138000",
+        **fields,
+    }
     o = site.store.create(data, AGENT, "accepted")
     site.store.transition(o["id"], "dispatch", {"main_unit": unit, "co_units": []}, AGENT)
     return o
@@ -36,6 +42,7 @@ def audit_rows(site):
 
 
 # -- department portal ---------------------------------------------------------------
+
 
 def test_department_sees_signs_and_replies_to_its_own_order(site):
     o = dispatched(site)
@@ -64,11 +71,15 @@ def test_department_asks_for_an_extension_and_a_return_with_a_reason(site):
     c, csrf = site.client("minzheng"), site.csrf("minzheng")
     r = c.post(f"/dept/orders/{o['id']}/request_extension", data={"csrf": csrf, "reason": "", "amount": 3})
     assert r.status_code == 409 and "reason" in r.text
-    r = c.post(f"/dept/orders/{o['id']}/request_extension",
-               data={"csrf": csrf, "reason": "需现场勘验", "amount": 3, "unit": "working_days"})
+    r = c.post(
+        f"/dept/orders/{o['id']}/request_extension",
+        data={"csrf": csrf, "reason": "需现场勘验", "amount": 3, "unit": "working_days"},
+    )
     assert r.status_code == 303 and site.store.get(o["id"], AGENT)["extension_pending"] is True
-    r = c.post(f"/dept/orders/{o['id']}/request_extension",
-               data={"csrf": csrf, "reason": "x", "amount": 3, "unit": "fortnights"})
+    r = c.post(
+        f"/dept/orders/{o['id']}/request_extension",
+        data={"csrf": csrf, "reason": "x", "amount": 3, "unit": "fortnights"},
+    )
     assert r.status_code == 422
     r = c.post(f"/dept/orders/{o['id']}/return", data={"csrf": csrf, "reason": "不属本单位职责"})
     assert r.status_code == 303 and site.store.get(o["id"], AGENT)["status"] == "return_review"
@@ -112,11 +123,23 @@ def test_a_caller_name_with_markup_shows_as_text(site):
 
 # -- agent desktop ---------------------------------------------------------------------
 
+
 def _answered(site, linkedid="1790000000.42", caller="13800138000"):
     tokens = load_secrets(site.settings.secrets_file)["api_tokens"]
-    r = site.anonymous().post("/api/v1/calls/answered", headers={"Authorization": f"Bearer {tokens['calls']}"},
-                              json={"uniqueid": linkedid, "linkedid": linkedid, "caller": caller, "origin": "12349",
-                                    "mode": "merge", "department": "mzj", "agent": "demo1001", "queue": "hotline"})
+    r = site.anonymous().post(
+        "/api/v1/calls/answered",
+        headers={"Authorization": f"Bearer {tokens['calls']}"},
+        json={
+            "uniqueid": linkedid,
+            "linkedid": linkedid,
+            "caller": caller,
+            "origin": "12349",
+            "mode": "merge",
+            "department": "mzj",
+            "agent": "demo1001",
+            "queue": "hotline",
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["order"]
 
@@ -142,14 +165,29 @@ def test_agent_fills_in_and_dispatches_the_order(site):
     assert c.post(url, json={"step": "save"}).status_code == 403  # no CSRF header
     r = c.post(url, headers=csrf, json={"step": "dispatch", "fields": {"type": "help"}, "main_unit": "mzj"})
     assert r.status_code == 409 and "content" in r.json()["detail"]
-    body = {"step": "dispatch", "version": None, "main_unit": "mzj", "co_units": ["gjj"],
-            "fields": {"type": "complaint", "category_code": "300400", "urgency": "urgent", "address": "丛台区",
-                       "title": "低保", "content": "咨询低保办理进度"}}
+    body = {
+        "step": "dispatch",
+        "version": None,
+        "main_unit": "mzj",
+        "co_units": ["gjj"],
+        "fields": {
+            "type": "complaint",
+            "category_code": "300400",
+            "urgency": "urgent",
+            "address": "丛台区",
+            "title": "低保",
+            "content": "咨询低保办理进度",
+        },
+    }
     r = c.post(url, headers=csrf, json=body)
     assert r.status_code == 200, r.text
     o = r.json()
-    assert (o["status"], o["main_unit"], o["co_units"], o["linkedid"]) == ("dispatched", "mzj", ["gjj"],
-                                                                           "1790000000.42")
+    assert (o["status"], o["main_unit"], o["co_units"], o["linkedid"]) == (
+        "dispatched",
+        "mzj",
+        ["gjj"],
+        "1790000000.42",
+    )
     assert draft["number"] in c.get("/agent/recent").text
     assert c.post(url, headers=csrf, json={"step": "nope"}).status_code == 422
     assert c.post(url, headers=csrf, json={"step": "save", "fields": {"type": "x"}}).status_code == 422
@@ -161,15 +199,19 @@ def test_direct_answer_and_acceptance_exclusions(site):
     c, csrf = site.client("demo1001"), {"X-CSRF-Token": site.csrf("demo1001")}
     a = _answered(site, "1790000000.50")
     fields = {"type": "consult", "content": "公积金怎么提取"}
-    r = c.post(f"/agent/orders/{a['id']}/submit", headers=csrf,
-               json={"step": "direct_answer", "fields": fields, "answer": "携带身份证到中心办理"})
+    r = c.post(
+        f"/agent/orders/{a['id']}/submit",
+        headers=csrf,
+        json={"step": "direct_answer", "fields": fields, "answer": "携带身份证到中心办理"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "evaluation"
     b = _answered(site, "1790000000.51")
     url = f"/agent/orders/{b['id']}/submit"
     r = c.post(url, headers=csrf, json={"step": "reject", "fields": fields, "disposition": "emergency"})
     assert r.status_code == 409 and "transfer_to" in r.json()["detail"]
-    r = c.post(url, headers=csrf, json={"step": "reject", "fields": fields, "disposition": "emergency",
-                                        "transfer_to": "119"})
+    r = c.post(
+        url, headers=csrf, json={"step": "reject", "fields": fields, "disposition": "emergency", "transfer_to": "119"}
+    )
     assert r.status_code == 200 and (r.json()["status"], r.json()["transfer_to"]) == ("rejected", "119")
 
 
@@ -185,6 +227,7 @@ def test_an_agent_changes_only_its_own_queue_state(site):
 
 
 # -- wallboard ---------------------------------------------------------------------------
+
 
 class FakeRedis:
     def __init__(self, data):
@@ -208,6 +251,7 @@ def test_wallboard_stream_through_the_session(site):
 
 
 # -- admin ---------------------------------------------------------------------------------
+
 
 def test_broken_map_changes_nothing_and_shows_file_line(site):
     path = site.settings.transfer_map

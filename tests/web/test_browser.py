@@ -47,20 +47,46 @@ def queue_figures(waiting: int) -> dict:
         u = f"u{i}"
         agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0 - 3000 + i * 60, "Queue": "hotline", "Uniqueid": u})
         if i % 13 == 5:
-            agg.apply({"Event": "QueueCallerAbandon", "Timestamp": T0 - 2990 + i * 60, "Queue": "hotline",
-                       "Uniqueid": u, "HoldTime": "10"})
+            agg.apply(
+                {
+                    "Event": "QueueCallerAbandon",
+                    "Timestamp": T0 - 2990 + i * 60,
+                    "Queue": "hotline",
+                    "Uniqueid": u,
+                    "HoldTime": "10",
+                }
+            )
         else:
-            agg.apply({"Event": "AgentConnect", "Timestamp": T0 - 2995 + i * 60, "Queue": "hotline", "Uniqueid": u,
-                       "HoldTime": str(5 + i % 20), "Interface": "PJSIP/1001"})
+            agg.apply(
+                {
+                    "Event": "AgentConnect",
+                    "Timestamp": T0 - 2995 + i * 60,
+                    "Queue": "hotline",
+                    "Uniqueid": u,
+                    "HoldTime": str(5 + i % 20),
+                    "Interface": "PJSIP/1001",
+                }
+            )
     for i in range(waiting):
         agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0 - 20 - i, "Queue": "hotline", "Uniqueid": f"w{i}"})
     for ext, name, paused in (("1001", "demo1001", "0"), ("1002", "demo1002", "1")):
-        agg.apply({"Event": "QueueMemberAdded", "Timestamp": T0 - 4000, "Queue": "hotline",
-                   "Interface": f"PJSIP/{ext}", "MemberName": name, "Status": "1", "Paused": paused,
-                   "PausedReason": "lunch" if paused == "1" else ""})
+        agg.apply(
+            {
+                "Event": "QueueMemberAdded",
+                "Timestamp": T0 - 4000,
+                "Queue": "hotline",
+                "Interface": f"PJSIP/{ext}",
+                "MemberName": name,
+                "Status": "1",
+                "Paused": paused,
+                "PausedReason": "lunch" if paused == "1" else "",
+            }
+        )
     k = keys("hotline")
-    return {k["view"]: json.dumps(agg.view(T0 + waiting)).encode(),
-            k["agents"]: json.dumps(agg.agents_view(T0)).encode()}
+    return {
+        k["view"]: json.dumps(agg.view(T0 + waiting)).encode(),
+        k["agents"]: json.dumps(agg.agents_view(T0)).encode(),
+    }
 
 
 def free_port() -> int:
@@ -100,17 +126,35 @@ def sign_in(driver, live, name: str, next_path: str = "") -> None:
 
 
 def dispatched(live, unit: str) -> dict:
-    o = live.store.create({"type": "complaint", "title": "夜间施工噪音", "content": "小区旁工地夜间施工，影响休息。",
-                           "caller_name": EVIL, "caller_phone": "13800138000", "address": "丛台区人民路 1 号"},
-                          AGENT, "accepted")
+    o = live.store.create(
+        {
+            "type": "complaint",
+            "title": "夜间施工噪音",
+            "content": "小区旁工地夜间施工，影响休息。",
+            "caller_name": EVIL,
+            "caller_phone": "13800138000",
+            "address": "丛台区人民路 1 号",
+        },
+        AGENT,
+        "accepted",
+    )
     live.store.transition(o["id"], "dispatch", {"main_unit": unit, "co_units": []}, AGENT)
     return o
 
 
 def test_every_page_redirects_to_the_login_without_a_session(live, browser):
     browser.delete_all_cookies()
-    for path in ("/agent", "/wallboard", "/dept", "/admin", "/admin/map", "/admin/users", "/admin/sizing",
-                 "/admin/stats", "/account/password"):
+    for path in (
+        "/agent",
+        "/wallboard",
+        "/dept",
+        "/admin",
+        "/admin/map",
+        "/admin/users",
+        "/admin/sizing",
+        "/admin/stats",
+        "/account/password",
+    ):
         browser.get(live.url + path)
         assert browser.current_url.startswith(live.url + "/login?next="), path
         assert by_id(browser, "login-form")
@@ -136,7 +180,8 @@ def test_department_replies_to_its_own_order_and_cannot_open_another(live, brows
     assert theirs["number"] not in browser.page_source
     status = browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        f"fetch('/api/v1/orders/{theirs['id']}').then(r => done(r.status));")
+        f"fetch('/api/v1/orders/{theirs['id']}').then(r => done(r.status));"
+    )
     assert status == 404  # the API refuses the unit too (the order is not visible to it)
     assert live.store.get(theirs["id"], AGENT)["status"] == "dispatched"
 
@@ -172,13 +217,29 @@ def test_agent_gets_the_screen_pop_and_dispatches_the_order(live, browser):
     wait_for(lambda: text_of(browser, "my-state") not in ("", "—"), what="the agent's state")
     # the hand-off service's call for the answered call, then the softphone's event
     linkedid = f"{int(T0)}.77"
-    out = live.store.call_answered({"uniqueid": linkedid, "linkedid": linkedid, "caller": "13800138000",
-                                    "origin": "12349", "mode": "merge", "department": "mzj", "agent": "demo1001",
-                                    "queue": "hotline"}, Principal(subject="builtin:calls", role="calls"))[0]
+    out = live.store.call_answered(
+        {
+            "uniqueid": linkedid,
+            "linkedid": linkedid,
+            "caller": "13800138000",
+            "origin": "12349",
+            "mode": "merge",
+            "department": "mzj",
+            "agent": "demo1001",
+            "queue": "hotline",
+        },
+        Principal(subject="builtin:calls", role="calls"),
+    )[0]
     browser.execute_script(
         "document.dispatchEvent(new CustomEvent('softphone:answered', {detail: arguments[0]}));",
-        {"callId": "c1", "linkedid": linkedid, "caller": "13800138000", "origin": "12349",
-         "headers": {"X-Hotline-Mode": "merge", "X-Hotline-Dept": "mzj"}})
+        {
+            "callId": "c1",
+            "linkedid": linkedid,
+            "caller": "13800138000",
+            "origin": "12349",
+            "headers": {"X-Hotline-Mode": "merge", "X-Hotline-Dept": "mzj"},
+        },
+    )
     wait_for(lambda: out["order"]["number"] in text_of(browser, "pop-order"), what="the screen pop")
     assert text_of(browser, "pop-mode") == "整体并入" and text_of(browser, "pop-dept") == "市民政局"
     assert earlier["number"] in text_of(browser, "pop-earlier")
@@ -197,7 +258,11 @@ def test_agent_gets_the_screen_pop_and_dispatches_the_order(live, browser):
     assert not text_of(browser, "form-error")
     got = live.store.get(out["order"]["id"], AGENT)
     assert (got["status"], got["main_unit"], got["linkedid"], got["caller_name"]) == (
-        "dispatched", "mzj", linkedid, EVIL)
+        "dispatched",
+        "mzj",
+        linkedid,
+        EVIL,
+    )
     assert no_alert(browser)
 
 

@@ -15,17 +15,30 @@ ROLES_OF = {name: role for name, (role, _, _) in PEOPLE.items()}
 EVERYONE = {"agent", "supervisor", "dispatcher", "admin", "department"}
 # (method, path) -> roles that may use it; None = open (the login page)
 RULES = {
-    ("GET", "/"): None, ("GET", "/login"): None, ("POST", "/login"): None,
-    ("POST", "/logout"): EVERYONE, ("GET", "/account/password"): EVERYONE, ("POST", "/account/password"): EVERYONE,
-    ("GET", "/agent"): {"agent"}, ("GET", "/agent/pop"): {"agent"}, ("GET", "/agent/recent"): {"agent"},
+    ("GET", "/"): None,
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,
+    ("POST", "/logout"): EVERYONE,
+    ("GET", "/account/password"): EVERYONE,
+    ("POST", "/account/password"): EVERYONE,
+    ("GET", "/agent"): {"agent"},
+    ("GET", "/agent/pop"): {"agent"},
+    ("GET", "/agent/recent"): {"agent"},
     ("POST", "/agent/orders/{order_id}/submit"): {"agent"},
     ("GET", "/wallboard"): {"supervisor", "dispatcher", "admin"},
-    ("GET", "/dept"): {"department"}, ("GET", "/dept/orders/{order_id}"): {"department"},
+    ("GET", "/dept"): {"department"},
+    ("GET", "/dept/orders/{order_id}"): {"department"},
     ("POST", "/dept/orders/{order_id}/{action}"): {"department"},
-    ("GET", "/admin"): {"admin"}, ("GET", "/admin/users"): {"admin"}, ("POST", "/admin/users"): {"admin"},
-    ("POST", "/admin/users/{name}/{action}"): {"admin"}, ("GET", "/admin/sizing"): {"admin"},
-    ("GET", "/admin/stats"): {"admin"}, ("GET", "/admin/stats.{fmt}"): {"admin"},
-    ("GET", "/admin/map"): {"admin"}, ("POST", "/admin/map"): {"admin"}, ("POST", "/admin/map/reload"): {"admin"},
+    ("GET", "/admin"): {"admin"},
+    ("GET", "/admin/users"): {"admin"},
+    ("POST", "/admin/users"): {"admin"},
+    ("POST", "/admin/users/{name}/{action}"): {"admin"},
+    ("GET", "/admin/sizing"): {"admin"},
+    ("GET", "/admin/stats"): {"admin"},
+    ("GET", "/admin/stats.{fmt}"): {"admin"},
+    ("GET", "/admin/map"): {"admin"},
+    ("POST", "/admin/map"): {"admin"},
+    ("POST", "/admin/map/reload"): {"admin"},
 }
 PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv"}
 
@@ -102,8 +115,12 @@ def test_api_with_a_session_needs_the_csrf_header_for_changes(site):
     r = c.post("/api/v1/orders", json={}, headers={"X-CSRF-Token": site.csrf("demo1001")})
     assert r.status_code == 201, r.text
     # the API's own role checks still hold for session users
-    assert site.client("minzheng").post("/api/v1/orders", json={},
-                                        headers={"X-CSRF-Token": site.csrf("minzheng")}).status_code == 403
+    assert (
+        site.client("minzheng")
+        .post("/api/v1/orders", json={}, headers={"X-CSRF-Token": site.csrf("minzheng")})
+        .status_code
+        == 403
+    )
     assert site.anonymous().get("/api/v1/orders").status_code == 401
 
 
@@ -120,8 +137,10 @@ def test_login_goes_back_to_a_local_page_only(site):
     form = c.get("/login?next=/admin/users").text
     assert 'name="next" value="/admin/users"' in form
     token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    r = c.post("/login", data={"name": "guanli", "password": "correct-horse-battery", "csrf": token,
-                               "next": "//evil.example/x"})
+    r = c.post(
+        "/login",
+        data={"name": "guanli", "password": "correct-horse-battery", "csrf": token, "next": "//evil.example/x"},
+    )
     assert r.headers["location"] == "/admin"
 
 

@@ -37,16 +37,26 @@ class PgCluster:
         self._n = itertools.count(1)
 
     def _as_pg(self, *cmd, **kw):
-        return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, cmd)], check=True,
-                              capture_output=True, text=True, **kw)
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, cmd)], check=True, capture_output=True, text=True, **kw
+        )
 
     def start(self):
         os.chmod(self.dir, 0o777)
-        self._as_pg(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--locale=C.UTF-8")
-        self._as_pg(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "log", "-w", "-o",
-                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                    f"-c max_connections=200", "start")
+        self._as_pg(
+            PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"
+        )
+        self._as_pg(
+            PG_BIN / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.dir / "log",
+            "-w",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            "start",
+        )
 
     def stop(self):
         try:
@@ -56,6 +66,7 @@ class PgCluster:
 
     def new_database(self, template: str | None = None) -> str:
         import psycopg
+
         name = f"t{os.getpid()}_{next(self._n)}"
         tmpl = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as c:
@@ -86,6 +97,7 @@ def pg_cluster():
     if reason:
         pytest.skip(reason)
     from workorder.migrate import upgrade
+
     cluster = PgCluster()
     cluster.start()
     # one migrated, seeded template; each test's database is a copy of it
@@ -99,6 +111,7 @@ def pg_cluster():
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     from workorder.migrate import upgrade
+
     path = tmp_path_factory.mktemp("tmpl") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
@@ -145,9 +158,11 @@ class Api:
     def __getattr__(self, method):
         if method.startswith("_"):
             raise AttributeError(method)
+
         def call(path, as_="agent", **kw):
             headers = {**self.h(as_), **kw.pop("headers", {})}
             return getattr(self.client, method)(path, headers=headers, **kw)
+
         return call
 
 

@@ -11,8 +11,13 @@ from workorder.client import OrdersClient
 from workorder.handoff_service import Handoff
 
 EVENT = {
-    "Event": "AgentConnect", "Channel": "PJSIP/pstn-00000001", "DestChannel": "PJSIP/1001-00000002",
-    "Uniqueid": "ast1-1.1", "Linkedid": "ast1-1.1", "CallerIDNum": "13800138000", "Queue": "minzheng",
+    "Event": "AgentConnect",
+    "Channel": "PJSIP/pstn-00000001",
+    "DestChannel": "PJSIP/1001-00000002",
+    "Uniqueid": "ast1-1.1",
+    "Linkedid": "ast1-1.1",
+    "CallerIDNum": "13800138000",
+    "Queue": "minzheng",
     "MemberName": "1001",
     "ChanVariable": ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_DEPT=mzj", "HOTLINE_LEVEL=city"],
 }

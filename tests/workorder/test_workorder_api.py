@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,16 +15,25 @@ PHONE = "13812345678"
 
 
 def new_order(api, **kw):
-    body = {"type": "complaint", "title": "噪音扰民", "content": "小区夜间施工噪音扰民，影响休息",
-            "caller_phone": PHONE, "caller_name": "张三", "address": "丛台区中华大街1号", "accept": True, **kw}
+    body = {
+        "type": "complaint",
+        "title": "噪音扰民",
+        "content": "小区夜间施工噪音扰民，影响休息",
+        "caller_phone": PHONE,
+        "caller_name": "张三",
+        "address": "丛台区中华大街1号",
+        "accept": True,
+        **kw,
+    }
     r = api.post("/api/v1/orders", json=body)
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def dept_token(api, code="mzj"):
-    r = api.post("/api/v1/tokens", as_="admin", json={"subject": f"unit-{code}", "role": "department",
-                                                       "department": code})
+    r = api.post(
+        "/api/v1/tokens", as_="admin", json={"subject": f"unit-{code}", "role": "department", "department": code}
+    )
     assert r.status_code == 201, r.text
     api.extra[f"dept:{code}"] = r.json()["token"]
     api.tokens.setdefault(f"dept:{code}", r.json()["token"])
@@ -32,17 +41,23 @@ def dept_token(api, code="mzj"):
 
 
 def act(api, oid, action, as_, payload=None, **kw):
-    return api.post(f"/api/v1/orders/{oid}/transitions", as_=as_,
-                    json={"action": action, "payload": payload or {}, **kw})
+    return api.post(
+        f"/api/v1/orders/{oid}/transitions", as_=as_, json={"action": action, "payload": payload or {}, **kw}
+    )
 
 
 def test_every_route_needs_a_token(api):
     paths = api.app.openapi()["paths"]
     checked = 0
     for path, ops in paths.items():
-        url = path.replace("{order_id}", "1").replace("{article_id}", "1").replace("{number}", "2026112300001") \
-            .replace("{service_code}", "400100").replace("{request_id}", "2026112300001") \
+        url = (
+            path.replace("{order_id}", "1")
+            .replace("{article_id}", "1")
+            .replace("{number}", "2026112300001")
+            .replace("{service_code}", "400100")
+            .replace("{request_id}", "2026112300001")
             .replace("{token}", "2026112300001")
+        )
         for method in ops:
             r = api.client.request(method.upper(), url)
             assert r.status_code == 401, (method, url, r.status_code)
@@ -89,8 +104,16 @@ def test_full_loop_through_the_api(api):
     r = act(api, oid, "evaluate", "agent", {"satisfaction": 2})
     assert r.json()["status"] == "closed" and r.json()["satisfaction"] == 2 and r.json()["closed_at"]
     h = api.get(f"/api/v1/orders/{oid}/history", as_="supervisor").json()
-    assert [x["action"] for x in h["history"]] == ["create", "accept", "dispatch", "sign", "reply", "review_reply",
-                                                   "callback", "evaluate"]
+    assert [x["action"] for x in h["history"]] == [
+        "create",
+        "accept",
+        "dispatch",
+        "sign",
+        "reply",
+        "review_reply",
+        "callback",
+        "evaluate",
+    ]
     assert h["history"][3]["actor"] == "unit-mzj" and h["history"][3]["role"] == "department"
     kinds = [x["kind"] for x in h["records"]]
     assert kinds.count("dispatch") == 2 and "sign" in kinds and "reply" in kinds and "evaluation" in kinds
@@ -133,6 +156,7 @@ def test_two_concurrent_transitions_one_409_nothing_lost(api):
     o = new_order(api)
     store, principal = api.store, None
     from hotline.auth import Principal
+
     principal = Principal("builtin:dispatcher", "dispatcher")
     barrier = threading.Barrier(2)
     results = []
@@ -140,8 +164,9 @@ def test_two_concurrent_transitions_one_409_nothing_lost(api):
     def go(unit):
         barrier.wait()
         try:
-            results.append(("ok", store.transition(o["id"], "dispatch", {"main_unit": unit}, principal,
-                                                   version=o["version"])))
+            results.append(
+                ("ok", store.transition(o["id"], "dispatch", {"main_unit": unit}, principal, version=o["version"]))
+            )
         except Conflict as exc:
             results.append(("conflict", exc.reason))
 
@@ -166,6 +191,7 @@ def test_stale_orm_write_raises_conflict(api):
     o = new_order(api)
     from sqlalchemy.orm import Session
     from sqlalchemy.orm.exc import StaleDataError
+
     engine = api.store.db.engine
     with Session(engine, expire_on_commit=False) as a, Session(engine, expire_on_commit=False) as b:
         oa, ob = a.get(Order, o["id"]), b.get(Order, o["id"])
@@ -219,14 +245,21 @@ def test_a_read_is_audited_before_its_answer_returns_and_a_failed_change_leaves_
     with api.store.db.read() as s:  # straight from the database, no flush needed
         rows = s.scalars(select(AuditLog).order_by(AuditLog.id.desc())).all()
         assert len(rows) == before + 1 and rows[0].what == "read" and rows[0].subject == "builtin:supervisor"
-        changes = s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.what == "change",
-                                                                             AuditLog.order_id == o["id"]))
+        changes = s.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.what == "change", AuditLog.order_id == o["id"])
+        )
     # a change refused inside its transaction (stale version) is rolled back with its audit row
     r = api.patch(f"/api/v1/orders/{o['id']}", json={"title": "x", "version": 999})
     assert r.status_code in (409, 412, 428)
     with api.store.db.read() as s:
-        assert s.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.what == "change", AuditLog.order_id == o["id"], AuditLog.status_code < 300)) == changes
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.what == "change", AuditLog.order_id == o["id"], AuditLog.status_code < 300)
+            )
+            == changes
+        )
 
 
 def test_list_filters_and_chinese_search(api):
@@ -251,15 +284,22 @@ def test_text_search_with_filters_walks_the_index_in_chunks(api):
     r = api.get("/api/v1/orders", params={"q": "供暖不热", "type": "consult", "limit": 2}).json()
     want = [o["id"] for o in made if o["type"] == "consult"][::-1]
     assert [x["id"] for x in r["items"]] == want[:2] and r["next_before_id"] == want[1]
-    r = api.get("/api/v1/orders", params={"q": "供暖不热", "type": "consult", "limit": 2,
-                                          "before_id": want[1]}).json()
+    r = api.get("/api/v1/orders", params={"q": "供暖不热", "type": "consult", "limit": 2, "before_id": want[1]}).json()
     assert [x["id"] for x in r["items"]] == want[2:] and r["next_before_id"] is None
 
 
 def test_calls_answered_contract(api):
     old = new_order(api)  # an open order of the same caller
-    body = {"uniqueid": "1700000000.1", "linkedid": "1700000000.1", "caller": PHONE, "origin": "12329",
-            "mode": "dual", "department": "gjj", "agent": "1001", "queue": "general"}
+    body = {
+        "uniqueid": "1700000000.1",
+        "linkedid": "1700000000.1",
+        "caller": PHONE,
+        "origin": "12329",
+        "mode": "dual",
+        "department": "gjj",
+        "agent": "1001",
+        "queue": "general",
+    }
     r = api.post("/api/v1/calls/answered", as_="calls", json=body)
     assert r.status_code == 201, r.text
     out = r.json()
@@ -276,8 +316,12 @@ def test_ivr_contract(api):
     o = new_order(api)
     n = o["number"]
     r = api.get(f"/api/v1/ivr/orders/{n}", as_="ivr", params={"caller": PHONE})
-    assert r.status_code == 200 and r.json() == {"number": n, "status": "accepted", "status_text": "已受理",
-                                                 "deadline": None}
+    assert r.status_code == 200 and r.json() == {
+        "number": n,
+        "status": "accepted",
+        "status_text": "已受理",
+        "deadline": None,
+    }
     r = api.get(f"/api/v1/ivr/orders/{n}", as_="ivr", params={"caller": "13000000000"})
     assert r.status_code == 403 and r.json() == {"detail": "needs_last4"}
     r = api.get(f"/api/v1/ivr/orders/{n}", as_="ivr", params={"caller": "13000000000", "last4": "0000"})
@@ -293,13 +337,27 @@ def test_ivr_contract(api):
     api.post("/api/v1/calls/answered", as_="calls", json=call)
     r = api.post("/api/v1/ivr/surveys", as_="ivr", json={"linkedid": "1700000001.5", "caller": PHONE, "score": 1})
     assert r.status_code == 201
-    assert api.post("/api/v1/ivr/surveys", as_="ivr",
-                    json={"linkedid": "nope.1", "caller": PHONE, "score": 1}).status_code == 404
-    assert api.post("/api/v1/ivr/surveys", as_="ivr",
-                    json={"linkedid": "1700000001.5", "caller": PHONE, "score": 6}).status_code == 422
-    r = api.post("/api/v1/ivr/drafts", as_="ivr", json={"linkedid": "1700000002.9", "caller": PHONE,
-                                                          "origin": "12345", "transcript": "我要反映路灯不亮",
-                                                          "recording": "msg-1700000002.9.wav"})
+    assert (
+        api.post("/api/v1/ivr/surveys", as_="ivr", json={"linkedid": "nope.1", "caller": PHONE, "score": 1}).status_code
+        == 404
+    )
+    assert (
+        api.post(
+            "/api/v1/ivr/surveys", as_="ivr", json={"linkedid": "1700000001.5", "caller": PHONE, "score": 6}
+        ).status_code
+        == 422
+    )
+    r = api.post(
+        "/api/v1/ivr/drafts",
+        as_="ivr",
+        json={
+            "linkedid": "1700000002.9",
+            "caller": PHONE,
+            "origin": "12345",
+            "transcript": "我要反映路灯不亮",
+            "recording": "msg-1700000002.9.wav",
+        },
+    )
     assert r.status_code == 201 and set(r.json()) == {"id", "number"}
     d = api.get(f"/api/v1/orders/{r.json()['id']}").json()
     assert d["status"] == "draft" and d["transcript"] == "我要反映路灯不亮" and d["recording"].endswith(".wav")
@@ -317,7 +375,9 @@ def test_side_paths_return_extension_reopen(api):
     act(api, oid, "sign", u2)
     before = api.get(f"/api/v1/orders/{oid}").json()["handling_deadline"]
     assert act(api, oid, "request_extension", u2, {"reason": "需现场核查", "extra": "bogus"}).status_code == 409
-    assert act(api, oid, "request_extension", u2, {"reason": "需现场核查", "extra": "3 working_days"}).status_code == 200
+    assert (
+        act(api, oid, "request_extension", u2, {"reason": "需现场核查", "extra": "3 working_days"}).status_code == 200
+    )
     r = act(api, oid, "decide_extension", "supervisor", {"decision": "approve"})
     assert r.status_code == 200 and r.json()["handling_deadline"] > before
     recs = api.get(f"/api/v1/orders/{oid}/history", as_="admin").json()["records"]
@@ -347,7 +407,7 @@ def test_reject_merge_and_delete(api):
 
 
 def test_background_job_is_idempotent(api):
-    base = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 Beijing
+    base = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 Beijing
     clock = {"now": base}
     api.store.now = lambda: clock["now"]
     o = new_order(api, type="consult")

@@ -24,11 +24,17 @@ def _free_port() -> int:
 
 def test_kill_9_during_creates_loses_nothing_acknowledged(tmp_path):
     port = _free_port()
-    env = {**os.environ, "HOTLINE_HOME": str(tmp_path), "HOTLINE_API_PORT": str(port), "HOTLINE_BIND": "127.0.0.1",
-           "HOTLINE_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "HOTLINE_HOME": str(tmp_path),
+        "HOTLINE_API_PORT": str(port),
+        "HOTLINE_BIND": "127.0.0.1",
+        "HOTLINE_LOG_LEVEL": "WARNING",
+    }
     token = load_secrets(tmp_path / "secrets.json")["api_tokens"]["agent"]
-    proc = subprocess.Popen([sys.executable, "-m", "deploy.cli", "api"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deploy.cli", "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
     try:
@@ -54,8 +60,10 @@ def test_kill_9_during_creates_loses_nothing_acknowledged(tmp_path):
                     i += 1
                     content = f"压力测试 client{n} 第{i}单 " + "内容" * 50
                     try:
-                        r = c.post("/api/v1/orders", json={"type": "consult", "content": content,
-                                                           "caller_phone": "13800000000", "accept": True})
+                        r = c.post(
+                            "/api/v1/orders",
+                            json={"type": "consult", "content": content, "caller_phone": "13800000000", "accept": True},
+                        )
                     except httpx.HTTPError:
                         return  # the server died mid-request: not acknowledged
                     if r.status_code == 201:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,20 +13,42 @@ from workorder.outbox import push_pending
 
 from .test_workorder_api import act, dept_token, new_order
 
-
 # -- knowledge base ------------------------------------------------------------------------
 
+
 def test_kb_versions_and_chinese_search(api):
-    r = api.post("/api/v1/kb/articles", as_="dispatcher", json={
-        "title": "住房公积金提取条件", "body": "职工购买、建造、翻建、大修自住住房的，可以提取住房公积金账户存储余额。",
-        "tags": ["公积金", "提取"], "department": "gjj"})
+    r = api.post(
+        "/api/v1/kb/articles",
+        as_="dispatcher",
+        json={
+            "title": "住房公积金提取条件",
+            "body": "职工购买、建造、翻建、大修自住住房的，可以提取住房公积金账户存储余额。",
+            "tags": ["公积金", "提取"],
+            "department": "gjj",
+        },
+    )
     assert r.status_code == 201, r.text
     a = r.json()
-    api.post("/api/v1/kb/articles", as_="dispatcher", json={
-        "title": "社会保险缴费基数", "body": "社保缴费基数按上年度职工月平均工资核定。", "tags": ["社保"], "department": "rsj"})
-    api.post("/api/v1/kb/articles", as_="dispatcher", json={
-        "title": "已废止的公积金政策", "body": "旧的住房公积金贷款政策。", "tags": ["公积金"],
-        "valid_to": "2020-01-01T00:00:00+08:00"})
+    api.post(
+        "/api/v1/kb/articles",
+        as_="dispatcher",
+        json={
+            "title": "社会保险缴费基数",
+            "body": "社保缴费基数按上年度职工月平均工资核定。",
+            "tags": ["社保"],
+            "department": "rsj",
+        },
+    )
+    api.post(
+        "/api/v1/kb/articles",
+        as_="dispatcher",
+        json={
+            "title": "已废止的公积金政策",
+            "body": "旧的住房公积金贷款政策。",
+            "tags": ["公积金"],
+            "valid_to": "2020-01-01T00:00:00+08:00",
+        },
+    )
     titles = lambda r: [x["title"] for x in r.json()["items"]]  # noqa: E731
     assert titles(api.get("/api/v1/kb/search", params={"q": "提取住房公积金"})) == ["住房公积金提取条件"]
     assert titles(api.get("/api/v1/kb/search", params={"q": "公积金"})) == ["住房公积金提取条件"]  # expired one hidden
@@ -33,7 +56,9 @@ def test_kb_versions_and_chinese_search(api):
     assert titles(api.get("/api/v1/kb/search", params={"q": "社保"}, as_="ivr")) == ["社会保险缴费基数"]
     assert titles(api.get("/api/v1/kb/search", params={"q": "缴费基数 月平均工资"})) == ["社会保险缴费基数"]
     assert api.get("/api/v1/kb/search", params={"q": "不存在的内容"}).json()["items"] == []
-    r = api.put(f"/api/v1/kb/articles/{a['id']}", as_="supervisor", json={"body": "新口径：提取住房公积金需提供购房合同。"})
+    r = api.put(
+        f"/api/v1/kb/articles/{a['id']}", as_="supervisor", json={"body": "新口径：提取住房公积金需提供购房合同。"}
+    )
     assert r.status_code == 200 and r.json()["version"] == 2
     full = api.get(f"/api/v1/kb/articles/{a['id']}").json()
     assert [v["version"] for v in full["versions"]] == [1, 2] and "购房合同" in full["body"]
@@ -41,11 +66,15 @@ def test_kb_versions_and_chinese_search(api):
     # a department edits only its own articles
     unit = dept_token(api, "rsj")
     assert api.put(f"/api/v1/kb/articles/{a['id']}", as_=unit, json={"title": "x"}).status_code == 403
-    assert api.post("/api/v1/kb/articles", as_=unit, json={"title": "t", "body": "b", "department": "rsj"}).status_code == 201
+    assert (
+        api.post("/api/v1/kb/articles", as_=unit, json={"title": "t", "body": "b", "department": "rsj"}).status_code
+        == 201
+    )
     assert api.post("/api/v1/kb/articles", as_="agent", json={"title": "t", "body": "b"}).status_code == 403
 
 
 # -- statistics -----------------------------------------------------------------------------
+
 
 def run_loop(api, unit, unit_tok, score, late=False, ret=False):
     o = new_order(api)
@@ -88,6 +117,7 @@ def test_statistics_and_ranking(api):
 
 # -- Open311 ------------------------------------------------------------------------------------
 
+
 def test_open311_face(api):
     r = api.post("/api/v1/tokens", as_="admin", json={"subject": "city-app", "role": "open311"})
     key = r.json()["token"]
@@ -96,9 +126,18 @@ def test_open311_face(api):
     d = api.client.get("/open311/v2/services/400201.json", params={"api_key": key}).json()
     assert d["service_code"] == "400201" and d["attributes"][0]["code"] == "type"
     assert api.client.get("/open311/v2/services/123456.json", params={"api_key": key}).status_code == 404
-    form = {"api_key": key, "service_code": "400201", "description": "小区门口垃圾堆积多日无人清理",
-            "lat": "36.61", "long": "114.49", "address_string": "丛台区人民路", "phone": "13812345678",
-            "first_name": "三", "last_name": "张", "device_id": "dev-1"}
+    form = {
+        "api_key": key,
+        "service_code": "400201",
+        "description": "小区门口垃圾堆积多日无人清理",
+        "lat": "36.61",
+        "long": "114.49",
+        "address_string": "丛台区人民路",
+        "phone": "13812345678",
+        "first_name": "三",
+        "last_name": "张",
+        "device_id": "dev-1",
+    }
     r = api.client.post("/open311/v2/requests.json", data=form)
     assert r.status_code == 201, r.text
     sid = r.json()[0]["service_request_id"]
@@ -113,17 +152,20 @@ def test_open311_face(api):
     lst = api.client.get("/open311/v2/requests.json", params={"api_key": key, "service_code": "400201"}).json()
     assert [x["service_request_id"] for x in lst] == [sid]
     assert api.client.get(f"/open311/v2/tokens/{sid}.json", headers=api.h("admin")).json() == [
-        {"token": sid, "service_request_id": sid}]
+        {"token": sid, "service_request_id": sid}
+    ]
     r = api.client.post("/open311/v2/requests.json", data={"api_key": key, "description": "x"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "service_code"]
-    r = api.client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "400201",
-                                                          "description": "x", "lat": "abc"})
+    r = api.client.post(
+        "/open311/v2/requests.json", data={"api_key": key, "service_code": "400201", "description": "x", "lat": "abc"}
+    )
     assert r.status_code == 422
     assert api.client.get("/open311/v2/services.json").status_code == 401
     assert api.client.get("/open311/v2/services.json", params={"api_key": api.tokens["ivr"]}).status_code == 403
 
 
 # -- upstream push ---------------------------------------------------------------------------------
+
 
 class Upstream:
     """A small local HTTP server standing in for the province platform."""
@@ -188,6 +230,7 @@ def test_outbox_push_in_order_retried_idempotent(api, upstream):
     from sqlalchemy import update
 
     from workorder.models import Outbox
+
     with api.store.db.write() as s:
         s.execute(update(Outbox).values(pushed_at=None))
     assert push_pending(api.store.db, upstream.url)["pushed"] == 3
@@ -201,10 +244,11 @@ def test_outbox_push_in_order_retried_idempotent(api, upstream):
 
 
 def test_jobs_pass_archives_and_pushes(api, upstream):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from workorder.jobs_cli import one_pass
-    clock = {"now": datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)}
+
+    clock = {"now": datetime(2026, 11, 23, 2, 0, tzinfo=UTC)}
     api.store.now = lambda: clock["now"]
     o = new_order(api, type="consult")
     act(api, o["id"], "direct_answer", "agent", {"answer": "按知识库答复"})
@@ -227,6 +271,7 @@ def test_call_answer_rate_comes_from_the_queues_view(settings, sqlite_url, tmp_p
     import time
 
     from workorder.api.app import queue_answer_rate
+
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server not installed")
     with socket.socket() as sock:
@@ -234,10 +279,25 @@ def test_call_answer_rate_comes_from_the_queues_view(settings, sqlite_url, tmp_p
         port = sock.getsockname()[1]
     st = settings.with_(redis_port=port, instance="wotest")
     assert queue_answer_rate(st)() is None  # no Redis yet: unknown, not an error
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         import redis
+
         r = redis.Redis(port=port)
         for _ in range(50):
             try:
@@ -249,8 +309,10 @@ def test_call_answer_rate_comes_from_the_queues_view(settings, sqlite_url, tmp_p
         r.set("wotest:queues:view", json.dumps(view))
         assert queue_answer_rate(st)() == {"today": 0.96, "last_24h": 0.95, "offered_today": 250}
         from .conftest import make_api
+
         app, store, client = make_api(st, sqlite_url)
         from hotline.secrets import load_secrets
+
         tok = load_secrets(st.secrets_file)["api_tokens"]["supervisor"]
         with client:
             out = client.get("/api/v1/stats", headers={"Authorization": f"Bearer {tok}"}).json()

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from workorder.migrate import alembic_config, include_object, upgrade
-from queues.models import metadata as queues_metadata
 import web.models  # noqa: F401 - the accounts' tables join Base.metadata (migration 0003_users)
+from queues.models import metadata as queues_metadata
+from workorder.migrate import alembic_config, include_object, upgrade
 from workorder.models import Base
 
 

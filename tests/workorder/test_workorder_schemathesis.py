@@ -22,6 +22,7 @@ def _app():
         from pathlib import Path
 
         from workorder.migrate import upgrade
+
         home = Path(tempfile.mkdtemp(prefix="wo-fuzz-"))
         url = f"sqlite:///{home / 'hotline.db'}"
         upgrade(url)
@@ -46,8 +47,9 @@ def role_for(path: str) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=7, deadline=None, derandomize=True, phases=[Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=7, deadline=None, derandomize=True, phases=[Phase.generate], suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors(case):
     token = _state["tokens"][role_for(case.operation.path)]
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error])

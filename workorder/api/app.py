@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 from fastapi import Depends, FastAPI, Request
@@ -25,6 +25,7 @@ from queues.api import router as queues_router
 from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
+from workorder.api.routes_reference import router as reference_router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
@@ -58,14 +59,21 @@ class AuditMiddleware:
             principal = state.get("principal")
             if principal is not None and not (state.get("audited") and 200 <= status["code"] < 300):
                 try:
-                    await run_in_threadpool(self.get_store().audit, principal, scope["method"], scope["path"],
-                                            status["code"], state.get("audit_order_id"))
+                    await run_in_threadpool(
+                        self.get_store().audit,
+                        principal,
+                        scope["method"],
+                        scope["path"],
+                        status["code"],
+                        state.get("audit_order_id"),
+                    )
                 except Exception:  # the audit must not turn a served request into an error
                     log.exception("audit write failed")
 
 
 def queue_answer_rate(settings) -> Callable[[], dict | None]:
     """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
+
     def get() -> dict | None:
         try:
             client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -78,19 +86,31 @@ def queue_answer_rate(settings) -> Callable[[], dict | None]:
         if not raw:
             return None
         total = json.loads(raw).get("total") or {}
-        return {"today": (total.get("today") or {}).get("answer_rate"),
-                "last_24h": (total.get("last_24h") or {}).get("answer_rate"),
-                "offered_today": (total.get("today") or {}).get("offered")}
+        return {
+            "today": (total.get("today") or {}).get("answer_rate"),
+            "last_24h": (total.get("last_24h") or {}).get("answer_rate"),
+            "offered_today": (total.get("today") or {}).get("offered"),
+        }
+
     return get
 
 
-def create_app(settings, database_url: str | None = None, store: Store | None = None,
-               call_stats: Callable[[], dict | None] | None = None) -> FastAPI:
-    app = FastAPI(title="12345 work-order store", version="1.0",
-                  description="Work orders (工单) of the 12345 hotline: intake, dispatch, handling, reply, "
-                              "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.",
-                  # no unauthenticated routes: the schema is served under /api/v1 with a role check
-                  openapi_url=None, docs_url=None, redoc_url=None)
+def create_app(
+    settings,
+    database_url: str | None = None,
+    store: Store | None = None,
+    call_stats: Callable[[], dict | None] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="12345 work-order store",
+        version="1.0",
+        description="Work orders (工单) of the 12345 hotline: intake, dispatch, handling, reply, "
+        "callback, evaluation; knowledge base; statistics; Open311 GeoReport v2.",
+        # no unauthenticated routes: the schema is served under /api/v1 with a role check
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     if store is None:
         db = Database(database_url or settings.database_url)
         store = Store(db)
@@ -112,25 +132,30 @@ def create_app(settings, database_url: str | None = None, store: Store | None = 
 
     @app.exception_handler(Invalid)
     async def _invalid(request: Request, exc: Invalid):
-        return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]}, status_code=422
+        )
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     app.include_router(router)
+    app.include_router(reference_router)
     app.include_router(open311_router)
     # other packages' routers, one line each
     app.include_router(queues_router)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
-    def openapi_schema(p=Depends(require_roles("agent", "dispatcher", "department", "supervisor", "admin",
-                                               "ivr", "calls"))):
+    def openapi_schema(
+        p=Depends(require_roles("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls")),
+    ):
         if app.openapi_schema is None:
-            app.openapi_schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                             routes=app.routes)
+            app.openapi_schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
         return app.openapi_schema
+
     app.add_middleware(AuditMiddleware, get_store=lambda: app.state.store)
 
     @app.on_event("shutdown")

@@ -13,7 +13,7 @@ Auth: the bearer token, or Open311's ``api_key`` parameter holding a token; role
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -40,12 +40,18 @@ VISIBLE = or_(Order.status != "draft", Order.channel.in_(("web", "app")))
 def open311_roles(*roles: str):
     allowed = frozenset(roles)
 
-    async def check(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                    api_key: Optional[Annotated[str, Query(max_length=200)]] = None) -> Principal:
+    async def check(
+        request: Request,
+        cred: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        api_key: Annotated[str, Query(max_length=200)] | None = None,
+    ) -> Principal:
         token = cred.credentials if cred and cred.credentials else api_key
         ctype = request.headers.get("content-type", "")
-        if not token and request.method == "POST" and ctype.startswith(("application/x-www-form-urlencoded",
-                                                                         "multipart/form-data")):
+        if (
+            not token
+            and request.method == "POST"
+            and ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+        ):
             try:
                 token = (await request.form()).get("api_key")  # GeoReport v2 puts it in the POST body
             except Exception:
@@ -67,18 +73,38 @@ def open311_roles(*roles: str):
 
 def _service(c: Category, names: dict[str, str]) -> dict:
     top = c.code[:2] + "0000"
-    return {"service_code": c.code, "service_name": c.name, "description": c.name, "metadata": False,
-            "type": "realtime", "keywords": "", "group": names.get(top, c.name)}
+    return {
+        "service_code": c.code,
+        "service_name": c.name,
+        "description": c.name,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": "",
+        "group": names.get(top, c.name),
+    }
 
 
 def _request(o: Order) -> dict:
     d = order_dict(o)
-    return {"service_request_id": o.number, "status": "closed" if o.status in CLOSED else "open",
-            "status_notes": "已提交，待受理" if o.status == "draft" else d["status_text"], "service_name": None, "service_code": o.category_code,
-            "description": o.content, "agency_responsible": o.main_unit, "service_notice": None,
-            "requested_datetime": d["received_at"], "updated_datetime": d["updated_at"],
-            "expected_datetime": d["handling_deadline"], "address": o.address, "address_id": None,
-            "zipcode": None, "lat": o.lat, "long": o.lon, "media_url": None}
+    return {
+        "service_request_id": o.number,
+        "status": "closed" if o.status in CLOSED else "open",
+        "status_notes": "已提交，待受理" if o.status == "draft" else d["status_text"],
+        "service_name": None,
+        "service_code": o.category_code,
+        "description": o.content,
+        "agency_responsible": o.main_unit,
+        "service_notice": None,
+        "requested_datetime": d["received_at"],
+        "updated_datetime": d["updated_at"],
+        "expected_datetime": d["handling_deadline"],
+        "address": o.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": o.lat,
+        "long": o.lon,
+        "media_url": None,
+    }
 
 
 @router.get("/services.json")
@@ -88,33 +114,60 @@ async def services(request: Request, p: Principal = Depends(open311_roles(*READ)
             cats = list(s.scalars(select(Category).order_by(Category.code)))
         names = {c.code: c.name for c in cats}
         return [_service(c, names) for c in cats if parent_code(c.code) is not None]
+
     return await run_in_threadpool(q)
 
 
 @router.get("/services/{service_code}.json")
-async def service_definition(service_code: Annotated[str, Path(pattern=r"^[0-9]{6}$")], request: Request,
-                             p: Principal = Depends(open311_roles(*READ))):
+async def service_definition(
+    service_code: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
+    request: Request,
+    p: Principal = Depends(open311_roles(*READ)),
+):
     def q():
         with request.app.state.store.db.read() as s:
             return s.get(Category, service_code)
+
     c = await run_in_threadpool(q)
     if c is None:
         raise HTTPException(404, f"service {service_code} not found")
-    return {"service_code": c.code, "attributes": [
-        {"variable": True, "code": "type", "datatype": "singlevaluelist", "required": False,
-         "datatype_description": "诉求类型", "order": 1, "description": "request type",
-         "values": [{"key": k, "name": v} for k, v in
-                    (("consult", "咨询"), ("help", "求助"), ("complaint", "投诉"), ("report", "举报"),
-                     ("suggestion", "意见建议"), ("praise", "表扬"))]}]}
+    return {
+        "service_code": c.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": "type",
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "诉求类型",
+                "order": 1,
+                "description": "request type",
+                "values": [
+                    {"key": k, "name": v}
+                    for k, v in (
+                        ("consult", "咨询"),
+                        ("help", "求助"),
+                        ("complaint", "投诉"),
+                        ("report", "举报"),
+                        ("suggestion", "意见建议"),
+                        ("praise", "表扬"),
+                    )
+                ],
+            }
+        ],
+    }
 
 
 @router.get("/requests.json")
-async def list_requests(request: Request, p: Principal = Depends(open311_roles(*READ)),
-                        service_request_id: Optional[Annotated[str, Query(max_length=400,
-                                                                         pattern=r"^[0-9,]*$")]] = None,
-                        service_code: Optional[Annotated[str, Query(pattern=r"^[0-9]{6}$")]] = None,
-                        start_date: Optional[datetime] = None, end_date: Optional[datetime] = None,
-                        status: Optional[Annotated[str, Query(pattern=r"^(open|closed)$")]] = None):
+async def list_requests(
+    request: Request,
+    p: Principal = Depends(open311_roles(*READ)),
+    service_request_id: Annotated[str, Query(max_length=400, pattern=r"^[0-9,]*$")] | None = None,
+    service_code: Annotated[str, Query(pattern=r"^[0-9]{6}$")] | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    status: Annotated[str, Query(pattern=r"^(open|closed)$")] | None = None,
+):
     def q():
         stmt = select(Order).where(Order.channel.in_(("web", "app", "wechat", "phone", "letter")))
         if service_request_id:
@@ -122,9 +175,13 @@ async def list_requests(request: Request, p: Principal = Depends(open311_roles(*
         if service_code:
             stmt = stmt.where(Order.category_code == service_code)
         if start_date:
-            stmt = stmt.where(Order.received_at >= (start_date if start_date.tzinfo else start_date.replace(tzinfo=local_zone())))
+            stmt = stmt.where(
+                Order.received_at >= (start_date if start_date.tzinfo else start_date.replace(tzinfo=local_zone()))
+            )
         if end_date:
-            stmt = stmt.where(Order.received_at < (end_date if end_date.tzinfo else end_date.replace(tzinfo=local_zone())))
+            stmt = stmt.where(
+                Order.received_at < (end_date if end_date.tzinfo else end_date.replace(tzinfo=local_zone()))
+            )
         if status == "closed":
             stmt = stmt.where(Order.status.in_(CLOSED))
         elif status == "open":
@@ -132,6 +189,7 @@ async def list_requests(request: Request, p: Principal = Depends(open311_roles(*
         stmt = stmt.where(VISIBLE).order_by(Order.id.desc()).limit(1000)
         with request.app.state.store.db.read() as s:
             return [_request(o) for o in s.scalars(stmt)]
+
     return await run_in_threadpool(q)
 
 
@@ -167,9 +225,14 @@ async def create_request(request: Request, p: Principal = Depends(open311_roles(
     description = _field(raw, "description", 4000)
     if not description:
         raise Invalid("description", "required")
-    data = {"category_code": code, "content": description, "title": description[:40],
-            "address": _field(raw, "address_string", 300),
-            "channel": "app" if raw.get("device_id") else "web", "type": raw.get("attribute[type]") or "help"}
+    data = {
+        "category_code": code,
+        "content": description,
+        "title": description[:40],
+        "address": _field(raw, "address_string", 300),
+        "channel": "app" if raw.get("device_id") else "web",
+        "type": raw.get("attribute[type]") or "help",
+    }
     if data["type"] not in ("consult", "help", "complaint", "report", "suggestion", "praise"):
         raise Invalid("attribute[type]", "unknown request type")
     name = " ".join(x for x in (_field(raw, "last_name", 50), _field(raw, "first_name", 50)) if x)
@@ -197,12 +260,16 @@ async def create_request(request: Request, p: Principal = Depends(open311_roles(
 
 
 @router.get("/requests/{request_id}.json")
-async def get_request(request_id: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")], request: Request,
-                      p: Principal = Depends(open311_roles(*READ))):
+async def get_request(
+    request_id: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")],
+    request: Request,
+    p: Principal = Depends(open311_roles(*READ)),
+):
     def q():
         with request.app.state.store.db.read() as s:
             o = s.scalars(select(Order).where(Order.number == request_id, VISIBLE)).first()
             return _request(o) if o else None
+
     out = await run_in_threadpool(q)
     if out is None:
         raise HTTPException(404, f"request {request_id} not found")
@@ -210,11 +277,15 @@ async def get_request(request_id: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")]
 
 
 @router.get("/tokens/{token}.json")
-async def token_status(token: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")], request: Request,
-                       p: Principal = Depends(open311_roles(*READ))):
+async def token_status(
+    token: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")],
+    request: Request,
+    p: Principal = Depends(open311_roles(*READ)),
+):
     def q():
         with request.app.state.store.db.read() as s:
             return s.scalar(select(Order.number).where(Order.number == token, VISIBLE))
+
     number = await run_in_threadpool(q)
     if number is None:
         raise HTTPException(404, f"token {token} not found")

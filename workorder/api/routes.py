@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Literal, Optional
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -12,14 +12,10 @@ from sqlalchemy import select
 
 from hotline.auth import Principal, require_roles
 from hotline.settings import local_zone
-from workorder import stats as stats_mod
 from workorder.api.schemas import (
     CallAnswered,
-    DepartmentCreate,
     IvrDraft,
     IvrSurvey,
-    KbCreate,
-    KbUpdate,
     OrderCreate,
     OrderPatch,
     Text,
@@ -27,7 +23,7 @@ from workorder.api.schemas import (
     TransitionBody,
     TypeCode,
 )
-from workorder.models import AuditLog, Category, Department
+from workorder.models import AuditLog
 from workorder.service import PHONE_ROLES, Store
 from workorder.states import ACTIONS, DISPOSITIONS, REQUEST_TYPES, SATISFACTION, STATUSES, TRANSITIONS, URGENCIES
 
@@ -55,9 +51,11 @@ def _aware(d: datetime | None) -> datetime | None:
 
 # -- orders ---------------------------------------------------------------------------
 
+
 @router.post("/orders", status_code=201, tags=["orders"])
-async def create_order(body: OrderCreate, request: Request,
-                       p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))):
+async def create_order(
+    body: OrderCreate, request: Request, p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))
+):
     data = body.model_dump(exclude_none=True)
     accept = data.pop("accept", False)
     out = await run_in_threadpool(store(request).create, data, p, "accepted" if accept else "draft")
@@ -66,26 +64,46 @@ async def create_order(body: OrderCreate, request: Request,
 
 
 @router.get("/orders", tags=["orders"])
-async def list_orders(request: Request, p: Principal = Depends(require_roles(*PEOPLE)),
-                      status: Optional[StatusCode] = None,
-                      type: Optional[TypeCode] = None,
-                      unit: Optional[Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = None,
-                      phone: Optional[Annotated[str, Query(pattern=r"^\+?[0-9]{3,20}$")]] = None,
-                      q: Optional[Annotated[Text(100, 1), Query()]] = None,
-                      since: Optional[datetime] = None, until: Optional[datetime] = None,
-                      overdue: Optional[bool] = None,
-                      limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                      before_id: Optional[Annotated[int, Query(ge=1, le=2**31)]] = None):
+async def list_orders(
+    request: Request,
+    p: Principal = Depends(require_roles(*PEOPLE)),
+    status: StatusCode | None = None,
+    type: TypeCode | None = None,
+    unit: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None,
+    phone: Annotated[str, Query(pattern=r"^\+?[0-9]{3,20}$")] | None = None,
+    q: Annotated[Text(100, 1), Query()] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int, Query(ge=1, le=2**31)] | None = None,
+):
     if p.role not in PHONE_ROLES:
         phone = None  # searching by number would reveal masked numbers
-    return JSONResponse(await run_in_threadpool(
-        store(request).list, p, status=status, type_=type, unit=unit, phone=phone, q=q, since=_aware(since),
-        until=_aware(until), overdue=overdue, limit=limit, before_id=before_id))
+    return JSONResponse(
+        await run_in_threadpool(
+            store(request).list,
+            p,
+            status=status,
+            type_=type,
+            unit=unit,
+            phone=phone,
+            q=q,
+            since=_aware(since),
+            until=_aware(until),
+            overdue=overdue,
+            limit=limit,
+            before_id=before_id,
+        )
+    )
 
 
 @router.get("/orders/by-number/{number}", tags=["orders"])
-async def get_order_by_number(number: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")], request: Request,
-                              p: Principal = Depends(require_roles(*PEOPLE))):
+async def get_order_by_number(
+    number: Annotated[str, Path(pattern=r"^[0-9]{8,16}$")],
+    request: Request,
+    p: Principal = Depends(require_roles(*PEOPLE)),
+):
     out = await run_in_threadpool(store(request).get_by_number, number, p)
     _mark(request, out["id"])
     return out
@@ -98,8 +116,12 @@ async def get_order(order_id: OrderId, request: Request, p: Principal = Depends(
 
 
 @router.patch("/orders/{order_id}", tags=["orders"])
-async def patch_order(order_id: OrderId, body: OrderPatch, request: Request,
-                      p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))):
+async def patch_order(
+    order_id: OrderId,
+    body: OrderPatch,
+    request: Request,
+    p: Principal = Depends(require_roles("agent", "dispatcher", "admin")),
+):
     _mark(request, order_id)
     data = body.model_dump(exclude_unset=True)
     version = data.pop("version", None)
@@ -107,19 +129,24 @@ async def patch_order(order_id: OrderId, body: OrderPatch, request: Request,
 
 
 @router.delete("/orders/{order_id}", status_code=204, tags=["orders"])
-async def delete_order(order_id: OrderId, request: Request,
-                       p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))):
+async def delete_order(
+    order_id: OrderId, request: Request, p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))
+):
     _mark(request, order_id)
     await run_in_threadpool(store(request).delete, order_id, p)
     return Response(status_code=204)
 
 
 @router.post("/orders/{order_id}/transitions", tags=["orders"])
-async def transition(order_id: OrderId, body: TransitionBody, request: Request,
-                     p: Principal = Depends(require_roles(*PEOPLE))):
+async def transition(
+    order_id: OrderId, body: TransitionBody, request: Request, p: Principal = Depends(require_roles(*PEOPLE))
+):
     _mark(request, order_id)
-    return JSONResponse(await run_in_threadpool(store(request).transition, order_id, body.action, body.payload,
-                                                p, body.version, body.comment))
+    return JSONResponse(
+        await run_in_threadpool(
+            store(request).transition, order_id, body.action, body.payload, p, body.version, body.comment
+        )
+    )
 
 
 @router.get("/orders/{order_id}/history", tags=["orders"])
@@ -131,17 +158,26 @@ async def order_history(order_id: OrderId, request: Request, p: Principal = Depe
 @router.get("/workflow", tags=["reference"])
 async def workflow(p: Principal = Depends(require_roles(*PEOPLE))):
     """The transition table, statuses and codes (for the desktop)."""
-    return {"statuses": STATUSES, "types": REQUEST_TYPES, "urgencies": URGENCIES, "dispositions": DISPOSITIONS,
-            "satisfaction": {str(k): v for k, v in SATISFACTION.items()},
-            "actions": {a: {"label": t.label, "from": sorted(t.sources), "roles": sorted(t.roles)}
-                        for a, t in TRANSITIONS.items()}, "action_order": list(ACTIONS)}
+    return {
+        "statuses": STATUSES,
+        "types": REQUEST_TYPES,
+        "urgencies": URGENCIES,
+        "dispositions": DISPOSITIONS,
+        "satisfaction": {str(k): v for k, v in SATISFACTION.items()},
+        "actions": {
+            a: {"label": t.label, "from": sorted(t.sources), "roles": sorted(t.roles)} for a, t in TRANSITIONS.items()
+        },
+        "action_order": list(ACTIONS),
+    }
 
 
 # -- call hand-off and IVR ------------------------------------------------------------
 
+
 @router.post("/calls/answered", status_code=201, tags=["calls"])
-async def calls_answered(body: CallAnswered, request: Request, response: Response,
-                         p: Principal = Depends(require_roles("calls", "agent"))):
+async def calls_answered(
+    body: CallAnswered, request: Request, response: Response, p: Principal = Depends(require_roles("calls", "agent"))
+):
     out, created = await run_in_threadpool(store(request).call_answered, body.model_dump(), p)
     if not created:
         response.status_code = 200
@@ -150,10 +186,13 @@ async def calls_answered(body: CallAnswered, request: Request, response: Respons
 
 
 @router.get("/ivr/orders/{number}", tags=["ivr"])
-async def ivr_order(number: Annotated[str, Path(max_length=32)], request: Request,
-                    caller: Annotated[str, Query(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = "",
-                    last4: Optional[Annotated[str, Query(max_length=8)]] = None,
-                    p: Principal = Depends(require_roles("ivr"))):
+async def ivr_order(
+    number: Annotated[str, Path(max_length=32)],
+    request: Request,
+    caller: Annotated[str, Query(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = "",
+    last4: Annotated[str, Query(max_length=8)] | None = None,
+    p: Principal = Depends(require_roles("ivr")),
+):
     return await run_in_threadpool(store(request).ivr_status, number, caller, last4)
 
 
@@ -171,152 +210,45 @@ async def ivr_draft(body: IvrDraft, request: Request, p: Principal = Depends(req
     return out
 
 
-# -- knowledge base -------------------------------------------------------------------
-
-def kb(request: Request):
-    return request.app.state.kb
-
-
-@router.get("/kb/search", tags=["knowledge"])
-async def kb_search(request: Request, p: Principal = Depends(require_roles(*PEOPLE, "ivr")),
-                    q: Annotated[Text(100), Query()] = "",
-                    department: Optional[Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")]] = None,
-                    include_expired: bool = False, limit: Annotated[int, Query(ge=1, le=100)] = 20):
-    return {"items": await run_in_threadpool(kb(request).search, q, department, None, include_expired, limit)}
-
-
-@router.get("/kb/articles/{article_id}", tags=["knowledge"])
-async def kb_get(article_id: OrderId, request: Request, p: Principal = Depends(require_roles(*PEOPLE, "ivr"))):
-    out = await run_in_threadpool(kb(request).get, article_id)
-    if out is None:
-        raise HTTPException(404, f"article {article_id} not found")
-    return out
-
-
-def _kb_owner_check(p: Principal, department: str | None):
-    if p.role == "department" and department != p.department:
-        raise HTTPException(403, "a department edits only its own articles")
-
-
-@router.post("/kb/articles", status_code=201, tags=["knowledge"])
-async def kb_create(body: KbCreate, request: Request,
-                    p: Principal = Depends(require_roles("dispatcher", "department", "supervisor", "admin"))):
-    _kb_owner_check(p, body.department)
-    data = body.model_dump()
-    data["valid_from"], data["valid_to"] = _aware(data["valid_from"]), _aware(data["valid_to"])
-    return await run_in_threadpool(kb(request).create, data, p.subject)
-
-
-@router.put("/kb/articles/{article_id}", tags=["knowledge"])
-async def kb_update(article_id: OrderId, body: KbUpdate, request: Request,
-                    p: Principal = Depends(require_roles("dispatcher", "department", "supervisor", "admin"))):
-    current = await run_in_threadpool(kb(request).get, article_id)
-    if current is None:
-        raise HTTPException(404, f"article {article_id} not found")
-    _kb_owner_check(p, current["department"])
-    data = body.model_dump(exclude_unset=True)
-    for k in ("valid_from", "valid_to"):
-        if k in data:
-            data[k] = _aware(data[k])
-    if "department" in data:
-        _kb_owner_check(p, data["department"])
-    return await run_in_threadpool(kb(request).update, article_id, data, p.subject)
-
-
-# -- reference data -----------------------------------------------------------------------
-
-@router.get("/departments", tags=["reference"])
-async def departments(request: Request, p: Principal = Depends(require_roles(*PEOPLE, "ivr", "calls"))):
-    def q():
-        with store(request).db.read() as s:
-            return [{"code": d.code, "name": d.name, "kind": d.kind, "lines": d.lines, "active": d.active}
-                    for d in s.scalars(select(Department).order_by(Department.code))]
-    return {"items": await run_in_threadpool(q)}
-
-
-@router.post("/departments", status_code=201, tags=["reference"])
-async def add_department(body: DepartmentCreate, request: Request, p: Principal = Depends(require_roles("admin"))):
-    def q():
-        with store(request).db.write() as s:
-            if s.get(Department, body.code) is not None:
-                raise HTTPException(409, f"department {body.code} exists")
-            s.add(Department(code=body.code, name=body.name, kind=body.kind, lines=body.lines))
-        return body.model_dump()
-    return await run_in_threadpool(q)
-
-
-@router.get("/categories", tags=["reference"])
-async def categories(request: Request, p: Principal = Depends(require_roles(*PEOPLE, "ivr"))):
-    def q():
-        with store(request).db.read() as s:
-            return [{"code": c.code, "name": c.name, "parent": c.parent_code}
-                    for c in s.scalars(select(Category).order_by(Category.code))]
-    return {"items": await run_in_threadpool(q)}
-
-
-@router.get("/time-limits", tags=["reference"])
-async def time_limits(request: Request, p: Principal = Depends(require_roles(*PEOPLE))):
-    cfg = store(request).cfg
-    return {"warn_ratio": cfg.limits.warn_ratio,
-            "rows": [{"type": r.type, "urgency": r.urgency, "sign_in": str(r.sign_in), "handling": str(r.handling)}
-                     for r in cfg.limits.rows],
-            "holidays": sorted(d.isoformat() for d in cfg.calendar.holidays),
-            "adjusted_workdays": sorted(d.isoformat() for d in cfg.calendar.workdays)}
-
-
-# -- statistics -----------------------------------------------------------------------
-
-def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    now = datetime.now(local_zone())
-    until = _aware(until) or now
-    since = _aware(since) or (until - timedelta(days=30))
-    return since, until
-
-
-@router.get("/stats", tags=["statistics"])
-async def statistics(request: Request, p: Principal = Depends(require_roles("dispatcher", "supervisor", "admin",
-                                                                             "department")),
-                     since: Optional[datetime] = None, until: Optional[datetime] = None):
-    since, until = _period(since, until)
-    out = await run_in_threadpool(stats_mod.compute, store(request).db, since, until)
-    provider = getattr(request.app.state, "call_stats", None)
-    out["overall"]["call_answer_rate"] = provider() if provider else None
-    if p.role == "department":
-        out = {**out, "overall": None,
-               "departments": {k: v for k, v in out["departments"].items() if k == p.department}}
-    return out
-
-
-@router.get("/stats/ranking", tags=["statistics"])
-async def statistics_ranking(request: Request,
-                             p: Principal = Depends(require_roles("dispatcher", "supervisor", "admin")),
-                             since: Optional[datetime] = None, until: Optional[datetime] = None):
-    since, until = _period(since, until)
-    out = await run_in_threadpool(stats_mod.compute, store(request).db, since, until)
-    return {"since": out["since"], "until": out["until"], "ranking": stats_mod.ranking(out)}
-
-
 # -- tokens and audit -------------------------------------------------------------------
+
 
 @router.post("/tokens", status_code=201, tags=["admin"])
 async def issue_token(body: TokenCreate, request: Request, p: Principal = Depends(require_roles("admin"))):
     if body.role == "department" and not body.department:
-        raise HTTPException(422, [{"loc": ["body", "department"], "msg": "a department token needs a department",
-                                   "type": "value_error"}])
+        raise HTTPException(
+            422,
+            [{"loc": ["body", "department"], "msg": "a department token needs a department", "type": "value_error"}],
+        )
     token = await run_in_threadpool(store(request).issue_token, body.subject, body.role, body.department)
     return {"token": token, "subject": body.subject, "role": body.role, "department": body.department}
 
 
 @router.get("/audit", tags=["admin"])
-async def audit(request: Request, p: Principal = Depends(require_roles("admin", "supervisor")),
-                order_id: Optional[Annotated[int, Query(ge=1, le=2**31)]] = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+async def audit(
+    request: Request,
+    p: Principal = Depends(require_roles("admin", "supervisor")),
+    order_id: Annotated[int, Query(ge=1, le=2**31)] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
     def q():
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
         if order_id:
             stmt = stmt.where(AuditLog.order_id == order_id)
         with store(request).db.read() as s:
-            return [{"id": a.id, "at": a.at.isoformat(), "subject": a.subject, "role": a.role, "method": a.method,
-                     "path": a.path, "what": a.what, "status": a.status_code, "order_id": a.order_id}
-                    for a in s.scalars(stmt)]
+            return [
+                {
+                    "id": a.id,
+                    "at": a.at.isoformat(),
+                    "subject": a.subject,
+                    "role": a.role,
+                    "method": a.method,
+                    "path": a.path,
+                    "what": a.what,
+                    "status": a.status_code,
+                    "order_id": a.order_id,
+                }
+                for a in s.scalars(stmt)
+            ]
+
     return {"items": await run_in_threadpool(q)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -40,21 +40,21 @@ class _Body(BaseModel):
 
 
 class OrderFields(_Body):
-    channel: Optional[Channel] = None
-    caller_name: Optional[Text(100)] = None
-    caller_phone: Optional[Phone] = None
-    anonymous: Optional[bool] = None
-    confidential: Optional[bool] = None
-    type: Optional[TypeCode] = None
-    category_code: Optional[CategoryCode] = None
-    title: Optional[Text(200)] = None
-    content: Optional[Text(10000)] = None
-    address: Optional[Text(300)] = None
-    district: Optional[Text(64)] = None
-    lat: Optional[Coord] = None
-    lon: Optional[Coord] = None
-    urgency: Optional[Urgency] = None
-    kb_refs: Optional[list[Annotated[int, Field(ge=1, le=2**31)]]] = Field(None, max_length=50)
+    channel: Channel | None = None
+    caller_name: Text(100) | None = None
+    caller_phone: Phone | None = None
+    anonymous: bool | None = None
+    confidential: bool | None = None
+    type: TypeCode | None = None
+    category_code: CategoryCode | None = None
+    title: Text(200) | None = None
+    content: Text(10000) | None = None
+    address: Text(300) | None = None
+    district: Text(64) | None = None
+    lat: Coord | None = None
+    lon: Coord | None = None
+    urgency: Urgency | None = None
+    kb_refs: list[Annotated[int, Field(ge=1, le=2**31)]] | None = Field(None, max_length=50)
 
 
 class OrderCreate(OrderFields):
@@ -66,15 +66,16 @@ class OrderCreate(OrderFields):
 
 
 class OrderPatch(OrderFields):
-    version: Optional[Annotated[int, Field(ge=1, le=2**31)]] = None
+    version: Annotated[int, Field(ge=1, le=2**31)] | None = None
 
 
 class TransitionBody(_Body):
     action: Action
     payload: dict[str, Any] = Field(default_factory=dict)
-    version: Optional[Annotated[int, Field(ge=1, le=2**31)]] = Field(
-        None, description="the version the client saw; 409 if the order changed since")
-    comment: Optional[Text(2000)] = None
+    version: Annotated[int, Field(ge=1, le=2**31)] | None = Field(
+        None, description="the version the client saw; 409 if the order changed since"
+    )
+    comment: Text(2000) | None = None
 
 
 class CallAnswered(_Body):
@@ -107,18 +108,18 @@ class KbCreate(_Body):
     title: Text(200, 1)
     body: Text(20000, 1)
     tags: list[Text(32, 1)] = Field(default_factory=list, max_length=20)
-    department: Optional[UnitCode] = None
-    valid_from: Optional[datetime] = None
-    valid_to: Optional[datetime] = None
+    department: UnitCode | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class KbUpdate(_Body):
-    title: Optional[Text(200, 1)] = None
-    body: Optional[Text(20000, 1)] = None
-    tags: Optional[list[Text(32, 1)]] = Field(None, max_length=20)
-    department: Optional[UnitCode] = None
-    valid_from: Optional[datetime] = None
-    valid_to: Optional[datetime] = None
+    title: Text(200, 1) | None = None
+    body: Text(20000, 1) | None = None
+    tags: list[Text(32, 1)] | None = Field(None, max_length=20)
+    department: UnitCode | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 class DepartmentCreate(_Body):
@@ -131,4 +132,4 @@ class DepartmentCreate(_Body):
 class TokenCreate(_Body):
     subject: Text(64, 1)
     role: Literal["agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls", "open311"]
-    department: Optional[UnitCode] = None
+    department: UnitCode | None = None

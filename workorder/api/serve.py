@@ -13,9 +13,13 @@ from workorder.migrate import upgrade
 def add_arguments(parser) -> None:
     parser.add_argument("--port", type=int, default=None, help="override settings.api_port")
     parser.add_argument("--no-migrate", action="store_true", help="do not run the migrations first")
-    parser.add_argument("--switch-interval", type=float, default=0.0005,
-                        help="Python GIL switch interval in seconds (Python's default 0.005 starves the event "
-                             "loop behind the group-commit writer: 64 clients got half the throughput of 8)")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=0.0005,
+        help="Python GIL switch interval in seconds (Python's default 0.005 starves the event "
+        "loop behind the group-commit writer: 64 clients got half the throughput of 8)",
+    )
 
 
 def run(args, settings, app_factory=None) -> int:
@@ -33,6 +37,5 @@ def run(args, settings, app_factory=None) -> int:
         # every in-flight request may wait on the group commit: let them all queue there
         anyio.to_thread.current_default_thread_limiter().total_tokens = 128
 
-    uvicorn.run(app, host=settings.bind, port=args.port or settings.api_port, log_level="warning",
-                access_log=False)
+    uvicorn.run(app, host=settings.bind, port=args.port or settings.api_port, log_level="warning", access_log=False)
     return 0

@@ -1,0 +1,14 @@
+"""The live statistics' vocabulary: the all-queues key, the service-level threshold, agent states."""
+
+ALL = "*"
+SL_SECONDS = 15
+KEEP_HOURS = 49
+CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
+
+STATES = ("available", "ringing", "talking", "wrapup", "paused", "unavailable")
+# app_queue member Status (AST_DEVICE_*)
+_TALKING = {"2", "3", "8"}  # in use, busy, on hold
+_RINGING = {"6", "7"}  # ringing, ring-in-use
+_UNAVAILABLE = {"0", "4", "5"}  # unknown, invalid, unavailable
+
+_COUNTERS = ("offered", "answered", "answered_sl", "abandoned", "wait_answered", "talk", "completed")

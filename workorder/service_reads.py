@@ -1,0 +1,161 @@
+"""The store's read side: one order, its history, lists and the Chinese full-text search
+(a mixin of :class:`workorder.service.Store`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, literal_column, or_, select, text
+
+from hotline.auth import Principal
+from workorder import states
+from workorder.errors import NotFound
+from workorder.models import Order, Record, Transition
+from workorder.views import (
+    SUMMARY,
+    _iso,
+    order_dict,
+    state_of,
+    summary_dict,
+)
+
+
+class ReadsMixin:
+    def get(self, order_id: int, p: Principal) -> dict:
+        with self.db.read() as s:
+            o = self._load(s, order_id, p)
+            out = order_dict(o, p)
+            out["allowed_actions"] = states.allowed_actions(state_of(o), p.role, p.department)
+            return out
+
+    def get_by_number(self, number: str, p: Principal) -> dict:
+        with self.db.read() as s:
+            oid = s.scalar(select(Order.id).where(Order.number == number))
+        if oid is None:
+            raise NotFound(f"order {number} not found")
+        return self.get(oid, p)
+
+    def history(self, order_id: int, p: Principal) -> dict:
+        with self.db.read() as s:
+            o = self._load(s, order_id, p)
+            hist = [
+                {
+                    "id": t.id,
+                    "round": t.round,
+                    "action": t.action,
+                    "from": t.from_status,
+                    "to": t.to_status,
+                    "actor": t.actor,
+                    "role": t.role,
+                    "at": _iso(t.at),
+                    "comment": t.comment,
+                }
+                for t in s.scalars(select(Transition).where(Transition.order_id == o.id).order_by(Transition.id))
+            ]
+            recs = [
+                {
+                    "id": r.id,
+                    "round": r.round,
+                    "kind": r.kind,
+                    "unit": r.unit,
+                    "at": _iso(r.at),
+                    "actor": r.actor,
+                    "data": r.data,
+                }
+                for r in s.scalars(select(Record).where(Record.order_id == o.id).order_by(Record.id))
+            ]
+            return {"history": hist, "records": recs}
+
+    def list(
+        self,
+        p: Principal,
+        *,
+        status: str | None = None,
+        type_: str | None = None,
+        unit: str | None = None,
+        phone: str | None = None,
+        q: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        overdue: bool | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> dict:
+        stmt = select(*SUMMARY)
+        cond = self._visible(p)
+        if cond is not None:
+            stmt = stmt.where(cond)
+        if status:
+            stmt = stmt.where(Order.status == status)
+        if type_:
+            stmt = stmt.where(Order.type == type_)
+        if unit:
+            stmt = stmt.where(Order.main_unit == unit)
+        if phone:
+            stmt = stmt.where(Order.caller_phone == phone)
+        if since:
+            stmt = stmt.where(Order.created_at >= since)
+        if until:
+            stmt = stmt.where(Order.created_at < until)
+        if overdue:
+            stmt = stmt.where(
+                Order.status.in_(("dispatched", "handling", "return_review")), Order.handling_deadline < self.now()
+            )
+        if before_id:
+            stmt = stmt.where(Order.id < before_id)
+        if q and self.db.is_sqlite and len(q) >= 3:
+            # walk the FTS index newest first in chunks and filter each chunk: bounded work for
+            # common words with selective filters, instead of materialising every match
+            phrase = '"' + q.replace('"', '""') + '"'
+            chunk = max(limit * 4, self.fts_chunk)
+            items: list[dict] = []
+            upper = before_id
+            with self.db.read() as s:
+                while len(items) < limit:
+                    fts = (
+                        "SELECT rowid FROM orders_fts WHERE orders_fts MATCH :m"
+                        + (" AND rowid < :u" if upper else "")
+                        + " ORDER BY rowid DESC LIMIT :n"
+                    )
+                    ids = [r[0] for r in s.execute(text(fts), {"m": phrase, "u": upper, "n": chunk})]
+                    if not ids:
+                        break
+                    part = stmt.where(Order.id.in_(ids)).order_by(Order.id.desc()).limit(limit - len(items))
+                    items.extend(summary_dict(r, p) for r in s.execute(part))
+                    if len(ids) < chunk:
+                        break
+                    upper = ids[-1]
+            return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
+        if q:
+            stmt = stmt.where(Order.id.in_(self._text_ids(q)))
+        stmt = stmt.order_by(Order.id.desc()).limit(limit)
+        with self.db.read() as s:
+            items = [summary_dict(r, p) for r in s.execute(stmt)]
+        return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
+
+    def _text_ids(self, q: str):
+        """Ids of orders whose title, content or address contain ``q`` (Chinese-safe)."""
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        if self.db.is_sqlite:
+            if len(q) >= 3:  # the trigram index needs at least 3 characters
+                phrase = '"' + q.replace('"', '""') + '"'
+                return (
+                    select(literal_column("rowid"))
+                    .select_from(text("orders_fts"))
+                    .where(text("orders_fts MATCH :m").bindparams(m=phrase))
+                )
+            return select(Order.id).where(
+                or_(
+                    Order.title.like(like, escape="\\"),
+                    Order.content.like(like, escape="\\"),
+                    Order.address.like(like, escape="\\"),
+                )
+            )
+        expr = (
+            func.coalesce(Order.title, "")
+            + " "
+            + func.coalesce(Order.content, "")
+            + " "
+            + func.coalesce(Order.address, "")
+        )
+        return select(Order.id).where(expr.ilike(like, escape="\\"))
