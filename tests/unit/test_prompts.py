@@ -112,3 +112,29 @@ def test_zh_numbers_for_asterisk_say():
     files = zh_digit_prompts()
     assert files["20"] + files["3"] == "二十三" == files["23"]  # either way say.c asks, the words are right
     assert files["hundred"] == "百" and len(files) == 104
+
+
+def test_prompt_synthesis_that_fails_is_reported_not_swallowed(tmp_path, monkeypatch, caplog):
+    """Rendering used to swallow every exception from prompt generation; the step now says so at ERROR."""
+    import logging
+
+    from deploy import configure
+    from hotline.transfer_map import load_map
+
+    tmap = load_map(ROOT / "transfer_map.yaml", date(2026, 11, 23))
+
+    def broken(prompts, sounds_dir, *a, **kw):
+        raise P.PromptError("espeak-ng failed for '您拨打的': voice missing")
+
+    monkeypatch.setattr(P, "tools_available", lambda *a: None)
+    monkeypatch.setattr(P, "ensure_prompts", broken)
+    with caplog.at_level(logging.ERROR):
+        report = configure.synthesise(tmap, tmp_path)
+    assert report.problems and "voice missing" in report.problems[0]
+    assert "prompt synthesis failed" in caplog.text
+    assert report.available == set()  # nothing exists, so the configuration names no missing sound
+
+    monkeypatch.setattr(P, "tools_available", lambda *a: "espeak-ng is not installed")
+    with caplog.at_level(logging.ERROR):
+        report = configure.synthesise(tmap, tmp_path)
+    assert report.problems == ["prompts not generated: espeak-ng is not installed"]
