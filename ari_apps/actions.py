@@ -138,7 +138,9 @@ class ActionsMixin:
         ok, data = (
             (False, {})
             if self.store is None
-            else await self.store.draft(call.linkedid, call.caller, call.origin or "12345", a.transcript, a.recording)
+            else await self.store.draft(
+                call.linkedid, call.caller, call.origin or self.hotline_number, a.transcript, a.recording
+            )
         )
         event(
             log,

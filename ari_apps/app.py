@@ -58,8 +58,11 @@ class IvrApp(ActionsMixin):
         bind: str = "127.0.0.1",
         clock: Callable[[], datetime] = datetime.now,
         callbacks=None,
+        hotline_number: str = "",
     ):
         self.ari = ari
+        # the hotline's number (the map's): the origin of a call that carries none, the default flow's name
+        self.hotline_number = hotline_number
         self.flows = flows
         self.store = store
         self.speech = speech
@@ -139,7 +142,7 @@ class IvrApp(ActionsMixin):
             self.stats["shed"] += 1
             self._spawn(self.to_fallback(cid, "shed"))
             return
-        flow_name, node, variables = parse_args(args)
+        flow_name, node, variables = parse_args(args, self.hotline_number)
         caller = ch.get("caller", {}).get("number", "")
         linkedid = variables.pop("linkedid", "") or ch.get("linkedid", "") or cid
         call = Call(cid, caller, linkedid, flow_name, asyncio.Queue(), origin=variables.get("HOTLINE_ORIGIN", ""))

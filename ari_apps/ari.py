@@ -243,9 +243,10 @@ def event_lag(ev: dict, now: datetime | None = None) -> float:
     return max(0.0, (now - t).total_seconds())
 
 
-def parse_args(args: list[str]) -> tuple[str, str | None, dict[str, str]]:
-    """Stasis(app,<flow>[:<node>],K=V,...) -> (flow, node, variables)."""
-    flow, node = "12345", None
+def parse_args(args: list[str], default_flow: str) -> tuple[str, str | None, dict[str, str]]:
+    """Stasis(app,<flow>[:<node>],K=V,...) -> (flow, node, variables); no flow named: ``default_flow``
+    (the hotline's own flow)."""
+    flow, node = default_flow, None
     variables: dict[str, str] = {}
     rest = list(args)
     if rest and "=" not in rest[0]:
@@ -256,4 +257,4 @@ def parse_args(args: list[str]) -> tuple[str, str | None, dict[str, str]]:
         k, sep, v = a.partition("=")
         if sep and k:
             variables[k.strip()] = v
-    return flow or "12345", node, variables
+    return flow or default_flow, node, variables

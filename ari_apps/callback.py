@@ -31,9 +31,10 @@ def estimate_wait(waiting: int, agents: int, handle_seconds: float) -> float:
 
 
 class Callbacks:
-    def __init__(self, ari, settings):
-        """HOTLINE_IVR_AHT, HOTLINE_CALLBACK_DIAL (hotline.settings)."""
+    def __init__(self, ari, settings, hotline_number: str):
+        """HOTLINE_IVR_AHT, HOTLINE_CALLBACK_DIAL (hotline.settings); the callback shows the hotline's number."""
         self.ari = ari
+        self.hotline_number = hotline_number
         self.handle_seconds = float(settings.ivr_aht)
         self.dial = settings.callback_dial
         self.lock = asyncio.Lock()
@@ -81,7 +82,7 @@ class Callbacks:
                         "extension": number,
                         "priority": 1,
                         "timeout": 7200,
-                        "callerId": f"12345 <{number}>",
+                        "callerId": f"{self.hotline_number} <{number}>",
                     },
                     json_body={
                         "variables": {

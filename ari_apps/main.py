@@ -59,7 +59,8 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         calendar = load_calendar(settings)
-        flows = load_dir(flows_dir, map_flows(load_map_for(settings)), calendar=calendar)
+        tmap = load_map_for(settings)
+        flows = load_dir(flows_dir, map_flows(tmap), calendar=calendar)
     except ConfigError as exc:
         for p in exc.problems:
             event(log, "flow problem", level=logging.ERROR, problem=str(p))
@@ -81,8 +82,9 @@ async def serve(settings, flows_dir: Path, warm: bool = True) -> int:
         capacity=Capacity.from_settings(settings),
         recordings_host=recordings,
         bind=settings.bind,
-        callbacks=Callbacks(ari, settings),
+        callbacks=Callbacks(ari, settings, tmap.hotline.number),
         clock=local_clock(calendar),
+        hotline_number=tmap.hotline.number,
     )
     event(log, "ARI app starting", app=settings.ari_app, flows=sorted(flows), speech=speech is not None)
     task = asyncio.create_task(app.run())

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 
+from hotline.transfer_map import load_map_for
 from queues import agents as ag
 from queues.models import Registry, parse_skills
 
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("add", help="register an agent (then `hotline reload` creates the softphone endpoint)")
     p.add_argument("name")
     p.add_argument("--extension", required=True, help="PJSIP extension of the softphone, e.g. 1001")
-    p.add_argument("--skills", default="general:0", help="queue:penalty,... (default general:0)")
+    p.add_argument("--skills", default=None, help="queue:penalty,... (default: the hotline's queue, penalty 0)")
     p.add_argument("--team", default="")
     p.add_argument("--display", default="", help="name shown as caller id, e.g. 张三")
     p = sub.add_parser("skills", help="change an agent's skills (applies at next login)")
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace, settings) -> int:
     cmd = args.agent_cmd
     try:
         if cmd == "add":
-            a = reg.add(args.name, args.extension, parse_skills(args.skills), team=args.team, display=args.display)
+            skills = args.skills or f"{load_map_for(settings).hotline.queue}:0"
+            a = reg.add(args.name, args.extension, parse_skills(skills), team=args.team, display=args.display)
             print(
                 f"added {a['name']} (extension {a['extension']}, skills {a['skills']}); "
                 f"run `hotline reload` to create its softphone endpoint"

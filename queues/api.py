@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from hotline.auth import Principal, require_roles
 from hotline.settings import get_settings
+from hotline.transfer_map import load_map_for
 from queues import agents as ag
 from queues import sizing
 from queues.models import Registry
@@ -129,7 +130,7 @@ async def agents(request: Request, _: Principal = Depends(require_roles(*WATCHER
 class AgentIn(BaseModel):
     name: str
     extension: str
-    skills: dict[str, int] = Field(default_factory=lambda: {"general": 0})
+    skills: dict[str, int] = Field(default_factory=dict)  # empty: the map's hotline queue, penalty 0
     team: str = ""
     display: str = ""
 
@@ -141,7 +142,7 @@ async def add_agent(body: AgentIn, request: Request, _: Principal = Depends(requ
             Registry(_settings(request).database_url).add,
             body.name,
             body.extension,
-            body.skills,
+            body.skills or {load_map_for(_settings(request)).hotline.queue: 0},
             body.team,
             body.display,
         )

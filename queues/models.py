@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Integer, MetaData, String, UniqueConstraint, create
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from hotline.names import QUEUE_NAME_RE
+from hotline.names import QUEUE_NAME_RE, queue_name_problem
 
 metadata = MetaData()
 
@@ -79,8 +79,9 @@ def validate(name: str, extension: str, skills: dict[str, int]) -> list[str]:
     if not EXTENSION_RE.match(extension or ""):
         problems.append(f"extension {extension!r}: 3 to 8 digits, not starting with 0")
     for skill, pen in skills.items():
-        if not QUEUE_NAME_RE.match(skill):
-            problems.append(f"skill {skill!r}: not a queue name")
+        why = queue_name_problem(skill)
+        if why:
+            problems.append(f"skill {skill!r}: {why}")
         if not isinstance(pen, int) or not 0 <= pen <= MAX_PENALTY:
             problems.append(f"skill {skill}: penalty must be 0..{MAX_PENALTY}")
     if not skills:

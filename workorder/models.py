@@ -102,7 +102,7 @@ class Order(Base):
     lon: Mapped[float | None] = mapped_column()
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
     # origin and call links
-    origin: Mapped[str] = mapped_column(String(16), default="12345")
+    origin: Mapped[str] = mapped_column(String(16))  # the number dialed (the store fills in the map's hotline)
     mode: Mapped[str] = mapped_column(String(16), default="direct")
     origin_department: Mapped[str | None] = mapped_column(String(32))
     uniqueid: Mapped[str | None] = mapped_column(String(64))

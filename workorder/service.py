@@ -135,7 +135,8 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
                     updated_at=now,
                     created_by=p.subject,
                     status="draft",
-                    **{k: v for k, v in data.items() if k != "received_at"},
+                    origin=data.get("origin") or self.cfg.hotline_number,
+                    **{k: v for k, v in data.items() if k not in ("received_at", "origin")},
                 )
                 rows = [dict(action="create", from_status="", to_status="draft", payload={})]
                 if status != "draft":

@@ -16,14 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_parse_args():
-    assert parse_args([]) == ("12345", None, {})
-    assert parse_args(["survey", "linkedid=1.2", "HOTLINE_QUEUE=q"]) == (
+    assert parse_args([], "12345") == ("12345", None, {})  # the hotline's flow when none is named
+    assert parse_args([], "12346") == ("12346", None, {})
+    assert parse_args(["survey", "linkedid=1.2", "HOTLINE_QUEUE=q"], "12345") == (
         "survey",
         None,
         {"linkedid": "1.2", "HOTLINE_QUEUE": "q"},
     )
-    assert parse_args(["12345:progress_number"]) == ("12345", "progress_number", {})
-    assert parse_args(["linkedid=9"]) == ("12345", None, {"linkedid": "9"})
+    assert parse_args(["12345:progress_number"], "12345") == ("12345", "progress_number", {})
+    assert parse_args(["linkedid=9"], "12345") == ("12345", None, {"linkedid": "9"})
 
 
 def test_event_lag():

@@ -15,18 +15,18 @@ from queues.models import Registry, parse_skills, validate
 from tests.dbutil import migrated
 from tests.fakes.amifeed import FeedServer
 
-ALICE = {"name": "alice", "extension": "1001", "skills": {"general": 0, "housing": 2}, "team": "A", "display": "张三"}
+ALICE = {"name": "alice", "extension": "1001", "skills": {"hotline": 0, "housing": 2}, "team": "A", "display": "张三"}
 
 
 def test_parse_skills():
-    assert parse_skills("general:0, housing:1,tax") == {"general": 0, "housing": 1, "tax": 0}
+    assert parse_skills("hotline:0, housing:1,tax") == {"hotline": 0, "housing": 1, "tax": 0}
     for bad in ("", "General:0", "general:x", "general:100", "a:1,a:2"):
         with pytest.raises(ValueError):
             parse_skills(bad)
 
 
 def test_validate():
-    assert validate("alice", "1001", {"general": 0}) == []
+    assert validate("alice", "1001", {"hotline": 0}) == []
     assert len(validate("Alice", "01", {})) == 3
 
 
@@ -35,7 +35,7 @@ def test_login_logout_pause_actions():
     assert add == [
         {
             "Action": "QueueAdd",
-            "Queue": "general",
+            "Queue": "hotline",
             "Interface": "PJSIP/1001",
             "Penalty": "0",
             "MemberName": "alice",
@@ -54,7 +54,7 @@ def test_login_logout_pause_actions():
     ]
     assert [a["Queue"] for a in ag.login_actions(ALICE, queues=["housing"])] == ["housing"]
     assert ag.logout_actions(ALICE) == [
-        {"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1001"} for q in ("general", "housing")
+        {"Action": "QueueRemove", "Queue": q, "Interface": "PJSIP/1001"} for q in ("hotline", "housing")
     ]
     assert ag.pause_action(ALICE, True, "lunch") == {
         "Action": "QueuePause",
@@ -80,14 +80,14 @@ def test_check_responses_idempotent():
 
 def test_registry(tmp_path):
     reg = Registry(migrated(Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path}/a.db")).database_url)
-    reg.add("alice", "1001", {"general": 0, "housing": 2}, team="A", display="张三")
-    reg.add("bob", "1002", {"general": 1})
+    reg.add("alice", "1001", {"hotline": 0, "housing": 2}, team="A", display="张三")
+    reg.add("bob", "1002", {"hotline": 1})
     with pytest.raises(ValueError, match="extension already used"):
-        reg.add("carol", "1001", {"general": 0})
+        reg.add("carol", "1001", {"hotline": 0})
     with pytest.raises(ValueError, match="name already used"):
-        reg.add("alice", "1009", {"general": 0})
+        reg.add("alice", "1009", {"hotline": 0})
     with pytest.raises(ValueError):
-        reg.add("dave", "x", {"general": 0})
+        reg.add("dave", "x", {"hotline": 0})
     assert [a["name"] for a in reg.all()] == ["alice", "bob"]
     assert reg.get("1001")["display"] == "张三"
     assert reg.update("bob", skills={"tax": 0})["skills"] == {"tax": 0}
@@ -120,17 +120,17 @@ def test_cli_login_pause_sends_ami_actions(tmp_path, capsys):
         assert ready.wait(5)
         srv = box["srv"]
         settings = migrated(Settings(home=tmp_path, ami_port=srv.port))
-        assert _cli(["add", "alice", "--extension", "1001", "--skills", "general:0,housing:2"], settings) == 0
+        assert _cli(["add", "alice", "--extension", "1001", "--skills", "hotline:0,housing:2"], settings) == 0
         assert _cli(["login", "alice"], settings) == 0
         assert _cli(["pause", "1001", "--reason", "lunch"], settings) == 0
         assert _cli(["logout", "alice"], settings) == 0
         assert _cli(["login", "nobody"], settings) == 1
         sent = [a for a in srv.actions if a.get("Action") != "Login"]
         assert [(a["Action"], a.get("Queue"), a.get("Penalty")) for a in sent] == [
-            ("QueueAdd", "general", "0"),
+            ("QueueAdd", "hotline", "0"),
             ("QueueAdd", "housing", "2"),
             ("QueuePause", None, None),
-            ("QueueRemove", "general", None),
+            ("QueueRemove", "hotline", None),
             ("QueueRemove", "housing", None),
         ]
         assert sent[2]["Reason"] == "lunch" and sent[2]["Paused"] == "true"
@@ -139,3 +139,8 @@ def test_cli_login_pause_sends_ami_actions(tmp_path, capsys):
         t.join(5)
         loop.close()
     assert "alice" in capsys.readouterr().out
+
+
+def test_a_reserved_queue_name_is_not_a_skill():
+    """'general' is the [general] section of queues.conf: an agent with it could never log in."""
+    assert any("reserved" in p for p in validate("alice", "1001", {"general": 0}))

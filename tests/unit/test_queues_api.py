@@ -108,7 +108,7 @@ def test_agents_registry_and_live_state(client):
     r = client.post(
         "/api/v1/queues/agents",
         headers=h("admin"),
-        json={"name": "alice", "extension": "1001", "skills": {"general": 0}, "display": "张三"},
+        json={"name": "alice", "extension": "1001", "skills": {"hotline": 0}, "display": "张三"},
     )
     assert r.status_code == 201, r.text
     assert (

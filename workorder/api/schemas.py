@@ -60,7 +60,7 @@ class OrderFields(_Body):
 class OrderCreate(OrderFields):
     channel: Channel = "phone"
     urgency: Urgency = "normal"
-    origin: Annotated[str, Field(pattern=r"^[0-9]{3,8}$")] = "12345"
+    origin: Annotated[str, Field(pattern=r"^[0-9]{3,8}$")] | None = None  # None: the map's hotline number
     mode: Literal["direct", "merge", "dual", "subcenter"] = "direct"
     accept: bool = Field(False, description="受理 at once (the order leaves draft)")
 
@@ -82,7 +82,7 @@ class CallAnswered(_Body):
     uniqueid: Id64
     linkedid: Id64
     caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
-    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = "12345"
+    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = ""  # "": the map's hotline number
     mode: Annotated[str, Field(max_length=16, pattern=r"^[a-z]*$")] = "direct"
     # a department code, or its name as the transfer map writes it (HOTLINE_DEPT: 市民政局)
     department: Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")] = ""
@@ -99,7 +99,7 @@ class IvrSurvey(_Body):
 class IvrDraft(_Body):
     linkedid: Id64
     caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
-    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = "12345"
+    origin: Annotated[str, Field(max_length=16, pattern=r"^[0-9]*$")] = ""  # "": the map's hotline number
     transcript: Text(10000) = ""
     recording: Text(300) = ""
 
