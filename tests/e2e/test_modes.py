@@ -23,11 +23,11 @@ from tests.e2e.harness import SIPP_DIR, chanvars, free_port
 
 DEFAULT_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")
 TRUNKS = {  # default contact -> trunk name
-    "sip:10.13.0.10:5060": "province",
-    "sip:10.13.0.21:5060": "subcenter-12313",
-    "sip:10.13.0.31:5060": "seats-12350",
-    "sip:10.13.0.32:5060": "seats-12320",
-    "sip:10.13.0.33:5060": "seats-12348",
+    "sip:127.0.0.1:5190": "province",
+    "sip:127.0.0.1:5191": "subcenter-12313",
+    "sip:127.0.0.1:5192": "seats-12350",
+    "sip:127.0.0.1:5193": "seats-12320",
+    "sip:127.0.0.1:5194": "seats-12348",
 }
 SEATS_TIMEOUT = 5  # overflow timeouts shortened for the test (the map says 20 / 25)
 SUBCENTER_TIMEOUT = 6

@@ -85,7 +85,7 @@ def test_trunks_identified_by_address_and_port(rendered):
     text = files["pjsip_trunks.conf"]
     for name in tmap.trunks:
         assert f"[{name}]\ntype = endpoint" in text and f"context = from-trunk-{name}" in text
-    assert "match = 10.13.0.21:5060" in text
+    assert "match = 127.0.0.1:5191" in text
 
 
 @pytest.mark.parametrize(
