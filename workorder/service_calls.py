@@ -4,6 +4,8 @@ progress query, survey and recorded messages (a mixin of :class:`workorder.servi
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,41 @@ log = logging.getLogger("workorder.calls")
 
 
 class CallsMixin:
+    def _phone_draft(self, s: Session, body: dict, p: Principal, now: datetime, **extra: Any) -> Order:
+        """A new draft order of a call (answered, or a voice message), added to ``s``."""
+        o = Order(
+            number=self._next_number(s, now),
+            channel="phone",
+            received_at=now,
+            created_at=now,
+            updated_at=now,
+            created_by=p.subject,
+            status="draft",
+            caller_phone=body.get("caller") or None,
+            origin=body.get("origin") or self.cfg.hotline_number,
+            linkedid=body["linkedid"],
+            **extra,
+        )
+        s.add(o)
+        return o
+
+    def _created(self, s: Session, o: Order, p: Principal, now: datetime, comment: str) -> None:
+        """The history row and the outbox event of a draft just made from a call."""
+        s.add(
+            Transition(
+                order_id=o.id,
+                round=1,
+                action="create",
+                from_status="",
+                to_status="draft",
+                actor=p.subject,
+                role=p.role,
+                at=now,
+                comment=comment,
+            )
+        )
+        self._outbox(s, o, "order.created")
+
     # -- calls and IVR -------------------------------------------------------------
     def _open_orders_of(self, s: Session, caller: str, exclude: int | None) -> list[Order]:
         if not caller:
@@ -53,39 +90,19 @@ class CallsMixin:
                         linkedid=linkedid,
                     )
                     dept = None
-                o = Order(
-                    number=self._next_number(s, now),
-                    channel="phone",
-                    received_at=now,
-                    created_at=now,
-                    updated_at=now,
-                    created_by=p.subject,
-                    status="draft",
-                    caller_phone=body.get("caller") or None,
-                    origin=body.get("origin") or self.cfg.hotline_number,
+                o = self._phone_draft(
+                    s,
+                    body,
+                    p,
+                    now,
                     mode=body.get("mode") or "direct",
                     origin_department=dept,
                     uniqueid=body.get("uniqueid"),
-                    linkedid=linkedid,
                     agent=body.get("agent") or None,
                     queue=body.get("queue") or None,
                 )
-                s.add(o)
                 s.flush()
-                s.add(
-                    Transition(
-                        order_id=o.id,
-                        round=1,
-                        action="create",
-                        from_status="",
-                        to_status="draft",
-                        actor=p.subject,
-                        role=p.role,
-                        at=now,
-                        comment="call answered",
-                    )
-                )
-                self._outbox(s, o, "order.created")
+                self._created(s, o, p, now, "call answered")
             self._audit_tx(s, o.id, 201 if created else 200)
             opens = [order_dict(x, p) for x in self._open_orders_of(s, o.caller_phone or "", o.id)]
             return {"order": order_dict(o, p), "open_orders": opens}, created
@@ -135,38 +152,13 @@ class CallsMixin:
         def tx(s: Session):
             o = s.scalars(select(Order).where(Order.linkedid == body["linkedid"])).first()
             if o is None:
-                o = Order(
-                    number=self._next_number(s, now),
-                    channel="phone",
-                    received_at=now,
-                    created_at=now,
-                    updated_at=now,
-                    created_by=p.subject,
-                    status="draft",
-                    caller_phone=body.get("caller") or None,
-                    origin=body.get("origin") or self.cfg.hotline_number,
-                    linkedid=body["linkedid"],
-                )
-                s.add(o)
+                o = self._phone_draft(s, body, p, now)
             o.transcript = body.get("transcript") or o.transcript
             o.recording = body.get("recording") or o.recording
             o.content = o.content or body.get("transcript") or None
             o.title = o.title or "留言"
             s.flush()
-            s.add(
-                Transition(
-                    order_id=o.id,
-                    round=1,
-                    action="create",
-                    from_status="",
-                    to_status="draft",
-                    actor=p.subject,
-                    role=p.role,
-                    at=now,
-                    comment="voice message",
-                )
-            )
-            self._outbox(s, o, "order.created")
+            self._created(s, o, p, now, "voice message")
             self._audit_tx(s, o.id, 201)
             return {"id": o.id, "number": o.number}
 
