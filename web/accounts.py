@@ -11,7 +11,9 @@
   until the oldest failure leaves the window.
 
 Who may be what: an agent is bound to a SIP extension of the agent registry and
-carries that agent's name (so the queues API can tell "my own state" apart);
+carries that agent's name (so the queues API can tell "my own state" apart); a
+supervisor may be bound to one too: the phone that listen / whisper / barge ring,
+and the agents' "transfer to a supervisor" target;
 a department handler to one handling unit (a department code of transfer_map.yaml).
 """
 
@@ -123,8 +125,10 @@ class Accounts:
             raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
         if role == "agent":
             name = self._agent_name(name, extension)
+        elif role == "supervisor" and extension:
+            self._phone(extension)
         elif extension:
-            raise AccountError("only an agent has an extension")
+            raise AccountError("only an agent or a supervisor has an extension")
         if role == "department":
             if not department:
                 raise AccountError("a department user needs --department <unit code>")
@@ -160,12 +164,17 @@ class Accounts:
             s.flush()
             return _account(u), password
 
-    def _agent_name(self, name: str | None, extension: str | None) -> str:
-        if not extension:
-            raise AccountError("an agent user needs --extension (its SIP extension in `hotline agent list`)")
+    def _phone(self, extension: str) -> dict:
+        """The registry's record of ``extension`` (its PJSIP endpoints are rendered from it)."""
         agent = Registry(self.agents_url).get(extension)
         if agent is None or agent["extension"] != extension:
             raise AccountError(f"extension {extension}: no such agent; add it first with `hotline agent add`")
+        return agent
+
+    def _agent_name(self, name: str | None, extension: str | None) -> str:
+        if not extension:
+            raise AccountError("an agent user needs --extension (its SIP extension in `hotline agent list`)")
+        agent = self._phone(extension)
         if name and name != agent["name"]:
             raise AccountError(
                 f"extension {extension} belongs to agent {agent['name']}: an agent user carries "

@@ -100,6 +100,12 @@ def test_account_rules(site):
         a.add("zhangsan", "agent", extension="1001")
     with pytest.raises(acc.AccountError, match="needs --department"):
         a.add("x", "department")
+    # a supervisor may have a phone of the registry (listen / whisper / barge ring it); nobody else
+    with pytest.raises(acc.AccountError, match="no such agent"):
+        a.add("zuzhang", "supervisor", extension="1999")
+    with pytest.raises(acc.AccountError, match="only an agent or a supervisor"):
+        a.add("x", "admin", extension="1002")
+    assert a.add("zuzhang", "supervisor", extension="1002")[0].extension == "1002"
     with pytest.raises(acc.AccountError, match="not a unit"):
         a.add("x", "department", department="nope")
     with pytest.raises(acc.AccountError, match="role"):
