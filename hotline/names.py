@@ -41,6 +41,20 @@ def dial_string(trunk: str, number: str) -> str:
     return f"PJSIP/{number}@{trunk}"
 
 
+# An agent's two phones: the desk phone or SIP softphone registers as ``<extension>``,
+# the browser softphone of the agent desktop as ``webrtc-<extension>``
+# (asterisk_conf/templates/pjsip_webrtc.conf.j2).
+WEBRTC_PREFIX = "webrtc-"
+DEVICES = ("desk", "browser")
+
+
+def agent_endpoint(extension: str, device: str = "desk") -> str:
+    """The PJSIP endpoint of an agent's ``device`` (one of :data:`DEVICES`)."""
+    if device not in DEVICES:
+        raise ValueError(f"device {device!r}: one of {', '.join(DEVICES)}")
+    return extension if device == "desk" else WEBRTC_PREFIX + extension
+
+
 def member_interface(endpoint: str) -> str:
     """The queue-member interface of an agent's PJSIP endpoint."""
     return f"PJSIP/{endpoint}"

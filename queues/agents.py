@@ -5,9 +5,12 @@ penalty), logs out of all of them (``QueueRemove``), and pauses in all queues
 at once (``QueuePause`` without a queue) with a reason that shows in the
 statistics, in queue_log and on the wallboard.
 
-The member interface is the agent's PJSIP endpoint (``PJSIP/<extension>``),
-used as the state interface too, so app_queue sees the softphone's device
-state (registered / ringing / in use) without polling.
+The member interface is the PJSIP endpoint of the phone the agent logs in
+with: the desk phone (``PJSIP/<extension>``) or the desktop page's browser
+softphone (``PJSIP/webrtc-<extension>``), used as the state interface too, so
+app_queue sees the phone's device state (registered / ringing / in use)
+without polling.  Logout and pause act on the interfaces the agent is logged
+in with (the live view's), so they follow whichever phone it chose.
 """
 
 from __future__ import annotations
@@ -16,18 +19,19 @@ import asyncio
 from dataclasses import dataclass
 
 from hotline import ami
+from hotline.names import agent_endpoint, member_interface
 from hotline.secrets import load_secrets
 
 PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after-call", "other")
 
 
-def interface(agent: dict) -> str:
-    return f"PJSIP/{agent['extension']}"
+def interface(agent: dict, device: str = "desk") -> str:
+    return member_interface(agent_endpoint(agent["extension"], device))
 
 
-def login_actions(agent: dict, queues: list[str] | None = None) -> list[dict]:
-    """QueueAdd for each skill (or just ``queues``), with the skill's penalty."""
-    iface = interface(agent)
+def login_actions(agent: dict, queues: list[str] | None = None, device: str = "desk") -> list[dict]:
+    """QueueAdd for each skill (or just ``queues``), with the skill's penalty, for ``device``'s phone."""
+    iface = interface(agent, device)
     out = []
     for q, penalty in sorted(agent["skills"].items()):
         if queues is not None and q not in queues:
@@ -46,20 +50,29 @@ def login_actions(agent: dict, queues: list[str] | None = None) -> list[dict]:
     return out
 
 
-def logout_actions(agent: dict, queues: list[str] | None = None) -> list[dict]:
-    iface = interface(agent)
+def logout_actions(agent: dict, queues: list[str] | None = None, interfaces: list[str] | None = None) -> list[dict]:
+    """QueueRemove from each skill queue, for each of ``interfaces`` (default: the desk phone)."""
     return [
         {"Action": "QueueRemove", "Queue": q, "Interface": iface}
+        for iface in interfaces or [interface(agent)]
         for q in sorted(agent["skills"])
         if queues is None or q in queues
     ]
 
 
+def pause_actions(agent: dict, paused: bool, reason: str = "", interfaces: list[str] | None = None) -> list[dict]:
+    """QueuePause in every queue, for each of ``interfaces`` (default: the desk phone)."""
+    out = []
+    for iface in interfaces or [interface(agent)]:
+        action = {"Action": "QueuePause", "Interface": iface, "Paused": "true" if paused else "false"}
+        if paused and reason:
+            action["Reason"] = reason
+        out.append(action)
+    return out
+
+
 def pause_action(agent: dict, paused: bool, reason: str = "") -> dict:
-    action = {"Action": "QueuePause", "Interface": interface(agent), "Paused": "true" if paused else "false"}
-    if paused and reason:
-        action["Reason"] = reason
-    return action
+    return pause_actions(agent, paused, reason)[0]
 
 
 # Responses that mean "already so": login twice or logout twice is not an error.

@@ -11,7 +11,8 @@ Routes (all under ``/api/v1/queues``):
 * ``GET  /stream``                 text/event-stream: the stats view whenever it changes (wallboard)
 * ``GET  /agents``                 registry + live state
 * ``POST /agents``                 register an agent (admin)
-* ``POST /agents/{name}/login|logout|pause|unpause``
+* ``POST /agents/{name}/login|logout|pause|unpause``  login takes ``{"device": "desk"|"browser"}``;
+  the others act on the phones the agent is logged in with
 * ``GET  /sizing?population=N[&calls_per_day=..&aht=..&patience=..]``
 """
 
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Literal
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hotline.auth import Principal, require_roles
+from hotline.names import DEVICES
 from hotline.settings import get_settings
 from hotline.transfer_map import load_map_for
 from queues import agents as ag
@@ -121,6 +124,7 @@ async def agents(request: Request, _: Principal = Depends(require_roles(*WATCHER
                 "state": st["state"] if st else "logged_out",
                 "paused": bool(st and st["paused"]),
                 "reason": st["reason"] if st else "",
+                "interface": st["interface"] if st else "",
                 "queues": st["queues"] if st else {},
             }
         )
@@ -151,10 +155,26 @@ async def add_agent(body: AgentIn, request: Request, _: Principal = Depends(requ
 
 
 class PauseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     reason: str = Field("break", max_length=40)
 
 
-async def _act(request: Request, name: str, build, p: Principal) -> dict:
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device: Literal[DEVICES] = "desk"  # type: ignore[valid-type]
+
+
+async def _live_interfaces(request: Request, name: str) -> list[str]:
+    """The member interfaces agent ``name`` is logged in with now (none: the desk phone's)."""
+    try:
+        view = await _view(request, "agents")
+    except (OSError, aioredis.RedisError) as exc:
+        # guessing the desk phone would pause the wrong phone of a browser agent
+        raise HTTPException(503, f"the agents' live state is unavailable (Redis): {exc}") from None
+    return [a["interface"] for a in (view or []) if a.get("name") == name]
+
+
+async def _act(request: Request, name: str, build, p: Principal, live: bool = True) -> dict:
     settings = _settings(request)
     agent = await asyncio.to_thread(Registry(settings.database_url).get, name)
     if agent is None:
@@ -162,7 +182,7 @@ async def _act(request: Request, name: str, build, p: Principal) -> dict:
     if p.role == "agent" and p.subject != agent["name"]:
         # an agent's token or session carries the agent's name: it changes only its own state
         raise HTTPException(403, f"{p.subject!r} may change only its own queue state, not {agent['name']!r}")
-    actions = build(agent)
+    actions = build(agent, await _live_interfaces(request, agent["name"]) if live else [])
     try:
         results = await ag.send_actions(settings, actions)
     except (TimeoutError, OSError, ConnectionError) as exc:
@@ -174,18 +194,24 @@ async def _act(request: Request, name: str, build, p: Principal) -> dict:
         )
     return {
         "agent": agent["name"],
-        "done": [{"action": r.action["Action"], "queue": r.action.get("Queue")} for r in results],
+        "done": [
+            {"action": r.action["Action"], "queue": r.action.get("Queue"), "interface": r.action.get("Interface")}
+            for r in results
+        ],
     }
 
 
 @router.post("/agents/{name}/login")
-async def login(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, ag.login_actions, p)
+async def login(
+    name: str, request: Request, body: LoginIn | None = None, p: Principal = Depends(require_roles("agent", *MANAGERS))
+):
+    device = (body or LoginIn()).device
+    return await _act(request, name, lambda a, live: ag.login_actions(a, device=device), p, live=False)
 
 
 @router.post("/agents/{name}/logout")
 async def logout(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, ag.logout_actions, p)
+    return await _act(request, name, lambda a, live: ag.logout_actions(a, interfaces=live), p)
 
 
 @router.post("/agents/{name}/pause")
@@ -193,12 +219,12 @@ async def pause(
     name: str, request: Request, body: PauseIn | None = None, p: Principal = Depends(require_roles("agent", *MANAGERS))
 ):
     reason = (body or PauseIn()).reason
-    return await _act(request, name, lambda a: [ag.pause_action(a, True, reason)], p)
+    return await _act(request, name, lambda a, live: ag.pause_actions(a, True, reason, interfaces=live), p)
 
 
 @router.post("/agents/{name}/unpause")
 async def unpause(name: str, request: Request, p: Principal = Depends(require_roles("agent", *MANAGERS))):
-    return await _act(request, name, lambda a: [ag.pause_action(a, False)], p)
+    return await _act(request, name, lambda a, live: ag.pause_actions(a, False, interfaces=live), p)
 
 
 @router.get("/sizing")

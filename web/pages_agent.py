@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from queues.agents import PAUSE_REASONS
-from web import desk
+from web import desk, desk_phone
 from web.accounts import SessionInfo
 from web.render import page
 from web.session import page_user
@@ -64,9 +64,15 @@ def _reference(request: Request) -> dict:
 @router.get("/agent")
 async def agent_page(request: Request, info: SessionInfo = Depends(AGENT)):
     ref = await run_in_threadpool(_reference, request)
+    settings, ext = request.app.state.settings, info.account.extension or ""
+    people = await run_in_threadpool(request.app.state.accounts.all)
     config = {
         "agent": info.account.name,
-        "extension": info.account.extension,
+        "extension": ext,
+        "softphone": desk_phone.softphone_config(
+            settings, request.url.hostname or settings.bind, ext, info.account.display or info.account.name
+        ),
+        "transfers": await run_in_threadpool(desk_phone.transfer_targets, settings, people),
         "types": REQUEST_TYPES,
         "urgencies": URGENCIES,
         "dispositions": DISPOSITIONS,
@@ -75,6 +81,14 @@ async def agent_page(request: Request, info: SessionInfo = Depends(AGENT)):
         **ref,
     }
     return page(request, "agent.html", config=config)
+
+
+@router.get("/agent/softphone")
+async def agent_softphone(request: Request, info: SessionInfo = Depends(AGENT)):
+    """The agent's own SIP password for the page's softphone (never cached, never in the HTML)."""
+    settings = request.app.state.settings
+    password = await run_in_threadpool(desk_phone.softphone_password, settings, info.account.extension or "")
+    return JSONResponse({"password": password}, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/agent/pop")

@@ -17,7 +17,8 @@ from workorder.states import STATUSES, TRANSITIONS
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-SOFTPHONE_JS = STATIC / "softphone" / "softphone.js"
+# the browser softphone needs JsSIP, bundled at set-up (frontend/softphone, git-ignored)
+SOFTPHONE_VENDOR = STATIC / "softphone" / "vendor" / "jssip.min.js"
 
 env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -74,7 +75,7 @@ def page(request: Request, template: str, status_code: int = 200, **ctx: Any) ->
         csrf=info.csrf if info else "",
         menu=MENU.get(user.role, []) if user else [],
         path=request.url.path,
-        softphone=SOFTPHONE_JS.exists(),
+        softphone=SOFTPHONE_VENDOR.exists(),
         **ctx,
     )
     return HTMLResponse(

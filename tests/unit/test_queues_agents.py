@@ -65,6 +65,27 @@ def test_login_logout_pause_actions():
     assert "Reason" not in ag.pause_action(ALICE, False, "lunch")
 
 
+def test_the_browser_softphone_is_the_agents_second_phone():
+    add = ag.login_actions(ALICE, device="browser")
+    assert {(a["Interface"], a["StateInterface"], a["MemberName"]) for a in add} == {
+        ("PJSIP/webrtc-1001", "PJSIP/webrtc-1001", "alice")
+    }
+    with pytest.raises(ValueError, match="device 'fax'"):
+        ag.login_actions(ALICE, device="fax")
+    # logout and pause follow the phones the agent is logged in with
+    live = ["PJSIP/webrtc-1001", "PJSIP/1001"]
+    assert [(a["Interface"], a["Queue"]) for a in ag.logout_actions(ALICE, interfaces=live)] == [
+        ("PJSIP/webrtc-1001", "hotline"),
+        ("PJSIP/webrtc-1001", "housing"),
+        ("PJSIP/1001", "hotline"),
+        ("PJSIP/1001", "housing"),
+    ]
+    assert [(a["Interface"], a["Reason"]) for a in ag.pause_actions(ALICE, True, "lunch", interfaces=live)] == [
+        ("PJSIP/webrtc-1001", "lunch"),
+        ("PJSIP/1001", "lunch"),
+    ]
+
+
 def test_check_responses_idempotent():
     acts = [{"Action": "QueueAdd"}, {"Action": "QueueRemove"}, {"Action": "QueuePause"}]
     res = ag.check_responses(

@@ -224,6 +224,13 @@ def test_an_agent_changes_only_its_own_queue_state(site):
     r = c.post("/api/v1/queues/agents/demo1001/pause", headers=csrf, json={"reason": "lunch"})
     assert r.status_code == 503, r.text
     assert c.post("/api/v1/queues/agents/demo1001/pause", json={}).status_code == 403  # CSRF
+    # the desktop logs in its browser softphone; a phone that is not one is refused before AMI
+    r = c.post("/api/v1/queues/agents/demo1001/login", headers=csrf, json={"device": "browser"})
+    assert r.status_code == 503, r.text
+    r = c.post("/api/v1/queues/agents/demo1001/login", headers=csrf, json={"device": "fax"})
+    assert r.status_code == 422 and "desk" in r.text
+    r = c.post("/api/v1/queues/agents/demo1001/pause", headers=csrf, json={"reason": "lunch", "x": 1})
+    assert r.status_code == 422
 
 
 # -- wallboard ---------------------------------------------------------------------------

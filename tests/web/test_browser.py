@@ -213,7 +213,7 @@ def test_admin_broken_map_shows_file_line_and_a_good_one_reloads(live, browser):
 def test_agent_gets_the_screen_pop_and_dispatches_the_order(live, browser):
     earlier = dispatched(live, "mzj")
     sign_in(browser, live, "demo1001")
-    assert browser.current_url.endswith("/agent") and by_id(browser, "softphone")
+    assert browser.current_url.endswith("/agent") and by_id(browser, "phone")
     wait_for(lambda: text_of(browser, "my-state") not in ("", "—"), what="the agent's state")
     # the hand-off service's call for the answered call, then the softphone's event
     linkedid = f"{int(T0)}.77"

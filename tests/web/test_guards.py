@@ -24,6 +24,7 @@ RULES = {
     ("GET", "/agent"): {"agent"},
     ("GET", "/agent/pop"): {"agent"},
     ("GET", "/agent/recent"): {"agent"},
+    ("GET", "/agent/softphone"): {"agent"},
     ("POST", "/agent/orders/{order_id}/submit"): {"agent"},
     ("GET", "/wallboard"): {"supervisor", "dispatcher", "admin"},
     ("GET", "/dept"): {"department"},

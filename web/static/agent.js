@@ -22,7 +22,9 @@
       var data = await H.api("GET", "/api/v1/queues/agents");
       var me = data.agents.filter(function (a) { return a.name === cfg.agent; })[0];
       $("my-state").textContent = me ? (STATE_TEXT[me.state] || me.state) : "未登记";
-      $("my-reason").textContent = me && me.paused && me.reason ? (cfg.pause_reasons[me.reason] || me.reason) : "";
+      var phone = !me || !me.interface ? "" : me.interface === "PJSIP/" + cfg.softphone.endpoint ? "浏览器软电话" : "话机";
+      $("my-reason").textContent = [me && me.paused && me.reason ? (cfg.pause_reasons[me.reason] || me.reason) : "",
+                                    phone].filter(Boolean).join(" · ");
       $("state-panel").dataset.state = me ? me.state : "";
       say("state-error", "");
     } catch (e) { $("my-state").textContent = "未知"; say("state-error", "状态暂不可用：" + e.message); }
@@ -32,6 +34,7 @@
     try {
       if (what === "pause") await H.api("POST", agentUrl + "/pause", { reason: $("pause-reason").value });
       else if (what === "wrapup") await H.api("POST", agentUrl + "/pause", { reason: "after-call" });
+      else if (what === "login") await H.api("POST", agentUrl + "/login", { device: $("login-device").value });
       else await H.api("POST", agentUrl + "/" + what);
       say("state-error", "");
     } catch (e) { say("state-error", e.message); }
