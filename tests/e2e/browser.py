@@ -1,9 +1,8 @@
 """A real browser for the end-to-end tests: Debian's Chromium driven by Selenium.
 
-Never a downloaded browser: ``/usr/bin/chromium`` and ``/usr/bin/chromedriver``
-(``hotline setup --tests`` installs them).  Chromium's fake media devices
-stand in for the agent's microphone (a beeping tone); the page's origin is a
-loopback HTTP server, a secure context for getUserMedia.
+The browser itself is tests/web/browser.py's (Debian's Chromium, fake media
+devices); the page's origin is a loopback HTTP server, a secure context for
+getUserMedia.
 
     with StaticServer(directory) as base_url, Browser() as browser:
         browser.open(f"{base_url}/test.html")
@@ -21,29 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    # the platform is on loopback: let WebRTC use it, and show real addresses instead of mDNS names
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    # the WSS server's certificate comes from this installation's own CA (deploy/tls.py)
-    "--ignore-certificate-errors",
-)
+from tests.web.browser import console, start_browser
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -73,27 +50,14 @@ class StaticServer:
 
 
 class Browser:
-    """One headless Chromium with an empty profile."""
+    """One headless Chromium with fake media devices and an empty profile (tests/web/browser.py)."""
 
     def __init__(self):
-        missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-        if missing:
-            pytest.fail(f"browser tests need {missing}: `hotline setup --tests` installs chromium, chromium-driver")
-        self.profile = tempfile.mkdtemp(prefix="hotline-chromium-")
+        self.profile = Path(tempfile.mkdtemp(prefix="hotline-chromium-"))
         self.driver = None
 
     def __enter__(self) -> Browser:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={self.profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        self.driver.set_script_timeout(30)
+        self.driver = start_browser(self.profile, media=True)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -109,10 +73,7 @@ class Browser:
         return self.driver.execute_script(script, *args)
 
     def console(self) -> list[str]:
-        """The page's console messages so far (for failure messages)."""
-        with contextlib.suppress(Exception):
-            return [f"{m['level']} {m['message']}" for m in self.driver.get_log("browser")]
-        return []
+        return console(self.driver)
 
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))

@@ -1,5 +1,10 @@
 """Driving Debian's Chromium with Selenium (through /usr/bin/chromedriver; never a
-downloaded browser), shared by the pages' browser tests and the end-to-end ones."""
+downloaded browser): the one browser helper of the pages' browser tests and the
+end-to-end ones (tests/e2e/browser.py adds the softphone's test page on top).
+
+``start_browser(profile, media=True)`` adds Chromium's fake media devices (a
+beeping tone stands in for the agent's microphone), lets WebRTC use loopback,
+and accepts the WSS certificate of this installation's own CA (deploy/tls.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from tests.web.conftest import PASSWORD
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = (
-    "--headless",
+    "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
@@ -28,10 +33,20 @@ FLAGS = (
     "--window-size=1440,1000",
     "--lang=zh-CN",
 )
+MEDIA_FLAGS = (
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    # the platform is on loopback: let WebRTC use it, and show real addresses instead of mDNS names
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # the WSS server's certificate comes from this installation's own CA (deploy/tls.py)
+    "--ignore-certificate-errors",
+)
 SHOTS = PROJECT_ROOT / "docs" / "img"
 
 
-def start_browser(profile: Path):
+def start_browser(profile: Path, media: bool = False):
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     if missing:
         pytest.fail(
@@ -40,12 +55,22 @@ def start_browser(profile: Path):
         )
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
+    for flag in FLAGS + (MEDIA_FLAGS if media else ()):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")  # an empty profile per test module
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.implicitly_wait(0)
+    driver.set_script_timeout(30)
     return driver
+
+
+def console(driver) -> list[str]:
+    """The page's console messages so far (for failure messages)."""
+    try:
+        return [f"{m['level']} {m['message']}" for m in driver.get_log("browser")]
+    except Exception:  # noqa: BLE001 - only ever used to explain another failure
+        return []
 
 
 def wait_for(predicate, timeout: float = 10, what: str = "condition"):

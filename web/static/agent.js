@@ -99,6 +99,7 @@
     call = ev.detail || {};
     $("pop-call").textContent = "通话中";
     if (call.linkedid) popForCall(call.linkedid, 20);
+    setTimeout(refreshState, 1000);  // the queue state follows the call (talking)
   });
   document.addEventListener("softphone:ended", function () {
     $("pop-call").textContent = "已挂断";
