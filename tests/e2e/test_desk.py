@@ -28,6 +28,7 @@ from workorder.models import Order, Transition
 
 PASSWORD = "e2e-desk-password"
 EXT, AGENT = "1007", "desk1007"
+SUP_EXT, SUPERVISOR = "1008", "e2e-desk-sup"  # the supervisor's desk phone is a SIPp softphone
 ENDPOINT = agent_endpoint(EXT, "browser")
 CALLER = "13900139123"
 WRAPUP = 6
@@ -44,12 +45,13 @@ TALKING = {
 def site(stack):
     db = Database(stack.settings.database_url, group_commit=False)
     registry = Registry(stack.settings.database_url)
-    if registry.get(AGENT) is None:
-        registry.add(AGENT, EXT, {"hotline": 0}, display="王小明")
+    for name, ext, display in ((AGENT, EXT, "王小明"), ("phone1008", SUP_EXT, "班长席")):
+        if registry.get(name) is None:
+            registry.add(name, ext, {"hotline": 0}, display=display)
     accounts = Accounts(db, stack.settings.database_url)
-    for name, role, ext in ((AGENT, "agent", EXT), ("e2e-desk-sup", "supervisor", None)):
+    for name, role, ext, display in ((AGENT, "agent", EXT, "王小明"), (SUPERVISOR, "supervisor", SUP_EXT, "张班长")):
         if accounts.get(name) is None:
-            accounts.add(name, role, PASSWORD, extension=ext, display="王小明" if ext else "")
+            accounts.add(name, role, PASSWORD, extension=ext, display=display)
     os.environ["HOTLINE_QUEUE_WRAPUPTIME"] = str(WRAPUP)
     stack.reload()
     try:
@@ -90,9 +92,7 @@ def _member_event(stack, event: str, since: int, timeout: float = 15) -> dict:
     )
 
 
-def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, site, agent_browser, wallboard_browser):
-    db, base = site
-    page = agent_browser
+def _sign_in_with_the_softphone(stack, page, base: str) -> None:
     sign_in(page, base, AGENT, password=PASSWORD)
     assert page.current_url.endswith("/agent")
     wait_for(
@@ -100,6 +100,23 @@ def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, si
         timeout=20,
         what=f"the page's softphone registered ({text_of(page, 'sp-reg')}; {console(page)[-5:]})",
     )
+
+
+def _ring_and_answer(stack, page, mark: int):
+    """A talking SIPp citizen dials 12345, the page rings and the agent presses 接听: (citizen, AgentConnect)."""
+    citizen = stack.sipp_uac_async(stack.sipp_file("ivr_dtmf.xml", TALKING), "12345", CALLER, timeout=90)
+    wait_for(lambda: by_id(page, "sp-call").get_attribute("data-state") == "ringing", timeout=20, what="the ring")
+    _click(page, "sp-answer")
+    connect = stack.events.wait_for(
+        lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == AGENT, since=mark, timeout=15
+    )
+    return citizen, connect
+
+
+def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, site, agent_browser, wallboard_browser):
+    db, base = site
+    page = agent_browser
+    _sign_in_with_the_softphone(stack, page, base)
     contacts = [e for e in stack.ami({"Action": "PJSIPShowContacts"})[1:] if e.get("Event") == "ContactList"]
     mine = [c for c in contacts if c.get("ObjectName", "").startswith(f"{ENDPOINT};@")]
     assert len(mine) == 1 and "transport=ws" in mine[0]["Uri"], [sorted(c.items()) for c in contacts]
@@ -121,7 +138,7 @@ def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, si
     _click(page, "btn-ready")
     assert _member_event(stack, "QueueMemberPause", mark)["Paused"] == "0"
 
-    sign_in(wallboard_browser, base, "e2e-desk-sup", password=PASSWORD)
+    sign_in(wallboard_browser, base, SUPERVISOR, password=PASSWORD)
     wait_for(lambda: "空闲" in _row(wallboard_browser, AGENT), timeout=15, what="the wallboard: the agent idle")
 
     try:
@@ -198,3 +215,44 @@ def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, si
     assert order.uniqueid, "the order carries the answered channel's uniqueid"
     assert (order.title, order.caller_name, order.type, order.main_unit) == ("小区路灯不亮", "李女士", "help", "mzj")
     assert order.status == "dispatched" and steps[:3] == ["create", "accept", "dispatch"], (order.status, steps)
+
+
+def test_the_desktop_consults_a_supervisor_and_hands_the_caller_over(stack, site, agent_browser):
+    _, base = site
+    page = agent_browser
+    _sign_in_with_the_softphone(stack, page, base)
+    # the targets: the map's department seats, sub-centers and province lines, and the supervisor's phone
+    options = {o.get_attribute("value"): o.text for o in Select(by_id(page, "sp-target")).options}
+    assert "部门坐席" in options["12350"] and "分中心" in options["12313"] and "省平台" in options["12366"], options
+    assert options[SUP_EXT] == f"班长 · 张班长（{SUP_EXT}）"
+    mark = stack.events.mark()
+    _click(page, "btn-login")
+    _member_event(stack, "QueueMemberAdded", mark)
+    supervisor_talks = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="8000"'})
+    try:
+        with stack.agent(SUP_EXT, skills={}, scenario=supervisor_talks, login=False):
+            mark = stack.events.mark()
+            citizen, connect = _ring_and_answer(stack, page, mark)
+            Select(by_id(page, "sp-target")).select_by_value(SUP_EXT)
+            _click(page, "sp-consult")
+            # the caller waits on hold while the agent talks to the supervisor
+            stack.events.wait_for(
+                lambda e: e.get("Event") == "Hold" and e.get("Channel") == connect["DestChannel"],
+                since=mark,
+                timeout=10,
+            )
+            assert by_id(page, "sp-hold").is_enabled() is False
+            _click(page, "sp-complete")
+            attended = stack.events.wait_for(lambda e: e.get("Event") == "AttendedTransfer", since=mark, timeout=15)
+            assert attended["Result"] == "Success", attended
+            assert attended["TransfereeChannel"] == connect["Channel"], attended
+            assert attended["TransferTargetChannel"].startswith(f"PJSIP/{SUP_EXT}-"), attended
+            # the page's call is over; the citizen talks to the supervisor until the supervisor hangs up
+            wait_for(lambda: by_id(page, "sp-call").get_attribute("data-state") == "idle", timeout=10, what="idle")
+            citizen.join(40)
+            assert citizen.result.ok, citizen.result.stdout + citizen.result.log
+    finally:
+        mark = stack.events.mark()
+        with contextlib.suppress(Exception):
+            _click(page, "btn-logout")
+            _member_event(stack, "QueueMemberRemoved", mark)
