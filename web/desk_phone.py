@@ -17,11 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hotline.yamlsrc import ConfigError
 from hotline.names import agent_endpoint
 from hotline.secrets import ensure_sip_password
 from hotline.settings import Settings, load_calendar
 from hotline.transfer_map import load_map
+from hotline.yamlsrc import ConfigError
 from web.accounts import Account
 
 KIND_TEXT = {"seats": "部门坐席", "subcenter": "分中心", "province": "省平台", "supervisor": "班长"}
@@ -67,7 +67,5 @@ def transfer_targets(settings: Settings, accounts: list[Account]) -> list[dict[s
         out += sorted(rows, key=lambda r: (order.index(r["kind"]), r["number"]))
     for a in accounts:
         if a.role == "supervisor" and a.active and a.extension:
-            out.append(
-                {"number": a.extension, "name": a.display or a.name, "kind": "supervisor", "kind_text": "班长"}
-            )
+            out.append({"number": a.extension, "name": a.display or a.name, "kind": "supervisor", "kind_text": "班长"})
     return out

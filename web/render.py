@@ -49,6 +49,7 @@ MENU = {
         ("/admin", "管理"),
         ("/admin/map", "转接表"),
         ("/admin/users", "用户"),
+        ("/admin/agents", "坐席"),
         ("/admin/sizing", "坐席测算"),
         ("/admin/stats", "统计"),
         ("/wallboard", "监控大屏"),

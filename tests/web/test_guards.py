@@ -4,12 +4,14 @@ route without a rule here fails the test."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 
 import pytest
 
+import web
 from tests.web.conftest import PEOPLE, login
-from web import pages_admin, pages_agent, pages_auth, pages_dept, pages_map, pages_wallboard
 
 ROLES_OF = {name: role for name, (role, _, _) in PEOPLE.items()}
 EVERYONE = {"agent", "supervisor", "dispatcher", "admin", "department"}
@@ -40,14 +42,21 @@ RULES = {
     ("GET", "/admin/map"): {"admin"},
     ("POST", "/admin/map"): {"admin"},
     ("POST", "/admin/map/reload"): {"admin"},
+    ("GET", "/admin/agents"): {"admin"},
+    ("POST", "/admin/agents"): {"admin"},
+    ("POST", "/admin/agents/{name}/skills"): {"admin"},
+    ("POST", "/admin/agents/{name}/remove"): {"admin"},
 }
 PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv"}
 
 
 def _routes():
     out = []
-    for module in (pages_auth, pages_agent, pages_wallboard, pages_dept, pages_admin, pages_map):
-        for r in module.router.routes:
+    # every page module of web/ (web/pages_*.py): a new one cannot slip past this table
+    for info in pkgutil.iter_modules(web.__path__):
+        if not info.name.startswith("pages_"):
+            continue
+        for r in importlib.import_module(f"web.{info.name}").router.routes:
             for m in r.methods:
                 out.append((m, r.path))
     return sorted(out)
