@@ -4,6 +4,7 @@ statistics and department ranking with CSV / XLSX export."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -22,6 +23,8 @@ from workorder.models import Department, Order
 
 router = APIRouter(include_in_schema=False)
 ADMIN = page_user("admin")
+# the sizing curve is pure (Erlang A for every seat count, ~1 s): the same what-if is computed once
+sizing_curve = lru_cache(maxsize=64)(curve)
 
 
 def _departments(request: Request) -> dict[str, str]:
@@ -109,7 +112,7 @@ async def sizing_page(
     aht: Annotated[float, Query(gt=0, le=3600)] = 240,
     patience: Annotated[float, Query(gt=0, le=3600)] = 90,
 ):
-    result = await run_in_threadpool(curve, population, calls_per_day, aht, patience)
+    result = await run_in_threadpool(sizing_curve, population, calls_per_day, aht, patience)
     v = result["verdict"]
     return page(
         request,

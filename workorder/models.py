@@ -109,7 +109,7 @@ class Order(Base):
     linkedid: Mapped[str | None] = mapped_column(String(64), unique=True)
     recording: Mapped[str | None] = mapped_column(String(300))
     transcript: Mapped[str | None] = mapped_column(Text)
-    agent: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64), index=True)
     queue: Mapped[str | None] = mapped_column(String(64))
     kb_refs: Mapped[list[Any]] = mapped_column(default=list)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
@@ -137,7 +137,7 @@ class Order(Base):
     signed_at: Mapped[datetime | None] = mapped_column()
     replied_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
-    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -166,6 +166,7 @@ class Transition(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     order: Mapped[Order] = relationship(back_populates="history")
+    __table_args__ = (Index("ix_transitions_action_at", "action", "at"),)
 
 
 class Record(Base):
@@ -178,11 +179,12 @@ class Record(Base):
     round: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
     unit: Mapped[str | None] = mapped_column(String(32), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # idempotence key for records raised by the background job
     dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    __table_args__ = (Index("ix_records_unit_kind_order", "unit", "kind", "order_id"),)
 
 
 class AuditLog(Base):

@@ -38,24 +38,15 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
     now = now or datetime.now(UTC)
     with db.read() as s:
         received = s.scalar(select(func.count(Order.id)).where(Order.created_at >= since, Order.created_at < until))
-        accepted = s.scalar(
-            select(func.count(Transition.id)).where(
-                Transition.action.in_(("accept",)), Transition.at >= since, Transition.at < until
-            )
-        )
-        direct = s.scalar(
-            select(func.count(Transition.id)).where(
-                Transition.action == "direct_answer", Transition.at >= since, Transition.at < until
-            )
-        )
-        direct_from_draft = s.scalar(
-            select(func.count(Transition.id)).where(
-                Transition.action == "direct_answer",
-                Transition.from_status == "draft",
-                Transition.at >= since,
-                Transition.at < until,
-            )
-        )
+        # one pass over the index (action, at): accept, and direct_answer by the status it left
+        steps = s.execute(
+            select(Transition.action, Transition.from_status, func.count(Transition.id))
+            .where(Transition.action.in_(("accept", "direct_answer")), Transition.at >= since, Transition.at < until)
+            .group_by(Transition.action, Transition.from_status)
+        ).all()
+        accepted = sum(n for a, _f, n in steps if a == "accept")
+        direct = sum(n for a, _f, n in steps if a == "direct_answer")
+        direct_from_draft = sum(n for a, f, n in steps if a == "direct_answer" and f == "draft")
         recs = list(
             s.execute(
                 select(Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
