@@ -16,12 +16,15 @@ from workorder.models import Category, Department
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+HAND_MADE_INDEXES = ("ix_orders_trgm", "ix_kb_trgm", "ix_kb_terms")
+
+
 def include_object(obj, name, type_, reflected, compare_to):
     """Autogenerate filter: the full-text objects (SQLite FTS5 tables and their shadow tables,
-    PostgreSQL trigram indexes) are made by hand in 0001, not by the models."""
+    PostgreSQL trigram and word indexes) are made by hand in 0001 and 0005, not by the models."""
     if type_ == "table" and reflected and compare_to is None and name.split("_fts")[0] in ("orders", "kb"):
         return False
-    if type_ == "index" and reflected and compare_to is None and name in ("ix_orders_trgm", "ix_kb_trgm"):
+    if type_ == "index" and reflected and compare_to is None and name in HAND_MADE_INDEXES:
         return False
     return True
 

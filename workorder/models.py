@@ -8,12 +8,13 @@ UPDATE carries ``WHERE version = <read version>`` and a stale write raises
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -229,20 +230,32 @@ class ApiToken(Base):
 
 
 class KbArticle(Base):
+    """A knowledge-base entry: the working copy (title, body, tags of the newest version) and
+    the index of its published version (``tok_*``: the segmented words, space-joined; see
+    ``workorder/kb_text.py``).  ``status`` is the newest version's (workorder/kb_rules.py)."""
+
     __tablename__ = "kb_articles"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(default=list)
-    department: Mapped[str | None] = mapped_column(String(32))
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
     valid_from: Mapped[datetime | None] = mapped_column()
-    valid_to: Mapped[datetime | None] = mapped_column()
+    expires_on: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    published_version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    tok_title: Mapped[str] = mapped_column(Text, default="")
+    tok_keywords: Mapped[str] = mapped_column(Text, default="")
+    tok_body: Mapped[str] = mapped_column(Text, default="")
+    tok_len: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class KbVersion(Base):
+    """Every version of an entry, kept: who wrote it, who reviewed and who published it."""
+
     __tablename__ = "kb_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
@@ -250,8 +263,15 @@ class KbVersion(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    department: Mapped[str | None] = mapped_column(String(32))
+    expires_on: Mapped[date | None] = mapped_column(Date)
     editor: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (UniqueConstraint("article_id", "version"),)
 
 

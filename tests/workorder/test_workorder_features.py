@@ -13,64 +13,7 @@ from workorder.outbox import push_pending
 
 from .test_workorder_api import act, dept_token, new_order
 
-# -- knowledge base ------------------------------------------------------------------------
-
-
-def test_kb_versions_and_chinese_search(api):
-    r = api.post(
-        "/api/v1/kb/articles",
-        as_="dispatcher",
-        json={
-            "title": "住房公积金提取条件",
-            "body": "职工购买、建造、翻建、大修自住住房的，可以提取住房公积金账户存储余额。",
-            "tags": ["公积金", "提取"],
-            "department": "gjj",
-        },
-    )
-    assert r.status_code == 201, r.text
-    a = r.json()
-    api.post(
-        "/api/v1/kb/articles",
-        as_="dispatcher",
-        json={
-            "title": "社会保险缴费基数",
-            "body": "社保缴费基数按上年度职工月平均工资核定。",
-            "tags": ["社保"],
-            "department": "rsj",
-        },
-    )
-    api.post(
-        "/api/v1/kb/articles",
-        as_="dispatcher",
-        json={
-            "title": "已废止的公积金政策",
-            "body": "旧的住房公积金贷款政策。",
-            "tags": ["公积金"],
-            "valid_to": "2020-01-01T00:00:00+08:00",
-        },
-    )
-    titles = lambda r: [x["title"] for x in r.json()["items"]]  # noqa: E731
-    assert titles(api.get("/api/v1/kb/search", params={"q": "提取住房公积金"})) == ["住房公积金提取条件"]
-    assert titles(api.get("/api/v1/kb/search", params={"q": "公积金"})) == ["住房公积金提取条件"]  # expired one hidden
-    assert len(api.get("/api/v1/kb/search", params={"q": "公积金", "include_expired": True}).json()["items"]) == 2
-    assert titles(api.get("/api/v1/kb/search", params={"q": "社保"}, as_="ivr")) == ["社会保险缴费基数"]
-    assert titles(api.get("/api/v1/kb/search", params={"q": "缴费基数 月平均工资"})) == ["社会保险缴费基数"]
-    assert api.get("/api/v1/kb/search", params={"q": "不存在的内容"}).json()["items"] == []
-    r = api.put(
-        f"/api/v1/kb/articles/{a['id']}", as_="supervisor", json={"body": "新口径：提取住房公积金需提供购房合同。"}
-    )
-    assert r.status_code == 200 and r.json()["version"] == 2
-    full = api.get(f"/api/v1/kb/articles/{a['id']}").json()
-    assert [v["version"] for v in full["versions"]] == [1, 2] and "购房合同" in full["body"]
-    assert titles(api.get("/api/v1/kb/search", params={"q": "购房合同"})) == ["住房公积金提取条件"]
-    # a department edits only its own articles
-    unit = dept_token(api, "rsj")
-    assert api.put(f"/api/v1/kb/articles/{a['id']}", as_=unit, json={"title": "x"}).status_code == 403
-    assert (
-        api.post("/api/v1/kb/articles", as_=unit, json={"title": "t", "body": "b", "department": "rsj"}).status_code
-        == 201
-    )
-    assert api.post("/api/v1/kb/articles", as_="agent", json={"title": "t", "body": "b"}).status_code == 403
+# the knowledge base's tests are in tests/kb/ (search, lifecycle, API)
 
 
 # -- statistics -----------------------------------------------------------------------------

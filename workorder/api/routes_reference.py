@@ -1,91 +1,21 @@
-"""The API's knowledge base, reference data and statistics routes (/api/v1)."""
+"""The API's reference data and statistics routes (/api/v1); the knowledge base is in routes_kb.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from hotline.auth import Principal, require_roles
 from hotline.settings import local_zone
 from workorder import stats as stats_mod
-from workorder.api.routes import PEOPLE, OrderId, _aware, store
-from workorder.api.schemas import (
-    DepartmentCreate,
-    KbCreate,
-    KbUpdate,
-    Text,
-)
+from workorder.api.routes import PEOPLE, _aware, store
+from workorder.api.schemas import DepartmentCreate
 from workorder.models import Category, Department
 
 router = APIRouter(prefix="/api/v1")
-
-
-# -- knowledge base -------------------------------------------------------------------
-
-
-def kb(request: Request):
-    return request.app.state.kb
-
-
-@router.get("/kb/search", tags=["knowledge"])
-async def kb_search(
-    request: Request,
-    p: Principal = Depends(require_roles(*PEOPLE, "ivr")),
-    q: Annotated[Text(100), Query()] = "",
-    department: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None,
-    include_expired: bool = False,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-):
-    return {"items": await run_in_threadpool(kb(request).search, q, department, None, include_expired, limit)}
-
-
-@router.get("/kb/articles/{article_id}", tags=["knowledge"])
-async def kb_get(article_id: OrderId, request: Request, p: Principal = Depends(require_roles(*PEOPLE, "ivr"))):
-    out = await run_in_threadpool(kb(request).get, article_id)
-    if out is None:
-        raise HTTPException(404, f"article {article_id} not found")
-    return out
-
-
-def _kb_owner_check(p: Principal, department: str | None):
-    if p.role == "department" and department != p.department:
-        raise HTTPException(403, "a department edits only its own articles")
-
-
-@router.post("/kb/articles", status_code=201, tags=["knowledge"])
-async def kb_create(
-    body: KbCreate,
-    request: Request,
-    p: Principal = Depends(require_roles("dispatcher", "department", "supervisor", "admin")),
-):
-    _kb_owner_check(p, body.department)
-    data = body.model_dump()
-    data["valid_from"], data["valid_to"] = _aware(data["valid_from"]), _aware(data["valid_to"])
-    return await run_in_threadpool(kb(request).create, data, p.subject)
-
-
-@router.put("/kb/articles/{article_id}", tags=["knowledge"])
-async def kb_update(
-    article_id: OrderId,
-    body: KbUpdate,
-    request: Request,
-    p: Principal = Depends(require_roles("dispatcher", "department", "supervisor", "admin")),
-):
-    current = await run_in_threadpool(kb(request).get, article_id)
-    if current is None:
-        raise HTTPException(404, f"article {article_id} not found")
-    _kb_owner_check(p, current["department"])
-    data = body.model_dump(exclude_unset=True)
-    for k in ("valid_from", "valid_to"):
-        if k in data:
-            data[k] = _aware(data[k])
-    if "department" in data:
-        _kb_owner_check(p, data["department"])
-    return await run_in_threadpool(kb(request).update, article_id, data, p.subject)
 
 
 # -- reference data -----------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from workorder.states import ACTIONS, CHANNELS, REQUEST_TYPES, URGENCIES
 
@@ -104,22 +104,41 @@ class IvrDraft(_Body):
     recording: Text(300) = ""
 
 
-class KbCreate(_Body):
+class _KbBody(_Body):
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "valid_to" in data:
+            raise ValueError("valid_to moved: send expires_on, the local date from which the entry no longer answers")
+        return data
+
+
+class KbCreate(_KbBody):
     title: Text(200, 1)
     body: Text(20000, 1)
-    tags: list[Text(32, 1)] = Field(default_factory=list, max_length=20)
-    department: UnitCode | None = None
+    tags: list[Text(32, 1)] = Field(default_factory=list, max_length=20, description="keywords and synonyms")
+    department: UnitCode = Field(description="the owning department, a code of the transfer map")
     valid_from: datetime | None = None
-    valid_to: datetime | None = None
+    expires_on: date | None = Field(None, description="from this local date on the entry no longer answers")
 
 
-class KbUpdate(_Body):
+class KbUpdate(_KbBody):
     title: Text(200, 1) | None = None
     body: Text(20000, 1) | None = None
     tags: list[Text(32, 1)] | None = Field(None, max_length=20)
     department: UnitCode | None = None
     valid_from: datetime | None = None
-    valid_to: datetime | None = None
+    expires_on: date | None = None
+    version: Annotated[int, Field(ge=1, le=2**31)] | None = Field(
+        None, description="the version the client saw; 409 if the entry changed since"
+    )
+
+
+class KbAction(_Body):
+    action: Literal["review", "publish", "archive"]
+    version: Annotated[int, Field(ge=1, le=2**31)] | None = Field(
+        None, description="the version the client saw; 409 if the entry changed since"
+    )
 
 
 class DepartmentCreate(_Body):

@@ -1,0 +1,12 @@
+"""The KB tests use the work-order store's database fixtures (SQLite, and PostgreSQL marked
+``postgres``)."""
+
+from tests.workorder.conftest import (  # noqa: F401 - fixtures
+    api,
+    db_url,
+    pg_cluster,
+    settings,
+    sqlite_template,
+    sqlite_url,
+    tokens,
+)
