@@ -173,7 +173,9 @@ def test_login_pause_over_ami(client):
         assert client.post("/api/v1/queues/agents/1001/pause", headers=h("bob")).status_code == 403  # by extension
         r = client.post("/api/v1/queues/agents/alice/login", headers=h("alice"))
         assert r.status_code == 200, r.text
-        assert r.json()["done"] == [{"action": "QueueAdd", "queue": "hotline"}, {"action": "QueueAdd", "queue": "tax"}]
+        assert r.json()["done"] == [
+            {"action": "QueueAdd", "queue": q, "interface": "PJSIP/1001"} for q in ("hotline", "tax")
+        ]
         r = client.post("/api/v1/queues/agents/alice/pause", headers=h("supervisor"), json={"reason": "lunch"})
         assert r.status_code == 200, r.text
         sent = [a for a in box["srv"].actions if a.get("Action") != "Login"]

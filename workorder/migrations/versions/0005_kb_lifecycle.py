@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_kb_lifecycle'
-down_revision = '0003_users'
+down_revision = '0004_page_indexes'
 branch_labels = None
 depends_on = None
 
