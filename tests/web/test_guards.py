@@ -26,6 +26,7 @@ RULES = {
     ("GET", "/agent/recent"): {"agent"},
     ("POST", "/agent/orders/{order_id}/submit"): {"agent"},
     ("GET", "/wallboard"): {"supervisor", "dispatcher", "admin"},
+    ("POST", "/wallboard/spy"): {"supervisor", "admin"},
     ("GET", "/dept"): {"department"},
     ("GET", "/dept/orders/{order_id}"): {"department"},
     ("POST", "/dept/orders/{order_id}/{action}"): {"department"},
