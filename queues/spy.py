@@ -5,9 +5,8 @@ agent's channel.  Pure: plain data in, the action (a dict) out; the route in
 
 The dialplan it runs is rendered (``extensions_agents.conf.j2``):
 
-* ``Local/<extension>@supervisor-spy-ring`` rings the supervisor's desk phone
-  ``PJSIP/<extension>`` and browser ``PJSIP/webrtc-<extension>`` (both endpoints
-  of the registry's record) for ``RING_SECONDS``;
+* the Originate rings the supervisor's phone, the registry endpoint of the
+  extension the account is bound to (``PJSIP/1009``), for ``RING_SECONDS``;
 * the answered call runs ``supervisor-spy,<mode>,1``:
   ``ChanSpy(${SPY_TARGET}-,...)`` on the agent's member interface (``PJSIP/1001``)
   followed by ``-``, so ``PJSIP/1001`` never matches ``PJSIP/10010-...``.  The
@@ -16,7 +15,8 @@ The dialplan it runs is rendered (``extensions_agents.conf.j2``):
   agent hears the supervisor, the citizen does not), barge ``B`` (both hear).
 
 The supervisor hanging up ends only the spy channel: the citizen and the agent
-stay connected.
+stay connected.  (A ``Local/`` channel ringing desk phone and browser together was
+tried: Asterisk 22's ChanSpy on the Local half did not end when the phone hung up.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import re
 
 MODES: dict[str, str] = {"listen": "监听", "whisper": "耳语", "barge": "强插"}
 SPY_CONTEXT = "supervisor-spy"
-RING_CONTEXT = "supervisor-spy-ring"
 RING_SECONDS = 30
 # a queue member interface of the registry's endpoints: PJSIP/1001, PJSIP/webrtc-1001
 INTERFACE_RE = re.compile(r"^PJSIP/(?:webrtc-)?([1-9][0-9]{2,7})$")
@@ -51,19 +50,28 @@ def agent_extension(interface: str) -> str:
     return m.group(1)
 
 
-def originate(interface: str, supervisor_extension: str, mode: str) -> dict[str, str]:
-    """The AMI ``Originate`` (async: it answers at once, the phone rings after)."""
+def phone(extension: str) -> str:
+    """The supervisor's phone for a bound extension: its desk (UDP) endpoint."""
+    if not EXTENSION_RE.match(extension):
+        raise SpyError(f"extension {extension!r}: 3 to 8 digits, not starting with 0")
+    return f"PJSIP/{extension}"
+
+
+def originate(interface: str, supervisor: str, mode: str) -> dict[str, str]:
+    """The AMI ``Originate`` ringing ``supervisor`` (an interface, ``PJSIP/1009``) to
+    spy on the agent's ``interface`` (async: answered at once, the phone rings after)."""
     problem = mode_problem(mode)
     if problem:
         raise SpyError(problem)
     agent_ext = agent_extension(interface)
-    if not EXTENSION_RE.match(supervisor_extension):
-        raise SpyError(f"extension {supervisor_extension!r}: 3 to 8 digits, not starting with 0")
-    if supervisor_extension == agent_ext:
+    m = INTERFACE_RE.match(supervisor)
+    if m is None:
+        raise SpyError(f"interface {supervisor!r}: not a supervisor's PJSIP endpoint")
+    if m.group(1) == agent_ext:
         raise SpyError(f"分机 {agent_ext} 是您自己的分机，不能{MODES[mode]}自己")
     return {
         "Action": "Originate",
-        "Channel": f"Local/{supervisor_extension}@{RING_CONTEXT}",
+        "Channel": supervisor,
         "Context": SPY_CONTEXT,
         "Exten": mode,
         "Priority": "1",

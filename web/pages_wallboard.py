@@ -89,7 +89,7 @@ async def wallboard_spy(body: SpyIn, request: Request, info: SessionInfo = Depen
     if live is None or live.get("state") != "talking":
         raise HTTPException(404, f"坐席 {body.agent} 当前不在通话中，无法{label}")
     try:
-        action = spy.originate(str(live.get("interface", "")), extension, body.mode)
+        action = spy.originate(str(live.get("interface", "")), spy.phone(extension), body.mode)
     except spy.SpyError as exc:
         raise HTTPException(409, str(exc)) from None
     try:
