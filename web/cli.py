@@ -20,7 +20,10 @@ def add_arguments(p) -> None:
     a = sub.add_parser("add", help="add a user (password generated and printed once)")
     a.add_argument("name", nargs="?", help="user name (an agent's defaults to its agent's name)")
     a.add_argument("--role", required=True, choices=sorted(ROLES))
-    a.add_argument("--extension", help="agents (required) and supervisors (optional): a SIP extension of the agent registry (`hotline agent list`)")
+    a.add_argument(
+        "--extension",
+        help="agents (required) and supervisors (optional): an extension of the agent registry (`hotline agent list`)",
+    )
     a.add_argument("--department", help="department users: a department code of transfer_map.yaml")
     a.add_argument("--display", default="", help="the person's name as the pages show it")
     sub.add_parser("list", help="list users")
