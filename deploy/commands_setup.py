@@ -21,4 +21,5 @@ def run(args, settings) -> int:
     certs = tls.ensure_certificates(tls.state_dir(settings.home), settings.bind)
     say(f"browser softphones: certificate authority {certs.ca_cert} (trust it in the agents' browsers)")
     say(f"browser softphone library: {softphone.ensure_built()}")
+    say(f"wallboard chart library: {softphone.ensure_chart_built()}")
     return 0

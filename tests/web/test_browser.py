@@ -276,4 +276,9 @@ def test_wallboard_shows_the_queues_and_updates_live(live, browser):
     started = time.monotonic()
     wait_for(lambda: text_of(browser, "kpi-waiting") == "3", timeout=5, what="the live update")
     assert time.monotonic() - started < 2.5
+    # the trend chart is uPlot's (frontend/wallboard): a canvas, the three series and points from the stream
+    assert browser.find_elements(By.CSS_SELECTOR, "#trend .uplot canvas")
+    legend = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#trend .u-legend .u-series .u-label")]
+    assert legend[1:] == ["24 小时接通率", "15 秒服务水平", "95% 目标"], legend
+    wait_for(lambda: int(browser.find_element(By.CSS_SELECTOR, "#trend .uplot").get_attribute("data-points") or 0) >= 2)
     shot(browser, "supervisor")

@@ -29,6 +29,7 @@ RULES = {
     ("GET", "/agent/softphone"): {"agent"},
     ("POST", "/agent/orders/{order_id}/submit"): {"agent"},
     ("GET", "/wallboard"): {"supervisor", "dispatcher", "admin"},
+    ("POST", "/wallboard/spy"): {"supervisor", "admin"},
     ("GET", "/dept"): {"department"},
     ("GET", "/dept/orders/{order_id}"): {"department"},
     ("POST", "/dept/orders/{order_id}/{action}"): {"department"},

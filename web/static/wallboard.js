@@ -1,11 +1,15 @@
 // Wallboard: the queues view over SSE (the queues API's /stream, through the session),
-// agents every 5 s, and a trend chart of the answer rate and service level.
+// agents every 5 s, a uPlot trend chart of the 24 h answer rate and the service level
+// against the 95% target (uPlot from frontend/wallboard, built by `hotline setup`), and
+// listen / whisper / barge (监听 / 耳语 / 强插) buttons on the agents that are talking.
 "use strict";
 (function () {
-  var H = window.Hotline, cfg = H.config("wallboard-config");
+  var H = window.Hotline, cfg = H.config("wallboard-config"), spy = cfg.spy || {};
   var STATE_TEXT = { available: "空闲", ringing: "振铃", talking: "通话中", wrapup: "话后整理", paused: "暂停", unavailable: "未就绪", logged_out: "未签入" };
   var REASON_TEXT = { "break": "小休", lunch: "用餐", training: "培训", meeting: "会议", "after-call": "话后整理", other: "其他" };
-  var history = { answer: [], service: [] };
+  var MAX_POINTS = 720;
+  var series = { at: [], answer: [], service: [] };
+  var plot = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -14,6 +18,55 @@
     box.classList.toggle("good", value !== null && value !== undefined && value >= cfg.target);
   }
 
+  // -- the trend chart (uPlot) -------------------------------------------------------
+  function pctOf(u, v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
+
+  function makePlot() {
+    var box = $("trend");
+    if (typeof window.uPlot !== "function") {
+      box.hidden = true;
+      var hint = $("chart-missing");
+      if (!hint) {  // the page says when the bundle was not built; here it failed to load
+        hint = H.el("p", { id: "chart-missing", "class": "hint", text: "趋势图的图表库（uPlot）未能加载：请运行 hotline setup 重新构建。其余数据照常实时更新。" });
+        box.parentNode.appendChild(hint);
+      }
+      return null;
+    }
+    var width = Math.max(320, Math.min(960, box.clientWidth || 900));
+    return new window.uPlot({
+      width: width,
+      height: 240,
+      scales: { x: { time: true }, y: { auto: false, range: [0, 1] } },
+      axes: [
+        { values: function (u, ticks) { return ticks.map(function (t) { return new Date(t * 1000).toLocaleTimeString("zh-CN", { hour12: false }); }); } },
+        { values: function (u, ticks) { return ticks.map(function (t) { return Math.round(t * 100) + "%"; }); } }
+      ],
+      series: [
+        { label: "时间", value: function (u, t) { return t === null || t === undefined ? "—" : new Date(t * 1000).toLocaleTimeString("zh-CN", { hour12: false }); } },
+        { label: "24 小时接通率", stroke: "#1565c0", width: 2.5, value: pctOf },
+        { label: cfg.sl_seconds + " 秒服务水平", stroke: "#ef6c00", width: 2.5, value: pctOf },
+        { label: Math.round(cfg.target * 100) + "% 目标", stroke: "#c62828", width: 1.5, dash: [6, 4], points: { show: false }, value: pctOf }
+      ]
+    }, [[], [], [], []], box);
+  }
+
+  function chartPoint(view) {
+    var d = view.total.last_24h;
+    series.at.push(view.at);
+    series.answer.push(d.answer_rate === undefined ? null : d.answer_rate);
+    series.service.push(d.service_level === undefined ? null : d.service_level);
+    if (series.at.length > MAX_POINTS) { series.at.shift(); series.answer.shift(); series.service.shift(); }
+    if (!plot) return;
+    var target = series.at.map(function () { return cfg.target; });
+    var at = series.at.slice();
+    if (at.length === 1) { at = [at[0] - 30, at[0]]; }  // one view: a visible line, not a dot
+    var pad = at.length - series.at.length;
+    function padded(values) { return pad ? [values[0]].concat(values) : values.slice(); }
+    plot.setData([at, padded(series.answer), padded(series.service), padded(target)]);
+    plot.root.dataset.points = String(series.at.length);
+  }
+
+  // -- the live view ---------------------------------------------------------------
   function showView(view) {
     var t = view.total, d = t.last_24h, today = t.today;
     $("kpi-waiting").textContent = t.waiting;
@@ -33,14 +86,42 @@
         H.el("td", { text: a.wrapup || 0 }), H.el("td", { text: a.paused || 0 }),
         H.el("td", { text: H.pct(q.last_24h.answer_rate) }), H.el("td", { text: H.pct(q.last_24h.service_level) })));
     });
-    history.answer.push([view.at, d.answer_rate]);
-    history.service.push([view.at, d.service_level]);
-    if (history.answer.length > 720) { history.answer.shift(); history.service.shift(); }
-    window.HotlineChart.draw($("trend"), [
-      { name: "answer", cls: "answer", points: history.answer },
-      { name: "service", cls: "service", points: history.service }], cfg.target);
+    chartPoint(view);
   }
 
+  // -- listen / whisper / barge ----------------------------------------------------
+  function spyResult(ok, text) {
+    var p = $("spy-result");
+    p.hidden = false;
+    p.className = ok ? "ok" : "error";
+    p.textContent = text;
+  }
+
+  async function startSpy(agent, mode, button) {
+    button.disabled = true;
+    spyResult(true, "正在发起" + spy.modes[mode] + "：" + agent + "…");
+    try {
+      var r = await H.api("POST", spy.url, { agent: agent, mode: mode });
+      spyResult(true, r.message);
+    } catch (e) {
+      spyResult(false, spy.modes[mode] + "失败：" + e.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function spyCell(a) {
+    var td = H.el("td", { "class": "spy" });
+    if (a.state !== "talking") return td;
+    Object.keys(spy.modes).forEach(function (mode) {
+      var b = H.el("button", { type: "button", "class": mode, "data-spy": mode, text: spy.modes[mode] });
+      b.addEventListener("click", function () { startSpy(a.name, mode, b); });
+      td.appendChild(b);
+    });
+    return td;
+  }
+
+  // -- agents ------------------------------------------------------------------------
   var lastAgents = 0;
 
   async function agents() {
@@ -50,9 +131,11 @@
       var counts = {}, body = H.clear($("agents").tBodies[0]);
       data.agents.forEach(function (a) {
         counts[a.state] = (counts[a.state] || 0) + 1;
-        body.appendChild(H.el("tr", { "data-agent": a.name, "class": "state-" + a.state },
+        var row = H.el("tr", { "data-agent": a.name, "class": "state-" + a.state },
           H.el("td", { text: a.name }), H.el("td", { text: a.display || "" }), H.el("td", { text: a.extension }),
-          H.el("td", { "class": "state", text: STATE_TEXT[a.state] || a.state }), H.el("td", { text: REASON_TEXT[a.reason] || a.reason || "" })));
+          H.el("td", { "class": "state", text: STATE_TEXT[a.state] || a.state }), H.el("td", { text: REASON_TEXT[a.reason] || a.reason || "" }));
+        if (spy.allowed) row.appendChild(spyCell(a));
+        body.appendChild(row);
       });
       $("agent-counts").textContent = Object.keys(counts).sort().map(function (k) { return (STATE_TEXT[k] || k) + " " + counts[k]; }).join("　");
     } catch (e) { $("agent-counts").textContent = "坐席状态暂不可用：" + e.message; }
@@ -71,6 +154,7 @@
     };
   }
 
+  plot = makePlot();
   connect();
   agents();
   setInterval(agents, 5000);
