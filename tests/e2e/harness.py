@@ -391,8 +391,10 @@ class Stack:
         scenario: str | Path = "agent_answer.xml",
         paused: bool = False,
         login: bool = True,
+        echo: bool = False,
     ):
-        """A registered SIPp softphone for agent ``name``, logged into its skill queues."""
+        """A registered SIPp softphone for agent ``name``, logged into its skill queues;
+        ``echo`` sends back the audio it receives (a phone whose user talks)."""
         skills = {"hotline": 0} if skills is None else skills
         if name not in {a["name"] for a in self.agents_spec}:
             self.agents_spec.append(self._agent_spec(name))
@@ -412,6 +414,7 @@ class Stack:
                 str(port),
                 "-mp",
                 str(media_port()),
+                *(["-rtp_echo"] if echo else []),
                 "-nostdin",
                 "-trace_logs",
                 "-log_file",
