@@ -1,6 +1,6 @@
 """Listen, whisper and barge (监听 / 耳语 / 强插) on the real platform.
 
-A SIPp citizen calls 12345, a SIPp agent (1007) answers and talks; a SIPp phone
+A SIPp citizen calls 12345, a SIPp agent (1010) answers and talks; a SIPp phone
 registered as 1009, the extension the supervisor's account is bound to, answers
 each spy call.  The route is the session's real
 `hotline api`: listen is pressed in Chromium on the wallboard, whisper and barge
@@ -26,7 +26,7 @@ from workorder.db import Database
 from workorder.models import AuditLog
 
 PASSWORD = "e2e-spy-password"
-AGENT_EXT, AGENT_NAME = "1007", "spy1007"
+AGENT_EXT, AGENT_NAME = "1010", "spy1010"
 PHONE_EXT, PHONE_NAME = "1009", "sup1009"
 SUPERVISOR = "e2e-spy-sup"
 AGENT_TALKS, SUPERVISOR_TALKS = 30, 3
