@@ -164,14 +164,28 @@ class LoginIn(BaseModel):
     device: Literal[DEVICES] = "desk"  # type: ignore[valid-type]
 
 
-async def _live_interfaces(request: Request, name: str) -> list[str]:
-    """The member interfaces agent ``name`` is logged in with now (none: the desk phone's)."""
+async def live_members(request: Request, name: str) -> list[dict]:
+    """Agent ``name``'s live member records (one per phone it is logged in with), from the
+    statistics consumer's view in Redis; 503 when Redis cannot be read (a guess would act
+    on the wrong phone)."""
     try:
         view = await _view(request, "agents")
     except (OSError, aioredis.RedisError) as exc:
-        # guessing the desk phone would pause the wrong phone of a browser agent
-        raise HTTPException(503, f"the agents' live state is unavailable (Redis): {exc}") from None
-    return [a["interface"] for a in (view or []) if a.get("name") == name]
+        raise HTTPException(
+            503,
+            f"实时坐席状态不可用 / the agents' live state is unavailable (Redis; is `hotline stats` running?): {exc}",
+        ) from None
+    return [a for a in (view or []) if a.get("name") == name]
+
+
+async def _live_interfaces(request: Request, name: str) -> list[str]:
+    """The member interfaces agent ``name`` is logged in with now (none: the desk phone's)."""
+    return [a["interface"] for a in await live_members(request, name)]
+
+
+def settings_of(request: Request):
+    """The app's settings (the queues routes and the pages share them)."""
+    return _settings(request)
 
 
 async def _act(request: Request, name: str, build, p: Principal, live: bool = True) -> dict:

@@ -15,7 +15,8 @@ The dialplan it runs is rendered (``extensions_agents.conf.j2``):
   agent hears the supervisor, the citizen does not), barge ``B`` (both hear).
 
 The supervisor hanging up ends only the spy channel: the citizen and the agent
-stay connected (once audio flows on the agent's channel: Asterisk issue #978).  (A ``Local/`` channel ringing desk phone and browser together was
+stay connected (once audio flows on the agent's channel: Asterisk issue #978).
+(A ``Local/`` channel ringing desk phone and browser together was
 tried: Asterisk 22's ChanSpy on the Local half did not end when the phone hung up.)
 """
 

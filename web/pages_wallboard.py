@@ -10,18 +10,15 @@ channel (:mod:`queues.spy`).  The agent must be talking in the live statistics
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from redis.exceptions import RedisError
 
 from queues import agents as ag
 from queues import spy
-from queues.api import _redis, _settings
-from queues.service import keys
+from queues.api import live_members, settings_of
 from queues.sizing import SERVICE_LEVEL_SECONDS, TARGET_ANSWER_RATE
 from web.accounts import SessionInfo
 from web.render import STATIC, page
@@ -63,14 +60,9 @@ class SpyIn(BaseModel):
 
 
 async def _live_agent(request: Request, name: str) -> dict | None:
-    try:
-        raw = await _redis(request).get(keys(_settings(request).instance)["agents"])
-    except (RedisError, OSError) as exc:
-        raise HTTPException(503, f"实时坐席状态不可用（Redis 与 hotline stats 是否在运行？）：{exc}") from None
-    for a in json.loads(raw) if raw else []:
-        if a.get("name") == name:
-            return a
-    return None
+    """The agent's live record that is talking, else any (None: not logged in)."""
+    members = await live_members(request, name)
+    return next((m for m in members if m.get("state") == "talking"), members[0] if members else None)
 
 
 @router.post("/wallboard/spy")
@@ -93,7 +85,7 @@ async def wallboard_spy(body: SpyIn, request: Request, info: SessionInfo = Depen
     except spy.SpyError as exc:
         raise HTTPException(409, str(exc)) from None
     try:
-        results = await ag.send_actions(_settings(request), [action])
+        results = await ag.send_actions(settings_of(request), [action])
     except (TimeoutError, OSError, ConnectionError) as exc:
         raise HTTPException(503, f"无法连接 Asterisk AMI，未能{label}：{exc}") from None
     if not results[0].ok:
