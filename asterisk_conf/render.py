@@ -27,6 +27,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
 from asterisk_conf.map_context import map_context
+from hotline.instance import call_recordings_dir
+from hotline.names import RECORDING_SWITCH
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -95,6 +97,8 @@ def build_context(settings: Settings, secrets: dict[str, Any], paths: AstPaths, 
         "queues": inputs.queues,
         "agents": sorted(inputs.agents, key=lambda a: a["name"]),
         "agi_url": f"agi://{settings.bind}:{settings.agi_port}",
+        "recordings_dir": call_recordings_dir(settings, paths.spool),
+        "recording_switch": RECORDING_SWITCH,
     }
     ctx.update(map_context(tmap))
     ctx.update(inputs.extra)

@@ -30,7 +30,7 @@ from asterisk_conf import prompts
 from asterisk_conf.render import AstPaths
 from deploy import tls
 from deploy.packages import apt_install
-from hotline.instance import InstancePaths, write_instance_paths
+from hotline.instance import InstancePaths, call_recordings_dir, write_instance_paths
 
 MMDEBSTRAP = [
     "mmdebstrap",
@@ -153,6 +153,8 @@ class Asterisk:
             self.host_path(getattr(self.paths, attr)).mkdir(parents=True, exist_ok=True)
         recordings = self.host_path(self.paths.spool) / "recording"
         recordings.mkdir(parents=True, exist_ok=True)  # ARI's record fails (500) without it
+        calls = call_recordings_dir(self.settings, self.paths.spool)  # MixMonitor of agent calls
+        self.host_path(calls).mkdir(parents=True, exist_ok=True)
         write_instance_paths(
             self.settings,
             InstancePaths(
@@ -160,6 +162,8 @@ class Asterisk:
                 sounds_asterisk=self.paths.sounds,
                 recordings_host=recordings,
                 queue_log=self.log_dir / "queue_log",
+                calls_host=self.host_path(calls),
+                calls_asterisk=calls,
             ),
         )
         _ensure_moh(self.sounds / "moh")

@@ -23,6 +23,14 @@ class InstancePaths:
     sounds_asterisk: str  # the same directory, as Asterisk sees it (Playback paths)
     recordings_host: Path  # where ARI's recordings land, on this host
     queue_log: Path  # Asterisk's queue_log, on this host
+    calls_host: Path = Path()  # agent calls' recordings (MixMonitor), on this host
+    calls_asterisk: str = ""  # the same directory, as Asterisk sees it
+
+
+def call_recordings_dir(settings: Settings, spool: str) -> str:
+    """Where MixMonitor writes the agent calls, as Asterisk sees it: ``HOTLINE_RECORDINGS_DIR``,
+    else ``<instance spool>/monitor``."""
+    return settings.recordings_dir.rstrip("/") or f"{spool.rstrip('/')}/monitor"
 
 
 def instance_file(settings: Settings) -> Path:
@@ -55,4 +63,6 @@ def read_instance_paths(settings: Settings) -> InstancePaths:
         sounds_asterisk=data["sounds_asterisk"],
         recordings_host=Path(data["recordings_host"]),
         queue_log=Path(data["queue_log"]),
+        calls_host=Path(data.get("calls_host", "")),
+        calls_asterisk=data.get("calls_asterisk", ""),
     )

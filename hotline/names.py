@@ -15,6 +15,8 @@ QUEUE_NAME_RULE = "lower-case ASCII letters, digits, - and _, starting with a le
 RESERVED_QUEUES = frozenset({"general"})
 # the name the map's 12345 queue has when the map does not say
 DEFAULT_HOTLINE_QUEUE = "hotline"
+# the AstDB key (family/key) the disk guard sets to "off" to stop recording agent calls
+RECORDING_SWITCH = "hotline/recording"
 # a PJSIP endpoint (trunk) name
 ENDPOINT_NAME_RE = QUEUE_NAME_RE
 

@@ -87,6 +87,11 @@ class Settings:
     workorder_config: str = ""
     upstream_url: str = ""
     upstream_token: str = ""
+    # agent calls' recordings (workorder/recordings.py): the directory as Asterisk sees it (empty: the
+    # instance's spool/monitor; with the Debian-sid root fs a path inside it), days kept, the disk guard
+    recordings_dir: str = ""
+    recording_retention_days: int = 180
+    recording_min_free_mb: int = 500
     # use the Debian-sid root fs even when a system Asterisk exists
     force_rootfs: bool = False
 

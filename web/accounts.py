@@ -38,7 +38,14 @@ from web.models import LoginFailure, User, UserSession
 from workorder.db import Database
 from workorder.models import Department, utcnow
 
-ROLES = {"agent": "话务员", "dispatcher": "派单员", "supervisor": "班长", "department": "承办单位", "admin": "管理员"}
+ROLES = {
+    "agent": "话务员",
+    "dispatcher": "派单员",
+    "supervisor": "班长",
+    "department": "承办单位",
+    "admin": "管理员",
+    "quality": "质检员",
+}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,39}$")
 MIN_PASSWORD = 10
 IDLE = timedelta(hours=8)

@@ -284,3 +284,18 @@ class Survey(Base):
     linkedid: Mapped[str] = mapped_column(String(64), unique=True)
     score: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CallRecording(Base):
+    """One agent call's recording (MixMonitor, ``<linkedid>[-<uniqueid>].wav``), linked to the
+    order of that call; the file is deleted after the retention, the row stays (``purged_at``)."""
+
+    __tablename__ = "call_recordings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"), index=True)
+    agent: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column()
