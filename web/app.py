@@ -12,7 +12,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hotline.auth import current_principal
-from web import pages_admin, pages_agent, pages_agents_admin, pages_auth, pages_dept, pages_map, pages_wallboard
+from web import (
+    pages_admin,
+    pages_agent,
+    pages_agents_admin,
+    pages_auth,
+    pages_dept,
+    pages_map,
+    pages_quality,
+    pages_wallboard,
+)
 from web.accounts import Accounts
 from web.maps import MapFile, run_reload
 from web.render import STATIC, on_login_required, on_page_forbidden
@@ -40,7 +49,16 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
     app.state.map_reloader = reloader or (lambda: run_reload(settings))
     # sessions as well as bearer tokens on every /api/v1 route (CSRF header on changes)
     app.dependency_overrides[current_principal] = api_principal
-    for module in (pages_auth, pages_agent, pages_wallboard, pages_dept, pages_admin, pages_map, pages_agents_admin):
+    for module in (
+        pages_auth,
+        pages_agent,
+        pages_wallboard,
+        pages_dept,
+        pages_admin,
+        pages_map,
+        pages_agents_admin,
+        pages_quality,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, on_login_required)

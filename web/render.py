@@ -38,12 +38,14 @@ HOME = {
     "dispatcher": "/wallboard",
     "supervisor": "/wallboard",
     "department": "/dept",
+    "quality": "/quality",
     "admin": "/admin",
 }
 MENU = {
     "agent": [("/agent", "坐席工作台")],
     "dispatcher": [("/wallboard", "监控大屏")],
-    "supervisor": [("/wallboard", "监控大屏")],
+    "supervisor": [("/wallboard", "监控大屏"), ("/quality", "质检")],
+    "quality": [("/quality", "质检")],
     "department": [("/dept", "承办工单")],
     "admin": [
         ("/admin", "管理"),
@@ -53,6 +55,7 @@ MENU = {
         ("/admin/sizing", "坐席测算"),
         ("/admin/stats", "统计"),
         ("/wallboard", "监控大屏"),
+        ("/quality", "质检"),
     ],
 }
 

@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select
 
 from hotline.instance import read_instance_paths
+from web.accounts import Accounts
 from workorder.db import Database
 from workorder.models import AuditLog
 from workorder.recordings import Recordings, guard, recording_on
@@ -134,6 +135,20 @@ def test_an_agent_call_is_recorded_linked_and_listened_to_by_who_may(stack, stor
     with store.db.read() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.path == f"/api/v1/orders/{order['id']}/recording")).all()
     assert {(a.subject, a.status_code) for a in audit} >= {(AGENT, 200), ("rec1012", 403)}
+
+    # a quality reviewer (质检员) signs in to the pages: the recording is listed with its order and plays
+    accounts = Accounts(store.db, stack.settings.database_url)
+    if accounts.get("e2e-zhijian") is None:
+        accounts.add("e2e-zhijian", "quality", "e2e-quality-password")
+    with httpx.Client(base_url=f"http://{stack.settings.bind}:{stack.settings.api_port}", timeout=15) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+        r = c.post("/login", data={"name": "e2e-zhijian", "password": "e2e-quality-password", "csrf": token})
+        assert r.status_code == 303 and r.headers["location"] == "/quality", r.text
+        page = c.get("/quality")
+        assert page.status_code == 200 and wav.name in page.text and order["number"] in page.text
+        audio = c.get(f"/api/v1/orders/{order['id']}/recording?name={wav.name}")
+        assert audio.status_code == 200 and audio.content == wav.read_bytes()
+        assert c.get("/admin").status_code == 403  # and nothing else
 
 
 def test_the_disk_guard_stops_recording_and_calls_are_still_answered(stack, store):

@@ -26,6 +26,7 @@ PEOPLE = {
     "banzhang": ("supervisor", None, None),
     "paidan": ("dispatcher", None, None),
     "guanli": ("admin", None, None),
+    "zhijian": ("quality", None, None),
     "minzheng": ("department", None, "mzj"),
     "gongjijin": ("department", None, "gjj"),
 }

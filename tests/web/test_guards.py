@@ -14,7 +14,7 @@ import web
 from tests.web.conftest import PEOPLE, login
 
 ROLES_OF = {name: role for name, (role, _, _) in PEOPLE.items()}
-EVERYONE = {"agent", "supervisor", "dispatcher", "admin", "department"}
+EVERYONE = {"agent", "supervisor", "dispatcher", "admin", "department", "quality"}
 # (method, path) -> roles that may use it; None = open (the login page)
 RULES = {
     ("GET", "/"): None,
@@ -44,6 +44,7 @@ RULES = {
     ("POST", "/admin/map"): {"admin"},
     ("POST", "/admin/map/reload"): {"admin"},
     ("GET", "/admin/agents"): {"admin"},
+    ("GET", "/quality"): {"quality", "supervisor", "admin"},
     ("POST", "/admin/agents"): {"admin"},
     ("POST", "/admin/agents/{name}/skills"): {"admin"},
     ("POST", "/admin/agents/{name}/remove"): {"admin"},

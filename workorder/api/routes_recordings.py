@@ -28,7 +28,7 @@ LISTENERS = ("agent", "supervisor", "quality", "admin")
 OrderId = Annotated[int, Path(ge=1, le=2**31)]
 
 
-def _recordings(request: Request) -> Recordings:
+def recordings_of(request: Request) -> Recordings:
     rec = getattr(request.app.state, "recordings", None)
     if rec is None:
         try:
@@ -45,7 +45,7 @@ def _may_listen(p: Principal, order: Order) -> bool:
 
 async def _of_order(request: Request, order_id: int, p: Principal) -> tuple[Recordings, list[CallRecording]]:
     request.state.audit_order_id = order_id
-    rec = _recordings(request)
+    rec = recordings_of(request)
     order, rows = await run_in_threadpool(rec.of_order, order_id)
     if order is None:
         raise HTTPException(404, f"no order {order_id}")
