@@ -8,7 +8,8 @@ import time
 from deploy import packages
 from deploy.asterisk import say
 from deploy.platform import Platform
-from hotline.transfer_map import load_map_for
+from hotline.settings import load_calendar
+from hotline.transfer_map import date_warnings, load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
 from queues.models import Registry
@@ -28,6 +29,13 @@ def seed_demo_agents(settings) -> None:
         say(f"agent registry was empty: added demo agents {', '.join(DEMO_AGENTS)} (`hotline agent list`)")
 
 
+def startup_warnings(settings) -> list[str]:
+    """What time passing made stale (ended transition announcements, holiday data
+    running out within 60 days): said at start, never a reason to refuse."""
+    calendar = load_calendar(settings)
+    return date_warnings(settings.transfer_map, calendar, calendar.today())
+
+
 def add_arguments(p) -> None:
     p.add_argument("--no-setup", action="store_true", help="do not install missing packages")
 
@@ -39,6 +47,8 @@ def run(args, settings) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
+        for warning in startup_warnings(settings):
+            say(warning)
         seed_demo_agents(settings)
         demo_users = seed_demo_users(settings)
         platform.start()
