@@ -7,9 +7,8 @@ import time
 
 from deploy import packages
 from deploy.asterisk import say
-from deploy.platform import Platform
-from hotline.settings import load_calendar
-from hotline.transfer_map import date_warnings, load_map_for
+from deploy.platform import Platform, startup_warnings
+from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
 from queues.models import Registry
@@ -27,13 +26,6 @@ def seed_demo_agents(settings) -> None:
         for name in DEMO_AGENTS:
             registry.add(f"demo{name}", name, {queue: 0}, display=f"demo agent {name}")
         say(f"agent registry was empty: added demo agents {', '.join(DEMO_AGENTS)} (`hotline agent list`)")
-
-
-def startup_warnings(settings) -> list[str]:
-    """What time passing made stale (ended transition announcements, holiday data
-    running out within 60 days): said at start, never a reason to refuse."""
-    calendar = load_calendar(settings)
-    return date_warnings(settings.transfer_map, calendar, calendar.today())
 
 
 def add_arguments(p) -> None:

@@ -21,8 +21,8 @@ from deploy.redis import RedisServer
 from hotline import optional_import
 from hotline.ami import connect
 from hotline.secrets import load_secrets
-from hotline.settings import Settings, settings_env
-from hotline.transfer_map import load_map_for
+from hotline.settings import Settings, load_calendar, settings_env
+from hotline.transfer_map import date_warnings, load_map_for
 from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
 
 # Python services, each `hotline <name>` (the module that runs it); started only if it exists
@@ -34,6 +34,14 @@ SERVICE_MODULES = {
     "handoff": "workorder.handoff_service",
 }
 SERVICES = tuple(SERVICE_MODULES)
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What time passing made stale (ended transition announcements, holiday data
+    running out within 60 days, a provisional year): said by ``hotline up`` and
+    ``hotline reload``, never a reason to refuse."""
+    calendar = load_calendar(settings)
+    return date_warnings(settings.transfer_map, calendar, calendar.today())
 
 
 class Platform:

@@ -113,13 +113,14 @@ def check_file_all(path: Path | str, today: date) -> tuple[list[Problem], list[P
 def date_warnings(path: Path | str, calendar: Calendar, today: date) -> list[str]:
     """What time passing has made stale, one line each, for ``hotline map check``
     and ``hotline up``: transition announcements that ended (``file:line:col:
-    warning: ...``) and holiday data that runs out within 60 days (or has).
+    warning: ...``), holiday data that runs out within 60 days (or has) and a
+    provisional year still ahead.
     Never a reason to refuse: the map stays valid, a year without holiday data
     is plain weekdays and weekends."""
     out = [str(w) for w in check_file_all(path, today)[1]]
-    coverage = calendar.coverage_warning(today)
-    if coverage:
-        out.append(f"warning: {coverage}")
+    for warning in (calendar.coverage_warning(today), calendar.provisional_warning(today)):
+        if warning:
+            out.append(f"warning: {warning}")
     return out
 
 

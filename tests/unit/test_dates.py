@@ -129,8 +129,13 @@ def test_up_and_map_check_warn_before_the_calendar_runs_out(today, words, tmp_pa
     assert f"warning: {words}" in capsys.readouterr().err
 
 
-def test_no_calendar_warning_well_before_the_end(cal):
-    assert date_warnings(DEFAULT, cal, date(2027, 3, 1)) == []
+def test_no_calendar_warning_well_before_the_end_but_provisional_data_is_said(cal):
+    assert cal.provisional_years == (2027,)  # until the State Council's 2027 notice replaces it
+    assert date_warnings(DEFAULT, cal, date(2027, 3, 1)) == [
+        "warning: the holiday data of 2027 is provisional (festival days only, no 调休 workdays): "
+        "replace holidays/2027.yaml with the State Council's notice"
+    ]
+    assert not any("provisional" in w for w in date_warnings(DEFAULT, cal, date(2028, 1, 1)))
 
 
 def test_2028_without_data_is_plain_weekdays_and_weekends(cal):
