@@ -11,7 +11,7 @@ uses when FastAGI is down.  Opening hours are asked of the map's calendar
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hotline.map_schema import Line, TransferMap
@@ -162,7 +162,7 @@ def _compile_line(line: Line, tmap: TransferMap) -> dict[str, Any]:
 
 def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: TransferMap, depth: int) -> Route:
     until = entry["until"]
-    # now=None (the static fallback): validation already refused a past end date
+    # now=None (no time rules): the announcement stays; static_routes drops the ended ones
     announce = until is not None and (now is None or tmap.calendar.local(now).date() <= until)
     routes: dict[tuple[bool, bool], Route] = entry["routes"]
     if entry["always_open"] or now is None:
@@ -233,9 +233,17 @@ def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> R
     )
 
 
-def static_routes(tmap: TransferMap) -> list[tuple[str, Route]]:
+def static_routes(tmap: TransferMap, today: date) -> list[tuple[str, Route]]:
     """Per-number routes for the static dialplan fallback (FastAGI down): the
-    same decision with no time rules (targets open, transition announcements
-    on until the map says otherwise).  Includes the hotline's own number."""
-    numbers = [tmap.hotline.number] + [line.number for line in tmap.lines]
-    return [(n, decide(n, None, tmap)) for n in numbers]
+    same decision with no time rules (targets open).  A transition announcement
+    is kept only while its last day is ``today`` (the day of the render) or
+    later: after the 过渡期 the line routes by its mode without it, exactly as
+    :func:`decide` does.  Includes the hotline's own number."""
+    out = []
+    for n in [tmap.hotline.number] + [line.number for line in tmap.lines]:
+        r = decide(n, None, tmap)
+        line = tmap.line(n)
+        if r.announce and line is not None and line.transition is not None and line.transition.until < today:
+            r = replace(r, announce="", reason=f"{r.reason}; transition ended {line.transition.until.isoformat()}")
+        out.append((n, r))
+    return out

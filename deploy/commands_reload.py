@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from deploy.asterisk import Asterisk
-from deploy.platform import Platform
+from deploy.platform import Platform, startup_warnings
 from hotline.yamlsrc import ConfigError
 from queues.config import RegistryUnavailable
 
@@ -22,6 +22,8 @@ def run(args, settings) -> int:
     platform = Platform(settings)
     platform.asterisk = Asterisk.locate(settings, install=False)
     try:
+        for warning in startup_warnings(settings):
+            print(warning, file=sys.stderr)
         for line in platform.reload():
             print(line)
     except (ConfigError, RegistryUnavailable) as exc:

@@ -7,7 +7,7 @@ import time
 
 from deploy import packages
 from deploy.asterisk import say
-from deploy.platform import Platform
+from deploy.platform import Platform, startup_warnings
 from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
@@ -39,6 +39,8 @@ def run(args, settings) -> int:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
+        for warning in startup_warnings(settings):
+            say(warning)
         seed_demo_agents(settings)
         demo_users = seed_demo_users(settings)
         platform.start()

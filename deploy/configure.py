@@ -85,7 +85,7 @@ def gather(
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap)}
     return RenderInputs(
         tmap=tmap,
-        static_routes=routing.static_routes(tmap),
+        static_routes=routing.static_routes(tmap, tmap.calendar.today()),
         queues=qconfig.queue_specs(tmap, settings),
         agents=agents,
         extra=extra,

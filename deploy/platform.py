@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from asterisk_conf.render import write
 from deploy import tls
@@ -21,9 +22,10 @@ from deploy.redis import RedisServer
 from hotline import optional_import
 from hotline.ami import connect
 from hotline.secrets import load_secrets
-from hotline.settings import Settings, settings_env
-from hotline.transfer_map import load_map_for
+from hotline.settings import Settings, load_calendar, settings_env
+from hotline.transfer_map import date_warnings, load_map_for
 from queues.config import FEATURE_CODES, RegistryUnavailable, agents_for_render
+from workorder import migrate
 
 # Python services, each `hotline <name>` (the module that runs it); started only if it exists
 SERVICE_MODULES = {
@@ -32,8 +34,23 @@ SERVICE_MODULES = {
     "ari": "ari_apps.main",
     "stats": "queues.stats_cli",
     "handoff": "workorder.handoff_service",
+    # deadline warnings, overdue supervision, archiving, the upstream push (heartbeat: hotline status)
+    "jobs": "workorder.jobs_cli",
 }
 SERVICES = tuple(SERVICE_MODULES)
+
+
+def pid_file(settings: Settings, name: str) -> Path:
+    """Where ``hotline up`` notes the process of service ``name`` (read by ``hotline status``)."""
+    return settings.home / "run" / f"{name}.pid"
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What time passing made stale (ended transition announcements, holiday data
+    running out within 60 days, a provisional year): said by ``hotline up`` and
+    ``hotline reload``, never a reason to refuse."""
+    calendar = load_calendar(settings)
+    return date_warnings(settings.transfer_map, calendar, calendar.today())
 
 
 class Platform:
@@ -117,6 +134,8 @@ class Platform:
             f"starting Asterisk ({'system' if self.asterisk.rootfs is None else 'chroot ' + str(self.asterisk.rootfs)})"
         )
         self.asterisk.start()
+        # the schema is at head before any service starts (the API and the jobs both migrate at start)
+        migrate.upgrade(s.database_url)
         for name in services:
             self.start_service(name)
 
@@ -133,9 +152,13 @@ class Platform:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        pid = pid_file(self.settings, name)
+        pid.parent.mkdir(parents=True, exist_ok=True)
+        pid.write_text(f"{self.procs[name].pid}\n", encoding="ascii")
         say(f"service {name} started (log: {self.settings.log_dir / (name + '.log')})")
 
     def stop_service(self, name: str) -> None:
+        pid_file(self.settings, name).unlink(missing_ok=True)
         proc = self.procs.pop(name, None)
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

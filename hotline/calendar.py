@@ -191,6 +191,21 @@ class Calendar:
         """The last day the holiday data covers, or None when there is none."""
         return date(max(self.years), 12, 31) if self.years else None
 
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        """Years whose file says ``source: provisional ...`` (no State Council notice yet)."""
+        return tuple(sorted(y for y, src in self.sources.items() if src.lower().startswith("provisional")))
+
+    def provisional_warning(self, today: date) -> str | None:
+        """A warning while a provisional year is this year or ahead: its 调休 days are missing."""
+        years = [y for y in self.provisional_years if y >= today.year]
+        if not years:
+            return None
+        return (
+            f"the holiday data of {', '.join(map(str, years))} is provisional (festival days only, no 调休 "
+            f"workdays): replace holidays/{years[0]}.yaml with the State Council's notice"
+        )
+
     def coverage_warning(self, today: date) -> str | None:
         """A warning when the holiday data ends within :data:`WARN_DAYS` days (or has ended)."""
         end = self.covered_until

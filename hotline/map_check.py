@@ -2,7 +2,11 @@
 
 :func:`check` takes the parsed data, its positions and ``today`` and returns
 the map (or None) and *every* problem; a map with any problem is rejected
-whole by the loader (:mod:`hotline.transfer_map`).
+whole by the loader (:mod:`hotline.transfer_map`).  :func:`check_all` also
+returns the warnings: things that do not make the map wrong, only stale.  Time
+passing never makes a map invalid: a transition announcement whose last day
+is past is a warning (the announcement is simply no longer played), so that
+``hotline up`` and every reload still accept the map on 2027-07-01.
 """
 
 from __future__ import annotations
@@ -28,9 +32,20 @@ MOVED_KEYS = {
 
 def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list[Problem]]:
     """Validate a parsed map.  Pure: returns the map (or None) and every problem."""
+    tmap, problems, _ = check_all(data, src, today)
+    return tmap, problems
+
+
+def check_all(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list[Problem], list[Problem]]:
+    """Validate a parsed map.  Pure: returns the map (or None), every problem and
+    every warning (``file:line:col: warning: ...``; warnings never reject a map)."""
     problems: list[Problem] = []
     if not isinstance(data, dict):
-        return None, [src.problem((), "the transfer map must be a mapping with queues, departments, trunks and lines")]
+        return (
+            None,
+            [src.problem((), "the transfer map must be a mapping with queues, departments, trunks and lines")],
+            [],
+        )
     # emergency numbers first, with the policy reason, before any schema noise
     for i, ln in enumerate(data.get("lines") or []):
         if isinstance(ln, dict) and str(ln.get("number", "")).strip() in NEVER_INTEGRATED:
@@ -75,10 +90,28 @@ def check(data: Any, src: Source, today: date) -> tuple[TransferMap | None, list
         TransferMap.model_validate(top)
     except ValidationError as exc:
         problems.extend(pydantic_problems(exc, src))
-        return None, _sorted(problems)
+        return None, _sorted(problems), []
     tmap = TransferMap.model_validate({**top, "lines": [ln.model_dump() for _, ln in good]})
-    problems.extend(_semantic(tmap, src, today, [i for i, _ in good]))
-    return (None if problems else tmap), _sorted(problems)
+    index = [i for i, _ in good]
+    problems.extend(_semantic(tmap, src, index))
+    return (None if problems else tmap), _sorted(problems), _sorted(_warnings(tmap, src, today, index))
+
+
+def _warnings(tm: TransferMap, src: Source, today: date, index: list[int]) -> list[Problem]:
+    """What is stale but not wrong: transition announcements whose last day is past."""
+    out = []
+    for k, ln in enumerate(tm.lines):
+        if ln.transition is not None and ln.transition.until < today:
+            out.append(
+                src.problem(
+                    ("lines", index[k], "transition", "until"),
+                    f"warning: the transition announcement of {ln.number} ended on "
+                    f"{ln.transition.until.isoformat()} (today is {today.isoformat()}): it is no "
+                    f"longer played and the line routes as {MODE_NAMES[normalize_mode(ln.mode)[0]]} "
+                    f"without it; remove the transition (or move the date)",
+                )
+            )
+    return out
 
 
 def _is_emergency_dup(p: Problem, existing: list[Problem]) -> bool:
@@ -94,7 +127,7 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return out
 
 
-def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> list[Problem]:
+def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
     """``index[k]`` is where ``tm.lines[k]`` sits in the file's ``lines`` list."""
     out: list[Problem] = []
     P = src.problem
@@ -222,15 +255,6 @@ def _semantic(tm: TransferMap, src: Source, today: date, index: list[int]) -> li
             )
         if to in NEVER_INTEGRATED:
             out.append(P(at + ("overflow", "to"), f"overflow to {to}: {NEVER_INTEGRATED[to]}"))
-        if ln.transition is not None and ln.transition.until < today:
-            out.append(
-                P(
-                    at + ("transition", "until"),
-                    f"the transition announcement ended on "
-                    f"{ln.transition.until.isoformat()} (today is "
-                    f"{today.isoformat()}): remove it or move the date",
-                )
-            )
     out.extend(_overflow_loops(tm, src, index))
     return out
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.calendar import Calendar
-from hotline.map_check import MOVED_KEYS, check
+from hotline.map_check import MOVED_KEYS, check, check_all
 from hotline.map_schema import CatchAll, Department, Hotline, Line, Overflow, TransferMap, Transition, Trunk
 from hotline.policy import LEVEL_ALIASES, MODE_ALIASES, MODE_NAMES, NEVER_INTEGRATED, normalize_mode
 from hotline.settings import Settings, load_calendar
@@ -52,7 +52,10 @@ __all__ = [
     "TransferMap",
     "Trunk",
     "check",
+    "check_all",
     "check_file",
+    "check_file_all",
+    "date_warnings",
     "load_map",
     "load_map_for",
     "load_or_keep",
@@ -94,11 +97,31 @@ def load_map_for(settings: Settings, today: date | None = None) -> TransferMap:
 
 
 def check_file(path: Path | str, today: date) -> list[Problem]:
+    return check_file_all(path, today)[0]
+
+
+def check_file_all(path: Path | str, today: date) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) of the map file; never raises on a broken file."""
     try:
         data, src = load(path)
     except ConfigError as exc:
-        return exc.problems
-    return check(data, src, today)[1]
+        return exc.problems, []
+    _, problems, warnings = check_all(data, src, today)
+    return problems, warnings
+
+
+def date_warnings(path: Path | str, calendar: Calendar, today: date) -> list[str]:
+    """What time passing has made stale, one line each, for ``hotline map check``
+    and ``hotline up``: transition announcements that ended (``file:line:col:
+    warning: ...``), holiday data that runs out within 60 days (or has) and a
+    provisional year still ahead.
+    Never a reason to refuse: the map stays valid, a year without holiday data
+    is plain weekdays and weekends."""
+    out = [str(w) for w in check_file_all(path, today)[1]]
+    for warning in (calendar.coverage_warning(today), calendar.provisional_warning(today)):
+        if warning:
+            out.append(f"warning: {warning}")
+    return out
 
 
 def load_or_keep(

@@ -1,8 +1,10 @@
 """``hotline map check [FILE]``: validate a transfer map, print every problem.
 
 Exit status 0 when the map is valid, 1 when it is rejected (each problem on
-its own line as ``file:line:column: message``).  ``--today`` fixes the date
-the transition announcements are checked against (default: today).
+its own line as ``file:line:column: message``).  Warnings never reject: a
+transition announcement whose last day is past (``file:line:column: warning:
+...``; it is no longer played) and holiday data that ends within 60 days.
+``--today`` fixes the day both are checked against (default: today).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from hotline.settings import Settings, load_calendar
-from hotline.transfer_map import check_file, load_map
+from hotline.transfer_map import check_file, date_warnings, load_map
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--today",
         type=date.fromisoformat,
         default=None,
-        help="check transition end dates against this day (YYYY-MM-DD)",
+        help="check transition end dates and the holiday data against this day (YYYY-MM-DD)",
     )
 
 
@@ -39,9 +41,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
     tmap = load_map(path, today, calendar=calendar)
-    warning = calendar.coverage_warning(today)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in date_warnings(path, calendar, today):
+        print(warning, file=sys.stderr)
     modes: dict[str, int] = {}
     for line in tmap.lines:
         key = f"{line.canonical_mode}/{line.level}"

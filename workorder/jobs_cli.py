@@ -1,16 +1,26 @@
-"""``hotline jobs``: the background job.
+"""``hotline jobs``: the background job (``hotline up`` runs it as the service ``jobs``).
 
 Each pass: raise warnings before deadlines and supervision records after them
 (idempotent), archive orders closed for N days, and push the outbox to the
 upstream (province) endpoint if ``--upstream`` / ``HOTLINE_UPSTREAM_URL`` is set; link new
 call recordings to their orders, purge those older than ``HOTLINE_RECORDING_RETENTION_DAYS``
 and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py).
+
+After every pass the job writes its heartbeat, ``<home>/jobs.heartbeat.json``
+(atomically): when the pass ran, whether it succeeded, what it did or the
+error, and the interval.  ``hotline status`` reads it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import tempfile
 import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from hotline import ami
 from hotline.instance import read_instance_paths
@@ -23,6 +33,36 @@ from workorder.recordings import Recordings, guard
 from workorder.service import Store
 
 log = logging.getLogger("workorder.jobs")
+
+HEARTBEAT_FILE = "jobs.heartbeat.json"
+
+
+def heartbeat_path(settings) -> Path:
+    """Where the jobs write their last pass (read by ``hotline status``)."""
+    return Path(settings.home) / HEARTBEAT_FILE
+
+
+def write_heartbeat(path: Path, record: dict[str, Any]) -> None:
+    """Replace the heartbeat file atomically (a reader never sees half a record)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".jobs-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, ensure_ascii=False, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_heartbeat(path: Path) -> dict[str, Any] | None:
+    """The last pass, or None when there is none (or it cannot be read)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def add_arguments(parser) -> None:
@@ -68,21 +108,24 @@ def run(args, settings) -> int:
     upgrade(settings.database_url)
     store = Store(Database(settings.database_url))
     recordings = _recordings(settings, store.db)
+    beat = heartbeat_path(settings)
+    upstream = args.upstream or settings.upstream_url
     while True:
+        record: dict[str, Any] = {"pid": os.getpid(), "interval": args.interval, "upstream": bool(upstream)}
         try:
-            out = one_pass(
-                store,
-                args.upstream or settings.upstream_url,
-                args.archive_after_days,
-                token=settings.upstream_token or None,
-            )
+            out = one_pass(store, upstream, args.archive_after_days, token=settings.upstream_token or None)
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
             event(log, "jobs pass", **{k: v for k, v in out.items()})
-        except Exception:
+            record.update(ok=True, result=out)
+        except Exception as exc:
             log.exception("jobs pass failed")
-            if args.once:
-                return 1
+            record.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+        record["at"] = datetime.now(UTC).isoformat()
+        try:
+            write_heartbeat(beat, record)
+        except OSError as exc:
+            event(log, "jobs heartbeat not written", logging.ERROR, path=str(beat), error=str(exc))
         if args.once:
-            return 0
+            return 0 if record["ok"] else 1
         time.sleep(args.interval)

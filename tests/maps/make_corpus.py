@@ -112,16 +112,6 @@ lines:
     overflow:
       to: "12350"  #! 7 overflow loop: 12350 -> 12350
 """,
-    "transition_past": HEAD
-    + """lines:
-  - number: "12349"
-    name: 全国统一民政服务电话
-    department: mzj
-    mode: merge
-    transition:
-      text: 您拨打的民政服务热线12349已并入12345热线。
-      until: 2026-06-30  #! 7 the transition announcement ended on 2026-06-30
-""",
     "yaml_syntax": HEAD
     + """lines:
   - number: "12349"
@@ -145,7 +135,7 @@ lines:
     name: 商务
     department: mzj
     mode: merge
-    transition: {text: 已并入12345, until: 2025-12-31}  #! 34 the transition announcement ended
+    transition: {text: 已并入12345, until: 2025-12-31}
   - {number: "119", name: 火警, department: mzj, mode: merge}  #! 6 119 is the fire emergency number
 """,
     "shanxi_alias_conflict": HEAD

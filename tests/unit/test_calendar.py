@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,21 @@ def test_shipped_calendar_loads_and_says_its_sources(cal):
     assert {2026, 2027} <= set(cal.years)
     assert "国办发明电〔2025〕7号" in cal.sources[2026]
     assert cal.names[date(2026, 10, 1)] == "国庆节"
+
+
+@pytest.mark.parametrize("path", sorted(SHIPPED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_year_file_says_where_it_comes_from(path, cal):
+    """The header and `source` name the State Council notice, or say plainly that the year is provisional."""
+    year = int(path.stem)
+    header = "\n".join(ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#"))
+    source = cal.sources[year]
+    if source.startswith("provisional"):
+        assert "PROVISIONAL" in header and "was not available" in header, header
+        assert year in cal.provisional_years
+    else:
+        assert re.fullmatch(r"国办发明电〔\d{4}〕\d+号", source), source
+        assert source in header and f"{year}年部分节假日安排" in header, header
+        assert any(d.year == year for d in cal.workdays), "a notice always has its 调休 days"
 
 
 def test_mid_autumn_and_national_day_2026(cal):

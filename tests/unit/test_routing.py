@@ -216,12 +216,20 @@ def test_the_shipped_calendar_closes_lines_on_public_holidays(handan):
 
 
 def test_static_routes_cover_every_number(handan):
-    routes = dict(static_routes(handan))
+    routes = dict(static_routes(handan, TODAY))
     assert set(routes) == set(EXPECTED) | {"12345"}
     for number, r in routes.items():
         assert isinstance(r, Route)
         assert r == decide(number, None, handan)
     assert routes["12350"].kind == "dial"  # no time rule in the fallback: the seats are tried
+
+
+def test_static_routes_drop_the_announcements_that_ended(handan):
+    until = handan.line("12349").transition.until
+    assert dict(static_routes(handan, until))["12349"].announce == "transition-12349"
+    after = dict(static_routes(handan, until + timedelta(days=1)))
+    assert after["12349"].announce == "" and after["12349"].queue == "minzheng"
+    assert all(r.announce == "" for n, r in after.items() if handan.line(n) is not None)
 
 
 def test_decide_is_pure(handan):
