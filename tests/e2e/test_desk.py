@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
 import pytest
 from selenium.webdriver.support.ui import Select
@@ -66,6 +67,16 @@ def site(stack):
 def agent_browser(tmp_path_factory):
     driver = start_browser(tmp_path_factory.mktemp("desk-chromium"), media=True)
     yield driver
+    # unregister and close the WSS connection cleanly: a browser killed mid-TLS makes
+    # Asterisk log an SSL_shutdown ERROR (and the later no-ERROR checks would see it)
+    with contextlib.suppress(Exception):
+        driver.execute_script("window.HotlineSoftphone && window.HotlineSoftphone.stop()")
+        wait_for(
+            lambda: driver.execute_script("return window.HotlineSoftphone.state.registration") == "stopped",
+            timeout=5,
+        )
+        time.sleep(1.5)  # JsSIP's un-REGISTER and the WebSocket close go out
+        driver.get("about:blank")
     driver.quit()
 
 

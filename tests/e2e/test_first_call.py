@@ -32,7 +32,11 @@ def test_rendered_config_is_loaded_without_errors(stack):
     queues = stack.ami({"Action": "QueueSummary", "Queue": "hotline"})
     assert any(e.get("Queue") == "hotline" for e in queues[1:])
     log = stack.asterisk_log()
-    errors = [l for l in log.splitlines() if "ERROR[" in l]
+    # one known non-configuration ERROR is let through: a browser softphone leaving the
+    # agent desktop (page reload, tab closed) drops its WSS connection without a TLS
+    # close_notify, and Asterisk's iostream.c logs its own failing SSL_shutdown() as ERROR
+    noise = "iostream.c: SSL_shutdown() failed"
+    errors = [l for l in log.splitlines() if "ERROR[" in l and noise not in l]
     assert errors == [], errors[:5]
     console = (stack.asterisk.log_dir / "console.log").read_text(errors="replace")
     assert "Unable to load config file" not in console

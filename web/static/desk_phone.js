@@ -77,6 +77,9 @@
     refresh();
   }
 
+  // leaving the page: un-REGISTER and close the WebSocket with a close frame, not a torn TCP
+  window.addEventListener("pagehide", function () { try { SP.stop(); } catch (e) { /* leaving anyway */ } });
+
   refresh();
   start();
   setInterval(refresh, 1000);  // hold/mute/consult change without an event of their own
