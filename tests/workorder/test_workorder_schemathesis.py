@@ -27,6 +27,14 @@ def _app():
         url = f"sqlite:///{home / 'hotline.db'}"
         upgrade(url)
         st = Settings(home=home)
+        # a prepared instance, as `hotline up` leaves it (the recordings routes read its paths)
+        from hotline.instance import InstancePaths, write_instance_paths
+
+        calls = home / "monitor"
+        calls.mkdir()
+        write_instance_paths(
+            st, InstancePaths(home, "/s", home / "rec", home / "queue_log", calls, "/srv/x/spool/monitor")
+        )
         app, store, _client = make_api(st, url)
         _state.update(app=app, tokens=load_secrets(st.secrets_file)["api_tokens"])
     return _state["app"]
