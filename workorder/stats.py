@@ -13,6 +13,15 @@ extension, callback, evaluation, reopened), so the figures follow the loop:
 * satisfaction_rate: ratings 1-3 (非常满意/满意/基本满意) / ratings given; mean_satisfaction (1 best);
 * resolution_rate: resolved / callbacks and evaluations that say;
 * call_answer_rate: from the queues statistics, when the caller of :func:`compute` provides it.
+
+The figures are summed in SQL from ``stats_facts`` (workorder/models.py ``StatsFact``), the
+roll-up the store keeps on every record write: each record's contribution, decided from its
+order's records in id order, with the times that decide whether it counts in a period.  A
+period's figures are then aggregates over the covering ``ix_stats_facts_kind_at``, no JSON
+decoded; the rounds whose sign / extension / reply fall at or after ``until`` (a period that
+ends while the round was open) are settled from their records.  :func:`compute_from_records`
+is the definition the roll-up agrees with (tests/workorder/test_stats_rollup.py); both rely
+on an order's records being written in time order (ids follow ``at``), as the store does.
 """
 
 from __future__ import annotations
@@ -20,10 +29,22 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 
 from workorder.db import Database
-from workorder.models import Order, Record, Transition
+from workorder.models import Order, Record, StatsFact, Transition
+
+FACT_KINDS = (
+    "dispatch",
+    "sign",
+    "reply",
+    "return_requested",
+    "extension",
+    "callback",
+    "evaluation",
+    "reopened",
+    "reply_reviewed",
+)
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -34,38 +55,27 @@ def _parse(ts: str | None) -> datetime | None:
     return datetime.fromisoformat(ts) if ts else None
 
 
-def compute(db: Database, since: datetime, until: datetime, now: datetime | None = None) -> dict:
+def _hotline_counts(s, since: datetime, until: datetime) -> tuple[int, list]:
+    received = s.scalar(select(func.count(Order.id)).where(Order.created_at >= since, Order.created_at < until))
+    # one pass over the index (action, at): accept, and direct_answer by the status it left
+    steps = s.execute(
+        select(Transition.action, Transition.from_status, func.count(Transition.id))
+        .where(Transition.action.in_(("accept", "direct_answer")), Transition.at >= since, Transition.at < until)
+        .group_by(Transition.action, Transition.from_status)
+    ).all()
+    return received or 0, list(steps)
+
+
+def compute_from_records(db: Database, since: datetime, until: datetime, now: datetime | None = None) -> dict:
+    """The figures from the records themselves, one pass in Python (the definition; slow)."""
     now = now or datetime.now(UTC)
     with db.read() as s:
-        received = s.scalar(select(func.count(Order.id)).where(Order.created_at >= since, Order.created_at < until))
-        # one pass over the index (action, at): accept, and direct_answer by the status it left
-        steps = s.execute(
-            select(Transition.action, Transition.from_status, func.count(Transition.id))
-            .where(Transition.action.in_(("accept", "direct_answer")), Transition.at >= since, Transition.at < until)
-            .group_by(Transition.action, Transition.from_status)
-        ).all()
-        accepted = sum(n for a, _f, n in steps if a == "accept")
-        direct = sum(n for a, _f, n in steps if a == "direct_answer")
-        direct_from_draft = sum(n for a, f, n in steps if a == "direct_answer" and f == "draft")
+        received, steps = _hotline_counts(s, since, until)
         recs = list(
             s.execute(
                 select(Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
                 .where(Record.at >= since, Record.at < until)
-                .where(
-                    Record.kind.in_(
-                        (
-                            "dispatch",
-                            "sign",
-                            "reply",
-                            "return_requested",
-                            "extension",
-                            "callback",
-                            "evaluation",
-                            "reopened",
-                            "reply_reviewed",
-                        )
-                    )
-                )
+                .where(Record.kind.in_(FACT_KINDS))
                 .order_by(Record.id)
             )
         )
@@ -125,6 +135,14 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
             if d["replied"] is not None and due is not None and d["replied"] <= due:
                 c["on_time"] += 1
 
+    return _result(since, until, per, received, steps)
+
+
+def _result(since: datetime, until: datetime, per: dict, received: int, steps) -> dict:
+    accepted = sum(n for a, _f, n in steps if a == "accept")
+    direct = sum(n for a, _f, n in steps if a == "direct_answer")
+    direct_from_draft = sum(n for a, f, n in steps if a == "direct_answer" and f == "draft")
+
     def figures(c) -> dict:
         return {
             "received": c["received"],
@@ -148,6 +166,265 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
     overall["direct_answer_rate"] = _ratio(direct, accepted + direct_from_draft)
     departments = {u: figures(c) for u, c in sorted(per.items()) if u != "_hotline"}
     return {"since": since.isoformat(), "until": until.isoformat(), "overall": overall, "departments": departments}
+
+
+# -- the roll-up (stats_facts) ------------------------------------------------------------------
+
+_FACT_COLUMNS = (Record.id, Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
+
+
+def _utc(d: datetime | None) -> datetime | None:
+    return d.astimezone(UTC) if d is not None else None
+
+
+def order_facts(recs) -> list[dict]:
+    """The roll-up rows of one order from its records ``(id, order_id, round, kind, unit, at, data)``
+    in id order: what each adds to the figures of a period that holds it (see :func:`compute`)."""
+    out: list[dict] = []
+    last_md: dict[int, dict] = {}  # round -> its newest main dispatch so far
+
+    def row(rid, oid, rnd, kind, at, **kw) -> dict:
+        r = {
+            "record_id": rid,
+            "order_id": oid,
+            "round": rnd,
+            "kind": kind,
+            "at": at,
+            "unit": None,
+            "ref_at": None,
+            "unit2": None,
+            "ref_at2": None,
+            "next_at": None,
+            "last_at": None,
+            "open_due": None,
+            "f1": 0,
+            "f2": 0,
+            "f3": 0,
+        }
+        r.update(kw)
+        out.append(r)
+        return r
+
+    def touch(md: dict, at: datetime) -> None:
+        md["last_at"] = at if md["last_at"] is None else max(md["last_at"], at)
+
+    for rid, oid, rnd, kind, unit, at, data in recs:
+        data = data or {}
+        md = last_md.get(rnd)
+        if kind == "dispatch" and data.get("role") == "main":
+            if md is not None:
+                md["next_at"] = at
+            last_md[rnd] = row(
+                rid,
+                oid,
+                rnd,
+                "md",
+                at,
+                unit=unit,
+                _sign_deadline=_parse(data.get("sign_deadline")),
+                _deadline=_parse(data.get("handling_deadline")),
+                _signed=None,
+                _replied=None,
+            )
+        elif kind == "sign" and md is not None:
+            md["_signed"] = at
+            touch(md, at)
+        elif kind == "extension" and md is not None and data.get("new_deadline"):
+            md["_deadline"] = _parse(data["new_deadline"])
+            touch(md, at)
+        elif kind == "reply" and unit and md is not None and md["_replied"] is None:
+            md["_replied"] = at
+            touch(md, at)
+        elif kind == "return_requested" and unit:
+            row(rid, oid, rnd, "ret", at, unit=unit)
+        elif kind == "reopened":
+            prev = last_md.get(rnd - 1)
+            if prev is not None or md is not None:
+                row(
+                    rid,
+                    oid,
+                    rnd,
+                    "reo",
+                    at,
+                    unit=prev and prev["unit"],
+                    ref_at=prev and prev["at"],
+                    unit2=md and md["unit"],
+                    ref_at2=md and md["at"],
+                )
+        elif kind == "reply_reviewed" and data.get("decision") == "accept":
+            row(rid, oid, rnd, "rev", at, unit=md and md["unit"], ref_at=md and md["at"])
+        elif kind == "callback":
+            reached, known = bool(data.get("reached")), data.get("resolved") is not None
+            if reached or known:
+                row(
+                    rid,
+                    oid,
+                    rnd,
+                    "cb",
+                    at,
+                    unit=md and md["unit"],
+                    ref_at=md and md["at"],
+                    f1=int(reached),
+                    f2=int(known),
+                    f3=int(known and bool(data["resolved"])),
+                )
+        elif kind == "evaluation":
+            score = data.get("satisfaction")
+            if score is not None:
+                row(rid, oid, rnd, "eval", at, unit=unit, f1=int(score <= 3), f2=score)
+    for r in out:
+        if r["kind"] == "md":
+            signed, sdl = r.pop("_signed"), r.pop("_sign_deadline")
+            replied, due = r.pop("_replied"), r.pop("_deadline")
+            r["f1"] = int(bool(signed and sdl and signed <= sdl))
+            r["f2"] = int(replied is not None)
+            r["f3"] = int(replied is not None and due is not None and replied <= due)
+            r["open_due"] = _utc(due) if replied is None else None
+    return out
+
+
+def refresh_order(conn, order_id: int) -> None:
+    """The order's roll-up rows again from its records (the store's write hook)."""
+    recs = conn.execute(
+        select(*_FACT_COLUMNS).where(Record.order_id == order_id, Record.kind.in_(FACT_KINDS)).order_by(Record.id)
+    ).all()
+    conn.execute(delete(StatsFact.__table__).where(StatsFact.order_id == order_id))
+    facts = order_facts(recs)
+    if facts:
+        conn.execute(insert(StatsFact.__table__), facts)
+
+
+def rebuild(conn, chunk: int = 20_000) -> int:
+    """Every order's roll-up rows from the records (migration 0006, bulk-loaded stores)."""
+    conn.execute(delete(StatsFact.__table__))
+    top = conn.scalar(select(func.max(Record.order_id))) or 0
+    n = 0
+    for lo in range(0, top + 1, chunk):
+        recs = conn.execute(
+            select(*_FACT_COLUMNS)
+            .where(Record.order_id >= lo, Record.order_id < lo + chunk, Record.kind.in_(FACT_KINDS))
+            .order_by(Record.order_id, Record.id)
+        ).all()
+        facts: list[dict] = []
+        i = 0
+        while i < len(recs):
+            j = i
+            while j < len(recs) and recs[j][1] == recs[i][1]:
+                j += 1
+            facts.extend(order_facts(recs[i:j]))
+            i = j
+        if facts:
+            conn.execute(insert(StatsFact.__table__), facts)
+        n += len(facts)
+    return n
+
+
+def _settle_open_rounds(s, since: datetime, until: datetime, now: datetime, rows) -> list[tuple[str, int, int, int]]:
+    """(unit, signed on time, due, on time) for main dispatches whose round has a sign / extension /
+    reply at or after ``until``: from the round's records inside the period, as the definition does."""
+    out = []
+    for rid, oid, rnd, unit in rows:
+        recs = s.execute(
+            select(Record.id, Record.kind, Record.unit, Record.at, Record.data)
+            .where(Record.order_id == oid, Record.round == rnd, Record.id >= rid)
+            .where(Record.at >= since, Record.at < until, Record.kind.in_(("dispatch", "sign", "extension", "reply")))
+            .order_by(Record.id)
+        ).all()
+        signed = replied = sdl = due = None
+        for i, kind, u, at, data in recs:
+            if i == rid:
+                sdl, due = _parse(data.get("sign_deadline")), _parse(data.get("handling_deadline"))
+            elif kind == "sign":
+                signed = at
+            elif kind == "extension" and data.get("new_deadline"):
+                due = _parse(data["new_deadline"])
+            elif kind == "reply" and u and replied is None:
+                replied = at
+        is_due = replied is not None or (due is not None and due < now)
+        on_time = replied is not None and due is not None and replied <= due
+        out.append((unit, int(bool(signed and sdl and signed <= sdl)), int(is_due), int(on_time)))
+    return out
+
+
+def compute(db: Database, since: datetime, until: datetime, now: datetime | None = None) -> dict:
+    """The figures of ``[since, until)``: SQL aggregates over the roll-up (same as :func:`compute_from_records`)."""
+    now = now or datetime.now(UTC)
+    f = StatsFact
+    in_period = (f.at >= since, f.at < until)
+    # a main dispatch is its round's last of the period when the next one is not in it
+    last = or_(f.next_at.is_(None), f.next_at >= until)
+    settled = or_(f.last_at.is_(None), f.last_at < until)
+    ld = and_(last, settled)
+
+    def when(cond, value=1):
+        return func.sum(case((cond, value), else_=0))
+
+    per: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    with db.read() as s:
+        received, steps = _hotline_counts(s, since, until)
+        for unit, n, main, signed, due, on_time in s.execute(
+            select(
+                f.unit,
+                func.count(),
+                when(ld),
+                when(ld, f.f1),
+                when(and_(ld, or_(f.f2 == 1, f.open_due < now))),
+                when(ld, f.f3),
+            )
+            .where(f.kind == "md", *in_period)
+            .group_by(f.unit)
+        ):
+            c = per[unit]
+            c["received"] += n
+            c["main_dispatches"] += main or 0
+            c["signed_on_time"] += signed or 0
+            c["due"] += due or 0
+            c["on_time"] += on_time or 0
+        open_rounds = s.execute(
+            select(f.record_id, f.order_id, f.round, f.unit).where(f.kind == "md", *in_period, last, ~settled)
+        ).all()
+        for unit, signed, due, on_time in _settle_open_rounds(s, since, until, now, open_rounds):
+            c = per[unit]
+            c["main_dispatches"] += 1
+            c["signed_on_time"] += signed
+            c["due"] += due
+            c["on_time"] += on_time
+        sums = (func.count(), func.sum(f.f1), func.sum(f.f2), func.sum(f.f3))
+        by_record = select(f.kind, f.unit, *sums).where(f.kind.in_(("ret", "eval")), *in_period)
+        # a reply accepted for callback, a callback: for the round's main dispatch when it is in the period
+        counted = select(f.kind, f.unit, *sums).where(f.kind.in_(("rev", "cb")), *in_period, f.ref_at >= since)
+        hotline = (
+            select(f.kind, literal("_hotline"), *sums)
+            .where(f.kind.in_(("rev", "cb")), *in_period, or_(f.ref_at.is_(None), f.ref_at < since))
+            .group_by(f.kind)
+        )
+        rows = [
+            *s.execute(by_record.group_by(f.kind, f.unit)),
+            *s.execute(counted.group_by(f.kind, f.unit)),
+            *s.execute(hotline),
+        ]
+        for kind, unit, n, a, b, c3 in rows:
+            c = per[unit or "_hotline"]
+            if kind == "ret":
+                c["returns"] += n
+            elif kind == "rev":
+                c["to_callback"] += n
+            elif kind == "cb":
+                c["callback_reached"] += a
+                c["resolution_known"] += b
+                c["resolved"] += c3
+            else:
+                c["rated"] += n
+                c["satisfied"] += a
+                c["score_sum"] += b
+        for unit, ref_at, unit2, ref_at2 in s.execute(
+            select(f.unit, f.ref_at, f.unit2, f.ref_at2).where(f.kind == "reo", *in_period)
+        ):
+            u = unit if ref_at is not None and ref_at >= since else None
+            u = u or (unit2 if ref_at2 is not None and ref_at2 >= since else None)
+            if u:
+                per[u]["reopened"] += 1
+    return _result(since, until, per, received, steps)
 
 
 RANK_KEYS = ("timely_sign_rate", "on_time_rate", "satisfaction_rate", "resolution_rate")
