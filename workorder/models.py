@@ -23,9 +23,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    delete,
     event,
+    insert,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from workorder.stats_facts import FACT_KINDS, order_facts
 
 
 class UtcDateTime(TypeDecorator):
@@ -336,7 +341,19 @@ class StatsFact(Base):
 @event.listens_for(Record, "after_update")
 def _keep_stats_facts(mapper, connection, target: Record) -> None:
     """A record written: the order's roll-up rows again, in the same transaction."""
-    from workorder.stats import FACT_KINDS, refresh_order
-
     if target.kind in FACT_KINDS:
-        refresh_order(connection, target.order_id)
+        refresh_stats_facts(connection, target.order_id)
+
+
+def refresh_stats_facts(conn, order_id: int) -> None:
+    """The order's roll-up rows again from its records."""
+    rec = Record.__table__.c
+    recs = conn.execute(
+        select(rec.id, rec.order_id, rec.round, rec.kind, rec.unit, rec.at, rec.data)
+        .where(rec.order_id == order_id, rec.kind.in_(FACT_KINDS))
+        .order_by(rec.id)
+    ).all()
+    conn.execute(delete(StatsFact.__table__).where(StatsFact.__table__.c.order_id == order_id))
+    facts = order_facts(recs)
+    if facts:
+        conn.execute(insert(StatsFact.__table__), facts)

@@ -33,26 +33,11 @@ from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 
 from workorder.db import Database
 from workorder.models import Order, Record, StatsFact, Transition
-
-FACT_KINDS = (
-    "dispatch",
-    "sign",
-    "reply",
-    "return_requested",
-    "extension",
-    "callback",
-    "evaluation",
-    "reopened",
-    "reply_reviewed",
-)
+from workorder.stats_facts import FACT_KINDS, order_facts, parse_ts
 
 
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
-
-
-def _parse(ts: str | None) -> datetime | None:
-    return datetime.fromisoformat(ts) if ts else None
 
 
 def _hotline_counts(s, since: datetime, until: datetime) -> tuple[int, list]:
@@ -88,8 +73,8 @@ def compute_from_records(db: Database, since: datetime, until: datetime, now: da
             # a redispatch after a return replaces the unit of the round
             dispatch[key] = {
                 "unit": unit,
-                "sign_deadline": _parse(data.get("sign_deadline")),
-                "deadline": _parse(data.get("handling_deadline")),
+                "sign_deadline": parse_ts(data.get("sign_deadline")),
+                "deadline": parse_ts(data.get("handling_deadline")),
                 "signed": None,
                 "replied": None,
             }
@@ -98,7 +83,7 @@ def compute_from_records(db: Database, since: datetime, until: datetime, now: da
         elif kind == "sign" and key in dispatch:
             dispatch[key]["signed"] = at
         elif kind == "extension" and key in dispatch and data.get("new_deadline"):
-            dispatch[key]["deadline"] = _parse(data["new_deadline"])
+            dispatch[key]["deadline"] = parse_ts(data["new_deadline"])
         elif kind == "reply" and unit and key in dispatch and dispatch[key]["replied"] is None:
             dispatch[key]["replied"] = at
         elif kind == "return_requested" and unit:
@@ -173,127 +158,6 @@ def _result(since: datetime, until: datetime, per: dict, received: int, steps) -
 _FACT_COLUMNS = (Record.id, Record.order_id, Record.round, Record.kind, Record.unit, Record.at, Record.data)
 
 
-def _utc(d: datetime | None) -> datetime | None:
-    return d.astimezone(UTC) if d is not None else None
-
-
-def order_facts(recs) -> list[dict]:
-    """The roll-up rows of one order from its records ``(id, order_id, round, kind, unit, at, data)``
-    in id order: what each adds to the figures of a period that holds it (see :func:`compute`)."""
-    out: list[dict] = []
-    last_md: dict[int, dict] = {}  # round -> its newest main dispatch so far
-
-    def row(rid, oid, rnd, kind, at, **kw) -> dict:
-        r = {
-            "record_id": rid,
-            "order_id": oid,
-            "round": rnd,
-            "kind": kind,
-            "at": at,
-            "unit": None,
-            "ref_at": None,
-            "unit2": None,
-            "ref_at2": None,
-            "next_at": None,
-            "last_at": None,
-            "open_due": None,
-            "f1": 0,
-            "f2": 0,
-            "f3": 0,
-        }
-        r.update(kw)
-        out.append(r)
-        return r
-
-    def touch(md: dict, at: datetime) -> None:
-        md["last_at"] = at if md["last_at"] is None else max(md["last_at"], at)
-
-    for rid, oid, rnd, kind, unit, at, data in recs:
-        data = data or {}
-        md = last_md.get(rnd)
-        if kind == "dispatch" and data.get("role") == "main":
-            if md is not None:
-                md["next_at"] = at
-            last_md[rnd] = row(
-                rid,
-                oid,
-                rnd,
-                "md",
-                at,
-                unit=unit,
-                _sign_deadline=_parse(data.get("sign_deadline")),
-                _deadline=_parse(data.get("handling_deadline")),
-                _signed=None,
-                _replied=None,
-            )
-        elif kind == "sign" and md is not None:
-            md["_signed"] = at
-            touch(md, at)
-        elif kind == "extension" and md is not None and data.get("new_deadline"):
-            md["_deadline"] = _parse(data["new_deadline"])
-            touch(md, at)
-        elif kind == "reply" and unit and md is not None and md["_replied"] is None:
-            md["_replied"] = at
-            touch(md, at)
-        elif kind == "return_requested" and unit:
-            row(rid, oid, rnd, "ret", at, unit=unit)
-        elif kind == "reopened":
-            prev = last_md.get(rnd - 1)
-            if prev is not None or md is not None:
-                row(
-                    rid,
-                    oid,
-                    rnd,
-                    "reo",
-                    at,
-                    unit=prev and prev["unit"],
-                    ref_at=prev and prev["at"],
-                    unit2=md and md["unit"],
-                    ref_at2=md and md["at"],
-                )
-        elif kind == "reply_reviewed" and data.get("decision") == "accept":
-            row(rid, oid, rnd, "rev", at, unit=md and md["unit"], ref_at=md and md["at"])
-        elif kind == "callback":
-            reached, known = bool(data.get("reached")), data.get("resolved") is not None
-            if reached or known:
-                row(
-                    rid,
-                    oid,
-                    rnd,
-                    "cb",
-                    at,
-                    unit=md and md["unit"],
-                    ref_at=md and md["at"],
-                    f1=int(reached),
-                    f2=int(known),
-                    f3=int(known and bool(data["resolved"])),
-                )
-        elif kind == "evaluation":
-            score = data.get("satisfaction")
-            if score is not None:
-                row(rid, oid, rnd, "eval", at, unit=unit, f1=int(score <= 3), f2=score)
-    for r in out:
-        if r["kind"] == "md":
-            signed, sdl = r.pop("_signed"), r.pop("_sign_deadline")
-            replied, due = r.pop("_replied"), r.pop("_deadline")
-            r["f1"] = int(bool(signed and sdl and signed <= sdl))
-            r["f2"] = int(replied is not None)
-            r["f3"] = int(replied is not None and due is not None and replied <= due)
-            r["open_due"] = _utc(due) if replied is None else None
-    return out
-
-
-def refresh_order(conn, order_id: int) -> None:
-    """The order's roll-up rows again from its records (the store's write hook)."""
-    recs = conn.execute(
-        select(*_FACT_COLUMNS).where(Record.order_id == order_id, Record.kind.in_(FACT_KINDS)).order_by(Record.id)
-    ).all()
-    conn.execute(delete(StatsFact.__table__).where(StatsFact.order_id == order_id))
-    facts = order_facts(recs)
-    if facts:
-        conn.execute(insert(StatsFact.__table__), facts)
-
-
 def rebuild(conn, chunk: int = 20_000) -> int:
     """Every order's roll-up rows from the records (migration 0006, bulk-loaded stores)."""
     conn.execute(delete(StatsFact.__table__))
@@ -333,11 +197,11 @@ def _settle_open_rounds(s, since: datetime, until: datetime, now: datetime, rows
         signed = replied = sdl = due = None
         for i, kind, u, at, data in recs:
             if i == rid:
-                sdl, due = _parse(data.get("sign_deadline")), _parse(data.get("handling_deadline"))
+                sdl, due = parse_ts(data.get("sign_deadline")), parse_ts(data.get("handling_deadline"))
             elif kind == "sign":
                 signed = at
             elif kind == "extension" and data.get("new_deadline"):
-                due = _parse(data["new_deadline"])
+                due = parse_ts(data["new_deadline"])
             elif kind == "reply" and u and replied is None:
                 replied = at
         is_due = replied is not None or (due is not None and due < now)
