@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import case, delete, func, insert, literal, or_, select
 
 from workorder.db import Database
 from workorder.models import Order, Record, StatsFact, Transition
@@ -40,15 +40,19 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def _hotline_counts(s, since: datetime, until: datetime) -> tuple[int, list]:
+def _hotline_counts(s, since: datetime, until: datetime) -> tuple[int, tuple[int, int, int]]:
+    """Orders created; accepted, answered directly, answered directly from a draft (transitions)."""
     received = s.scalar(select(func.count(Order.id)).where(Order.created_at >= since, Order.created_at < until))
-    # one pass over the index (action, at): accept, and direct_answer by the status it left
-    steps = s.execute(
-        select(Transition.action, Transition.from_status, func.count(Transition.id))
-        .where(Transition.action.in_(("accept", "direct_answer")), Transition.at >= since, Transition.at < until)
-        .group_by(Transition.action, Transition.from_status)
-    ).all()
-    return received or 0, list(steps)
+    t = Transition
+    period = (t.at >= since, t.at < until)
+    # counted over the index (action, at) alone; only the direct answers are read for their status
+    by_action = dict(
+        s.execute(
+            select(t.action, func.count()).where(t.action.in_(("accept", "direct_answer")), *period).group_by(t.action)
+        ).all()
+    )
+    from_draft = s.scalar(select(func.count()).where(t.action == "direct_answer", t.from_status == "draft", *period))
+    return received or 0, (by_action.get("accept", 0), by_action.get("direct_answer", 0), from_draft or 0)
 
 
 def compute_from_records(db: Database, since: datetime, until: datetime, now: datetime | None = None) -> dict:
@@ -123,10 +127,8 @@ def compute_from_records(db: Database, since: datetime, until: datetime, now: da
     return _result(since, until, per, received, steps)
 
 
-def _result(since: datetime, until: datetime, per: dict, received: int, steps) -> dict:
-    accepted = sum(n for a, _f, n in steps if a == "accept")
-    direct = sum(n for a, _f, n in steps if a == "direct_answer")
-    direct_from_draft = sum(n for a, f, n in steps if a == "direct_answer" and f == "draft")
+def _result(since: datetime, until: datetime, per: dict, received: int, steps: tuple[int, int, int]) -> dict:
+    accepted, direct, direct_from_draft = steps
 
     def figures(c) -> dict:
         return {
@@ -215,35 +217,28 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
     now = now or datetime.now(UTC)
     f = StatsFact
     in_period = (f.at >= since, f.at < until)
-    # a main dispatch is its round's last of the period when the next one is not in it
+    # a main dispatch is its round's last of the period when the next one is not in it; it is
+    # settled when nothing that decides its figures (sign, extension, first reply) is after the period
     last = or_(f.next_at.is_(None), f.next_at >= until)
     settled = or_(f.last_at.is_(None), f.last_at < until)
-    ld = and_(last, settled)
-
-    def when(cond, value=1):
-        return func.sum(case((cond, value), else_=0))
+    # the figures of the main dispatches, minus those of the few that are not their round's last or
+    # not settled (cheaper than a CASE on every row); the open ones are settled from their records
+    due = func.sum(case((or_(f.f2 == 1, f.open_due < now), 1), else_=0))
+    md = select(f.unit, func.count(), func.sum(f.f1), due, func.sum(f.f3)).where(f.kind == "md", *in_period)
+    not_counted = or_(f.next_at < until, f.last_at >= until)
 
     per: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     with db.read() as s:
         received, steps = _hotline_counts(s, since, until)
-        for unit, n, main, signed, due, on_time in s.execute(
-            select(
-                f.unit,
-                func.count(),
-                when(ld),
-                when(ld, f.f1),
-                when(and_(ld, or_(f.f2 == 1, f.open_due < now))),
-                when(ld, f.f3),
-            )
-            .where(f.kind == "md", *in_period)
-            .group_by(f.unit)
-        ):
-            c = per[unit]
-            c["received"] += n
-            c["main_dispatches"] += main or 0
-            c["signed_on_time"] += signed or 0
-            c["due"] += due or 0
-            c["on_time"] += on_time or 0
+        for sign, q in ((1, md), (-1, md.where(not_counted))):
+            for unit, n, signed, n_due, on_time in s.execute(q.group_by(f.unit)):
+                c = per[unit]
+                if sign == 1:
+                    c["received"] += n
+                c["main_dispatches"] += sign * n
+                c["signed_on_time"] += sign * (signed or 0)
+                c["due"] += sign * (n_due or 0)
+                c["on_time"] += sign * (on_time or 0)
         open_rounds = s.execute(
             select(f.record_id, f.order_id, f.round, f.unit).where(f.kind == "md", *in_period, last, ~settled)
         ).all()
