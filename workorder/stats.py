@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, func, insert, literal, or_, select
+from sqlalchemy import case, delete, func, insert, literal_column, or_, select
 
 from workorder.db import Database
 from workorder.models import Order, Record, StatsFact, Transition
@@ -217,12 +217,10 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
     now = now or datetime.now(UTC)
     f = StatsFact
     in_period = (f.at >= since, f.at < until)
-    # a main dispatch is its round's last of the period when the next one is not in it; it is
-    # settled when nothing that decides its figures (sign, extension, first reply) is after the period
-    last = or_(f.next_at.is_(None), f.next_at >= until)
-    settled = or_(f.last_at.is_(None), f.last_at < until)
-    # the figures of the main dispatches, minus those of the few that are not their round's last or
-    # not settled (cheaper than a CASE on every row); the open ones are settled from their records
+    # a main dispatch counts for its round when it is the round's last of the period (the next one
+    # is not in it) and settled (nothing that decides its figures, a sign, an extension, the first
+    # reply, is after the period): the figures of all of them, minus those of the few that are not
+    # (cheaper than a CASE on every row); the open ones are then settled from their records
     due = func.sum(case((or_(f.f2 == 1, f.open_due < now), 1), else_=0))
     md = select(f.unit, func.count(), func.sum(f.f1), due, func.sum(f.f3)).where(f.kind == "md", *in_period)
     not_counted = or_(f.next_at < until, f.last_at >= until)
@@ -230,18 +228,26 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
     per: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     with db.read() as s:
         received, steps = _hotline_counts(s, since, until)
-        for sign, q in ((1, md), (-1, md.where(not_counted))):
-            for unit, n, signed, n_due, on_time in s.execute(q.group_by(f.unit)):
-                c = per[unit]
-                if sign == 1:
-                    c["received"] += n
-                c["main_dispatches"] += sign * n
-                c["signed_on_time"] += sign * (signed or 0)
-                c["due"] += sign * (n_due or 0)
-                c["on_time"] += sign * (on_time or 0)
-        open_rounds = s.execute(
-            select(f.record_id, f.order_id, f.round, f.unit).where(f.kind == "md", *in_period, last, ~settled)
-        ).all()
+        for unit, n, signed, n_due, on_time in s.execute(md.group_by(f.unit)):
+            c = per[unit]
+            c["received"] += n
+            c["main_dispatches"] += n
+            c["signed_on_time"] += signed or 0
+            c["due"] += n_due or 0
+            c["on_time"] += on_time or 0
+        open_rounds = []
+        for rid, oid, rnd, unit, f1, f2, f3, open_due, next_at in s.execute(
+            select(f.record_id, f.order_id, f.round, f.unit, f.f1, f.f2, f.f3, f.open_due, f.next_at).where(
+                f.kind == "md", *in_period, not_counted
+            )
+        ):
+            c = per[unit]
+            c["main_dispatches"] -= 1
+            c["signed_on_time"] -= f1
+            c["due"] -= int(f2 == 1 or (open_due is not None and open_due < now))
+            c["on_time"] -= f3
+            if next_at is None or next_at >= until:  # its round's last, with a sign / reply after the period
+                open_rounds.append((rid, oid, rnd, unit))
         for unit, signed, due, on_time in _settle_open_rounds(s, since, until, now, open_rounds):
             c = per[unit]
             c["main_dispatches"] += 1
@@ -249,18 +255,17 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
             c["due"] += due
             c["on_time"] += on_time
         sums = (func.count(), func.sum(f.f1), func.sum(f.f2), func.sum(f.f3))
-        by_record = select(f.kind, f.unit, *sums).where(f.kind.in_(("ret", "eval")), *in_period)
-        # a reply accepted for callback, a callback: for the round's main dispatch when it is in the period
-        counted = select(f.kind, f.unit, *sums).where(f.kind.in_(("rev", "cb")), *in_period, f.ref_at >= since)
-        hotline = (
-            select(f.kind, literal("_hotline"), *sums)
-            .where(f.kind.in_(("rev", "cb")), *in_period, or_(f.ref_at.is_(None), f.ref_at < since))
-            .group_by(f.kind)
-        )
+        # a reply accepted for callback, a callback: for the round's main dispatch when that is in the
+        # period, else the hotline's; a return, an evaluation: for the record's unit
+        counted = case((f.ref_at >= since, 1), else_=0)
+        by_position = [literal_column(str(i)) for i in (1, 2, 3)]  # GROUP BY 1, 2, 3 (SQLite, PostgreSQL)
         rows = [
-            *s.execute(by_record.group_by(f.kind, f.unit)),
-            *s.execute(counted.group_by(f.kind, f.unit)),
-            *s.execute(hotline),
+            (kind, unit if ok or kind in ("ret", "eval") else "_hotline", *rest)
+            for kind, unit, ok, *rest in s.execute(
+                select(f.kind, f.unit, counted, *sums)
+                .where(f.kind.in_(("ret", "eval", "rev", "cb")), *in_period)
+                .group_by(*by_position)
+            )
         ]
         for kind, unit, n, a, b, c3 in rows:
             c = per[unit or "_hotline"]
