@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import case, delete, func, insert, literal_column, or_, select
+from sqlalchemy import case, delete, func, insert, literal, or_, select
 
 from workorder.db import Database
 from workorder.models import Order, Record, StatsFact, Transition
@@ -255,17 +255,20 @@ def compute(db: Database, since: datetime, until: datetime, now: datetime | None
             c["due"] += due
             c["on_time"] += on_time
         sums = (func.count(), func.sum(f.f1), func.sum(f.f2), func.sum(f.f3))
-        # a reply accepted for callback, a callback: for the round's main dispatch when that is in the
-        # period, else the hotline's; a return, an evaluation: for the record's unit
-        counted = case((f.ref_at >= since, 1), else_=0)
-        by_position = [literal_column(str(i)) for i in (1, 2, 3)]  # GROUP BY 1, 2, 3 (SQLite, PostgreSQL)
+        # a return, an evaluation: for the record's unit; a reply accepted for callback, a callback:
+        # for the round's main dispatch when that is in the period, else the hotline's (one range
+        # scan of the covering index per group: cheaper than one scan grouped by a CASE)
+        by_record = select(f.kind, f.unit, *sums).where(f.kind.in_(("ret", "eval")), *in_period)
+        counted = select(f.kind, f.unit, *sums).where(f.kind.in_(("rev", "cb")), *in_period, f.ref_at >= since)
+        hotline = (
+            select(f.kind, literal("_hotline"), *sums)
+            .where(f.kind.in_(("rev", "cb")), *in_period, or_(f.ref_at.is_(None), f.ref_at < since))
+            .group_by(f.kind)
+        )
         rows = [
-            (kind, unit if ok or kind in ("ret", "eval") else "_hotline", *rest)
-            for kind, unit, ok, *rest in s.execute(
-                select(f.kind, f.unit, counted, *sums)
-                .where(f.kind.in_(("ret", "eval", "rev", "cb")), *in_period)
-                .group_by(*by_position)
-            )
+            *s.execute(by_record.group_by(f.kind, f.unit)),
+            *s.execute(counted.group_by(f.kind, f.unit)),
+            *s.execute(hotline),
         ]
         for kind, unit, n, a, b, c3 in rows:
             c = per[unit or "_hotline"]
