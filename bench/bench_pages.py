@@ -45,6 +45,7 @@ from queues.models import Registry  # noqa: E402
 from web.accounts import Accounts  # noqa: E402
 from workorder.db import Database  # noqa: E402
 from workorder.kb import KnowledgeBase  # noqa: E402
+from workorder.kb_rules import Actor  # noqa: E402
 
 PAGE_GOAL_MS = 300.0
 EVENT_GOAL_S = 2.0
@@ -97,11 +98,23 @@ def prepare(home: Path, n: int) -> tuple[Settings, dict]:
             .scalar_one()
         )
     kb = KnowledgeBase(db)
-    for i in range(300):
-        kb.create(
-            {"title": f"公积金提取办理指南 {i}", "body": "住房公积金提取条件、材料和流程。" * 5, "tags": ["公积金"]},
-            "bench",
+    author, reviewer, publisher = (
+        Actor("bench", "supervisor"),
+        Actor("bench-review", "supervisor"),
+        Actor("bench-pub", "admin"),
+    )
+    for i in range(300):  # published, so the search finds them
+        a = kb.create(
+            {
+                "title": f"公积金提取办理指南 {i}",
+                "body": "住房公积金提取条件、材料和流程。" * 5,
+                "tags": ["公积金"],
+                "department": "gjj",
+            },
+            author,
         )
+        kb.act(a["id"], "review", reviewer)
+        kb.act(a["id"], "publish", publisher)
     accounts = Accounts(db, settings.database_url)
     users = {
         "agent": ("agent1001", "agent", "1001", None),

@@ -23,8 +23,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    delete,
+    event,
+    insert,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from workorder.stats_facts import FACT_KINDS, order_facts
 
 
 class UtcDateTime(TypeDecorator):
@@ -299,3 +305,70 @@ class CallRecording(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     purged_at: Mapped[datetime | None] = mapped_column()
+
+
+class StatsFact(Base):
+    """The statistics' roll-up: what each record adds to the figures (workorder/stats.py), one row
+    per record that adds something, without JSON, kept by the store's writes (the hook below) and
+    built for existing records by migration 0007.  ``kind``: ``md`` main dispatch, ``ret`` return
+    requested, ``rev`` reply accepted for callback, ``cb`` callback, ``eval`` evaluation,
+    ``reo`` reopened.  ``ref_at``/``unit`` (and ``ref_at2``/``unit2`` for ``reo``): the main
+    dispatch a record is counted for.  ``md``: ``next_at`` the round's next main dispatch,
+    ``last_at`` the last sign / extension / first reply after it, ``open_due`` the deadline when
+    not replied; ``f1``/``f2``/``f3``: ``md`` signed on time / replied / replied on time,
+    ``cb`` reached / resolution known / resolved, ``eval`` satisfied / score."""
+
+    __tablename__ = "stats_facts"
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column()
+    unit: Mapped[str | None] = mapped_column(String(32))
+    ref_at: Mapped[datetime | None] = mapped_column()
+    unit2: Mapped[str | None] = mapped_column(String(32))
+    ref_at2: Mapped[datetime | None] = mapped_column()
+    next_at: Mapped[datetime | None] = mapped_column()
+    last_at: Mapped[datetime | None] = mapped_column()
+    open_due: Mapped[datetime | None] = mapped_column()
+    f1: Mapped[int] = mapped_column(Integer, default=0)
+    f2: Mapped[int] = mapped_column(Integer, default=0)
+    f3: Mapped[int] = mapped_column(Integer, default=0)
+    # covering: the statistics read only this index for a period
+    __table_args__ = (
+        Index(
+            "ix_stats_facts_kind_at",
+            "kind",
+            "at",
+            "unit",
+            "ref_at",
+            "next_at",
+            "last_at",
+            "open_due",
+            "f1",
+            "f2",
+            "f3",
+        ),
+    )
+
+
+@event.listens_for(Record, "after_insert")
+@event.listens_for(Record, "after_update")
+def _keep_stats_facts(mapper, connection, target: Record) -> None:
+    """A record written: the order's roll-up rows again, in the same transaction."""
+    if target.kind in FACT_KINDS:
+        refresh_stats_facts(connection, target.order_id)
+
+
+def refresh_stats_facts(conn, order_id: int) -> None:
+    """The order's roll-up rows again from its records."""
+    rec = Record.__table__.c
+    recs = conn.execute(
+        select(rec.id, rec.order_id, rec.round, rec.kind, rec.unit, rec.at, rec.data)
+        .where(rec.order_id == order_id, rec.kind.in_(FACT_KINDS))
+        .order_by(rec.id)
+    ).all()
+    conn.execute(delete(StatsFact.__table__).where(StatsFact.__table__.c.order_id == order_id))
+    facts = order_facts(recs)
+    if facts:
+        conn.execute(insert(StatsFact.__table__), facts)
