@@ -61,6 +61,25 @@ def test_statistics_and_ranking(api):
 # -- Open311 ------------------------------------------------------------------------------------
 
 
+def test_open311_never_shows_a_confidential_orders_content(api):
+    key = api.post("/api/v1/tokens", as_="admin", json={"subject": "city-app", "role": "open311"}).json()["token"]
+    form = {"api_key": key, "service_code": "400201", "description": "举报某商户夜间非法排污", "lat": "36.6"}
+    form |= {"long": "114.5", "address_string": "复兴区某路 3 号"}
+    sid = api.client.post("/open311/v2/requests.json", data=form).json()[0]["service_request_id"]
+    order = api.get(f"/api/v1/orders/by-number/{sid}").json()
+    r = api.patch(
+        f"/api/v1/orders/{order['id']}", as_="agent", json={"confidential": True, "version": order["version"]}
+    )
+    assert r.status_code == 200 and r.json()["confidential"] is True, r.text
+    one = api.client.get(f"/open311/v2/requests/{sid}.json", params={"api_key": key}).json()[0]
+    listed = [x for x in api.client.get("/open311/v2/requests.json", params={"api_key": key}).json()]
+    for got in [one] + [x for x in listed if x["service_request_id"] == sid]:
+        assert got["description"] == "保密工单：内容与地点不公开" and "排污" not in str(got), got
+        assert (got["address"], got["lat"], got["long"]) == (None, None, None)
+        assert got["status"] == "open" and got["service_code"] == "400201"
+    assert any(x["service_request_id"] == sid for x in listed)
+
+
 def test_open311_face(api):
     r = api.post("/api/v1/tokens", as_="admin", json={"subject": "city-app", "role": "open311"})
     key = r.json()["token"]

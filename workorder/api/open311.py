@@ -84,9 +84,14 @@ def _service(c: Category, names: dict[str, str]) -> dict:
     }
 
 
+# a confidential order (保密, e.g. a 举报 whose reporter must stay unknown) shows an
+# Open311 client its number, service and status only: never its content or place
+CONFIDENTIAL_NOTE = "保密工单：内容与地点不公开"
+
+
 def _request(o: Order) -> dict:
     d = order_dict(o)
-    return {
+    out = {
         "service_request_id": o.number,
         "status": "closed" if o.status in CLOSED else "open",
         "status_notes": "已提交，待受理" if o.status == "draft" else d["status_text"],
@@ -105,6 +110,9 @@ def _request(o: Order) -> dict:
         "long": o.lon,
         "media_url": None,
     }
+    if o.confidential:
+        out.update(description=CONFIDENTIAL_NOTE, address=None, lat=None, long=None, agency_responsible=None)
+    return out
 
 
 @router.get("/services.json")
