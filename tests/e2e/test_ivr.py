@@ -298,7 +298,8 @@ def test_no_input_goes_to_the_queue_after_the_greeting(stack, ivr):
     ivr.use_flow("12345")
     caller = "13700000002"
     mark = stack.events.mark()
-    r = ivr.call(caller, pause(12000), wait_ms=500)
+    # the greeting (about 12 s with the generated voice) and its 2 s without a key
+    r = ivr.call(caller, pause(20000), wait_ms=500)
     assert r.ok, r.stdout + r.log
     j = joins(stack, mark, caller)
     assert [e["Queue"] for e in j] == ["hotline"], j
