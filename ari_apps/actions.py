@@ -8,13 +8,17 @@ import logging
 import time
 
 from ari_apps import engine as E
+from ari_apps import flow as F
 from ari_apps.ari import AriError
 from ari_apps.call import _GONE, GONE, Call
 from ari_apps.capacity import INTERNAL_ARG
+from ari_apps.engine_text import hot_answer_text, hot_menu_text, say_name
 from ari_apps.speech import RtpSink, recognize
 from hotline.log import event
 
 log = logging.getLogger("hotline.ari.app")
+
+HOT_WARM_SECONDS = 60.0  # how often the hot questions' prompts are made ahead of the calls
 
 
 class ActionsMixin:
@@ -33,6 +37,58 @@ class ActionsMixin:
             event(log, "play failed", level=logging.WARNING, error=str(exc)[:200])
             call.playback = ""
             self.post(call, E.PromptDone(token))
+
+    async def prompt_uris(self, prompts: tuple[tuple[str, str], ...]) -> list[str]:
+        """The files of a Play; texts not made yet (a knowledge-base answer on first use) are
+        synthesised off the event loop, once: they are named by their content hash."""
+        if all(n.startswith("sound:") or n in self.prompts.cache for n, _ in prompts):
+            return [u for u in (self.prompts.uri(n, t) for n, t in prompts) if u]
+        return await asyncio.to_thread(lambda: [u for u in (self.prompts.uri(n, t) for n, t in prompts) if u])
+
+    async def _hot_list(self, call: Call, a: E.HotList) -> None:
+        ok, items = False, []
+        if self.store is not None:
+            outcome, items = await self.store.kb_hot(a.limit)
+            ok = outcome == "ok"
+        self.post(call, E.HotListed(ok, tuple(items), a.token))
+
+    async def _kb_read(self, call: Call, a: E.KbRead) -> None:
+        outcome, data = ("error", {}) if self.store is None else await self.store.kb_entry(a.article_id)
+        self.post(call, E.KbAnswer(outcome, data, a.token))
+
+    def hot_texts(self, items: list[dict]) -> list[str]:
+        """The run-time texts the ``hot`` nodes of the flows will say for ``items``."""
+        texts: list[str] = []
+        for flow in self.flows.values():
+            for node in flow.nodes.values():
+                if isinstance(node, F.Hot) and items:
+                    shown = items[: node.limit]
+                    texts.append(hot_menu_text([str(i.get("title", "")) for i in shown], node.agent is not None))
+                    texts.extend(hot_answer_text(i) for i in shown)
+        return list(dict.fromkeys(texts))
+
+    async def warm_hot(self) -> int:
+        """Make the prompts of the current hot questions now, not on a caller's time."""
+        limits = [n.limit for f in self.flows.values() for n in f.nodes.values() if isinstance(n, F.Hot)]
+        if not limits or self.store is None:
+            return 0
+        outcome, items = await self.store.kb_hot(max(limits))
+        if outcome != "ok":
+            return 0
+        texts = [t for t in self.hot_texts(items) if say_name(t) not in self.prompts.cache]
+        for text in texts:
+            await asyncio.to_thread(self.prompts.say_uri, text)
+        if texts:
+            event(log, "hot prompts made", prompts=len(texts), entries=[i.get("id") for i in items])
+        return len(texts)
+
+    async def warm_hot_loop(self) -> None:
+        while True:
+            try:
+                await self.warm_hot()
+            except Exception as exc:
+                event(log, "hot prompts failed", level=logging.WARNING, error=repr(exc)[:200])
+            await asyncio.sleep(HOT_WARM_SECONDS)
 
     def _set_timer(self, call: Call, seconds: float, ev) -> None:
         if call.timer:

@@ -83,11 +83,13 @@ class IvrApp(ActionsMixin):
     # ------------------------------------------------------------ main loop
     async def run(self) -> None:
         hb = asyncio.create_task(self.heartbeat())
+        hot = asyncio.create_task(self.warm_hot_loop())
         try:
             async for ev in self.ari.events(on_connect=self.resync):
                 self.dispatch(ev)
         finally:
             hb.cancel()
+            hot.cancel()
 
     def _spawn(self, coro) -> asyncio.Task:
         t = asyncio.create_task(coro)
@@ -323,8 +325,7 @@ class IvrApp(ActionsMixin):
     async def execute(self, call: Call, acts: list) -> None:
         for a in acts:
             if isinstance(a, E.Play):
-                uris = [u for u in (self.prompts.uri(n, t) for n, t in a.prompts) if u]
-                await self._play(call, uris, a.token)
+                await self._play(call, await self.prompt_uris(a.prompts), a.token)
             elif isinstance(a, E.Say):
                 uri = await asyncio.to_thread(self.prompts.say_uri, a.text)
                 await self._play(call, [uri] if uri else [], a.token)
@@ -340,6 +341,10 @@ class IvrApp(ActionsMixin):
                 self._spawn(self._lookup(call, a))
             elif isinstance(a, E.Record):
                 await self._record(call, a)
+            elif isinstance(a, E.HotList):
+                self._spawn(self._hot_list(call, a))
+            elif isinstance(a, E.KbRead):
+                self._spawn(self._kb_read(call, a))
             elif isinstance(a, E.SaveDraft):
                 self._spawn(self._save_draft(call, a))
             elif isinstance(a, E.SaveSurvey):

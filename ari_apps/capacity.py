@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ari_apps import flow as F
+from ari_apps.engine_text import say_name
 from asterisk_conf.prompts import ensure_prompt, ensure_prompts
 from hotline.log import event
 
@@ -77,8 +77,7 @@ class Prompts:
         return uri
 
     def say_uri(self, text: str) -> str | None:
-        name = "say-" + hashlib.sha1(text.encode()).hexdigest()[:16]
-        return self.uri(name, text)
+        return self.uri(say_name(text), text)
 
     def warm(self, flows: dict[str, F.Flow]) -> int:
         """Generate every prompt of the flows now (in parallel), not on the first call."""

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from ari_apps import flow as F
-from ari_apps.engine_text import is_open, match_speech, readback_text
+from ari_apps.engine_hot import enter_hot, on_hot
+from ari_apps.engine_text import is_open, is_stale, match_speech, next_token, prompt_ref, readback_text
 from ari_apps.engine_types import *  # noqa: F403 (the engine's vocabulary, re-exported)
 
 MAX_PASS_THROUGH = 32  # node changes in one step before we call it a loop
@@ -46,17 +47,9 @@ def step(flow: F.Flow, st: State, ev: Any, now: datetime) -> tuple[State, list[A
 
 
 # ---------------------------------------------------------------- helpers
-def _tok(st: State) -> tuple[State, int]:
-    st = replace(st, token=st.token + 1)
-    return st, st.token
-
-
-def _stale(st: State, ev: Any) -> bool:
-    return bool(getattr(ev, "token", st.token) != st.token)
-
-
-def _p(st: State, node: str, suffix: str, text: str) -> tuple[str, str]:
-    return (F.prompt_name(st.flow, node, suffix), text)
+_tok = next_token
+_stale = is_stale
+_p = prompt_ref
 
 
 def _goto(flow: F.Flow, st: State, target: str, now: datetime, acts: list[Any]) -> tuple[State, list[Any]]:
@@ -93,6 +86,8 @@ def _enter(
         number = st.vars.get(node.number_var, "")
         st, t = _tok(st)
         return replace(st, phase="query"), acts + [Lookup(number, None, t)]
+    if isinstance(node, F.Hot):
+        return enter_hot(st, node, acts)
     if isinstance(node, F.Record):
         st, t = _tok(st)
         return replace(st, phase="prompt"), acts + [Play((_p(st, nid, "prompt", node.prompt),), t)]
@@ -358,6 +353,10 @@ def _on_queue(flow: F.Flow, st: State, node: F.Queue, ev: Any, now: datetime) ->
     return st, []
 
 
+def _on_hot(flow: F.Flow, st: State, node: F.Hot, ev: Any, now: datetime) -> tuple[State, list[Any]]:
+    return on_hot(flow, st, node, ev, now, _goto)
+
+
 def _never(flow: F.Flow, st: State, node: Any, ev: Any, now: datetime) -> tuple[State, list[Any]]:
     return st, []
 
@@ -368,6 +367,7 @@ _HANDLERS: dict[type, Any] = {
     F.Read: _on_read,
     F.Speech: _on_speech,
     F.Lookup: _on_lookup,
+    F.Hot: _on_hot,
     F.Record: _on_record,
     F.Survey: _on_survey,
     F.Queue: _on_queue,

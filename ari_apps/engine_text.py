@@ -2,12 +2,55 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from ari_apps import flow as F
+from ari_apps.engine_types import State
 from hotline.calendar import Calendar
+
+ZH_ORDINAL = "一二三四五六七八九"
+
+
+def next_token(st: State) -> tuple[State, int]:
+    st = replace(st, token=st.token + 1)
+    return st, st.token
+
+
+def is_stale(st: State, ev: Any) -> bool:
+    return bool(getattr(ev, "token", st.token) != st.token)
+
+
+def prompt_ref(st: State, node: str, suffix: str, text: str) -> tuple[str, str]:
+    """(prompt name, text) of a node's fixed text."""
+    return (F.prompt_name(st.flow, node, suffix), text)
+
+
+def say_name(text: str) -> str:
+    """The prompt name of a text made at run time: by content hash, so it is made once."""
+    return "say-" + hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def say_ref(text: str) -> tuple[str, str]:
+    return (say_name(text), text)
+
+
+def hot_menu_text(titles: Sequence[str], agent: bool) -> str:
+    """The hot questions as a menu: 第一条，<title>，请按1。 ... (at most 9)."""
+    parts = [f"第{ZH_ORDINAL[i]}条，{t.strip()}，请按{i + 1}。" for i, t in enumerate(titles[:9])]
+    parts.append("重听请按星号键。")
+    if agent:
+        parts.append("人工服务请按0。")
+    return "".join(parts)
+
+
+def hot_answer_text(entry: Mapping[str, Any]) -> str:
+    """What the IVR reads of a knowledge-base entry: its title, then its answer."""
+    title = str(entry.get("title", "")).strip().rstrip("。")
+    return f"{title}。{str(entry.get('body', '')).strip()}"
 
 
 def match_speech(text: str, choices: Sequence[F.SpeechChoice]) -> int | None:

@@ -14,6 +14,8 @@ __all__ = [
     "Listen",
     "Lookup",
     "Record",
+    "HotList",
+    "KbRead",
     "SaveDraft",
     "SaveSurvey",
     "OfferCallback",
@@ -28,6 +30,8 @@ __all__ = [
     "Speech",
     "Looked",
     "Recorded",
+    "HotListed",
+    "KbAnswer",
     "Saved",
     "Wait",
     "State",
@@ -85,6 +89,22 @@ class Lookup:
 class Record:
     seconds: int
     transcribe: bool
+    token: int
+
+
+@dataclass(frozen=True)
+class HotList:
+    """Ask the knowledge base for up to ``limit`` hot questions; answer with HotListed."""
+
+    limit: int
+    token: int
+
+
+@dataclass(frozen=True)
+class KbRead:
+    """Fetch one live entry's published version; answer with KbAnswer."""
+
+    article_id: int
     token: int
 
 
@@ -174,6 +194,20 @@ class Looked:
 class Recorded:
     recording: str  # "" if nothing was recorded
     transcript: str
+    token: int
+
+
+@dataclass(frozen=True)
+class HotListed:
+    ok: bool  # False: the store did not answer
+    items: tuple[Mapping[str, Any], ...]  # each with id, version, title, body
+    token: int
+
+
+@dataclass(frozen=True)
+class KbAnswer:
+    outcome: str  # ok | not_found (no longer live) | error
+    data: Mapping[str, Any]
     token: int
 
 

@@ -168,6 +168,31 @@ class Lookup(_Node):
         return _edges(self, "next", "not_found")
 
 
+class Hot(_Retrying):
+    """The knowledge base's hot questions (热点问题): the titles as a menu (1..n), the chosen
+    entry's published answer read back, then ``next``.  Only live entries (published, in
+    force, not expired) are offered and read: the store's ``ivr`` role enforces it."""
+
+    type: Literal["hot"]
+    limit: int = Field(5, ge=1, le=9)
+    # spoken before the titles
+    prompt: str = "以下是近期热点问题。"
+    empty_prompt: str = "目前没有热点问题解答。"
+    gone_prompt: str = "对不起，该解答已失效。"
+    error_prompt: str = "对不起，热点问题暂时无法收听。"
+    timeout: float = Field(5, gt=0, le=60)
+    max_retries: int = Field(1, ge=0, le=5)
+    # key 0 during the list (a person), none: 0 is an invalid key
+    agent: NodeRef | None = None
+    # after the answer (or the notice that it is gone)
+    next: NodeRef
+    # no hot entry (or the store did not answer): default ``next``
+    empty: NodeRef | None = None
+
+    def targets(self) -> list[tuple[tuple[str | int, ...], str]]:
+        return _edges(self, "next", "empty", "agent", "failure")
+
+
 class Record(_Node):
     type: Literal["record"]
     prompt: str
@@ -293,7 +318,7 @@ class Hangup(_Node):
 
 
 Node = Annotated[
-    Play | Menu | Read | Speech | Lookup | Record | Hours | Queue | Transfer | Survey | Hangup,
+    Play | Menu | Read | Speech | Lookup | Hot | Record | Hours | Queue | Transfer | Survey | Hangup,
     Field(discriminator="type"),
 ]
 

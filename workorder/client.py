@@ -1,7 +1,8 @@
 """The one client of the work-order API, for the services that talk to it over HTTP.
 
 The IVR (role ``ivr``): order status for the progress query, the survey
-result, a draft order from a recorded message.  The AMI hand-off (role
+result, a draft order from a recorded message, the knowledge base's hot
+questions and the published answer of one of them.  The AMI hand-off (role
 ``calls``): the draft order of an answered call.  Imports only the core and
 httpx, so any service can use it.
 """
@@ -54,6 +55,33 @@ class OrdersClient:
         if r.status_code in (404, 422):
             return "not_found", {}
         event(log, "order lookup failed", level=logging.WARNING, status=r.status_code)
+        return "error", {"status": r.status_code}
+
+    async def kb_hot(self, limit: int) -> tuple[str, list[dict]]:
+        """The hot questions (live entries tagged 热点, with their answers) -> (ok | error, items)."""
+        try:
+            r = await self.http.get("/kb/hot", params={"limit": limit})
+        except httpx.HTTPError as exc:
+            event(log, "hot questions failed", level=logging.WARNING, error=str(exc)[:200])
+            return "error", []
+        if r.status_code != 200:
+            event(log, "hot questions failed", level=logging.WARNING, status=r.status_code)
+            return "error", []
+        return "ok", list(r.json().get("items", []))
+
+    async def kb_entry(self, article_id: int) -> tuple[str, dict]:
+        """One live entry's published version -> (ok | not_found | error, entry).  The ``ivr`` role
+        sees only published, unexpired entries: one that expired since the list is not_found."""
+        try:
+            r = await self.http.get(f"/kb/articles/{article_id}")
+        except httpx.HTTPError as exc:
+            event(log, "kb entry failed", level=logging.WARNING, error=str(exc)[:200])
+            return "error", {}
+        if r.status_code == 200:
+            return "ok", r.json()
+        if r.status_code == 404:
+            return "not_found", {}
+        event(log, "kb entry failed", level=logging.WARNING, status=r.status_code)
         return "error", {"status": r.status_code}
 
     async def survey(self, linkedid: str, caller: str, score: int) -> tuple[bool, dict]:

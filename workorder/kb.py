@@ -26,6 +26,8 @@ from workorder.models import AuditLog, Department, KbArticle, KbVersion, utcnow
 from workorder.views import AUDIT_CTX
 
 EDITABLE = ("title", "body", "tags", "department", "valid_from", "expires_on")
+# the IVR's hot questions (热点问题): published, live entries whose published version carries this tag
+HOT_TAG = "热点"
 REASON_STATUS = {"role_not_allowed": 403, "not_owner": 403, "not_found": 404, "bad_field": 422}
 
 
@@ -319,3 +321,30 @@ class KnowledgeBase:
                 item["score"] = round(h.score, 4)
                 out.append(item)
             return out
+
+    def hot(self, limit: int = 5, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The hot questions the IVR reads (热点问题): live entries (published, in force, not
+        expired) whose *published* version is tagged ``HOT_TAG``, newest publication first."""
+        moment = at or self.now()
+        today = moment.astimezone(local_zone()).date()
+        stmt = (
+            select(KbArticle, KbVersion)
+            .join(
+                KbVersion,
+                (KbVersion.article_id == KbArticle.id) & (KbVersion.version == KbArticle.published_version),
+            )
+            .where(
+                kb_index.published(),
+                (KbArticle.valid_from.is_(None)) | (KbArticle.valid_from <= moment),
+                kb_index.unexpired(today),
+            )
+            .order_by(KbVersion.published_at.desc(), KbArticle.id.desc())
+        )
+        out: list[dict[str, Any]] = []
+        with self.db.read() as s:
+            for a, v in s.execute(stmt):
+                if HOT_TAG in (v.tags or []):
+                    out.append(self._public(a, v, today, with_body=True))
+                    if len(out) >= limit:
+                        break
+        return out

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, chanvars, free_port
+from tests.e2e.harness import SIPP_DIR, chanvars, free_port, queue_direct
 
-DEFAULT_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")
+# the session's map: the shipped one with its queue-direct option (see harness.Stack)
+DEFAULT_MAP = queue_direct((PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8"))
 TRUNKS = {  # default contact -> trunk name
     "sip:127.0.0.1:5190": "province",
     "sip:127.0.0.1:5191": "subcenter-12313",

@@ -135,3 +135,28 @@ def test_bad_bodies_get_clear_errors_and_changes_are_audited(api):
     assert ("/api/v1/kb/articles", "change", 201) in kb_rows
     assert (f"/api/v1/kb/articles/{a['id']}/transitions", "change", 200) in kb_rows
     assert ("/api/v1/kb/articles", "change", 422) in kb_rows
+
+
+def test_hot_questions_are_the_live_published_entries_tagged_hot(api):
+    today = date.today()
+    hot = {**GJJ, "tags": ["公积金", "热点"]}
+    expired = api.post(
+        "/api/v1/kb/articles",
+        as_="supervisor",
+        json={**hot, "title": "2020年公积金阶段性缓缴政策", "expires_on": (today - timedelta(days=1)).isoformat()},
+    ).json()
+    live = api.post("/api/v1/kb/articles", as_="supervisor", json=hot).json()
+    untagged = api.post("/api/v1/kb/articles", as_="supervisor", json={**GJJ, "title": "公积金贷款额度"}).json()
+    draft = api.post("/api/v1/kb/articles", as_="supervisor", json={**hot, "title": "尚未发布的热点"}).json()
+    for e in (expired, live, untagged):
+        publish(api, e["id"])
+    # a newer draft of the live entry (tag removed, body changed): the published version still counts
+    r = api.put(f"/api/v1/kb/articles/{live['id']}", as_="supervisor", json={"tags": [], "body": "草稿"})
+    assert r.status_code == 200
+    r = api.get("/api/v1/kb/hot", as_="ivr")
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [(x["id"], x["version"]) for x in items] == [(live["id"], 1)]
+    assert items[0]["body"] == GJJ["body"] and draft["id"] not in [x["id"] for x in items]
+    assert api.get("/api/v1/kb/hot", as_="ivr", params={"limit": 10}).status_code == 422
+    assert api.get("/api/v1/kb/hot", as_="agent").status_code == 200

@@ -262,3 +262,32 @@ async def test_resync_sends_unknown_calls_in_stasis_to_the_fallback_and_forgets_
     ) in ari.calls
     assert not any(c[1].startswith(("/channels/snoop", "/channels/other")) for c in ari.calls)
     assert "tracked" not in app.calls  # no longer in Stasis: its task ended
+
+
+async def test_hot_prompts_are_made_ahead_once_by_content_hash():
+    from ari_apps.engine_text import hot_answer_text, hot_menu_text, say_name
+
+    flows = F.load_dir(ROOT / "ivr_flows")
+    made = []
+
+    class P(A.Prompts):
+        def uri(self, name, text):
+            if name not in self.cache:
+                made.append((name, text))
+                self.cache[name] = "sound:/s/" + name
+            return self.cache[name]
+
+    items = [{"id": 7, "version": 1, "title": "社保卡补办", "body": "携带身份证办理。"}]
+
+    class Store:
+        async def kb_hot(self, limit):
+            assert limit == 5  # the largest limit of the flows' hot nodes
+            return "ok", items
+
+    app = A.IvrApp(FakeAri(), flows, store=Store(), prompts=P(None, None))
+    assert await app.warm_hot() == 2
+    menu, answer = hot_menu_text(["社保卡补办"], agent=True), hot_answer_text(items[0])
+    assert made == [(say_name(menu), menu), (say_name(answer), answer)]
+    assert await app.warm_hot() == 0  # nothing new: nothing made
+    # a Play of those texts finds them made
+    assert await app.prompt_uris(((say_name(answer), answer),)) == ["sound:/s/" + say_name(answer)]

@@ -97,7 +97,12 @@ def test_subcenter_no_answer_comes_back_with_priority(handan):
 
 
 def test_hotline_itself_and_the_catch_all(handan):
+    # the shipped map greets 12345 callers with the IVR flow "12345"
     r = decide("12345", NOW, handan)
+    assert (r.kind, r.flow, r.queue, r.origin) == ("ivr", "12345", handan.hotline.queue, "12345")
+    # the queue-direct option: flow ""
+    direct = handan.model_copy(update={"hotline": handan.hotline.model_copy(update={"flow": ""})})
+    r = decide("12345", NOW, direct)
     assert (r.kind, r.queue, r.mode, r.origin) == ("queue", handan.hotline.queue, "direct", "12345")
     assert decide("", NOW, handan).origin == "12345"
     other = decide("03103012345", NOW, handan)  # a department's old local line: row 10

@@ -58,6 +58,16 @@ async def kb_search(
     return {"items": await run_in_threadpool(kb(request).search, q, department, None, include_expired, limit)}
 
 
+@router.get("/hot")
+async def kb_hot(
+    request: Request,
+    p: Principal = Depends(require_roles(*READERS)),
+    limit: Annotated[int, Query(ge=1, le=9)] = 5,
+):
+    """The hot questions (热点问题) the IVR reads: live entries tagged 热点, newest first, with the answer."""
+    return {"items": await run_in_threadpool(kb(request).hot, limit)}
+
+
 @router.get("/articles")
 async def kb_list(
     request: Request,
