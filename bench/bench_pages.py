@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import pages_feed  # noqa: E402
+from bench.bench_workorder import free_port, pct  # noqa: E402
 from bench.seed_orders import seeded  # noqa: E402
 from hotline.settings import Settings  # noqa: E402
 from hotline.transfer_map import load_map_for  # noqa: E402
@@ -50,17 +50,6 @@ from workorder.kb_rules import Actor  # noqa: E402
 PAGE_GOAL_MS = 300.0
 EVENT_GOAL_S = 2.0
 PASSWORD = "bench-password-12345"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 
 
 def prepare(home: Path, n: int) -> tuple[Settings, dict]:

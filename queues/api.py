@@ -42,7 +42,8 @@ WATCHERS = ("agent", "dispatcher", "supervisor", "admin")
 MANAGERS = ("supervisor", "admin")
 
 
-def _settings(request: Request):
+def settings_of(request: Request):
+    """The app's settings (the queues routes and the pages share them)."""
     s = getattr(request.app.state, "settings", None)
     if s is None:
         s = request.app.state.settings = get_settings()
@@ -52,12 +53,12 @@ def _settings(request: Request):
 def _redis(request: Request):
     r = getattr(request.app.state, "queues_redis", None)
     if r is None:
-        r = request.app.state.queues_redis = aioredis.from_url(_settings(request).redis_url)
+        r = request.app.state.queues_redis = aioredis.from_url(settings_of(request).redis_url)
     return r
 
 
 async def _view(request: Request, what: str = "view"):
-    raw = await _redis(request).get(keys(_settings(request).instance)[what])
+    raw = await _redis(request).get(keys(settings_of(request).instance)[what])
     return json.loads(raw) if raw else None
 
 
@@ -96,7 +97,7 @@ async def stream(
         while True:
             if await request.is_disconnected():
                 return
-            raw = await _redis(request).get(keys(_settings(request).instance)["view"])
+            raw = await _redis(request).get(keys(settings_of(request).instance)["view"])
             if raw and raw != last:
                 last = raw
                 text = raw.decode() if isinstance(raw, bytes) else raw
@@ -114,7 +115,7 @@ async def stream(
 @router.get("/agents")
 async def agents(request: Request, _: Principal = Depends(require_roles(*WATCHERS))):
     live = {a["name"]: a for a in (await _view(request, "agents") or [])}
-    rows = await asyncio.to_thread(Registry(_settings(request).database_url).all)
+    rows = await asyncio.to_thread(Registry(settings_of(request).database_url).all)
     out = []
     for a in rows:
         st = live.get(a["name"])
@@ -143,10 +144,10 @@ class AgentIn(BaseModel):
 async def add_agent(body: AgentIn, request: Request, _: Principal = Depends(require_roles("admin"))):
     try:
         return await asyncio.to_thread(
-            Registry(_settings(request).database_url).add,
+            Registry(settings_of(request).database_url).add,
             body.name,
             body.extension,
-            body.skills or {load_map_for(_settings(request)).hotline.queue: 0},
+            body.skills or {load_map_for(settings_of(request)).hotline.queue: 0},
             body.team,
             body.display,
         )
@@ -183,13 +184,8 @@ async def _live_interfaces(request: Request, name: str) -> list[str]:
     return [a["interface"] for a in await live_members(request, name)]
 
 
-def settings_of(request: Request):
-    """The app's settings (the queues routes and the pages share them)."""
-    return _settings(request)
-
-
 async def _act(request: Request, name: str, build, p: Principal, live: bool = True) -> dict:
-    settings = _settings(request)
+    settings = settings_of(request)
     agent = await asyncio.to_thread(Registry(settings.database_url).get, name)
     if agent is None:
         raise HTTPException(404, f"no agent {name!r}")

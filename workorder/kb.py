@@ -15,15 +15,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.settings import local_zone
 from workorder import kb_index
 from workorder.db import Database
 from workorder.kb_rules import CURATOR_ROLES, Actor, KbRuleError, check_edit, is_expired, is_live, transition
-from workorder.models import AuditLog, Department, KbArticle, KbVersion, utcnow
-from workorder.views import AUDIT_CTX
+from workorder.models import Department, KbArticle, KbVersion, utcnow
+from workorder.service_admin import audit_in_tx
 
 EDITABLE = ("title", "body", "tags", "department", "valid_from", "expires_on")
 # the IVR's hot questions (热点问题): published, live entries whose published version carries this tag
@@ -90,23 +90,7 @@ class KnowledgeBase:
 
     # -- changes ----------------------------------------------------------------------
     def _audit(self, s: Session, status_code: int) -> None:
-        ctx = AUDIT_CTX.get()
-        p = ctx["state"].get("principal") if ctx else None
-        if ctx is None or p is None:
-            return
-        s.execute(
-            insert(AuditLog.__table__).values(
-                at=self.now(),
-                subject=p.subject,
-                role=p.role,
-                method=ctx["method"],
-                path=ctx["path"][:300],
-                what="change",
-                status_code=status_code,
-                order_id=None,
-            )
-        )
-        ctx["state"]["audited"] = True
+        audit_in_tx(s, self.now(), None, status_code)
 
     @staticmethod
     def _check_department(s: Session, code: str | None) -> None:

@@ -17,6 +17,28 @@ from workorder.models import ApiToken, AuditLog, Department, Order, Record
 from workorder.views import AUDIT_CTX, SYSTEM, _iso
 
 
+def audit_in_tx(s: Session, at, order_id: int | None, status_code: int) -> None:
+    """The audit row of the current API request (AUDIT_CTX), written in ``s``'s transaction;
+    nothing outside a request or without a principal.  Marks the request audited."""
+    ctx = AUDIT_CTX.get()
+    p = ctx["state"].get("principal") if ctx else None
+    if ctx is None or p is None:
+        return
+    s.execute(
+        insert(AuditLog.__table__).values(
+            at=at,
+            subject=p.subject,
+            role=p.role,
+            method=ctx["method"],
+            path=ctx["path"][:300],
+            what="change",
+            status_code=status_code,
+            order_id=order_id,
+        )
+    )
+    ctx["state"]["audited"] = True
+
+
 class AdminMixin:
     # -- tokens and audit --------------------------------------------------------
     def issue_token(self, subject: str, role: str, department: str | None) -> str:
@@ -62,25 +84,7 @@ class AdminMixin:
 
     def _audit_tx(self, s: Session, order_id: int | None, status_code: int) -> None:
         """Audit the current request inside the change's own transaction (no second commit)."""
-        ctx = AUDIT_CTX.get()
-        if ctx is None:
-            return
-        p = ctx["state"].get("principal")
-        if p is None:
-            return
-        s.execute(
-            insert(AuditLog.__table__).values(
-                at=self.now(),
-                subject=p.subject,
-                role=p.role,
-                method=ctx["method"],
-                path=ctx["path"][:300],
-                what="change",
-                status_code=status_code,
-                order_id=order_id,
-            )
-        )
-        ctx["state"]["audited"] = True
+        audit_in_tx(s, self.now(), order_id, status_code)
 
     # -- background job -------------------------------------------------------------
     def raise_alarms(self) -> dict[str, int]:

@@ -299,6 +299,13 @@ class Stack:
         out.write_text(text)
         return out
 
+    def talking_agent(self, seconds: float) -> Path:
+        """agent_answer.xml talking ``seconds`` before its BYE (a person on the phone)."""
+        return self.sipp_file(
+            "agent_answer.xml",
+            {'timeout="2000" ontimeout="agent_bye"': f'timeout="{int(seconds * 1000)}" ontimeout="agent_bye"'},
+        )
+
     def sipp_uac(
         self,
         scenario: str | Path,

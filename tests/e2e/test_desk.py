@@ -239,7 +239,7 @@ def test_the_desktop_consults_a_supervisor_and_hands_the_caller_over(stack, site
     mark = stack.events.mark()
     _click(page, "btn-login")
     _member_event(stack, "QueueMemberAdded", mark)
-    supervisor_talks = stack.sipp_file("agent_answer.xml", {'timeout="2000"': 'timeout="8000"'})
+    supervisor_talks = stack.talking_agent(8)
     try:
         with stack.agent(SUP_EXT, skills={}, scenario=supervisor_talks, login=False):
             mark = stack.events.mark()

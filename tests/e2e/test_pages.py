@@ -57,14 +57,6 @@ def wrapup(stack):
         stack.reload()
 
 
-def _talking_agent(stack, seconds: int):
-    """agent_answer.xml talking ``seconds`` before its BYE."""
-    return stack.sipp_file(
-        "agent_answer.xml",
-        {'timeout="2000" ontimeout="agent_bye"': f'timeout="{seconds * 1000}" ontimeout="agent_bye"'},
-    )
-
-
 def _offered(driver) -> int:
     m = re.match(r"(\d+) / ", text_of(driver, "kpi-today"))
     return int(m.group(1)) if m else -1
@@ -78,7 +70,7 @@ def _state_of(driver, name: str) -> str:
 
 
 def test_wallboard_counts_a_real_call_and_shows_the_agent_busy_then_in_wrapup(stack, people, browser, wrapup):
-    with stack.agent(AGENT_EXT, skills={}, scenario=_talking_agent(stack, 6)):
+    with stack.agent(AGENT_EXT, skills={}, scenario=stack.talking_agent(6)):
         resp = stack.ami(
             {
                 "Action": "QueueAdd",
@@ -109,7 +101,7 @@ def test_a_good_map_saved_in_the_page_reloads_with_a_call_up(stack, people, brow
     path = stack.settings.transfer_map
     before = path.read_text(encoding="utf-8")
     try:
-        with stack.agent("1006", skills={"hotline": 0}, scenario=_talking_agent(stack, 12)):
+        with stack.agent("1006", skills={"hotline": 0}, scenario=stack.talking_agent(12)):
             mark = stack.events.mark()
             call = stack.sipp_uac_async("citizen_call.xml", "12345", "13900139001")
             connect = stack.events.wait_for(

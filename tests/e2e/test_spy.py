@@ -82,13 +82,6 @@ def _talking(client: httpx.Client) -> bool:
     return any(a["name"] == AGENT_NAME and a["state"] == "talking" for a in agents)
 
 
-def _phone(stack, seconds: int):
-    return stack.sipp_file(
-        "agent_answer.xml",
-        {'timeout="2000" ontimeout="agent_bye"': f'timeout="{seconds * 1000}" ontimeout="agent_bye"'},
-    )
-
-
 def _spied(stack, mark: int) -> dict:
     """The ChanSpyStart on the agent's channel after ``mark``."""
     try:
@@ -140,8 +133,8 @@ def _the_supervisor_hangs_up_and_the_call_stays(stack, start: dict, mark: int, l
 def test_listen_whisper_and_barge_spy_on_the_agents_call_and_leave_it_up(stack, base, browser):
     client, csrf = _session(base)
     with (
-        stack.agent(PHONE_EXT, skills={}, scenario=_phone(stack, SUPERVISOR_TALKS), login=False) as phone,
-        stack.agent(AGENT_EXT, skills={}, scenario=_phone(stack, AGENT_TALKS), echo=True),
+        stack.agent(PHONE_EXT, skills={}, scenario=stack.talking_agent(SUPERVISOR_TALKS), login=False) as phone,
+        stack.agent(AGENT_EXT, skills={}, scenario=stack.talking_agent(AGENT_TALKS), echo=True),
     ):
         resp = stack.ami(
             {
