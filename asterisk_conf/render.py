@@ -19,6 +19,7 @@ side of ``key = value`` lines (see :mod:`asterisk_conf.escape`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,23 @@ def render(settings: Settings, secrets: dict[str, Any], paths: AstPaths, inputs:
     return out
 
 
-def write(files: dict[str, str], out_dir: Path) -> None:
-    """Write atomically file by file; stale files from older renders are removed."""
+def write(files: dict[str, str], out_dir: Path, group: int | None = None) -> None:
+    """Write atomically file by file; stale files from older renders are removed.
+
+    With ``group`` (Asterisk's group) each file is created readable by that
+    group only (0640, owner root): the rendered config carries secrets."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
+        if group is None:
+            tmp.write_text(text, encoding="utf-8")
+        else:
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.chown(tmp, 0, group)
+            os.chmod(tmp, 0o640)
         tmp.replace(out_dir / name)
     for old in out_dir.glob("*.conf"):
         if old.name not in files:

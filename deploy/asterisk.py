@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import re
 import shutil
 import socket
@@ -147,6 +148,52 @@ class Asterisk:
         base = [self.exe, "-C", f"{self.paths.etc}/asterisk.conf", *args]
         return ["chroot", str(self.rootfs), *base] if self.rootfs else base
 
+    def run_as(self) -> tuple[int, int] | None:
+        """(uid, gid) Asterisk runs as, seen from the host; None: root (``asterisk_user = root``).
+
+        In the chroot the user is the root file system's own (its Debian
+        package made it); a system Asterisk uses the host's.  A missing user is
+        an error, never a silent run as root."""
+        user = getattr(self.settings, "asterisk_user", "asterisk")
+        if user == "root":
+            return None
+        if self.rootfs is not None:
+            _align_user(self.rootfs, user)
+        found = _lookup_user(self.host_path("/etc/passwd"), user)
+        if found is None:
+            where = f"the root file system {self.rootfs}" if self.rootfs else "this machine"
+            raise RuntimeError(
+                f"no user {user!r} in {where} to run Asterisk as: create it (adduser --system {user}),"
+                " or set HOTLINE_ASTERISK_USER=root to run Asterisk as root"
+            )
+        return found
+
+    def daemon_argv(self) -> list[str]:
+        """Asterisk in the foreground as its own user (``hotline up`` and the systemd unit)."""
+        user = getattr(self.settings, "asterisk_user", "asterisk")
+        as_user = [] if self.run_as() is None else ["-U", user, "-G", user]
+        return self._cmd("-f", "-n", "-q", *as_user)
+
+    def own(self) -> None:
+        """Asterisk's own directories belong to its user; the rendered config (secrets
+        in it) is readable by its group only."""
+        ids = self.run_as()
+        if ids is None:
+            return
+        uid, gid = ids
+        for attr in ("log", "run", "spool", "lib"):
+            top = self.host_path(getattr(self.paths, attr))
+            for path in (top, *top.rglob("*")):
+                if not path.is_symlink():
+                    os.chown(path, uid, gid)
+        etc = self.etc
+        os.chown(etc, 0, gid)
+        os.chmod(etc, 0o750)
+        for f in etc.iterdir():
+            if f.is_file():
+                os.chown(f, 0, gid)
+                os.chmod(f, 0o640)
+
     # lifecycle -------------------------------------------------------------
     def prepare(self) -> None:
         for attr in ("etc", "log", "run", "spool", "lib", "sounds"):
@@ -183,8 +230,9 @@ class Asterisk:
             say("Asterisk of this instance already runs; stopping it first")
             self.stop()
         out = open(self.log_dir / "console.log", "ab")
+        self.own()
         self.proc = subprocess.Popen(
-            self._cmd("-f", "-n", "-q"),
+            self.daemon_argv(),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -220,6 +268,65 @@ class Asterisk:
                 self.proc.kill()
                 self.proc.wait()
             self.proc = None
+
+
+def _align_user(rootfs: Path, user: str) -> None:
+    """Give the chroot's ``user`` the uid and gid of the same system user on the host.
+
+    The root file system's Debian package numbered its user on its own (101,
+    say), which on the host may be another account (postgres): files Asterisk
+    owns would then belong to that account.  So the host gets a system user of
+    that name (created once, no login), and the chroot's passwd and group entries
+    and the files they owned take its ids."""
+    try:
+        host = pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
+            check=True,
+            capture_output=True,
+        )
+        host = pwd.getpwnam(user)
+    inside = _lookup_user(rootfs / "etc/passwd", user)
+    if inside == (host.pw_uid, host.pw_gid):
+        return
+    say(f"giving the chroot's {user} user the host's ids ({host.pw_uid}:{host.pw_gid})")
+    old_uid, old_gid = inside if inside else (None, None)
+    for name, uid_field, new in (("passwd", 2, host.pw_uid), ("group", 2, host.pw_gid)):
+        f = rootfs / "etc" / name
+        lines = f.read_text(encoding="utf-8").splitlines()
+        out = []
+        for line in lines:
+            parts = line.split(":")
+            if parts[0] == user:
+                parts[uid_field] = str(new)
+                if name == "passwd":
+                    parts[3] = str(host.pw_gid)
+            out.append(":".join(parts))
+        f.write_text("\n".join(out) + "\n", encoding="utf-8")
+    if old_uid is not None:
+        for path in (rootfs / "var", rootfs / "etc/asterisk", rootfs / "usr/share/asterisk"):
+            for p in (path, *path.rglob("*")) if path.exists() else ():
+                st = p.lstat()
+                if st.st_uid == old_uid or st.st_gid == old_gid:
+                    os.lchown(
+                        p,
+                        host.pw_uid if st.st_uid == old_uid else -1,
+                        host.pw_gid if st.st_gid == old_gid else -1,
+                    )
+
+
+def _lookup_user(passwd: Path, user: str) -> tuple[int, int] | None:
+    """(uid, gid) of ``user`` in a passwd file, or None."""
+    try:
+        lines = passwd.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split(":")
+        if len(parts) >= 4 and parts[0] == user and parts[2].isdigit() and parts[3].isdigit():
+            return int(parts[2]), int(parts[3])
+    return None
 
 
 def _ensure_moh(moh: Path) -> None:

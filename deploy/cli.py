@@ -19,7 +19,12 @@ from hotline.settings import Settings
 COMMANDS: dict[str, tuple[str, str]] = {
     "setup": ("deploy.commands_setup", "install what is missing: Asterisk root fs, SIPp, Redis, espeak-ng"),
     "up": ("deploy.commands_up", "set up and run the whole platform in the foreground"),
-    "status": ("deploy.commands_status", "show what runs and how to reach it"),
+    "status": ("deploy.commands_status", "each process: PID, uptime, restarts, health; exit 3 if one is down"),
+    "units": ("deploy.commands_units", "write systemd units for a production install, one per process"),
+    "prepare": (
+        "deploy.commands_prepare",
+        "prepare the Asterisk instance (config, prompts, owner) without starting it",
+    ),
     "render": ("deploy.commands_render", "render the Asterisk configuration from settings and transfer_map.yaml"),
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),

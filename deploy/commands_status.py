@@ -1,4 +1,4 @@
-"""hotline status: what runs, how to reach it, and each service's health.
+"""hotline status: what runs, how to reach it, and each process's health; exit 3 when one is down.
 
 A service started by ``hotline up`` has a pid file (``<home>/run/<name>.pid``,
 :func:`deploy.platform.pid_file`); the background jobs also write a heartbeat
@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from deploy import health, supervise
 from deploy.asterisk import Asterisk
 from deploy.platform import SERVICES, pid_file
 from workorder.jobs_cli import heartbeat_path, read_heartbeat
 
+PROCESSES = ("redis", "asterisk", *SERVICES)  # what `hotline up` runs and supervises
 STALE_INTERVALS = 3  # a heartbeat older than this many intervals (plus a grace) is stale
 STALE_GRACE = 30.0  # seconds
 
@@ -72,45 +75,86 @@ def _pid(settings, name: str) -> tuple[int | None, bool]:
         pid = int(pid_file(settings, name).read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return None, False
+    return pid, _alive(pid)
+
+
+def process_lines(settings, now: datetime, asterisk=None) -> list[tuple[str, str, bool]]:
+    """(name, line, up) for Redis, Asterisk and every service of ``hotline up``.
+
+    Under ``hotline up`` the supervisor's state file gives PID, uptime, restarts
+    and back-off (:mod:`deploy.supervise`); without it (services started one by
+    one) the pid files do.  Each line ends with the process's health: its port
+    or CLI answering, the jobs' heartbeat."""
+    sup_pid, records = supervise.read_state(settings.home)
+    supervised = sup_pid is not None and _alive(sup_pid)
+    checks = health.probes(settings, asterisk)
+    wall = now.timestamp()
+    out = []
+    for name in PROCESSES:
+        rec = records.get(name) if supervised else None
+        if rec is not None:
+            alive = rec.state == "running" and rec.pid is not None and _alive(rec.pid)
+            state = supervise.describe(rec, wall) if alive or rec.state != "running" else f"dead (pid {rec.pid})"
+        elif name in SERVICES:
+            pid, alive = _pid(settings, name)
+            state = service_state(pid, alive)
+        else:  # Redis and Asterisk started by hand or by the tests: only their answer tells
+            alive = name in checks and checks[name]()
+            state = "running" if alive else "stopped"
+        up = alive
+        notes = []
+        if alive and name in checks:
+            answers = checks[name]()
+            up = answers
+            notes.append("answering" if answers else "NOT answering")
+        if name == "jobs":
+            jstate, detail = jobs_health(read_heartbeat(heartbeat_path(settings)), now)
+            notes.append(f"{jstate}: {detail}")
+            up = up and jstate != "stale"
+        line = f"  {name:<8} {state}" + ("; " + "; ".join(notes) if notes else "")
+        out.append((name, line, up))
+    return out
+
+
+def service_lines(settings, now: datetime, asterisk=None) -> list[str]:
+    """One line per process (:func:`process_lines`)."""
+    return [line for _, line, _ in process_lines(settings, now, asterisk)]
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (exited, not yet reaped by its parent)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return pid, False
+        return False
     except PermissionError:
-        return pid, True
-    return pid, True
-
-
-def service_lines(settings, now: datetime) -> list[str]:
-    """One line per service of ``hotline up``; the jobs with their last pass."""
-    out = []
-    for name in SERVICES:
-        pid, alive = _pid(settings, name)
-        line = f"  {name:<8} {service_state(pid, alive)}"
-        if name == "jobs":
-            state, detail = jobs_health(read_heartbeat(heartbeat_path(settings)), now)
-            line += f"; {state}: {detail}"
-        out.append(line)
-    return out
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: existing is all we can tell
+    return state not in ("Z", "X")
 
 
 def run(args, settings) -> int:
     ast = Asterisk.locate(settings, install=False)
-    up = ast.rootfs is not None or ast.exe
-    running = bool(up) and ast.running()
+    located = ast.rootfs is not None or bool(ast.exe)
+    running = located and ast.running()
     print(f"home:      {settings.home}")
-    print(
-        f"asterisk:  {'running' if running else 'stopped'} "
-        f"({'system' if ast.rootfs is None else 'chroot ' + str(ast.rootfs)})"
-    )
+    print(f"asterisk:  {'system' if ast.rootfs is None else 'chroot ' + str(ast.rootfs)}")
     if running:
         print(ast.rx("core show channels count").strip())
-    print("services:")
-    for line in service_lines(settings, datetime.now(UTC)):
+    print("processes:")
+    report = process_lines(settings, datetime.now(UTC), ast if located else None)
+    for _, line, _ in report:
         print(line)
     print(f"SIP agents {settings.bind}:{settings.sip_agent_port}  trunk {settings.bind}:{settings.sip_trunk_port}")
     print(
         f"AMI {settings.bind}:{settings.ami_port}  ARI {settings.bind}:{settings.http_port}  "
         f"AGI {settings.bind}:{settings.agi_port}  API {settings.bind}:{settings.api_port}"
     )
-    return 0 if running else 3
+    down = [name for name, _, up in report if not up]
+    if down:
+        print(f"DOWN: {', '.join(down)}")
+        return 3
+    return 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import time
 
-from deploy import packages
+from deploy import health, packages, supervise
 from deploy.asterisk import say
 from deploy.platform import Platform, startup_warnings
 from hotline.transfer_map import load_map_for
@@ -36,7 +38,7 @@ def run(args, settings) -> int:
     if not args.no_setup:
         packages.ensure()
     platform = Platform(settings)
-    stopping = []
+    stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
         for warning in startup_warnings(settings):
@@ -48,25 +50,92 @@ def run(args, settings) -> int:
         print(f"hotline up: {exc}")
         platform.stop()
         return 1
-    print(platform.banner(), flush=True)
-    print(pages_banner(settings, demo_users), flush=True)
-    restarts: dict[str, int] = {}
+    supervisor = Supervisor(platform)
+    supervisor.write()
+    # "up" only once every service answers: the first calls must not take the fallback
+    say("waiting for every service to answer")
+    silent = health.wait_ready(platform.probes(), timeout=READY_TIMEOUT)
+    if silent:
+        say(f"started, but not answering after {READY_TIMEOUT:.0f} s: {', '.join(silent)} (see `hotline status`)")
+    else:
+        print(platform.banner(), flush=True)
+        print(pages_banner(settings, demo_users), flush=True)
     try:
         while not stopping:
             time.sleep(1)
-            for name, proc in list(platform.procs.items()):
-                if proc.poll() is None:
-                    continue
-                platform.procs.pop(name)
-                restarts[name] = restarts.get(name, 0) + 1
-                if restarts[name] > 5:
-                    say(f"service {name} keeps failing; left stopped (see {settings.log_dir / (name + '.log')})")
-                    continue
-                say(f"service {name} exited ({proc.returncode}); restarting in {2 ** restarts[name]} s")
-                time.sleep(2 ** restarts[name])
-                platform.start_service(name)
+            supervisor.tick(time.time())
     except KeyboardInterrupt:
         pass
     say("stopping")
     platform.stop()
+    supervise.state_path(settings.home).unlink(missing_ok=True)
     return 0
+
+
+READY_TIMEOUT = 60.0
+
+
+class Supervisor:
+    """Restarts what exits, with back-off, never blocking on a wait (:mod:`deploy.supervise`)."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        now = time.time()
+        self.records = {
+            name: supervise.started(supervise.Record(name), proc.pid, now)
+            for name, proc in self.procs().items()
+            if proc is not None
+        }
+
+    def procs(self) -> dict[str, subprocess.Popen | None]:
+        p = self.platform
+        out: dict[str, subprocess.Popen | None] = {
+            "redis": p.redis.proc if p.redis else None,
+            "asterisk": p.asterisk.proc if p.asterisk else None,
+        }
+        out.update(p.procs)
+        return out
+
+    def write(self) -> None:
+        supervise.write_state(self.platform.settings.home, self.records, os.getpid())
+
+    def tick(self, now: float) -> None:
+        procs = self.procs()
+        changed = False
+        for name, rec in list(self.records.items()):
+            new = rec
+            if rec.state == "running":
+                proc = procs.get(name)
+                code = None if proc is None else proc.poll()
+                if proc is None or code is not None:
+                    new = supervise.exited(rec, -1 if code is None else code, now)
+                    say(f"{name} exited ({new.last_exit}); {supervise.describe(new, now)}")
+                else:
+                    new = supervise.healthy(rec, now)
+            elif supervise.due(rec, now):
+                try:
+                    pid = self.restart(name)
+                except Exception as exc:  # noqa: BLE001 - a failed start is one more failure
+                    new = supervise.exited(supervise.started(rec, 0, now), -1, now)
+                    say(f"{name} did not start ({exc}); {supervise.describe(new, now)}")
+                else:
+                    new = supervise.started(rec, pid, now)
+                    say(f"{name} restarted (pid {pid}, restart {new.restarts})")
+            if new != rec:
+                self.records[name] = new
+                changed = True
+        if changed:
+            self.write()
+
+    def restart(self, name: str) -> int:
+        p = self.platform
+        if name == "redis" and p.redis is not None:
+            p.redis.start()
+            assert p.redis.proc is not None
+            return p.redis.proc.pid
+        if name == "asterisk" and p.asterisk is not None:
+            p.asterisk.start()
+            assert p.asterisk.proc is not None
+            return p.asterisk.proc.pid
+        p.start_service(name)
+        return p.procs[name].pid

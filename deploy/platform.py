@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from asterisk_conf.render import write
-from deploy import tls
+from deploy import health, tls
 from deploy.accepted import keep_accepted
 from deploy.asterisk import Asterisk, say
 from deploy.configure import render_instance
@@ -73,7 +73,8 @@ class Platform:
         files = render_instance(
             self.settings, self.secrets, self.asterisk.paths, tmap, agents=agents, sounds_host=self.asterisk.sounds
         )
-        write(files, self.asterisk.etc)
+        ids = self.asterisk.run_as()
+        write(files, self.asterisk.etc, group=None if ids is None else ids[1])
         keep_accepted(self.settings)
         return files
 
@@ -177,6 +178,11 @@ class Platform:
             except OSError:
                 time.sleep(0.1)
         raise TimeoutError(f"nothing listens on {self.settings.bind}:{port}")
+
+    def probes(self) -> dict:
+        """Health probes of what this platform started (:mod:`deploy.health`)."""
+        started = {"redis", "asterisk", *self.procs}
+        return {n: c for n, c in health.probes(self.settings, self.asterisk).items() if n in started}
 
     def stop(self) -> None:
         for name in list(self.procs):

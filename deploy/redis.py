@@ -14,29 +14,33 @@ class RedisServer:
         self.port, self.data_dir, self.bind = port, Path(data_dir), bind
         self.proc: subprocess.Popen | None = None
 
+    def argv(self) -> list[str]:
+        """The command line of this instance's redis-server (also the systemd unit's ExecStart)."""
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        return [
+            exe,
+            "--port",
+            str(self.port),
+            "--bind",
+            self.bind,
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "60 1",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--daemonize",
+            "no",
+        ]
+
     def start(self, timeout: float = 15) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [
-                exe,
-                "--port",
-                str(self.port),
-                "--bind",
-                self.bind,
-                "--dir",
-                str(self.data_dir),
-                "--appendonly",
-                "yes",
-                "--save",
-                "60 1",
-                "--protected-mode",
-                "yes",
-                "--logfile",
-                str(self.data_dir / "redis.log"),
-                "--daemonize",
-                "no",
-            ],
+            self.argv(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,

@@ -94,6 +94,9 @@ class Settings:
     recording_min_free_mb: int = 500
     # use the Debian-sid root fs even when a system Asterisk exists
     force_rootfs: bool = False
+    # the unprivileged user Asterisk runs as (the Debian package's `asterisk`; in the chroot, the
+    # root file system's own user); "root" runs it as root, knowingly
+    asterisk_user: str = "asterisk"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

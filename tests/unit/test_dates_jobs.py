@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from datetime import UTC, datetime, timedelta
 
 from deploy import commands_status as status
@@ -51,8 +52,16 @@ def test_service_state():
     assert status.service_state(42, False) == "dead (pid 42)"
 
 
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_a_jobs_pass_writes_the_heartbeat_that_status_reads(tmp_path):
-    settings = Settings.from_env({}, home=tmp_path)
+    # ports where nothing listens (a platform running on the defaults must not answer for this test)
+    free = {f"{n}_port": _unused_port() for n in ("agi", "api", "redis")}
+    settings = Settings.from_env({}, home=tmp_path, **free)
     args = argparse.Namespace(once=True, interval=60.0, upstream=None, archive_after_days=30)
     assert jobs_cli.run(args, settings) == 0
     beat = jobs_cli.read_heartbeat(jobs_cli.heartbeat_path(settings))
@@ -63,8 +72,10 @@ def test_a_jobs_pass_writes_the_heartbeat_that_status_reads(tmp_path):
     pid_file(settings, "agi").parent.mkdir(parents=True)
     pid_file(settings, "agi").write_text(f"{os.getpid()}\n")
     lines = status.service_lines(settings, datetime.now(UTC))
-    assert len(lines) == len(SERVICES)
-    assert any(ln.split()[:2] == ["agi", "running"] for ln in lines)
+    assert len(lines) == len(SERVICES) + 2  # Redis and Asterisk first
+    assert [ln.split()[0] for ln in lines] == ["redis", "asterisk", *SERVICES]
+    # running, but nothing listens on its port: status says it does not answer
+    assert any(ln.split()[:2] == ["agi", "running"] and ln.endswith("NOT answering") for ln in lines)
     jobs = next(ln for ln in lines if ln.split()[0] == "jobs")
     assert jobs.startswith("  jobs     stopped; ok: last pass "), jobs
 
