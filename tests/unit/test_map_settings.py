@@ -257,3 +257,14 @@ def test_a_past_seats_until_is_a_warning_never_a_rejection(tmp_path):
     assert "its calls go to the 12345 agents of queue yingji" in seats[0]
     _, warnings = check_file_all(path, date(2027, 6, 30))
     assert not [w for w in warnings if "temporarily retained seats" in str(w)]
+
+
+def test_the_desktop_offers_the_experts(tmp_path):
+    from web.desk_phone import transfer_targets
+
+    path = tmp_path / "map.yaml"
+    path.write_text(MAP, encoding="utf-8")
+    settings = Settings.from_env({}, home=tmp_path / "home", transfer_map=path)
+    targets = transfer_targets(settings, [])
+    assert {"number": "*812329", "name": "住房公积金", "kind": "expert", "kind_text": "行业专家"} in targets
+    assert targets[0]["kind"] == "expert"
