@@ -147,13 +147,19 @@ def _compiled(tmap: TransferMap) -> dict[str, dict[str, Any]]:
 
 
 def _compile_line(line: Line, tmap: TransferMap) -> dict[str, Any]:
-    routes = {(ann, op): _line_route(line, tmap, ann, op) for ann in (False, True) for op in (False, True)}
+    routes = {
+        (ann, op, seats): _line_route(line, tmap, ann, op, seats)
+        for ann in (False, True)
+        for op in (False, True)
+        for seats in (False, True)
+    }
     to = tmap.overflow_to(line)
     overflow = to if tmap.line(to) is not None else ""
     return {
         "line": line,
         "routes": routes,
         "until": line.transition.until if line.transition else None,
+        "seats_until": line.seats_until,
         "always_open": line.always_open,
         "hours": line.weekly_hours,
         "overflow": overflow,
@@ -162,26 +168,31 @@ def _compile_line(line: Line, tmap: TransferMap) -> dict[str, Any]:
 
 def _pick(entry: dict[str, Any], dialed: str, now: datetime | None, tmap: TransferMap, depth: int) -> Route:
     until = entry["until"]
+    day = tmap.calendar.local(now).date() if now is not None else None
     # now=None (no time rules): the announcement stays; static_routes drops the ended ones
-    announce = until is not None and (now is None or tmap.calendar.local(now).date() <= until)
-    routes: dict[tuple[bool, bool], Route] = entry["routes"]
+    announce = until is not None and (day is None or day <= until)
+    routes: dict[tuple[bool, bool, bool], Route] = entry["routes"]
+    seats_until = entry["seats_until"]
+    if seats_until is not None and day is not None and day > seats_until:
+        # the temporarily retained seats ended: 12345 (7x24) answers, hours no longer apply
+        return routes[(announce, True, False)]
     if entry["always_open"] or now is None:
-        return routes[(announce, True)]
+        return routes[(announce, True, True)]
     if tmap.calendar.is_open(entry["hours"], now):
-        return routes[(announce, True)]
+        return routes[(announce, True, True)]
     nxt = entry["overflow"]
     if nxt and depth < 32:  # closed: the overflow number takes the call (loops are refused by validation)
         r = _pick(_compiled(tmap)[nxt], nxt, now, tmap, depth + 1)
         return replace(
             r,
             origin=dialed,
-            announce=routes[(announce, False)].announce or r.announce,
+            announce=routes[(announce, False, True)].announce or r.announce,
             reason=f"{dialed} closed (hours): routed as {nxt}; " + r.reason,
         )
-    return routes[(announce, False)]
+    return routes[(announce, False, True)]
 
 
-def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> Route:
+def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool, seats: bool = True) -> Route:
     mode = line.canonical_mode
     skill = tmap.skill_of(line)
     base: dict[str, Any] = dict(
@@ -192,13 +203,18 @@ def _line_route(line: Line, tmap: TransferMap, announce: bool, open_: bool) -> R
         row=line.row or "",
         announce=transition_prompt(line.number) if announce else "",
     )
-    trunk = tmap.target_of(line)
+    trunk = tmap.target_of(line) if seats else None
     if trunk is None:
         why = {
             "merge": f"整体并入: {tmap.hotline.number} answers with the department's skill",
             "dual": f"双号并行, seats cancelled: {tmap.hotline.number} agents of the department's skill answer",
             "subcenter": "设分中心",
         }[mode]
+        if not seats and line.seats_until is not None:
+            why = (
+                f"双号并行, temporarily retained seats ended {line.seats_until.isoformat()}: "
+                f"{tmap.hotline.number} agents of the department's skill answer"
+            )
         if line.flow:  # the IVR flow plays the announcement and queues (ivr_flows/legacy.yaml)
             return Route(kind="ivr", flow=line.flow, queue=skill, reason=f"{why}; IVR flow {line.flow}", **base)
         return Route(kind="queue", queue=skill, reason=why, **base)
@@ -245,5 +261,23 @@ def static_routes(tmap: TransferMap, today: date) -> list[tuple[str, Route]]:
         line = tmap.line(n)
         if r.announce and line is not None and line.transition is not None and line.transition.until < today:
             r = replace(r, announce="", reason=f"{r.reason}; transition ended {line.transition.until.isoformat()}")
+        if line is not None and not line.seats_answer(today):
+            r = _compiled(tmap)[n]["routes"][(bool(r.announce), True, False)]
         out.append((n, r))
+    return out
+
+
+def static_seat_ends(tmap: TransferMap, today: date) -> dict[str, dict[str, Any]]:
+    """The lines whose temporarily retained seats end on ``today`` or later, for
+    the static fallback: its dialplan compares the day of the call (in the
+    calendar's time zone) with ``last_day`` and takes ``after`` from the day
+    after, so the fallback switches at midnight with no render.  (Seats that
+    ended before ``today`` are already the route :func:`static_routes` gives.)"""
+    out = {}
+    for number, r in static_routes(tmap, today):
+        line = tmap.line(number)
+        if line is None or line.seats_until is None or not line.seats_answer(today):
+            continue
+        after = _compiled(tmap)[number]["routes"][(bool(r.announce), True, False)]
+        out[number] = {"last_day": line.seats_until.strftime("%Y%m%d"), "after": after}
     return out

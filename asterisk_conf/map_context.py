@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hotline.names import dial_string
+from hotline.names import dial_string, expert_queue
 
 _CONTACT = re.compile(r"^(sips?):(\[[^\]]+\]|[^:;]+)(?::(\d+))?")
 
@@ -54,6 +54,14 @@ def map_context(tmap: Any) -> dict[str, Any]:
                 "home": home,
             }
         )
+    # 行业专家: agents consult (attended transfer / three-way) the expert queue of a line's skill
+    out["expert_lines"] = [
+        {"number": ln.number, "name": ln.name, "queue": expert_queue(tmap.skill_of(ln))}
+        for ln in sorted(tmap.lines, key=lambda x: x.number)
+        if ln.expert_seats
+    ]
+    # the calendar's time zone: the static fallback compares the day of a call with seats_until
+    out["timezone"] = tmap.calendar.timezone
     out["hotline_number"] = tmap.hotline.number
     out["area_code"] = tmap.area_code or ""
     ca = tmap.catch_all

@@ -83,6 +83,7 @@ def gather(
         agents = qconfig.agents_for_render(settings, secrets)
     prompts = qconfig.prompt_paths(paths, available_prompts or set())
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap)}
+    extra["static_seat_ends"] = routing.static_seat_ends(tmap, tmap.calendar.today())
     return RenderInputs(
         tmap=tmap,
         static_routes=routing.static_routes(tmap, tmap.calendar.today()),

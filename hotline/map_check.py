@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hotline.map_schema import DEPARTMENT_CODE, Line, TransferMap
-from hotline.names import ENDPOINT_NAME_RE, QUEUE_NAME_RULE, queue_name_problem
+from hotline.map_schema import DEPARTMENT_CODE, Line, SkillQueue, TransferMap
+from hotline.names import ENDPOINT_NAME_RE, QUEUE_NAME_RULE, expert_queue, queue_name_problem
 from hotline.policy import MODE_NAMES, NEVER_INTEGRATED, normalize_mode
 from hotline.yamlsrc import Problem, Source, pydantic_problems
 
@@ -98,9 +98,18 @@ def check_all(data: Any, src: Source, today: date) -> tuple[TransferMap | None, 
 
 
 def _warnings(tm: TransferMap, src: Source, today: date, index: list[int]) -> list[Problem]:
-    """What is stale but not wrong: transition announcements whose last day is past."""
+    """What is stale but not wrong: transition announcements and temporary seats whose last day is past."""
     out = []
     for k, ln in enumerate(tm.lines):
+        if ln.seats_until is not None and ln.seats_until < today:
+            out.append(
+                src.problem(
+                    ("lines", index[k], "seats_until"),
+                    f"warning: the temporarily retained seats of {ln.number} ended on "
+                    f"{ln.seats_until.isoformat()} (today is {today.isoformat()}): its calls go to the "
+                    f"12345 agents of queue {tm.skill_of(ln)}; write seats: cancelled (or move the date)",
+                )
+            )
         if ln.transition is not None and ln.transition.until < today:
             out.append(
                 src.problem(
@@ -135,6 +144,7 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
         out.append(P(("hotline", "queue"), f"unknown queue {tm.hotline.queue!r}; known: {_known(tm.queues)}"))
     if tm.catch_all.queue not in tm.queues:
         out.append(P(("catch_all", "queue"), f"unknown queue {tm.catch_all.queue!r}; known: {_known(tm.queues)}"))
+    out.extend(_queue_overflows(tm, src))
     names: dict[str, str] = {}
     for code, dept in tm.departments.items():
         if not re.match(DEPARTMENT_CODE, code):
@@ -255,7 +265,76 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
             )
         if to in NEVER_INTEGRATED:
             out.append(P(at + ("overflow", "to"), f"overflow to {to}: {NEVER_INTEGRATED[to]}"))
+        if ln.seats_until is not None and ln.seats != "retained_temporarily":
+            out.append(
+                P(
+                    at + ("seats_until",),
+                    f"seats_until is the last day of temporarily retained seats: it needs "
+                    f"seats: retained_temporarily, not {ln.seats}",
+                )
+            )
+        if ln.expert_seats:
+            eq = expert_queue(tm.skill_of(ln))
+            why = queue_name_problem(eq)
+            if why:
+                out.append(P(at + ("expert_seats",), f"expert queue: {why}"))
+            elif eq in tm.queues:
+                out.append(
+                    P(
+                        at + ("expert_seats",),
+                        f"expert_seats makes the queue {eq!r}; remove it from queues (one home)",
+                    )
+                )
     out.extend(_overflow_loops(tm, src, index))
+    return out
+
+
+def _queue_overflows(tm: TransferMap, src: Source) -> list[Problem]:
+    """Max-wait overflow between skill queues: known targets, no loops, not from the hotline's queue."""
+    out = []
+    for name, q in tm.queues.items():
+        if not isinstance(q, SkillQueue):
+            continue
+        if name == tm.hotline.queue and (q.overflow_after is not None or q.overflow_to is not None):
+            out.append(
+                src.problem(
+                    ("queues", name),
+                    f"{name} is the hotline's queue: it never sends a caller on (7x24 manual service); "
+                    "write overflow_after on the skill queues",
+                )
+            )
+            continue
+        if q.overflow_to is not None and q.overflow_to not in tm.queues:
+            out.append(
+                src.problem(
+                    ("queues", name, "overflow_to"), f"unknown queue {q.overflow_to!r}; known: {_known(tm.queues)}"
+                )
+            )
+    for name in tm.queues:
+        chain = [name]
+        while True:
+            _, nxt = tm.queue_overflow(chain[-1])
+            if not nxt or nxt not in tm.queues:
+                break
+            if nxt in chain:
+                if nxt == name:  # reported once, at the queue that closes the loop back to itself
+                    out.append(
+                        src.problem(
+                            ("queues", chain[-1], "overflow_to"), "queue overflow loop: " + " -> ".join(chain + [nxt])
+                        )
+                    )
+                break
+            chain.append(nxt)
+    return _dedupe_loops(out)
+
+
+def _dedupe_loops(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        key = frozenset(p.message.split(": ", 1)[-1].split(" -> ")) if "loop" in p.message else p.message
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
     return out
 
 

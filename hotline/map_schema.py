@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from hotline.calendar import Calendar, WeeklyHours, parse_hours
-from hotline.names import DEFAULT_HOTLINE_QUEUE
+from hotline.names import DEFAULT_HOTLINE_QUEUE, expert_queue
 from hotline.policy import LEVEL_ALIASES, normalize_mode
 
 _CONTACT_RE = re.compile(r"^sips?:[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(;transport=(udp|tcp|tls))?$")
@@ -42,6 +42,19 @@ class Transition(_Model):
     until: date
 
 
+class SkillQueue(_Model):
+    """A skill queue written as a mapping: its description and its longest wait.
+
+    ``overflow_after`` seconds in the queue without an agent, the caller goes on
+    to ``overflow_to`` (default: the hotline's queue), keeping a priority one
+    above the one it had, so that it is not put behind the callers who only
+    just called (Queue()'s own timeout; extensions_routes.conf ``hotline-enqueue``)."""
+
+    name: str = Field(min_length=1)  # the description, as in the plain form `minzheng: 民政`
+    overflow_after: int | None = Field(default=None, ge=1, le=3600)
+    overflow_to: str | None = None  # a queue of the map; None: the hotline's queue
+
+
 class Overflow(_Model):
     """Where a call goes when its target does not answer in ``timeout`` seconds
     or is busy: the hotline's number (the line's skill queue at the hotline;
@@ -64,17 +77,30 @@ class Line(_Model):
     mode: str
     level: Literal["city", "province"] = "city"
     seats: Literal["cancelled", "retained", "retained_temporarily"] = "cancelled"
-    keep_number: bool | None = None  # default: merge cancels the number, dual/subcenter keep it
     hours: str | list[str] = "7x24"
     queue: str | None = None  # skill queue; default: the department's skill
     target: str | None = None  # trunk name: sub-center, department seats (province: the province trunk)
     overflow: Overflow = Overflow()
     transition: Transition | None = None
+    # retained_temporarily: the last day the department seats answer; from the
+    # day after, the line's calls go to its 12345 skill queue (seats cancelled)
+    seats_until: date | None = None
     flow: str | None = None  # IVR flow (ivr_flows/) for calls 12345 answers, e.g. "legacy"; none = queue
     expert_seats: bool = False  # 双号并行 1: 建立行业专家选派和管理长效机制
     collect_records: bool = False  # 设分中心 1: 相关数据实时向12345热线平台归集
     row: str | None = None  # the annex row, e.g. "双号并行 2"
     notes: str | None = None  # the annex 备注, as written
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, v: Any) -> Any:
+        if isinstance(v, dict) and "keep_number" in v:
+            raise ValueError(
+                "keep_number is no longer a setting: the mode says whether the number is kept "
+                "(整体并入 cancels it, 双号并行 and 设分中心 keep it) and `transition` {text, until} "
+                "is what a cancelled number plays before it connects, until its last day"
+            )
+        return v
 
     @field_validator("number", mode="before")
     @classmethod
@@ -114,9 +140,13 @@ class Line(_Model):
 
     @property
     def number_kept(self) -> bool:
-        if self.keep_number is not None:
-            return self.keep_number
+        """整体并入 cancels the number (after its 过渡期 the carrier stops sending it);
+        双号并行 and 设分中心 keep it."""
         return self.canonical_mode != "merge"
+
+    def seats_answer(self, day: date | None) -> bool:
+        """Whether the department seats still answer on ``day`` (None: no date rules)."""
+        return self.seats_until is None or day is None or day <= self.seats_until
 
     @property
     def always_open(self) -> bool:
@@ -197,7 +227,7 @@ class TransferMap(_Model):
     # the city's long-distance code: carriers may deliver 12349 as 031012349 (or +8631012349)
     area_code: str | None = Field(default=None, pattern=r"^0\d{2,3}$")
     hotline: Hotline = Hotline()
-    queues: dict[str, str]  # name -> description
+    queues: dict[str, str | SkillQueue]  # name -> description, or {name, overflow_after, overflow_to}
     departments: dict[str, Department]
     trunks: dict[str, Trunk] = {}
     catch_all: CatchAll = CatchAll()
@@ -222,6 +252,33 @@ class TransferMap(_Model):
     def overflow_to(self, line: Line) -> str:
         """Where ``line`` overflows: a queue, a number of the map, or the hotline's number."""
         return line.overflow.to if line.overflow.to is not None else self.hotline.number
+
+    def queue_description(self, name: str) -> str:
+        q = self.queues.get(name)
+        return q.name if isinstance(q, SkillQueue) else (q or "")
+
+    def queue_overflow(self, name: str) -> tuple[int | None, str]:
+        """(longest wait in seconds or None, the next queue or "") of queue ``name``.
+
+        The hotline's queue is the last: it never sends a caller on.  Every other
+        queue hands its callers on to ``overflow_to`` (the hotline's queue by
+        default) after ``overflow_after`` seconds, and at once when none of its
+        members can take a call (queues.conf joinempty / leavewhenempty)."""
+        if name == self.hotline.queue:
+            return None, ""
+        q = self.queues.get(name)
+        if isinstance(q, SkillQueue):
+            return q.overflow_after, q.overflow_to or self.hotline.queue
+        return None, self.hotline.queue
+
+    def expert_queues(self) -> dict[str, str]:
+        """{expert queue: description} for the skills of the lines with ``expert_seats``."""
+        out = {}
+        for ln in self.lines:
+            if ln.expert_seats:
+                skill = self.skill_of(ln)
+                out[expert_queue(skill)] = f"{self.queue_description(skill) or skill} 行业专家"
+        return out
 
     def line(self, number: str) -> Line | None:
         return self._by_number.get(number)
@@ -261,3 +318,7 @@ class TransferMap(_Model):
         if line.canonical_mode == "dual" and line.seats != "cancelled":
             return line.target
         return None
+
+    def target_on(self, line: Line, day: date | None) -> str | None:
+        """:meth:`target_of` on ``day``: None once the retained_temporarily seats ended."""
+        return self.target_of(line) if line.seats_answer(day) else None

@@ -30,6 +30,15 @@ def queue_name_problem(name: object) -> str | None:
     return None
 
 
+# the queue of a skill's 行业专家 (expert seats, a line's ``expert_seats: true``)
+EXPERT_SUFFIX = "-expert"
+
+
+def expert_queue(skill: str) -> str:
+    """The expert queue of ``skill``: gongjijin -> gongjijin-expert."""
+    return skill + EXPERT_SUFFIX
+
+
 def check_queue_name(name: str) -> str:
     """``name`` when it is a usable queue name; ValueError saying why not."""
     problem = queue_name_problem(name)

@@ -34,7 +34,8 @@ SERVICE_LEVEL = 15  # GB/T 33358: answer within 15 s
 SKILL_EMPTY = "paused,unavailable,invalid,unknown"
 
 # feature codes dialled from an agent's softphone
-FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*74"}
+# expert: *8<number> consults the 行业专家 queue of that line (expert_seats), by attended transfer
+FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*74", "expert": "*8"}
 # *73N pauses with a reason
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting", "5": "after-call"}
 
@@ -93,10 +94,11 @@ class RegistryUnavailable(RuntimeError):
 
 
 def skills_of(tmap: Any) -> tuple[str, dict[str, str]]:
-    """(the hotline's queue, {queue: description}) from the map."""
+    """(the hotline's queue, {queue: description}) from the map, the expert queues included."""
     general = tmap.hotline.queue
-    queues = dict(tmap.queues)
+    queues = {name: tmap.queue_description(name) for name in tmap.queues}
     queues.setdefault(general, tmap.hotline.name)
+    queues.update(tmap.expert_queues())
     return general, queues
 
 
@@ -106,11 +108,22 @@ def build_specs(
     strategy: str = DEFAULT_STRATEGY,
     wrapuptime: int = DEFAULT_WRAPUP,
     ring_timeout: int = DEFAULT_RING_TIMEOUT,
+    limits: dict[str, tuple[int | None, str]] | None = None,
+    experts: frozenset[str] = frozenset(),
 ) -> list[dict]:
-    """Pure: one spec per skill queue, the general queue first."""
+    """Pure: one spec per skill queue, the general queue first.
+
+    ``limits``: {queue: (longest wait in seconds or None, next queue)} (the
+    map's ``overflow_after`` / ``overflow_to``; default: no limit, the general
+    queue next).  ``experts``: the 行业专家 queues, which agents consult: they
+    hand nobody on, and a consult finds out at once when no expert is there."""
+    limits = limits or {}
     out = []
     for name in [general] + sorted(q for q in queues if q != general):
         is_general = name == general
+        max_wait, nxt = limits.get(name, (None, "" if is_general else general))
+        if name in experts:
+            max_wait, nxt = None, ""
         out.append(
             {
                 "name": name,
@@ -123,7 +136,8 @@ def build_specs(
                 # wait even when nobody is logged in; skill queues hand over to it
                 "joinempty": "yes" if is_general else SKILL_EMPTY,
                 "leavewhenempty": "no" if is_general else SKILL_EMPTY,
-                "overflow": "" if is_general else general,
+                "overflow": nxt,
+                "max_wait": max_wait,
                 # a cross-skilled agent free for both takes the skill queue's caller first
                 "weight": 0 if is_general else 1,
             }
@@ -133,7 +147,9 @@ def build_specs(
 
 def queue_specs(tmap: Any, settings: Any) -> list[dict]:
     general, queues = skills_of(tmap)
-    return build_specs(general, queues, **knobs(settings))
+    limits = {name: tmap.queue_overflow(name) for name in tmap.queues}
+    experts = frozenset(tmap.expert_queues())
+    return build_specs(general, queues, **knobs(settings), limits=limits, experts=experts)
 
 
 def agents_for_render(settings: Any, secrets: dict) -> list[dict]:

@@ -9,7 +9,8 @@ handed only to that agent's session.
 Transfer targets are what the agents' dialplan context can dial
 (extensions_agents.conf.j2 includes hotline-transfer): every line of the map
 that has a target trunk (department seats, a sub-center, the province
-platform), from the map Asterisk was last rendered with, and the supervisors
+platform), the 行业专家 of the lines with ``expert_seats`` (``*8<number>``),
+from the map Asterisk was last rendered with, and the supervisors
 bound to a phone (``hotline user add --role supervisor --extension``)."""
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ from hotline.secrets import ensure_sip_password
 from hotline.settings import Settings, load_calendar
 from hotline.transfer_map import load_map
 from hotline.yamlsrc import ConfigError
+from queues.config import FEATURE_CODES
 from web.accounts import Account
 
-KIND_TEXT = {"seats": "部门坐席", "subcenter": "分中心", "province": "省平台", "supervisor": "班长"}
+KIND_TEXT = {
+    "expert": "行业专家",
+    "seats": "部门坐席",
+    "subcenter": "分中心",
+    "province": "省平台",
+    "supervisor": "班长",
+}
 
 
 def softphone_config(settings: Settings, host: str, extension: str, display: str) -> dict[str, Any]:
@@ -63,6 +71,9 @@ def transfer_targets(settings: Settings, accounts: list[Account]) -> list[dict[s
             if trunk and trunk in tmap.trunks:
                 kind = tmap.trunks[trunk].kind
                 rows.append({"number": ln.number, "name": ln.name, "kind": kind, "kind_text": KIND_TEXT[kind]})
+            if ln.expert_seats:  # the expert queue of the line's skill (extensions_routes.conf hotline-transfer)
+                number = FEATURE_CODES["expert"] + ln.number
+                rows.append({"number": number, "name": ln.name, "kind": "expert", "kind_text": KIND_TEXT["expert"]})
         order = list(KIND_TEXT)
         out += sorted(rows, key=lambda r: (order.index(r["kind"]), r["number"]))
     for a in accounts:

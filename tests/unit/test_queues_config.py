@@ -46,10 +46,12 @@ def test_rendered_queues_follow_the_map(tmp_path):
     s = Settings(home=tmp_path)
     tmap = load_map_for(s)
     text = _render(tmp_path)["queues.conf"]
-    for name in tmap.queues:
+    names = [*tmap.queues, *tmap.expert_queues()]
+    assert tmap.expert_queues() == {"gongjijin-expert": "住房公积金 行业专家"}  # 12329 expert_seats
+    for name in names:
         assert f"\n[{name}]\n" in text
-    assert text.count("servicelevel = 15") == len(tmap.queues)
-    assert text.count("autofill = yes") == len(tmap.queues) + 1
+    assert text.count("servicelevel = 15") == len(names)
+    assert text.count("autofill = yes") == len(names) + 1
     assert "wrapuptime = 5" in text and "strategy = rrmemory" in text
 
 
