@@ -20,6 +20,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from deploy.asterisk import Asterisk
@@ -42,8 +43,6 @@ def _exec(argv: list[str]) -> str:
 
 def environment(settings: Settings) -> str:
     """The ``HOTLINE_*`` settings of this node, as a systemd EnvironmentFile."""
-    from dataclasses import fields
-
     lines = ["# hotline settings of this node (rendered by `hotline units`)"]
     for f in fields(settings):
         value = str(getattr(settings, f.name))

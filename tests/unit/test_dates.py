@@ -92,7 +92,9 @@ def test_hotline_up_start_up_path_does_not_refuse(today, tmp_path, monkeypatch):
     assert any("transition announcement" in w for w in warnings)
     assert load_map_for(settings).calendar.today() == today  # the real default path, no `today` given
     platform = Platform(settings)
-    platform.asterisk = SimpleNamespace(paths=AstPaths.under(str(tmp_path / "ast")), sounds=None, etc=tmp_path / "etc")
+    platform.asterisk = SimpleNamespace(
+        paths=AstPaths.under(str(tmp_path / "ast")), sounds=None, etc=tmp_path / "etc", run_as=lambda: None
+    )
     (tmp_path / "etc").mkdir()
     files = platform.render(agents=[{"name": "1001", "password": "pw", "skills": {}}])
     assert settings.accepted_map.exists()
@@ -105,7 +107,9 @@ def test_the_fallback_dialplan_plays_the_announcement_during_the_transition(tmp_
     _clock(monkeypatch, date(2027, 6, 30))
     settings = migrated(Settings.from_env({}, home=tmp_path / "home", holidays_dir=ROOT / "holidays"))
     platform = Platform(settings)
-    platform.asterisk = SimpleNamespace(paths=AstPaths.under(str(tmp_path / "ast")), sounds=None, etc=tmp_path / "etc")
+    platform.asterisk = SimpleNamespace(
+        paths=AstPaths.under(str(tmp_path / "ast")), sounds=None, etc=tmp_path / "etc", run_as=lambda: None
+    )
     (tmp_path / "etc").mkdir()
     files = platform.render(agents=[])
     assert "transition-12349" in files["extensions_routes.conf"]
