@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -152,7 +153,7 @@ def test_no_callback_skips_the_call_in_the_state_machine():
     done = states.apply(r.state, "evaluate", "agent", {})
     assert done.state.status == "closed" and done.state.satisfaction is None
     # without the flag the reply goes to 回访, and a rating is needed after a reached call
-    plain = states.apply(states.replace(s, no_callback=False), "review_reply", "dispatcher", {"decision": "accept"})
+    plain = states.apply(replace(s, no_callback=False), "review_reply", "dispatcher", {"decision": "accept"})
     assert plain.state.status == "callback"
 
 
@@ -163,8 +164,7 @@ def test_the_dialer_may_record_the_callback_and_the_survey():
     assert r.state.status == "dispatched" and r.state.round == 2  # 不满意: the store's reopen rule
 
 
-def test_unused_namespace_guard():
-    # settings_from reads only the HOTLINE_REVISIT_* fields
+def test_settings_from_reads_only_the_revisit_fields():
     ns = SimpleNamespace(
         revisit_window="08:00-21:00", revisit_interval_minutes=1, revisit_max_calls=1, revisit_ring_seconds=5
     )

@@ -15,12 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('orders') as batch:
-        batch.add_column(sa.Column('no_callback', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column('revisit_lock_until', sa.DateTime(timezone=True), nullable=True))
+    # plain ADD COLUMN (no batch): a batch rebuild of orders on SQLite would drop its FTS triggers
+    op.add_column('orders', sa.Column('no_callback', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('orders', sa.Column('revisit_lock_until', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('orders') as batch:
-        batch.drop_column('revisit_lock_until')
-        batch.drop_column('no_callback')
+    op.drop_column('orders', 'revisit_lock_until')
+    op.drop_column('orders', 'no_callback')
