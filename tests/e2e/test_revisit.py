@@ -12,6 +12,7 @@ once.  The clock is injected (a morning inside the calling window); the calls ar
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta
@@ -21,9 +22,11 @@ import pytest
 
 from hotline.ami import connect
 from hotline.auth import Principal
+from hotline.settings import settings_env
 from tests.e2e.harness import SIPP_DIR, free_port, media_port
 from tests.e2e.test_ivr import dtmf
 from workorder.db import Database
+from workorder.jobs_cli import heartbeat_path, read_heartbeat
 from workorder.models import Record
 from workorder.revisit import RevisitSettings, parse_window
 from workorder.revisit_service import Dialer, Revisits
@@ -242,3 +245,50 @@ def test_the_citizens_are_called_back_surveyed_and_retried(setup):
     # the 不需要回访 order closes with its 评价, no rating needed
     closed = store.transition(ids["nocallback"], "evaluate", {}, AGENT)
     assert closed["status"] == "closed" and closed["satisfaction"] is None
+
+
+def test_the_jobs_service_dials_with_its_settings(setup, tmp_path):
+    """`hotline jobs` itself (as `hotline up` runs it): its settings, its AMI, the real clock."""
+    stack, store, clock, citizens = setup
+    real = Store(store.db)  # the real clock, like the service
+    for c in Revisits(real, dialer(stack, real, {}).revisits.cfg).candidates():
+        real.transition(c.order_id, "callback", {"reached": True}, AGENT)  # the first test's leftovers
+    citizen = Citizen(
+        stack,
+        tmp_path,
+        "basic",
+        stack.sipp_file("revisit_citizen.xml", {"REVISIT_WAIT": "1500", "<!-- REVISIT_KEYS -->": dtmf("2")}),
+    )
+    phone = "13912000006"
+    try:
+        oid = to_callback(real, phone)["id"]
+        local = datetime.now(real.cfg.calendar.tz)
+        window = f"{(local - timedelta(hours=1)):%H:%M}-{(local + timedelta(hours=1)):%H:%M}"  # may cross midnight
+        env = settings_env(stack.settings)
+        env.update(
+            {
+                "HOTLINE_REVISIT_WINDOW": window,
+                "HOTLINE_REVISIT_RING_SECONDS": "4",
+                "HOTLINE_CALLBACK_DIAL": f"PJSIP/pstn/sip:{{number}}@127.0.0.1:{citizen.port}",
+            }
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "deploy.cli", "jobs", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        beat_file = heartbeat_path(stack.settings)
+        beat = read_heartbeat(beat_file)
+        beat_file.unlink(missing_ok=True)  # the service writes its own when it starts again
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        assert beat is not None and beat["ok"], beat
+        rv = beat["result"]["revisit"]
+        assert rv["called"] == 1 and rv["results"][0]["order"] == oid, rv
+        got = real.get(oid, AGENT)
+        assert got["status"] == "closed" and got["satisfaction"] == 3, got  # key 2: 基本满意
+        log = citizen.log.read_text(errors="replace")
+        assert f"REVISIT to={phone} from={real.cfg.hotline_number}" in log, log[-2000:]  # the hotline calls
+    finally:
+        citizen.stop()
