@@ -121,11 +121,15 @@ class Revisits:
         now = store.now()
 
         def tx(s: Session):
+            # released without touching the version: an agent's open form stays valid
+            s.execute(
+                update(Order)
+                .where(Order.id == order_id)
+                .values(revisit_lock_until=None)
+                .execution_options(synchronize_session=False)
+            )
             o = s.get(Order, order_id)
-            if o is None:
-                return None
-            o.revisit_lock_until = None
-            if o.status != "callback":
+            if o is None or o.status != "callback":
                 return None
             note = f"回访外呼: {oc.cause}"
             store._apply(s, o, "callback", {"reached": oc.reached, "note": note}, REVISIT, None, now)
@@ -262,7 +266,12 @@ class Dialer:
             if call is None:
                 continue
             oc = R.outcome(msg.get("Reason"), msg.get("Digit"))
-            written = rv.record(call.order_id, oc)
+            try:
+                written = rv.record(call.order_id, oc)
+            except Exception as exc:  # e.g. the order changed under us: log it, keep the other calls' results
+                log.exception("revisit result not written (order %s)", call.order_id)
+                results.append({"order": call.order_id, "cause": oc.cause, "error": f"{type(exc).__name__}: {exc}"})
+                continue
             event(
                 log,
                 "revisit result",

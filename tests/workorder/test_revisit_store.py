@@ -76,8 +76,10 @@ def test_claim_candidates_and_results(db_url):
         # a manual 回访 came first: the dialer's late result writes nothing
         assert rv.claim(a, clock())
         store.transition(a, "callback", {"reached": True}, AGENT)
+        before = store.get(a, AGENT)["version"]
         assert rv.record(a, Outcome(True, 2, "answered")) is None
-        assert store.get(a, AGENT)["status"] == "evaluation"
+        after = store.get(a, AGENT)
+        assert after["status"] == "evaluation" and after["version"] == before  # an open form stays valid
         assert not [c for c in rv.candidates() if c.order_id == a]
     finally:
         store.db.dispose()
