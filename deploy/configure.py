@@ -26,6 +26,7 @@ from asterisk_conf.render import AstPaths, RenderInputs, render
 from hotline.log import event
 from hotline.settings import Settings
 from queues import config as qconfig
+from workorder import revisit
 
 log = logging.getLogger("deploy.configure")
 
@@ -39,8 +40,8 @@ class PromptReport:
 
 
 def prompt_texts(tmap: Any) -> dict[str, str]:
-    """Every prompt the rendered configuration plays: the map's and the queues'."""
-    return {**P.map_prompts(tmap), **qconfig.prompt_texts(tmap)}
+    """Every prompt the rendered configuration plays: the map's, the queues' and the 回访 survey's."""
+    return {**P.map_prompts(tmap), **qconfig.prompt_texts(tmap), **revisit.PROMPTS}
 
 
 def synthesise(tmap: Any, sounds_host: Path | None) -> PromptReport:

@@ -95,14 +95,14 @@ class AMIConnection:
 
     _ids = itertools.count(1)
 
-    def __init__(self, host: str, port: int, user: str, secret: str, events: bool = False, timeout: float = 10):
+    def __init__(self, host: str, port: int, user: str, secret: str, events: bool | str = False, timeout: float = 10):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
         self.lock = threading.Lock()
         banner = self._read_line()
         if not banner.startswith("Asterisk Call Manager"):
             raise ConnectionError(f"not AMI: {banner!r}")
-        resp = self.action({"Action": "Login", "Username": user, "Secret": secret, "Events": "on" if events else "off"})
+        resp = self.action({"Action": "Login", "Username": user, "Secret": secret, "Events": _event_mask(events)})
         if resp[0].get("Response") != "Success":
             raise PermissionError(f"AMI login refused: {resp[0].get('Message')}")
 
@@ -147,6 +147,15 @@ class AMIConnection:
                     return out
             raise TimeoutError(f"no complete answer to {action.get('Action')}")
 
+    def send(self, action: dict[str, Any]) -> str:
+        """Send an action without waiting; returns its ActionID.  The answer arrives through
+        :meth:`read_message` (with the events), for a caller that reads everything itself."""
+        action = dict(action)
+        action_id = str(action.setdefault("ActionID", f"h{next(self._ids)}"))
+        with self.lock:
+            self.sock.sendall(_format(action))
+        return action_id
+
     def command(self, cmd: str) -> str:
         resp = self.action({"Action": "Command", "Command": cmd})[0]
         out = resp.get("Output", resp.get("_output", []))
@@ -160,7 +169,14 @@ class AMIConnection:
         self.sock.close()
 
 
-def connect(settings: Any, secrets: dict[str, Any], events: bool = False) -> AMIConnection:
-    """A logged-in blocking connection to this instance's AMI."""
+def _event_mask(events: bool | str) -> str:
+    """Login's Events: True all, False none, or a class list such as ``"user"`` (UserEvent only)."""
+    if isinstance(events, str):
+        return events
+    return "on" if events else "off"
+
+
+def connect(settings: Any, secrets: dict[str, Any], events: bool | str = False) -> AMIConnection:
+    """A logged-in blocking connection to this instance's AMI (``events``: see :func:`_event_mask`)."""
     host, port, user, secret = credentials(settings, secrets)
     return AMIConnection(host, port, user, secret, events=events)

@@ -82,6 +82,13 @@ class Settings:
     vosk_model: str = ""  # a Vosk model directory; empty: DTMF only
     ivr_aht: float = 180  # average handling seconds, for the callback's wait estimate
     callback_dial: str = "PJSIP/pstn/sip:{number}@127.0.0.1:5070"
+    # outbound 回访 (workorder/revisit.py, dialed by the jobs through callback_dial): the calling
+    # window in the hotline's time zone, minutes between attempts (the tries: Rules.callback_max_tries),
+    # calls at once, ring seconds
+    revisit_window: str = "08:00-21:00"
+    revisit_interval_minutes: float = 120
+    revisit_max_calls: int = 4
+    revisit_ring_seconds: int = 30
     # work orders: a folder with local copies of the work-order files (empty: the shipped ones),
     # the upstream (province) push
     workorder_config: str = ""

@@ -30,6 +30,7 @@ FIELDS = (
     "district",
     "urgency",
     "confidential",
+    "no_callback",
     "anonymous",
     "kb_refs",
 )

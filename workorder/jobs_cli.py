@@ -4,7 +4,8 @@ Each pass: raise warnings before deadlines and supervision records after them
 (idempotent), archive orders closed for N days, and push the outbox to the
 upstream (province) endpoint if ``--upstream`` / ``HOTLINE_UPSTREAM_URL`` is set; link new
 call recordings to their orders, purge those older than ``HOTLINE_RECORDING_RETENTION_DAYS``
-and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py).
+and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py); call the
+citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py).
 
 After every pass the job writes its heartbeat, ``<home>/jobs.heartbeat.json``
 (atomically): when the pass ran, whether it succeeded, what it did or the
@@ -30,6 +31,8 @@ from workorder.db import Database
 from workorder.migrate import upgrade
 from workorder.outbox import push_pending
 from workorder.recordings import Recordings, guard
+from workorder.revisit import settings_from
+from workorder.revisit_service import Dialer, Revisits
 from workorder.service import Store
 
 log = logging.getLogger("workorder.jobs")
@@ -96,6 +99,16 @@ def recordings_pass(settings, recordings: Recordings) -> dict:
     return out
 
 
+def revisit_dialer(settings, store: Store) -> Dialer:
+    """The outbound 回访 dialer of this instance (the settings are checked here: a bad one stops the start)."""
+    cfg = settings_from(settings, store.rules.callback_max_tries)
+
+    def connect():
+        return ami.connect(settings, load_secrets(settings.secrets_file), events="user")
+
+    return Dialer(Revisits(store, cfg), settings.callback_dial, connect, caller_id=store.cfg.hotline_number)
+
+
 def _recordings(settings, db: Database) -> Recordings | None:
     try:
         paths = read_instance_paths(settings)
@@ -108,6 +121,7 @@ def run(args, settings) -> int:
     upgrade(settings.database_url)
     store = Store(Database(settings.database_url))
     recordings = _recordings(settings, store.db)
+    dialer = revisit_dialer(settings, store)
     beat = heartbeat_path(settings)
     upstream = args.upstream or settings.upstream_url
     while True:
@@ -116,6 +130,7 @@ def run(args, settings) -> int:
             out = one_pass(store, upstream, args.archive_after_days, token=settings.upstream_token or None)
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
+            out["revisit"] = dialer.run_pass()
             event(log, "jobs pass", **{k: v for k, v in out.items()})
             record.update(ok=True, result=out)
         except Exception as exc:

@@ -130,6 +130,10 @@ class Order(Base):
     extension_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     callback_attempts: Mapped[int] = mapped_column(Integer, default=0)
     callback_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # outbound 回访 (workorder/revisit.py): the citizen asked for no call-back (不需要回访); a call
+    # to this order is under way until revisit_lock_until (any jobs node: claimed by one UPDATE)
+    no_callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    revisit_lock_until: Mapped[datetime | None] = mapped_column()
     dispatched_ever: Mapped[bool] = mapped_column(Boolean, default=False)
     status_before_return: Mapped[str | None] = mapped_column(String(16))
     disposition: Mapped[str | None] = mapped_column(String(32))

@@ -378,6 +378,7 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
             "appeal",
             "appeal_reviewed",
             "callback_failed",
+            "callback_waived",
         ):
             self._rec(
                 s, o, t, p, now, unit=ev.get("unit"), **{k: v for k, v in ev.items() if k not in ("type", "unit")}

@@ -14,6 +14,7 @@ The loop follows the Handan plan (受理、派单、办理、答复、督办、�
       |                  |--reject--> rejected (不予受理, disposition code)
       |                  \\--merge--> merged (并单, parent order)
     handling --reply--> replied --review_reply(accept)--> callback --callback(reached)--> evaluation
+    replied --review_reply(accept), no_callback (不需要回访)--> evaluation (no call, no rating needed)
     evaluation --evaluate(dissatisfied, unit at fault)--> dispatched (重办, next round)
     dispatched|handling --return--> return_review --review_return--> dispatched | back
     closed --appeal--> appeal_review --review_appeal--> closed
@@ -60,6 +61,7 @@ class OrderState:
     satisfaction: int | None = None
     disposition: str | None = None
     parent_id: int | None = None
+    no_callback: bool = False  # the citizen asked for no call-back (不需要回访)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,9 @@ TRANSITIONS: dict[str, Transition] = {
     "decide_extension": _t({"dispatched", "handling"}, REVIEWERS, "延期审批"),
     "reply": _t({"handling"}, {"department"}, "答复", unit_only=True),
     "review_reply": _t({"replied"}, REVIEWERS, "审核"),
-    "callback": _t({"callback"}, HOTLINE, "回访"),
-    "evaluate": _t({"evaluation"}, HOTLINE | {"ivr"}, "评价"),
+    # SYSTEM: the outbound 回访 dialer (workorder/revisit_service.py) records its calls and the survey
+    "callback": _t({"callback"}, HOTLINE | {SYSTEM}, "回访"),
+    "evaluate": _t({"evaluation"}, HOTLINE | {"ivr", SYSTEM}, "评价"),
     "appeal": _t({"closed"}, {"department"}, "申诉", unit_only=True),
     "review_appeal": _t({"appeal_review"}, {"supervisor", "admin"}, "申诉审核"),
     "archive": _t({"closed"}, {"supervisor", "admin", SYSTEM}, "归档"),
@@ -286,6 +289,10 @@ def _review_reply(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) ->
     decision = _choice(p, "decision", ("accept", "send_back"), "review_reply")
     ev.append({"type": "reply_reviewed", "decision": decision})
     if decision == "accept":
+        if s.no_callback:
+            # 不需要回访: no call; the order waits for its 评价 (办结) without a rating
+            ev.append({"type": "callback_waived"})
+            return replace(s, status="evaluation", callback_attempts=0)
         return replace(s, status="callback", callback_attempts=0)
     return replace(s, status="handling")
 
@@ -314,7 +321,7 @@ def _callback(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Ord
 
 def _evaluate(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     score = p.get("satisfaction")
-    if score is None and not s.callback_failed:
+    if score is None and not (s.callback_failed or s.no_callback):
         raise TransitionError("missing_field", "evaluate needs 'satisfaction' 1..5 (the callback reached the caller)")
     if score is not None and score not in SATISFACTION:
         raise TransitionError("bad_field", f"satisfaction must be 1..5 ({'/'.join(SATISFACTION.values())})")

@@ -75,6 +75,7 @@ def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
         "designated": o.designated,
         "extension_pending": o.extension_pending,
         "callback_attempts": o.callback_attempts,
+        "no_callback": o.no_callback,
         "disposition": o.disposition,
         "transfer_to": o.transfer_to,
         "satisfaction": o.satisfaction,
@@ -176,6 +177,7 @@ def state_of(o: Order) -> states.OrderState:
         satisfaction=o.satisfaction,
         disposition=o.disposition,
         parent_id=o.parent_id,
+        no_callback=o.no_callback,
     )
 
 
@@ -195,13 +197,14 @@ def _put_state(o: Order, st: states.OrderState) -> None:
     )
 
 
-NOT_NULL = frozenset({"channel", "anonymous", "confidential", "urgency", "kb_refs"})
+NOT_NULL = frozenset({"channel", "anonymous", "confidential", "no_callback", "urgency", "kb_refs"})
 EDITABLE = (
     "channel",
     "caller_name",
     "caller_phone",
     "anonymous",
     "confidential",
+    "no_callback",
     "type",
     "category_code",
     "title",

@@ -177,6 +177,7 @@ def test_agent_fills_in_and_dispatches_the_order(site):
             "address": "丛台区",
             "title": "低保",
             "content": "咨询低保办理进度",
+            "no_callback": True,
         },
     }
     r = c.post(url, headers=csrf, json=body)
@@ -188,6 +189,7 @@ def test_agent_fills_in_and_dispatches_the_order(site):
         ["gjj"],
         "1790000000.42",
     )
+    assert o["no_callback"] is True  # 不需要回访, the form's checkbox
     assert draft["number"] in c.get("/agent/recent").text
     assert c.post(url, headers=csrf, json={"step": "nope"}).status_code == 422
     assert c.post(url, headers=csrf, json={"step": "save", "fields": {"type": "x"}}).status_code == 422

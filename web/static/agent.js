@@ -128,6 +128,7 @@
     $("form-status").textContent = o.status_text || o.status;
     FIELDS.forEach(function (k) { $("f-" + k).value = o[k] === null || o[k] === undefined ? (k === "urgency" ? "normal" : "") : o[k]; });
     $("f-confidential").checked = !!o.confidential;
+    $("f-no_callback").checked = !!o.no_callback;
     kbRefs = (o.kb_refs || []).slice();
     $("f-kb_refs").textContent = kbRefs.join("、");
     say("form-error", "");
@@ -151,6 +152,7 @@
     FIELDS.forEach(function (k) { var v = $("f-" + k).value.trim(); fields[k] = v === "" ? null : v; });
     if (!fields.urgency) delete fields.urgency;
     fields.confidential = $("f-confidential").checked;
+    fields.no_callback = $("f-no_callback").checked;
     var body = { step: step(), fields: fields, version: current.version };
     if (body.step === "dispatch") {
       body.main_unit = $("f-main_unit").value || null;

@@ -45,6 +45,7 @@ class OrderFields(_Body):
     caller_phone: Phone | None = None
     anonymous: bool | None = None
     confidential: bool | None = None
+    no_callback: bool | None = Field(None, description="the citizen asked for no call-back (不需要回访)")
     type: TypeCode | None = None
     category_code: CategoryCode | None = None
     title: Text(200) | None = None
