@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("deploy.commands_up", "set up and run the whole platform in the foreground"),
     "status": ("deploy.commands_status", "show what runs and how to reach it"),
     "render": ("deploy.commands_render", "render the Asterisk configuration from settings and transfer_map.yaml"),
+    "asterisk": (
+        "deploy.commands_asterisk",
+        "Asterisk's CLI on this instance: -rx 'core show channels', or the console",
+    ),
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
     "map show": ("agi.map_show", "print the route every number in the map takes"),
