@@ -144,6 +144,15 @@ class Asterisk:
     def sounds(self) -> Path:
         return self.host_path(self.paths.sounds)
 
+    @property
+    def control_socket(self) -> Path:
+        """The instance's CLI control socket (``asterisk -r`` talks to it), on the host."""
+        return self.host_path(self.paths.run) / "asterisk.ctl"
+
+    def cli_argv(self, *args: str) -> list[str]:
+        """The argv of ``asterisk <args>`` against this instance (inside the chroot when there is one)."""
+        return self._cmd(*args)
+
     def _cmd(self, *args: str) -> list[str]:
         base = [self.exe, "-C", f"{self.paths.etc}/asterisk.conf", *args]
         return ["chroot", str(self.rootfs), *base] if self.rootfs else base
@@ -256,8 +265,7 @@ class Asterisk:
         return r.stdout
 
     def running(self) -> bool:
-        ctl = self.host_path(self.paths.run) / "asterisk.ctl"
-        return ctl.exists() and bool(self.rx("core show version", timeout=5).strip())
+        return self.control_socket.exists() and bool(self.rx("core show version", timeout=5).strip())
 
     def stop(self, timeout: float = 20) -> None:
         self.rx("core stop now", timeout=timeout)

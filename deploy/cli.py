@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "prepare the Asterisk instance (config, prompts, owner) without starting it",
     ),
     "render": ("deploy.commands_render", "render the Asterisk configuration from settings and transfer_map.yaml"),
+    "asterisk": (
+        "deploy.commands_asterisk",
+        "Asterisk's CLI on this instance: -rx 'core show channels', or the console",
+    ),
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
     "map show": ("agi.map_show", "print the route every number in the map takes"),

@@ -218,7 +218,8 @@ class Platform:
             f"      sipp -sf tests/e2e/sipp/citizen_call.xml -s {number} {s.bind}:{s.sip_trunk_port}"
             " -p 5099 -m 1 -key caller 13800138000",
             f"  AMI {s.bind}:{s.ami_port}, ARI http://{s.bind}:{s.http_port}/ari, "
-            f"API http://{s.bind}:{s.api_port}/docs; secrets in {s.secrets_file} (mode 0600)",
+            f"API http://{s.bind}:{s.api_port}/api/v1 (schema: /api/v1/openapi.json, with a token); "
+            f"secrets in {s.secrets_file} (mode 0600)",
             f"  Logs: {s.log_dir} and {self.asterisk.log_dir if self.asterisk else ''}",
             "  Stop with Ctrl-C.",
         ]

@@ -12,10 +12,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from hotline.auth import Principal
+from workorder import privacy
 from workorder.models import Department, Order
 from workorder.service import Conflict, Store
 from workorder.states import allowed_actions
-from workorder.views import SUMMARY, order_dict, state_of, summary_dict
+from workorder.views import SUMMARY, order_dict, sees_caller_sql, state_of, summary_dict
 
 CURRENT_WINDOW = timedelta(hours=4)
 STEPS = ("save", "accept", "dispatch", "direct_answer", "reject")
@@ -41,10 +42,11 @@ def _pop(store: Store, o: Order, p: Principal) -> dict:
     out["allowed_actions"] = allowed_actions(state_of(o), p.role, p.department)
     earlier: list[dict] = []
     with store.db.read() as s:
-        if o.caller_phone:
+        if o.caller_phone and privacy.sees(p, o):  # else the earlier orders would tell the masked number
             rows = s.execute(
                 select(*SUMMARY)
-                .where(Order.caller_phone == o.caller_phone, Order.id != o.id)
+                # the caller's earlier orders whose caller the agent sees (workorder.privacy)
+                .where(Order.caller_phone == o.caller_phone, Order.id != o.id, sees_caller_sql(p))
                 .order_by(Order.id.desc())
                 .limit(10)
             )

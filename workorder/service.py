@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from hotline.auth import Principal
 from workorder import deadlines as dl
-from workorder import states
+from workorder import privacy, states
 from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
 from workorder.errors import Conflict, Forbidden, Invalid, NotFound
@@ -31,7 +31,6 @@ from workorder.service_reads import ReadsMixin
 from workorder.views import (
     AUDIT_CTX,
     NOT_NULL,
-    PHONE_ROLES,
     SYSTEM,
     _iso,
     _put_state,
@@ -43,7 +42,6 @@ from workorder.views import (
 
 __all__ = [
     "AUDIT_CTX",
-    "PHONE_ROLES",
     "SYSTEM",
     "Conflict",
     "Forbidden",
@@ -176,6 +174,9 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
                 if o.status not in ("draft", "accepted"):
                     raise Conflict("invalid_state", f"only draft or accepted orders can be edited, not {o.status}")
                 self._check_refs(s, data)
+                refusal = privacy.edit_refusal(p, o, data)
+                if refusal:
+                    raise Forbidden(refusal)
                 for k, v in data.items():
                     if v is None and k in NOT_NULL:
                         raise Invalid(k, "may not be null")

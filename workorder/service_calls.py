@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hotline.auth import Principal
 from hotline.log import event
-from workorder import states
+from workorder import privacy, states
 from workorder.errors import Forbidden, NotFound
 from workorder.models import Department, Order, Survey, Transition
 from workorder.views import _iso, order_dict
@@ -104,7 +104,10 @@ class CallsMixin:
                 s.flush()
                 self._created(s, o, p, now, "call answered")
             self._audit_tx(s, o.id, 201 if created else 200)
-            opens = [order_dict(x, p) for x in self._open_orders_of(s, o.caller_phone or "", o.id)]
+            # the caller's other open orders, when this principal sees the caller: only those whose
+            # caller it sees too (workorder.privacy)
+            others = self._open_orders_of(s, o.caller_phone or "", o.id) if privacy.sees(p, o) else []
+            opens = [order_dict(x, p) for x in others if privacy.sees(p, x)]
             return {"order": order_dict(o, p), "open_orders": opens}, created
 
         return self.db.run(tx)

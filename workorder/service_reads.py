@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlalchemy import func, literal_column, or_, select, text
 
 from hotline.auth import Principal
-from workorder import states
-from workorder.errors import NotFound
+from workorder import privacy, states
+from workorder.errors import Forbidden, NotFound
 from workorder.models import Order, Record, Transition
 from workorder.views import (
     SUMMARY,
     _iso,
     order_dict,
+    sees_caller_sql,
     state_of,
     summary_dict,
 )
@@ -92,7 +93,10 @@ class ReadsMixin:
         if unit:
             stmt = stmt.where(Order.main_unit == unit)
         if phone:
-            stmt = stmt.where(Order.caller_phone == phone)
+            if p.role not in privacy.SEARCHERS:
+                raise Forbidden(f"role {p.role!r} may not look orders up by caller number")
+            # only orders whose caller this principal sees in clear: a match on a masked one tells who filed it
+            stmt = stmt.where(Order.caller_phone == phone, sees_caller_sql(p))
         if since:
             stmt = stmt.where(Order.created_at >= since)
         if until:

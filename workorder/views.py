@@ -6,23 +6,28 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, false, or_, true
+
 from hotline.auth import Principal
-from hotline.log import mask_number
 from hotline.settings import local_zone
-from workorder import states
+from workorder import privacy, states
 from workorder.models import Order
 
 SYSTEM = Principal(subject="system:jobs", role="system")
 # set by the API's audit middleware: {"state": <request state dict>, "method": ..., "path": ...}
 AUDIT_CTX: ContextVar[dict | None] = ContextVar("workorder_audit", default=None)
-# who sees caller numbers in clear; department sees them unless the caller asked for confidentiality
-PHONE_ROLES = frozenset({"agent", "dispatcher", "admin", "calls"})
 
 
-def sees_phone(p: Principal, o: Order) -> bool:
-    if p.role in PHONE_ROLES:
-        return True
-    return p.role == "department" and not o.confidential
+def sees_caller_sql(p: Principal):
+    """SQL condition: the orders whose caller ``p`` sees in clear (:func:`workorder.privacy.sees`)."""
+    if p.role in privacy.ALL_CALLERS:
+        return true()
+    if p.role not in privacy.ORDINARY_CALLERS:
+        return false()
+    ordinary = and_(Order.confidential.is_not(True), Order.anonymous.is_not(True))
+    if p.role == privacy.OWN_ORDERS:
+        return or_(ordinary, Order.agent == p.subject, Order.created_by == p.subject)
+    return ordinary
 
 
 def _iso(d: datetime | None) -> str | None:
@@ -30,12 +35,9 @@ def _iso(d: datetime | None) -> str | None:
 
 
 def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
-    phone = o.caller_phone
-    if p is not None and phone and not sees_phone(p, o):
-        phone = mask_number(phone)
-    name = o.caller_name
-    if p is not None and o.confidential and p.role not in PHONE_ROLES:
-        name = None if not name else name[0] + "*" * (len(name) - 1)
+    """The whole order; the caller masked per :mod:`workorder.privacy` (``p=None``: unmasked,
+    for the outbox and other internal readers)."""
+    phone, name = privacy.caller_of(o.caller_phone, o.caller_name, p is None or privacy.sees(p, o))
     return {
         "id": o.id,
         "number": o.number,
@@ -101,6 +103,9 @@ SUMMARY = (
     Order.caller_name,
     Order.caller_phone,
     Order.confidential,
+    Order.anonymous,
+    Order.agent,
+    Order.created_by,
     Order.type,
     Order.category_code,
     Order.title,
@@ -118,12 +123,7 @@ SUMMARY = (
 
 def summary_dict(r, p: Principal) -> dict[str, Any]:
     """A list row: the summary columns only (no content), masked like :func:`order_dict`."""
-    phone, name = r.caller_phone, r.caller_name
-    hidden = r.confidential and p.role not in PHONE_ROLES
-    if phone and not (p.role in PHONE_ROLES or (p.role == "department" and not r.confidential)):
-        phone = mask_number(phone)
-    if hidden and name:
-        name = name[0] + "*" * (len(name) - 1)
+    phone, name = privacy.caller_of(r.caller_phone, r.caller_name, privacy.sees(p, r))
     return {
         "id": r.id,
         "number": r.number,
@@ -151,13 +151,10 @@ def summary_dict(r, p: Principal) -> dict[str, Any]:
 
 def masked(snapshot: dict, o: Order, p: Principal) -> dict:
     """The principal's view of a full snapshot made by :func:`order_dict` (same masking rules)."""
-    if sees_phone(p, o) and not (o.confidential and p.role not in PHONE_ROLES):
+    if privacy.sees(p, o):
         return snapshot
     out = dict(snapshot)
-    if out["caller_phone"] and not sees_phone(p, o):
-        out["caller_phone"] = mask_number(out["caller_phone"])
-    if o.confidential and p.role not in PHONE_ROLES and out["caller_name"]:
-        out["caller_name"] = out["caller_name"][0] + "*" * (len(out["caller_name"]) - 1)
+    out["caller_phone"], out["caller_name"] = privacy.caller_of(out["caller_phone"], out["caller_name"], False)
     return out
 
 

@@ -150,6 +150,11 @@
   function formBody() {
     var fields = {};
     FIELDS.forEach(function (k) { var v = $("f-" + k).value.trim(); fields[k] = v === "" ? null : v; });
+    // the caller as loaded goes back unsent: it may be masked (workorder/privacy.py), and a
+    // masked number is no number to write
+    ["caller_name", "caller_phone"].forEach(function (k) {
+      if (fields[k] === (current[k] === undefined ? null : current[k])) delete fields[k];
+    });
     if (!fields.urgency) delete fields.urgency;
     fields.confidential = $("f-confidential").checked;
     fields.no_callback = $("f-no_callback").checked;

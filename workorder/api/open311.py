@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import or_, select
 
 from hotline.auth import Principal
+from hotline.log import mask_text
 from hotline.settings import local_zone
 from workorder.api.schemas import Text
 from workorder.config import parent_code
@@ -84,8 +85,10 @@ def _service(c: Category, names: dict[str, str]) -> dict:
     }
 
 
+# Open311 never carries the caller's name or number (an app key is a masked role in workorder.privacy);
 # a confidential order (保密, e.g. a 举报 whose reporter must stay unknown) shows an
-# Open311 client its number, service and status only: never its content or place
+# Open311 client its number, service and status only: never its content or place; in the
+# content of the others a number the citizen wrote down (7 digits or more) is masked too
 CONFIDENTIAL_NOTE = "保密工单：内容与地点不公开"
 
 
@@ -97,7 +100,7 @@ def _request(o: Order) -> dict:
         "status_notes": "已提交，待受理" if o.status == "draft" else d["status_text"],
         "service_name": None,
         "service_code": o.category_code,
-        "description": o.content,
+        "description": mask_text(o.content) if o.content else o.content,
         "agency_responsible": o.main_unit,
         "service_notice": None,
         "requested_datetime": d["received_at"],
