@@ -82,6 +82,11 @@ class Settings:
     vosk_model: str = ""  # a Vosk model directory; empty: DTMF only
     ivr_aht: float = 180  # average handling seconds, for the callback's wait estimate
     callback_dial: str = "PJSIP/pstn/sip:{number}@127.0.0.1:5070"
+    # the platform's call figures (queues/stats_calls.py): the rolling window of the 95% alert
+    # (minutes), the fewest settled calls in it that are judged, an optional webhook (POST JSON)
+    stats_alert_window: float = 60
+    stats_alert_min_calls: int = 20
+    stats_alert_webhook: str = ""
     # work orders: a folder with local copies of the work-order files (empty: the shipped ones),
     # the upstream (province) push
     workorder_config: str = ""

@@ -101,9 +101,7 @@ def figures_of(tot: dict[str, float]) -> dict:
     }
 
 
-def window_alerts(
-    figures: dict[str, dict], target: float, min_calls: int
-) -> dict[tuple[str, str], tuple[float, int]]:
+def window_alerts(figures: dict[str, dict], target: float, min_calls: int) -> dict[tuple[str, str], tuple[float, int]]:
     """Which (scope, figure) are under ``target`` in the window: ``{(scope, figure): (value, offered)}``.
 
     A scope with fewer than ``min_calls`` settled calls is not judged (one
