@@ -89,6 +89,11 @@ class Settings:
     revisit_interval_minutes: float = 120
     revisit_max_calls: int = 4
     revisit_ring_seconds: int = 30
+    # the platform's call figures (queues/stats_calls.py): the rolling window of the 95% alert
+    # (minutes), the fewest settled calls in it that are judged, an optional webhook (POST JSON)
+    stats_alert_window: float = 60
+    stats_alert_min_calls: int = 20
+    stats_alert_webhook: str = ""
     # work orders: a folder with local copies of the work-order files (empty: the shipped ones),
     # the upstream (province) push
     workorder_config: str = ""

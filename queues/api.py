@@ -8,7 +8,12 @@ Routes (all under ``/api/v1/queues``):
 
 * ``GET  /stats``                  every queue and the hotline total
 * ``GET  /stats/{queue}``          one queue (``all`` = the hotline total)
-* ``GET  /stream``                 text/event-stream: the stats view whenever it changes (wallboard)
+* ``GET  /figures``                the platform's call figures: every call that reached it, per line,
+  per mode and overall, the alert window and its alerts (:mod:`queues.stats_calls`)
+* ``GET  /stream``                 text/event-stream: the stats view whenever it changes (wallboard),
+  and ``event: alert`` for each alert raised or cleared
+* ``POST /lines/{number}/records`` a sub-center's own call records (``collect_records``; the line's
+  department or admin), idempotent by record id (:mod:`queues.stats_records`)
 * ``GET  /agents``                 registry + live state
 * ``POST /agents``                 register an agent (admin)
 * ``POST /agents/{name}/login|logout|pause|unpause``  login takes ``{"device": "desk"|"browser"}``;
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -33,6 +39,7 @@ from hotline.settings import get_settings
 from hotline.transfer_map import load_map_for
 from queues import agents as ag
 from queues import sizing
+from queues import stats_records as sr
 from queues.models import Registry
 from queues.service import keys
 
@@ -83,6 +90,48 @@ async def queue_stats(queue: str, request: Request, _: Principal = Depends(requi
     raise HTTPException(404, f"unknown queue {queue!r}")
 
 
+@router.get("/figures")
+async def figures(request: Request, _: Principal = Depends(require_roles(*WATCHERS))):
+    view = await _view(request)
+    if view is None or "calls" not in view:
+        raise HTTPException(503, "no statistics yet: is `hotline stats` running?")
+    return view["calls"]
+
+
+@router.post("/lines/{number}/records")
+async def line_records(
+    number: str, body: sr.RecordsIn, request: Request, p: Principal = Depends(require_roles("department", "admin"))
+):
+    settings = settings_of(request)
+    line = (await asyncio.to_thread(load_map_for, settings)).line(number)
+    problem = sr.line_problem(line, p.department, p.role)
+    if problem:
+        raise HTTPException(*problem)
+    now = time.time()
+    bad = [m for m in (sr.record_problem(rec, now) for rec in body.records) if m]
+    if bad:
+        raise HTTPException(422, "; ".join(bad[:20]))
+    k = keys(settings.instance)
+    r = _redis(request)
+    out = {"accepted": 0, "duplicates": 0, "counted": 0}
+    for rec in body.records:
+        fact = sr.counted(rec, number)
+        new = await r.set(
+            f"{k['record_ids']}:{number}:{rec.id}",
+            json.dumps({**fact, "linkedid": rec.linkedid}),
+            nx=True,
+            ex=sr.RECORD_ID_TTL,
+        )
+        if not new:
+            out["duplicates"] += 1
+            continue
+        out["accepted"] += 1
+        if not rec.linkedid:  # a call the platform routed there is counted by the platform already
+            await r.rpush(k["records"], json.dumps(fact))
+            out["counted"] += 1
+    return out
+
+
 @router.get("/stream")
 async def stream(
     request: Request, interval: float = Query(1.0, ge=0.2, le=30), _: Principal = Depends(require_roles(*WATCHERS))
@@ -93,6 +142,8 @@ async def stream(
     async def gen():
         last = None
         sent = 0
+        seen: set[str] = set()
+        first = True  # the alerts already there when the stream opened are not news
         yield "retry: 2000\n\n"
         while True:
             if await request.is_disconnected():
@@ -101,6 +152,10 @@ async def stream(
             if raw and raw != last:
                 last = raw
                 text = raw.decode() if isinstance(raw, bytes) else raw
+                news = new_alerts(text, seen)
+                for alert in [] if first else news:
+                    yield f"event: alert\ndata: {json.dumps(alert, ensure_ascii=False)}\n\n"
+                first = False
                 yield f"event: stats\ndata: {text}\n\n"
                 sent += 1
                 if max_events and sent >= max_events:
@@ -110,6 +165,21 @@ async def stream(
     return StreamingResponse(
         gen(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+
+
+def new_alerts(view_text: str, seen: set[str]) -> list[dict]:
+    """The alerts (raised / cleared) of a stats view not in ``seen`` (which is updated)."""
+    try:
+        recent = json.loads(view_text).get("calls", {}).get("alerts", {}).get("recent", [])
+    except (ValueError, AttributeError):
+        return []
+    out = []
+    for a in recent:
+        key = f"{a.get('scope')}|{a.get('figure')}|{a.get('state')}|{a.get('at')}"
+        if key not in seen:
+            seen.add(key)
+            out.append(a)
+    return out
 
 
 @router.get("/agents")

@@ -14,6 +14,15 @@ writes to Redis:
 * ``<instance>:queues:view`` the computed view served by the API (JSON),
 * ``<instance>:agent:<name>`` one hash per agent (state, paused, reason, queues),
 * a message on ``<instance>:queues:updates`` for the wallboard stream.
+
+At every flush it also judges the platform's call figures over the rolling
+window (:meth:`queues.stats_calls.CallFigures.check_alerts`): an alert raised
+or cleared is a JSON log line (``call figures under target`` / ``... back on
+target``), an entry of the view the wallboard's stream shows, and, with
+``HOTLINE_STATS_ALERT_WEBHOOK``, a POST of the alert as JSON (2 s timeout,
+failures logged; it never holds up the consumer).  The sub-center records the
+API accepted (``<instance>:queues:records``, a list) are drained into the
+figures at every tick.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import redis.asyncio as aioredis
 
 from hotline import ami
@@ -36,6 +46,7 @@ from queues.agents import login
 from queues.config import queue_specs
 from queues.queue_log import replay_queue_log
 from queues.stats import EVENTS, Aggregator
+from queues.stats_calls import CallFigures
 
 log = logging.getLogger("hotline.queues")
 
@@ -47,6 +58,8 @@ def keys(instance: str) -> dict[str, str]:
         "agents": f"{instance}:queues:agents",
         "updates": f"{instance}:queues:updates",
         "agent": f"{instance}:agent:",
+        "records": f"{instance}:queues:records",  # sub-center records accepted by the API, to count
+        "record_ids": f"{instance}:queues:record-ids",  # hash: <line>:<record id> -> the record (idempotence)
     }
 
 
@@ -81,6 +94,11 @@ class RedisStore:
         pipe.publish(self.k["updates"], str(view["at"]))
         await pipe.execute()
 
+    async def take_records(self, limit: int = 500) -> list[dict]:
+        """The sub-center records accepted since the last call (oldest first)."""
+        raw = await self.r.lpop(self.k["records"], limit)
+        return [json.loads(x) for x in raw or []]
+
 
 class MemoryStore:
     """For tests and the benchmark: keeps the last save in memory."""
@@ -90,9 +108,14 @@ class MemoryStore:
         self.view = None
         self.agents = None
         self.saves = 0
+        self.records: list[dict] = []
 
     async def load(self):
         return self.state
+
+    async def take_records(self, limit: int = 500) -> list[dict]:
+        out, self.records = self.records[:limit], self.records[limit:]
+        return out
 
     async def save(self, state, view, agents):
         self.state, self.view, self.agents = state, view, agents
@@ -100,19 +123,32 @@ class MemoryStore:
 
 
 class Consumer:
-    def __init__(self, store, wrapup: dict[str, float] | None = None, flush_interval: float = 0.5, clock=time.time):
+    def __init__(
+        self,
+        store,
+        wrapup: dict[str, float] | None = None,
+        flush_interval: float = 0.5,
+        clock=time.time,
+        figures=None,
+        webhook: str = "",
+    ):
+        """``figures``: a factory of :class:`CallFigures` (the map's trunks, the alert window);
+        ``webhook``: where alerts are POSTed ("" = nowhere)."""
         self.store = store
         self.wrapup = wrapup or {}
         self.flush_interval = flush_interval
         self.clock = clock
-        self.agg = Aggregator(wrapup=self.wrapup)
+        self.new_figures = figures or CallFigures
+        self.webhook = webhook
+        self.agg = Aggregator(wrapup=self.wrapup, figures=self.new_figures())
         self.dirty = False
         self.received = 0
         self._flusher: asyncio.Task | None = None
+        self._posts: set[asyncio.Task] = set()
         self.manager = None
 
     async def restore(self, queue_log: Path | None = None) -> int:
-        self.agg = Aggregator.load(await self.store.load(), wrapup=self.wrapup)
+        self.agg = Aggregator.load(await self.store.load(), wrapup=self.wrapup, figures=self.new_figures())
         replayed = 0
         if queue_log is not None and queue_log.exists():
             with queue_log.open(encoding="utf-8", errors="replace") as fh:
@@ -151,12 +187,37 @@ class Consumer:
         self.apply_status(messages)
 
     async def flush(self) -> None:
-        if not self.dirty:
+        for rec in await self.store.take_records():
+            self.agg.figures.record(rec)
+            self.dirty = True
+        now = self.clock()
+        changes = self.agg.figures.check_alerts(now)
+        for alert in changes:
+            self.alert(alert)
+        if not self.dirty and not changes:
             return
         self.dirty = False
-        now = self.clock()
         self.agg.prune(now)
         await self.store.save(self.agg.dump(), self.agg.view(now), self.agg.agents_view(now))
+
+    def alert(self, alert: dict) -> None:
+        """One raised or cleared alert: a log line, and the webhook in the background."""
+        raised = alert["state"] == "raised"
+        msg = "call figures under target" if raised else "call figures back on target"
+        log_event(log, msg, logging.WARNING if raised else logging.INFO, **alert)
+        if self.webhook:
+            task = asyncio.ensure_future(self._post(alert))
+            self._posts.add(task)
+            task.add_done_callback(self._posts.discard)
+
+    async def _post(self, alert: dict) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=2.0) as client:
+                r = await client.post(self.webhook, json={"alert": alert})
+            if r.status_code >= 300:
+                log_event(log, "alert webhook refused", logging.ERROR, status=r.status_code, scope=alert["scope"])
+        except (httpx.HTTPError, OSError) as exc:
+            log_event(log, "alert webhook failed", logging.ERROR, error=str(exc)[:300], scope=alert["scope"])
 
     async def _flush_loop(self) -> None:
         while True:
@@ -176,6 +237,8 @@ class Consumer:
             self._flusher.cancel()
             self._flusher = None
         await self.flush()
+        if self._posts:
+            await asyncio.wait(set(self._posts), timeout=3)
 
     async def attach(self, manager) -> None:
         """Register on a panoramisk Manager (not yet connected) and connect it."""
@@ -201,7 +264,12 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
     client = aioredis.from_url(settings.redis_url)
-    consumer = Consumer(RedisStore(client, settings.instance), wrapup=queue_wrapups(settings))
+    consumer = Consumer(
+        RedisStore(client, settings.instance),
+        wrapup=queue_wrapups(settings),
+        figures=figures_factory(settings),
+        webhook=settings.stats_alert_webhook,
+    )
     replayed = await consumer.restore(queue_log)
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
     mgr = ami.manager(settings, load_secrets(settings.secrets_file))
@@ -223,3 +291,36 @@ def queue_wrapups(settings) -> dict[str, float]:
     except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
         log_event(log, "cannot read queue wrap-up times; assuming 0", logging.ERROR, error=str(exc)[:500])
         return {}
+
+
+def alert_settings_problem(settings) -> str | None:
+    """What is wrong with the alert settings (None: nothing)."""
+    if not settings.stats_alert_window > 0 or settings.stats_alert_window > 24 * 60:
+        return f"HOTLINE_STATS_ALERT_WINDOW={settings.stats_alert_window}: minutes, more than 0 and at most 1440"
+    if settings.stats_alert_min_calls < 1:
+        return f"HOTLINE_STATS_ALERT_MIN_CALLS={settings.stats_alert_min_calls}: at least 1"
+    hook = settings.stats_alert_webhook
+    if hook and not hook.startswith(("http://", "https://")):
+        return f"HOTLINE_STATS_ALERT_WEBHOOK={hook!r}: an http:// or https:// URL, or empty for none"
+    return None
+
+
+def figures_factory(settings):
+    """The call figures' settings: the map's trunks (name -> kind), the alert window; checked first."""
+    problem = alert_settings_problem(settings)
+    if problem:
+        raise ValueError(problem)
+    try:
+        trunks = {name: t.kind for name, t in load_map_for(settings).trunks.items()}
+    except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
+        log_event(
+            log, "cannot read the map's trunks: trunk answers count as 'other'", logging.ERROR, error=str(exc)[:500]
+        )
+        trunks = {}
+
+    def make() -> CallFigures:
+        return CallFigures(
+            trunks=trunks, window=settings.stats_alert_window * 60, min_calls=settings.stats_alert_min_calls
+        )
+
+    return make

@@ -6,7 +6,12 @@ into the same dicts (:func:`queue_log_event`) - and gives a plain view
 (``view(now)``).  Its whole state is a JSON-able dict (``dump``/``load``): the
 consumer stores it in Redis so a restart does not reset the day.
 
-Definitions (the same as in :mod:`queues.sizing`):
+These are the **queue** figures (what each ACD queue did with the callers it
+got).  The platform's figures - every call that reached the platform, per
+line, per mode and overall, the 24 h answer rate against the 95% target - are
+:mod:`queues.stats_calls` (``view()["calls"]``), fed by the same events.
+
+Definitions of the queue figures (the same as in :mod:`queues.sizing`):
 
 * offered: a caller joined the queue (``QueueCallerJoin``);
 * answered: a person answered (``AgentConnect``);
@@ -35,6 +40,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hotline.settings import local_zone
+from queues.stats_calls import EVENTS as CALL_EVENTS
+from queues.stats_calls import CallFigures
 from queues.stats_consts import (
     _COUNTERS,
     CALL_MEMORY,
@@ -71,10 +78,17 @@ def zone_offset(tz: ZoneInfo) -> int:
 
 class Aggregator(ViewsMixin):
     def __init__(
-        self, wrapup: dict[str, float] | None = None, sl_seconds: float = SL_SECONDS, day_offset: int | None = None
+        self,
+        wrapup: dict[str, float] | None = None,
+        sl_seconds: float = SL_SECONDS,
+        day_offset: int | None = None,
+        figures: CallFigures | None = None,
     ):
-        """``day_offset``: seconds east of UTC of the hotline's day (default: HOTLINE_TIMEZONE now)."""
+        """``day_offset``: seconds east of UTC of the hotline's day (default: HOTLINE_TIMEZONE now);
+        ``figures``: the platform's call figures (:mod:`queues.stats_calls`; default: no trunks, the
+        95% target, a 60 min alert window)."""
         self.sl = sl_seconds
+        self.figures = figures if figures is not None else CallFigures(sl_seconds=sl_seconds)
         self.day_offset = day_offset if day_offset is not None else zone_offset(local_zone())
         self.wrapup: dict[str, float] = dict(wrapup or {})
         # queue -> hour -> counters
@@ -105,13 +119,15 @@ class Aggregator(ViewsMixin):
         """Apply one AMI event (a dict of its headers).  Unknown events are ignored."""
         name = ev.get("Event")
         handler = _HANDLERS.get(name)
-        if handler is None:
+        if handler is None and name not in CALL_EVENTS:
             return
         ts = _f(ev, "Timestamp", now if now is not None else self.last_ts)
         if ts > self.last_ts:
             self.last_ts = ts
         self.events += 1
-        handler(self, ev, ts)
+        if handler is not None:
+            handler(self, ev, ts)
+        self.figures.apply(str(name), ev, ts)
 
     def _join(self, ev, ts):
         q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
@@ -237,6 +253,7 @@ class Aggregator(ViewsMixin):
             for h in [h for h in per_q if h < oldest]:
                 del per_q[h]
         self.calls = {u: c for u, c in self.calls.items() if now - c[0] < CALL_MEMORY}
+        self.figures.prune(now)
 
     def dump(self) -> dict:
         return {
@@ -249,6 +266,7 @@ class Aggregator(ViewsMixin):
             "wrapup": self.wrapup,
             "events": self.events,
             "last_ts": self.last_ts,
+            "figures": self.figures.dump(),
         }
 
     @classmethod
@@ -266,6 +284,7 @@ class Aggregator(ViewsMixin):
         agg.wrapup = saved_wrapup
         agg.events = int(data.get("events", 0))
         agg.last_ts = float(data.get("last_ts", 0.0))
+        agg.figures.load(data.get("figures"))
         return agg
 
     # ---------------------------------------------------------------- view
@@ -286,7 +305,7 @@ _HANDLERS = {
     "QueueParams": Aggregator._params,
     "QueueEntry": Aggregator._entry,
 }
-EVENTS = frozenset(_HANDLERS)
+EVENTS = frozenset(_HANDLERS) | CALL_EVENTS
 
 
 def rate(x: float | None) -> str:

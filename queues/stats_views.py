@@ -94,6 +94,7 @@ class ViewsMixin:
             "at": now,
             "queues": [self.queue_view(q, now) for q in self.queue_names()],
             "total": self.queue_view(ALL, now),
+            "calls": self.figures.view(now, self.day_hours(now)),  # type: ignore[attr-defined]
         }
 
     def agents_view(self, now: float) -> list[dict]:

@@ -1,5 +1,6 @@
-"""Supervisor wallboard (监控大屏): queues, agents by state, the 24 h answer rate and the
-15 s service level against the 95% target, live over the queues API's SSE stream, with
+"""Supervisor wallboard (监控大屏): the platform's 24 h answer rate and 15 s service level
+(every call that reached it, per line and mode) against the 95% target and the alerts of
+the rolling window, the queues, agents by state, live over the queues API's SSE stream, with
 listen / whisper / barge (监听 / 耳语 / 强插) on an agent's live call.
 
 ``POST /wallboard/spy {agent, mode}`` (supervisor or admin, session + CSRF): the
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from hotline.policy import MODE_NAMES
 from queues import agents as ag
 from queues import spy
 from queues.api import live_members, settings_of
@@ -41,6 +43,8 @@ async def wallboard(request: Request, info: SessionInfo = Depends(WATCH)):
         config={
             "target": TARGET_ANSWER_RATE,
             "sl_seconds": SERVICE_LEVEL_SECONDS,
+            "alert_window": round(settings_of(request).stats_alert_window),
+            "modes": {"direct": "12345", **MODE_NAMES},
             "stream": "/api/v1/queues/stream",
             "agents": "/api/v1/queues/agents",
             "spy": {

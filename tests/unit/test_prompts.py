@@ -88,7 +88,7 @@ def test_batch_and_map_prompts(tmp_path):
 
     tmap = load_map(ROOT / "transfer_map.yaml", date(2026, 11, 23))
     texts = P.map_prompts(tmap)
-    assert texts["transition-12349"].startswith("您拨打的民政服务热线12349")
+    assert texts["transition-12349"].startswith("民政热线已并入12345")
     assert {"emergency-110", "emergency-119", "emergency-120", "emergency-122"} <= set(texts)
     assert sum(1 for n in texts if n.startswith("transition-")) == sum(
         1 for ln in tmap.lines if ln.transition is not None

@@ -201,6 +201,6 @@ def test_queue_log_lines_become_events():
 
 def test_unknown_events_are_ignored():
     agg = Aggregator()
-    agg.apply({"Event": "Newchannel", "Timestamp": "1"})
+    agg.apply({"Event": "Newexten", "Timestamp": "1"})  # not one of the figures' events
     agg.apply({"Response": "Success"})
     assert agg.events == 0 and agg.view(T0)["queues"] == []

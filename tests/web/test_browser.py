@@ -45,6 +45,8 @@ def queue_figures(waiting: int) -> dict:
     agg = Aggregator()
     for i in range(40):
         u = f"u{i}"
+        # the call reached the platform (the platform's figures count it from here), then the queue
+        agg.apply({"Event": "Newchannel", "Timestamp": T0 - 3003 + i * 60, "Uniqueid": u, "Context": "from-pstn"})
         agg.apply({"Event": "QueueCallerJoin", "Timestamp": T0 - 3000 + i * 60, "Queue": "hotline", "Uniqueid": u})
         if i % 13 == 5:
             agg.apply(
@@ -56,6 +58,7 @@ def queue_figures(waiting: int) -> dict:
                     "HoldTime": "10",
                 }
             )
+            agg.apply({"Event": "Hangup", "Timestamp": T0 - 2990 + i * 60, "Uniqueid": u, "Context": "route-queue"})
         else:
             agg.apply(
                 {
@@ -271,6 +274,11 @@ def test_wallboard_shows_the_queues_and_updates_live(live, browser):
     assert browser.current_url.endswith("/wallboard")
     wait_for(lambda: text_of(browser, "kpi-waiting") == "1", what="the first view")
     assert text_of(browser, "kpi-answer").endswith("%") and "demo1002" in text_of(browser, "agents")
+    # the headline is the platform's figure (every call that reached it), per line and mode below
+    calls = json.loads(queue_figures(waiting=1)[keys("hotline")["view"]])["calls"]["total"]["last_24h"]
+    assert text_of(browser, "kpi-answer") == f"{calls['answer_rate'] * 100:.1f}%" and calls["offered"] == 40
+    assert text_of(browser, "lines").splitlines()[1].startswith(f"全部 {calls['offered']} {calls['answered']}")
+    assert "无告警" in text_of(browser, "alerts")
     assert "暂停" in text_of(browser, "agents") and "用餐" in text_of(browser, "agents")
     live.app.state.queues_redis.data.update(queue_figures(waiting=3))  # the consumer saw two more callers
     started = time.monotonic()

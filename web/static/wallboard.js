@@ -1,4 +1,6 @@
-// Wallboard: the queues view over SSE (the queues API's /stream, through the session),
+// Wallboard: the queues view over SSE (the queues API's /stream, through the session):
+// the platform's figures (every call that reached it; per line and mode) with the alerts
+// of the rolling window (`event: alert` adds to the log), the queues,
 // agents every 5 s, a uPlot trend chart of the 24 h answer rate and the service level
 // against the 95% target (uPlot from frontend/wallboard, built by `hotline setup`), and
 // listen / whisper / barge (监听 / 耳语 / 强插) buttons on the agents that are talking.
@@ -51,7 +53,7 @@
   }
 
   function chartPoint(view) {
-    var d = view.total.last_24h;
+    var d = view.calls.total.last_24h;
     series.at.push(view.at);
     series.answer.push(d.answer_rate === undefined ? null : d.answer_rate);
     series.service.push(d.service_level === undefined ? null : d.service_level);
@@ -67,13 +69,58 @@
   }
 
   // -- the live view ---------------------------------------------------------------
+  // -- the platform's figures: every call that reached it, per line and mode ------------
+  var MODES = cfg.modes || {};
+  function scopeText(scope) {
+    if (scope === "*") return "全部呼入";
+    if (scope.indexOf("line:") === 0) return "热线 " + scope.slice(5);
+    if (scope.indexOf("mode:") === 0) return MODES[scope.slice(5)] || scope.slice(5);
+    return scope;
+  }
+  var FIGURE_TEXT = { answer_rate: "接通率", service_level: cfg.sl_seconds + " 秒服务水平" };
+  function alertText(a) {
+    return scopeText(a.scope) + " " + FIGURE_TEXT[a.figure] + " " + H.pct(a.value) + " 低于 " + H.pct(a.target) +
+      "（近 " + a.window_minutes + " 分钟 " + a.offered + " 通）";
+  }
+
+  function lineRow(label, attrs, f) {
+    var by = f.answered_by, ab = f.abandoned_by;
+    var row = H.el("tr", attrs,
+      H.el("td", { text: label }), H.el("td", { text: f.offered }),
+      H.el("td", { text: f.answered + "（" + [by.agent, by.seats, by.subcenter, by.province].join(" / ") + "）" }),
+      H.el("td", { text: f.abandoned + "（" + [ab.routing, ab.ivr, ab.announcement, ab.queue, ab.target].join(" / ") + "）" }),
+      H.el("td", { "class": "rate", text: H.pct(f.answer_rate) }), H.el("td", { "class": "sl", text: H.pct(f.service_level) }));
+    row.classList.toggle("bad", f.answer_rate !== null && f.answer_rate < cfg.target);
+    return row;
+  }
+
+  function showCalls(calls) {
+    var body = H.clear($("lines").tBodies[0]);
+    body.appendChild(lineRow("全部", { "data-scope": "*" }, calls.total.last_24h));
+    calls.modes.forEach(function (m) { body.appendChild(lineRow(MODES[m.mode] || m.mode, { "data-mode": m.mode }, m.last_24h)); });
+    calls.lines.forEach(function (l) { body.appendChild(lineRow(l.line + (MODES[l.mode] ? " " + MODES[l.mode] : ""), { "data-line": l.line }, l.last_24h)); });
+    var list = H.clear($("alerts"));
+    if (!calls.alerts.active.length) list.appendChild(H.el("li", { "class": "hint", text: "无告警" }));
+    calls.alerts.active.forEach(function (a) { list.appendChild(H.el("li", { "class": "bad", "data-alert": a.scope + "|" + a.figure, text: alertText(a) })); });
+    $("alert-window").textContent = calls.window.minutes;
+  }
+
+  function logAlert(a) {
+    var when = new Date(a.at * 1000).toLocaleTimeString("zh-CN", { hour12: false });
+    var log = $("alert-log");
+    log.insertBefore(H.el("li", { text: when + " " + (a.state === "raised" ? "告警：" : "恢复：") + alertText(a) }), log.firstChild);
+    while (log.children.length > 10) log.removeChild(log.lastChild);
+  }
+
   function showView(view) {
-    var t = view.total, d = t.last_24h, today = t.today;
+    var t = view.total, c = view.calls.total, d = c.last_24h, today = c.today;
     $("kpi-waiting").textContent = t.waiting;
     $("kpi-longest").textContent = H.secs(t.longest_wait);
     $("kpi-answer").textContent = H.pct(d.answer_rate);
     $("kpi-sl").textContent = H.pct(d.service_level);
     $("kpi-today").textContent = today.offered + " / " + today.answered + " / " + today.abandoned;
+    $("kpi-progress").textContent = view.calls.in_progress;
+    showCalls(view.calls);
     mark($("kpi-answer-box"), d.answer_rate);
     mark($("kpi-sl-box"), d.service_level);
     $("updated").textContent = "更新于 " + new Date(view.at * 1000).toLocaleTimeString("zh-CN", { hour12: false });
@@ -148,6 +195,7 @@
       showView(JSON.parse(ev.data));
       if (Date.now() - lastAgents > 1000) agents();  // a new view: someone's state may have changed
     });
+    source.addEventListener("alert", function (ev) { logAlert(JSON.parse(ev.data)); });
     source.onerror = function () {
       $("stream-error").hidden = false;
       $("stream-error").textContent = "实时数据连接中断，正在重连…（统计服务 hotline stats 是否在运行？）";
