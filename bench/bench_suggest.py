@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         return [suggest.KbHit(h["department"], h["score"], h["title"]) for h in kb.search(text, limit=10)]
 
     past = suggest.Rollup.of((c["text"], c["unit"], c["category"]) for c in tune)
-    names = [replace(u, duties=u.name, places=()) for u in units]
+    names = [replace(u, duties=u.name, places=(), kind="department") for u in units]
     docs = suggest.duty_docs(units)
     variants = [
         ("names only", names, {**NO, "duties": 1.0}, False, None),
