@@ -8,14 +8,14 @@ import dataclasses
 import json
 import time
 
+from ari_apps.speech import Speech, load_problem
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--model", help="a model directory (default: HOTLINE_VOSK_MODEL)")
 
 
 def run(args, settings) -> int:
-    from ari_apps.speech import Speech, load_problem
-
     if args.model is not None:
         settings = dataclasses.replace(settings, vosk_model=args.model)
     path = settings.vosk_model.strip()

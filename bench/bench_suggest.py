@@ -106,7 +106,10 @@ def main(argv=None) -> int:
         us = suggest.rank_units(c["text"], units, kb_hits(c["text"]), past, docs=docs)
         suggest.rank_categories(c["text"], cats, keywords, us, past)
         times.append((time.perf_counter() - t0) * 1000)
-    print(f"one suggestion (units + categories, KB search included): p50 {pct(times, 0.5):.1f} ms, p99 {pct(times, 0.99):.1f} ms")
+    print(
+        "one suggestion (units + categories, KB search included): "
+        f"p50 {pct(times, 0.5):.1f} ms, p99 {pct(times, 0.99):.1f} ms"
+    )
 
     if args.orders:
         from bench.seed_orders import seeded

@@ -33,7 +33,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from workorder.kb_text import tokens
+from workorder.models import Order
 
 K1, B = 1.2, 0.75
 DUTY_B = 0.4  # length normalisation of the duties texts
@@ -101,9 +104,7 @@ class Rollup:
         return r
 
 
-def bm25(
-    terms: Sequence[str], docs: Mapping[str, Counter[str]], b: float = B
-) -> dict[str, tuple[float, list[str]]]:
+def bm25(terms: Sequence[str], docs: Mapping[str, Counter[str]], b: float = B) -> dict[str, tuple[float, list[str]]]:
     """BM25 of the query ``terms`` over named bags of words: name -> (score, matched terms)."""
     if not docs or not terms:
         return {}
@@ -293,10 +294,6 @@ class Suggester:
         self._building = False
 
     def build_rollup(self) -> Rollup:
-        from sqlalchemy import select
-
-        from workorder.models import Order
-
         stmt = (
             select(Order.content, Order.main_unit, Order.category_code)
             .where(Order.main_unit.is_not(None))

@@ -3,10 +3,10 @@
 
 from tests.workorder.conftest import (  # noqa: F401 - fixtures
     api,
-    sqlite_api,
     db_url,
     pg_cluster,
     settings,
+    sqlite_api,
     sqlite_template,
     sqlite_url,
     tokens,

@@ -69,7 +69,9 @@ def test_the_roll_up_reads_a_bounded_window(sqlite_api):
     db = sqlite_api.store.db
     with db.write() as s:
         rows = [
-            dict(number=f"T{i:06d}", origin="12345", content="二次供水水箱脏", main_unit="fuxing", category_code="400400")
+            dict(
+                number=f"T{i:06d}", origin="12345", content="二次供水水箱脏", main_unit="fuxing", category_code="400400"
+            )
             for i in range(30)
         ]
         s.execute(insert(Order), rows)

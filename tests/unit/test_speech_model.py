@@ -39,7 +39,12 @@ def garbage(root: Path) -> Path:
 
 @pytest.mark.parametrize(
     "case,expect",
-    [("", "no speech model configured"), ("missing", "not a directory"), ("empty", "broken"), ("file", "not a directory")],
+    [
+        ("", "no speech model configured"),
+        ("missing", "not a directory"),
+        ("empty", "broken"),
+        ("file", "not a directory"),
+    ],
 )
 def test_a_missing_or_empty_model_falls_back_with_a_clear_log(tmp_path, caplog, case, expect):
     path = {"": "", "missing": str(tmp_path / "nope"), "empty": str(tmp_path), "file": str(tmp_path / "f")}[case]

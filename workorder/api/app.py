@@ -27,8 +27,8 @@ from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
-from workorder.api.routes_suggest import router as suggest_router
 from workorder.api.routes_reference import router as reference_router
+from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
