@@ -30,6 +30,27 @@ def grammar_json(words) -> str:
     return json.dumps(list(words) + ["[unk]"], ensure_ascii=False)
 
 
+MODEL_FILES = ("am/final.mdl", "conf/model.conf")  # what every Vosk model directory holds
+
+
+def load_problem(path: str) -> str | None:
+    """Why the model at ``path`` cannot be loaded, checked before Vosk tries (Vosk's own
+    loader aborts the process on some broken directories), or None."""
+    if not path:
+        return "no speech model configured (HOTLINE_VOSK_MODEL)"
+    p = Path(path)
+    if not p.is_dir():
+        return f"speech model not found: {path} is not a directory"
+    missing = [f for f in MODEL_FILES if not (p / f).is_file() or (p / f).stat().st_size == 0]
+    if missing:
+        return f"speech model broken: {path} has no {', '.join(missing)} (not an unpacked Vosk model)"
+    try:
+        import vosk  # noqa: F401
+    except ImportError:
+        return "vosk is not installed (pip install vosk)"
+    return None
+
+
 class Speech:
     def __init__(self, model_path: str | Path, sample_rate: int = 16000):
         from vosk import Model, SetLogLevel
@@ -41,21 +62,18 @@ class Speech:
 
     @classmethod
     def from_settings(cls, settings) -> Speech | None:
-        """The model of HOTLINE_VOSK_MODEL (hotline.settings), or None: speech nodes fall back to DTMF."""
+        """The model of HOTLINE_VOSK_MODEL (hotline.settings), or None: speech nodes fall back
+        to DTMF, with one log line saying why (not configured, not a directory, not a model,
+        vosk missing, or the loader's own error)."""
         path = settings.vosk_model.strip()
-        if not path:
-            event(
-                log,
-                "no speech model configured (HOTLINE_VOSK_MODEL); speech nodes fall back to DTMF",
-                level=logging.WARNING,
-            )
-            return None
-        if not Path(path).is_dir():
-            event(log, "speech model not found; speech nodes fall back to DTMF", level=logging.ERROR, model=path)
+        problem = load_problem(path)
+        if problem:
+            level = logging.WARNING if not path else logging.ERROR
+            event(log, f"{problem}; speech nodes fall back to DTMF", level=level, model=path or None)
             return None
         try:
             return cls(path)
-        except Exception as exc:  # vosk missing or a broken model: keep the calls going on DTMF
+        except Exception as exc:  # a broken model: keep the calls going on DTMF
             event(
                 log,
                 "speech model failed to load; speech nodes fall back to DTMF",

@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "agi": ("agi.service", "run the FastAGI server (routing decisions on the call path)"),
     "ari": ("ari_apps.main", "run the ARI Stasis app (IVR flows, transfers, survey)"),
     "flows check": ("ari_apps.flows_cli", "validate ivr_flows/*.yaml"),
+    "speech check": (
+        "ari_apps.speech_cli",
+        "load the Vosk model of HOTLINE_VOSK_MODEL and say whether speech nodes listen",
+    ),
     "prompts": ("deploy.commands_prompts", "generate Mandarin prompt audio from the map, queue and flow texts"),
     "api": ("web.serve", "run the work-order REST API and the people's pages"),
     "user": ("web.cli", "users of the pages: add, list, disable, enable, passwd"),

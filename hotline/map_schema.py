@@ -186,6 +186,11 @@ class Department(_Model):
     skill: str | None = None  # queue of the agents who answer its lines; None: the hotline's queue
     kind: Literal["hotline", "department", "subcenter", "district", "others"] = "department"
     description: str = ""
+    # 职责: what the unit handles, in the words citizens use; the dispatch suggestions
+    # (workorder/suggest.py) rank units by it.  places: the unit's towns, streets and
+    # landmarks (districts and counties: 属地), matched in a complaint's text.
+    duties: str = ""
+    places: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

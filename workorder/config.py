@@ -133,6 +133,30 @@ def load_categories(path: Path | None = None) -> dict[str, str]:
     return cats
 
 
+def load_category_keywords(path: Path | None = None, categories: dict[str, str] | None = None) -> dict[str, str]:
+    """``keywords:`` of categories.yaml: code -> the words citizens use for it (space-separated),
+    for the dispatch suggestions (workorder/suggest.py).  Every code must be a category."""
+    path = path or config_dir() / "categories.yaml"
+    cats = categories if categories is not None else load_categories(path)
+    data, src = load(path)
+    raw = data.get("keywords") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError([src.problem(("keywords",), "expected a mapping 'keywords: {code: words}'")])
+    problems: list[Problem] = []
+    out = {}
+    for code, words in raw.items():
+        code = str(code)
+        if code not in cats:
+            problems.append(src.problem(("keywords", code), f"keywords for {code}, which is not a category"))
+        elif not isinstance(words, str) or not words.split():
+            problems.append(src.problem(("keywords", code), f"keywords of {code}: expected words separated by spaces"))
+        else:
+            out[code] = " ".join(words.split())
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
 def load_departments(settings: Settings | None = None) -> list[dict]:
     """The handling units: the departments of the transfer map (their one home), with the
     numbers of their lines.  Raises ConfigError when the map is refused."""

@@ -28,6 +28,7 @@ from workorder.api.routes import router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
+from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
@@ -142,6 +143,7 @@ def create_app(
     async def _forbidden(request: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
+    app.include_router(suggest_router)  # before /orders/{id}
     app.include_router(router)
     app.include_router(reference_router)
     app.include_router(kb_router)
