@@ -270,7 +270,8 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
 
 def _linkage_numbers(tm: TransferMap, src: Source) -> list[Problem]:
     """Each emergency number is reached by one linkage trunk at most."""
-    out, first = [], {}
+    out: list[Problem] = []
+    first: dict[str, str] = {}
     for name, trunk in tm.trunks.items():
         for number in trunk.numbers:
             if number in first:
