@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from hotline.calendar import Calendar
 from hotline.names import QUEUE_NAME_RE, QUEUE_NAME_RULE
+from hotline.policy import LINKAGE_NUMBERS
 
 NODE_ID = r"^[a-z][a-z0-9_]{0,39}$"
 FLOW_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 DTMF_KEYS = frozenset("0123456789*#")
-EMERGENCY = ("110", "119", "120", "122")
+EMERGENCY = LINKAGE_NUMBERS  # the lines an emergency transfer node may name
 VAR_RE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 NodeRef = Annotated[str, Field(pattern=NODE_ID)]

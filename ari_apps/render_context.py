@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-# the trunk of the emergency linkage (110/119/120/122), when the map defines one
-LINKAGE_TRUNK = "linkage"
+from hotline.names import dial_string, linkage_prompt
+from hotline.policy import LINKAGE_NUMBERS
 
 
-def ivr_context(settings: Any, tmap: Any) -> dict[str, str]:
-    return {"ivr_app": settings.ari_app, "ivr_linkage_trunk": LINKAGE_TRUNK if LINKAGE_TRUNK in tmap.trunks else ""}
+def emergency_transfers(tmap: Any) -> list[dict[str, str]]:
+    """What a flow's ``transfer`` node of kind emergency does, per number (pure).
+
+    With a linkage trunk for the number (transfer_map.yaml, trunk kind
+    emergency): the node's prompt (正在为您转接110), then the trunk is dialed.
+    Without one: the caller hears :func:`hotline.names.linkage_prompt` (hang up
+    and dial 110 yourself) and the call ends; nobody ever hears that it is being
+    connected to an emergency line that is not there."""
+    trunks = tmap.linkage_trunks()
+    return [
+        {
+            "number": n,
+            "trunk": trunks.get(n, ""),
+            "dial": dial_string(trunks[n], n) if n in trunks else "",
+            "refusal": linkage_prompt(n),
+        }
+        for n in LINKAGE_NUMBERS
+    ]
+
+
+def ivr_context(settings: Any, tmap: Any) -> dict[str, Any]:
+    return {"ivr_app": settings.ari_app, "ivr_emergency": emergency_transfers(tmap)}

@@ -33,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hotline.names import emergency_prompt, transition_prompt
+from hotline.names import emergency_prompt, linkage_prompt, transition_prompt
+from hotline.policy import LINKAGE_NUMBERS
 from hotline.transfer_map import NEVER_INTEGRATED
 
 VOICE = "cmn-latn-pinyin"
@@ -181,16 +182,25 @@ def emergency_text(number: str) -> str:
     return f"您拨打的{number}是紧急电话，12345热线不能为您转接，请挂机后直接拨打{number}。"
 
 
+def linkage_text(number: str) -> str:
+    """What an IVR caller who chose an emergency line hears when 12345 cannot connect
+    them (no linkage trunk for it, or it did not answer): never 正在为您转接."""
+    return f"对不起，12345热线暂时无法为您接通{number}。如遇紧急情况，请立即挂机，直接拨打{number}。"
+
+
 def map_prompts(tmap: Any) -> dict[str, str]:
-    """Prompt name -> text for the transfer map: the 过渡期 announcements and
-    the refusal heard when an emergency number reaches the platform."""
+    """Prompt name -> text for the transfer map: the 过渡期 announcements, the
+    refusal heard when an emergency number reaches the platform, and what the
+    IVR says when it cannot connect a caller to an emergency line."""
     out: dict[str, str] = {}
     for line in tmap.lines:
         if line.transition is not None:
             out[transition_prompt(line.number)] = line.transition.text
-    for number in ("110", "119", "120", "122"):
+    for number in LINKAGE_NUMBERS:
         if number in NEVER_INTEGRATED:
             out[emergency_prompt(number)] = emergency_text(number)
+        # with a linkage trunk too: played when the trunk does not answer
+        out[linkage_prompt(number)] = linkage_text(number)
     return out
 
 

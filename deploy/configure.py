@@ -26,6 +26,7 @@ from asterisk_conf.render import AstPaths, RenderInputs, render
 from hotline.log import event
 from hotline.settings import Settings
 from queues import config as qconfig
+from queues.linkage import linkage_context
 from workorder import revisit
 
 log = logging.getLogger("deploy.configure")
@@ -83,7 +84,7 @@ def gather(
     if agents is None:
         agents = qconfig.agents_for_render(settings, secrets)
     prompts = qconfig.prompt_paths(paths, available_prompts or set())
-    extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap)}
+    extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap), **linkage_context(tmap)}
     extra["static_seat_ends"] = routing.static_seat_ends(tmap, tmap.calendar.today())
     return RenderInputs(
         tmap=tmap,

@@ -84,7 +84,7 @@ class Platform:
         ami = connect(self.settings, self.secrets)
         try:
             out = []
-            for module in ("res_pjsip.so", "pbx_config.so", "app_queue.so"):
+            for module in ("res_pjsip.so", "pbx_config.so", "app_queue.so", "features", "app_confbridge.so"):
                 resp = ami.action({"Action": "Reload", "Module": module})[0]
                 out.append(f"{module}: {resp.get('Response')} {resp.get('Message', '')}".strip())
             return out

@@ -261,6 +261,14 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
             trunk = tm.trunks.get(ln.target)
             if trunk is None:
                 out.append(P(at + ("target",), f"unknown target {ln.target!r}; trunks: {_known(tm.trunks)}"))
+            elif trunk.kind == "emergency":
+                out.append(
+                    P(
+                        at + ("target",),
+                        f"target {ln.target!r} is an emergency linkage trunk: it carries only the "
+                        "agents' and the IVR's linkage calls to 110/119/120/122, never a line",
+                    )
+                )
             elif mode == "subcenter" and ln.level == "city" and trunk.kind == "seats":
                 out.append(P(at + ("target",), f"target {ln.target!r} is department seats, not a sub-center"))
             elif tm.target_of(ln) is None:
@@ -311,6 +319,25 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
                     )
                 )
     out.extend(_overflow_loops(tm, src, index))
+    out.extend(_linkage_numbers(tm, src))
+    return out
+
+
+def _linkage_numbers(tm: TransferMap, src: Source) -> list[Problem]:
+    """Each emergency number is reached by one linkage trunk at most."""
+    out: list[Problem] = []
+    first: dict[str, str] = {}
+    for name, trunk in tm.trunks.items():
+        for number in trunk.numbers:
+            if number in first:
+                out.append(
+                    src.problem(
+                        ("trunks", name, "numbers"),
+                        f"{number} is already reached by the linkage trunk {first[number]!r}: one trunk per number",
+                    )
+                )
+            else:
+                first[number] = name
     return out
 
 

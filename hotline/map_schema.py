@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from hotline.calendar import Calendar, WeeklyHours, parse_hours
 from hotline.names import DEFAULT_HOTLINE_QUEUE, expert_queue
-from hotline.policy import LEVEL_ALIASES, normalize_mode
+from hotline.policy import LEVEL_ALIASES, LINKAGE_NUMBERS, normalize_mode
 
 _CONTACT_RE = re.compile(r"^sips?:[A-Za-z0-9.\-\[\]:]+(:\d{1,5})?(;transport=(udp|tcp|tls))?$")
 
@@ -159,13 +159,16 @@ class Line(_Model):
 
 
 class Trunk(_Model):
-    """A SIP peer of the platform: the province platform, a sub-center, or a
-    department's own seats (双号并行 lines that keep their seats)."""
+    """A SIP peer of the platform: the province platform, a sub-center, a
+    department's own seats (双号并行 lines that keep their seats), or an
+    emergency linkage trunk (紧急热线联动: the 110/119/120/122 centres it reaches,
+    ``numbers``; dialed as PJSIP/110@<trunk>)."""
 
-    kind: Literal["province", "subcenter", "seats"]
+    kind: Literal["province", "subcenter", "seats", "emergency"]
     contact: str
     description: str = ""
     max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
+    numbers: list[str] = []  # kind emergency only: the emergency lines behind this trunk
 
     @field_validator("contact")
     @classmethod
@@ -173,6 +176,30 @@ class Trunk(_Model):
         if not _CONTACT_RE.match(v):
             raise ValueError(f"contact {v!r} is not a SIP URI like sip:10.0.0.5:5060")
         return v
+
+    @field_validator("numbers", mode="before")
+    @classmethod
+    def _numbers(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            v = [str(n).strip() if isinstance(n, (int, str)) else n for n in v]
+            bad = [n for n in v if n not in LINKAGE_NUMBERS]
+            if bad:
+                raise ValueError(
+                    f"numbers {bad}: a linkage trunk reaches only {', '.join(LINKAGE_NUMBERS)}"
+                    " (邯政办字〔2021〕24号: 12345与110、119、120、122等紧急热线的联动机制)"
+                )
+            dup = sorted({n for n in v if v.count(n) > 1})
+            if dup:
+                raise ValueError(f"numbers: {', '.join(dup)} listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _kind_numbers(self) -> Trunk:
+        if self.kind == "emergency" and not self.numbers:
+            raise ValueError('a trunk of kind emergency needs numbers, e.g. numbers: ["110"]')
+        if self.kind != "emergency" and self.numbers:
+            raise ValueError(f"numbers are for trunks of kind emergency, not {self.kind}")
+        return self
 
 
 DEPARTMENT_KINDS = ("hotline", "department", "subcenter", "district", "others")
@@ -313,6 +340,15 @@ class TransferMap(_Model):
             if trunk.kind == "province":
                 return name
         return None
+
+    def linkage_trunks(self) -> dict[str, str]:
+        """Emergency number -> the linkage trunk that reaches it (numbers without one are absent)."""
+        out: dict[str, str] = {}
+        for name, trunk in sorted(self.trunks.items()):
+            if trunk.kind == "emergency":
+                for number in trunk.numbers:
+                    out.setdefault(number, name)
+        return out
 
     def target_of(self, line: Line) -> str | None:
         """Trunk name the line dials, or None when 12345 agents answer it."""

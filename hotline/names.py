@@ -79,3 +79,9 @@ def transition_prompt(number: str) -> str:
 def emergency_prompt(number: str) -> str:
     """Prompt name of the refusal played for an emergency number (110, 119 ...)."""
     return f"emergency-{number}"
+
+
+def linkage_prompt(number: str) -> str:
+    """Prompt name of what an IVR caller hears when 12345 cannot connect them to an
+    emergency line (no linkage trunk for it, or the trunk did not answer): hang up and dial it."""
+    return f"linkage-{number}"

@@ -27,6 +27,9 @@ LEVEL_ALIASES = {
     "省级": "province",
 }
 SEATS = ("cancelled", "retained", "retained_temporarily")
+# 邯政办字〔2021〕24号 二(四): 逐步建立12345热线与110、119、120、122等紧急热线的联动机制 --
+# the emergency lines a linkage trunk (transfer_map.yaml, trunk kind emergency) may reach
+LINKAGE_NUMBERS = ("110", "119", "120", "122")
 
 _HANDAN = "邯政办字〔2021〕24号 一(二)：除110、119、120、122等紧急热线外的政务服务便民热线归并"
 _SHANXI = "晋政办发电〔2020〕47号 二(二)1：不含110、119、120、122等紧急类热线"

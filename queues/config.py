@@ -36,6 +36,10 @@ SKILL_EMPTY = "paused,unavailable,invalid,unknown"
 # feature codes dialled from an agent's softphone
 # expert: *8<number> consults the 行业专家 queue of that line (expert_seats), by attended transfer
 FEATURE_CODES = {"login": "*71", "logout": "*72", "pause": "*73", "unpause": "*74", "expert": "*8"}
+# pressed during a call (DTMF, features.conf applicationmap): this prefix and an emergency
+# number that has a linkage trunk (*0110, *0119 ...) makes the three-way linkage call
+# with that line (queues/linkage.py)
+LINKAGE_CODE = "*0"
 # *73N pauses with a reason
 PAUSE_CODES = {"1": "break", "2": "lunch", "3": "training", "4": "meeting", "5": "after-call"}
 
