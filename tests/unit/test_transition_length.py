@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from hotline.map_check import TRANSITION_MAX_SECONDS, spoken_seconds
+from hotline.map_warnings import TRANSITION_MAX_SECONDS, spoken_seconds
 from hotline.settings import PROJECT_ROOT
 from hotline.transfer_map import check_file_all, load_map
 
