@@ -4,9 +4,13 @@
 During a call the agent presses :data:`queues.config.LINKAGE_CODE` and the number
 (``*0110``).  The DTMF feature (features.conf ``applicationmap``, enabled only on
 the agents' channels by ``DYNAMIC_FEATURES`` in their endpoints) runs
-``hotline-linkage`` (extensions_linkage.conf) on the agent's channel: the caller
-and the agent are moved into a ConfBridge of their own, and the emergency line
-is dialed into it over its linkage trunk.  The caller and the emergency line are
+``hotline-linkage`` (extensions_linkage.conf) on the agent's channel.  A channel
+cannot move itself (let alone its peer too) from a feature's subroutine, so that
+subroutine only raises the AMI UserEvent ``HotlineLinkage``; the hand-off
+consumer (workorder/handoff_service.py) answers it with :func:`linkage_redirect`:
+one AMI Redirect with ``ExtraChannel``, which moves both bridged channels at
+once.  The caller goes into a ConfBridge of their own, the agent's channel
+originates the emergency line into it over its linkage trunk and joins.  The caller and the emergency line are
 *marked* users; the agent is not, so the agent may hang up and the other two
 stay connected; the conference ends when the last marked user leaves
 (``end_marked``, confbridge.conf).
@@ -66,13 +70,9 @@ def linkage_context(tmap: Any) -> dict[str, Any]:
     }
 
 
-def redirect_action(tmap: Any, number: str, agent_channel: str, agent_uniqueid: str, caller_channel: str) -> dict:
-    """The AMI Redirect that does what the feature does (pure): the caller into the
-    conference as a marked user, the agent into it after dialing ``number``.
-    ValueError when ``number`` has no linkage trunk."""
-    if number not in tmap.linkage_trunks():
-        raise ValueError(f"{number} has no linkage trunk in the transfer map")
-    conf = conference_name(agent_uniqueid).removeprefix(CONF_PREFIX)
+def _redirect(number: str, conf: str, agent_channel: str, caller_channel: str) -> dict:
+    """One AMI Redirect of both bridged channels at once (``ExtraChannel``): Asterisk
+    moves the two together, so neither is hung up when the other leaves the bridge."""
     return {
         "Action": "Redirect",
         "Channel": caller_channel,
@@ -84,3 +84,27 @@ def redirect_action(tmap: Any, number: str, agent_channel: str, agent_uniqueid: 
         "ExtraExten": f"a-{number}-{conf}",
         "ExtraPriority": "1",
     }
+
+
+def redirect_action(tmap: Any, number: str, agent_channel: str, agent_uniqueid: str, caller_channel: str) -> dict:
+    """The AMI Redirect that does what the feature does (pure): the caller into the
+    conference as a marked user, the agent into it after dialing ``number``.
+    ValueError when ``number`` has no linkage trunk."""
+    if number not in tmap.linkage_trunks():
+        raise ValueError(f"{number} has no linkage trunk in the transfer map")
+    return _redirect(number, conference_name(agent_uniqueid).removeprefix(CONF_PREFIX), agent_channel, caller_channel)
+
+
+def linkage_redirect(event: dict) -> dict | None:
+    """The answer to the feature's ``HotlineLinkage`` UserEvent (pure): the AMI Redirect
+    that moves its caller and agent channels into the conference; None for any other
+    event or one missing a field.  The dialplan raises the event only for numbers
+    with a linkage trunk (the feature exists for no other)."""
+    if event.get("Event") != "UserEvent" or event.get("UserEvent") != "HotlineLinkage":
+        return None
+    number, conf = event.get("Number", ""), event.get("Conference", "")
+    agent, caller = event.get("AgentChannel", ""), event.get("CallerChannel", "")
+    digits = conf.removeprefix(CONF_PREFIX)
+    if not (number.isdigit() and conf.startswith(CONF_PREFIX) and digits.isdigit() and agent and caller):
+        return None
+    return _redirect(number, digits, agent, caller)

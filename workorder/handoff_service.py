@@ -5,6 +5,10 @@ API (``POST /api/v1/calls/answered``, idempotent by linkedid), then stamps the
 order's number on both legs of the call as ``HOTLINE_ORDER`` (AMI ``Setvar``),
 so every later event, the CDR and the survey carry it.
 
+It also answers an agent's emergency linkage (the ``HotlineLinkage`` UserEvent of
+the *0110 feature, queues/linkage.py) with the AMI Redirect that moves the
+caller and the agent into the three-way conference: the dialplan cannot.
+
 It stays off the call's path: Asterisk does not wait for it.  The AMI reader
 only puts events on a bounded queue; a few workers do the HTTP round trips.
 When the queue is full the oldest hand-offs are still in it and the newest is
@@ -24,6 +28,7 @@ from hotline import ami
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
+from queues.linkage import linkage_redirect
 from workorder.client import OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body
 
@@ -99,6 +104,22 @@ class Handoff:
         )
         return out
 
+    def on_user_event(self, manager, message) -> None:
+        """AMI callback: an agent's emergency linkage (``HotlineLinkage``, raised by the
+        feature's dialplan) is answered at once with the Redirect of both channels."""
+        action = linkage_redirect(dict(message.items()))
+        if action is None:
+            return
+        manager.send_action(action)
+        log_event(
+            log,
+            "emergency linkage: caller and agent moved to the conference",
+            number=message.get("Number", ""),
+            conference=message.get("Conference", ""),
+            agent=message.get("Agent", ""),
+            caller=message.get("Caller", ""),  # masked by the dialplan
+        )
+
     async def worker(self) -> None:
         while True:
             ev = await self.queue.get()
@@ -117,6 +138,7 @@ async def serve(settings, stop: asyncio.Event) -> None:
         mgr = ami.manager(settings, secrets, events="on")
         h = Handoff(client, mgr)
         mgr.register_event("AgentConnect", h.on_event)
+        mgr.register_event("UserEvent", h.on_user_event)
         await login(mgr)
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
         log_event(log, "hand-off consumer running", api=str(client.http.base_url))

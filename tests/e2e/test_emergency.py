@@ -6,8 +6,6 @@ from __future__ import annotations
 import subprocess
 import time
 
-import pytest
-
 from tests.e2e.harness import SIPP_DIR, free_port, media_port, queue_direct
 from tests.e2e.test_ivr import dtmf, pause
 
@@ -41,10 +39,6 @@ def test_ivr_without_a_linkage_trunk_tells_the_caller_to_dial_110(stack):
         stack.reload(transfer_map=base)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WIP: the feature fires and the caller reaches the ConfBridge, but the agent channel is not moved in yet",
-)
 def test_agent_star0110_makes_a_three_way_call_the_agent_can_leave(stack):
     base = stack.settings.transfer_map.read_text(encoding="utf-8")
     port = free_port()

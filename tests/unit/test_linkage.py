@@ -12,7 +12,7 @@ from asterisk_conf import prompts as P
 from hotline.map_check import check
 from hotline.transfer_map import load_map
 from hotline.yamlsrc import loads
-from queues.linkage import linkage_context, redirect_action
+from queues.linkage import linkage_context, linkage_redirect, redirect_action
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "transfer_map.yaml").read_text(encoding="utf-8")
@@ -91,3 +91,23 @@ def test_redirect_action_only_for_numbers_with_a_trunk(tmp_path):
     assert a["Exten"] == "c-173342" and a["ExtraExten"] == "a-110-173342" and a["ExtraChannel"] == "PJSIP/1011-0001"
     with pytest.raises(ValueError, match="119 has no linkage trunk"):
         redirect_action(tmap, "119", "PJSIP/1011-0001", "1733.42", "PJSIP/pstn-0002")
+
+
+def test_the_hotline_linkage_user_event_becomes_one_redirect_of_both_channels():
+    ev = {
+        "Event": "UserEvent",
+        "UserEvent": "HotlineLinkage",
+        "Number": "110",
+        "Conference": "linkage-173342",
+        "AgentChannel": "PJSIP/1011-0001",
+        "CallerChannel": "PJSIP/pstn-0002",
+        "Caller": "137****1110",
+    }
+    a = linkage_redirect(ev)
+    assert a is not None
+    assert (a["Channel"], a["Exten"]) == ("PJSIP/pstn-0002", "c-173342")
+    assert (a["ExtraChannel"], a["ExtraExten"]) == ("PJSIP/1011-0001", "a-110-173342")
+    assert a["Context"] == a["ExtraContext"] == "hotline-linkage-conf"
+    assert linkage_redirect({**ev, "UserEvent": "Other"}) is None
+    assert linkage_redirect({**ev, "CallerChannel": ""}) is None
+    assert linkage_redirect({**ev, "Conference": "linkage-x"}) is None
