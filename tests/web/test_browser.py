@@ -290,3 +290,31 @@ def test_wallboard_shows_the_queues_and_updates_live(live, browser):
     assert legend[1:] == ["24 小时接通率", "15 秒服务水平", "95% 目标"], legend
     wait_for(lambda: int(browser.find_element(By.CSS_SELECTOR, "#trend .uplot").get_attribute("data-points") or 0) >= 2)
     shot(browser, "supervisor")
+
+
+def test_the_desk_suggests_the_unit_as_the_agent_types_and_never_dispatches_by_itself(live, browser):
+    sign_in(browser, live, "demo1001")
+    by_id(browser, "new-order").click()
+    wait_for(lambda: "新工单" in text_of(browser, "form-notice"), what="a new order")
+    number = text_of(browser, "form-number")
+    before = live.store.get_by_number(number, AGENT)
+    by_id(browser, "f-content").send_keys("我想提取住房公积金，请问需要带哪些材料，多久能到账？")
+    wait_for(lambda: by_id(browser, "suggest").is_displayed(), what="the suggestions")
+    chips = browser.find_elements(By.CSS_SELECTOR, "#suggest-units .chip")
+    assert chips and chips[0].get_attribute("data-code") == "gjj", [c.text for c in chips]
+    assert "住房公积金" in chips[0].text and chips[0].get_attribute("title"), "a chip names the unit and says why"
+    assert browser.find_elements(By.CSS_SELECTOR, "#suggest-cats .chip"), "categories are suggested too"
+    chips[0].click()
+    assert Select(by_id(browser, "f-main_unit")).first_selected_option.get_attribute("value") == "gjj"
+    assert browser.find_element(By.CSS_SELECTOR, 'input[name="step"][value="dispatch"]').is_selected()
+    # nothing is dispatched by a suggestion: the order is untouched until the agent submits
+    after = live.store.get_by_number(number, AGENT)
+    assert (after["status"], after["version"], after["main_unit"]) == (before["status"], before["version"], None)
+    Select(by_id(browser, "f-type")).select_by_value("consult")
+    by_id(browser, "f-title").send_keys("公积金提取")
+    by_id(browser, "submit").click()
+    wait_for(lambda: "已提交" in text_of(browser, "form-notice") or text_of(browser, "form-error"), what="submit")
+    assert not text_of(browser, "form-error")
+    got = live.store.get_by_number(number, AGENT)
+    assert (got["status"], got["main_unit"]) == ("dispatched", "gjj")
+    assert no_alert(browser)

@@ -132,6 +132,7 @@
     kbRefs = (o.kb_refs || []).slice();
     $("f-kb_refs").textContent = kbRefs.join("、");
     say("form-error", "");
+    refreshSuggest();
   }
 
   function step() { return document.querySelector('input[name="step"]:checked').value; }
@@ -191,6 +192,39 @@
       load(o);
       say("form-notice", "新工单 " + o.number);
     } catch (e) { say("form-error", e.message); }
+  });
+
+  // -- dispatch suggestions (POST /api/v1/orders/suggest): chips that fill a field -----
+  // A suggestion never dispatches: clicking a chip only fills 主办单位 or 诉求分类 and
+  // selects 派单; the agent still submits the form.
+  var suggestTimer = null, suggestSeq = 0;
+  function chip(item, onpick) {
+    return H.el("button", { type: "button", class: "chip", title: (item.why || []).join("；"),
+                            "data-code": item.code, onclick: onpick }, item.name);
+  }
+  async function refreshSuggest() {
+    var text = $("f-content").value.trim(), seq = ++suggestSeq;
+    if (text.length < 4) { show($("suggest"), false); return; }
+    try {
+      var data = await H.api("POST", "/api/v1/orders/suggest", { content: text.slice(0, 4000), limit: 3 });
+      if (seq !== suggestSeq) return;  // an older answer after a newer question
+      var units = H.clear($("suggest-units")), cats = H.clear($("suggest-cats"));
+      data.units.forEach(function (u) {
+        units.appendChild(chip(u, function () {
+          $("f-main_unit").value = u.code;
+          var r = document.querySelector('input[name="step"][value="dispatch"]');
+          if (r && !r.checked) { r.checked = true; showStep(); }
+        }));
+      });
+      data.categories.forEach(function (c) {
+        cats.appendChild(chip(c, function () { $("f-category_code").value = c.code; }));
+      });
+      show($("suggest"), data.units.length > 0 || data.categories.length > 0);
+    } catch (e) { show($("suggest"), false); }
+  }
+  $("f-content").addEventListener("input", function () {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(refreshSuggest, 400);
   });
 
   // -- knowledge base ------------------------------------------------------------------
