@@ -199,7 +199,8 @@ def test_cancelled_number_after_its_transition_connects_without_the_announcement
     caller = "13800000107"
     yesterday = _today() - timedelta(days=1)
     text = modes_map_text(modes.ports)
-    text = re.sub(r"(您拨打的民政服务热线12349.*\n      until: )\S+", rf"\g<1>{yesterday.isoformat()}", text)
+    # the until: of 12349's transition (the first until: after its number: line)
+    text = re.sub(r'(number: "12349"\n(?:    .*\n)*?      until: )\S+', rf"\g<1>{yesterday.isoformat()}", text, count=1)
     assert yesterday.isoformat() in text
     stack.reload(transfer_map=text)
     try:
