@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from queues.sizing import TARGET_ANSWER_RATE
-from queues.stats_consts import ALL, KEEP_HOURS, SL_SECONDS
+from queues.stats_consts import ALL, KEEP_HOURS, SL_SECONDS, sum_buckets
 
 ENTRY_CONTEXT = "from-pstn"  # extensions.conf.j2: where a citizen's call enters the platform
 TRUNK_CONTEXTS = frozenset({"route-dial", "hotline-ivr-transfer"})  # contexts that Dial() a trunk
@@ -272,14 +272,7 @@ class CallFigures:
 
     # ------------------------------------------------------------------ view
     def _sum(self, key: str, hours: Iterable[int]) -> dict[str, float]:
-        per = self.buckets.get(key, {})
-        tot = dict.fromkeys(_COUNTERS, 0.0)
-        for h in hours:
-            b = per.get(h)
-            if b:
-                for k in _COUNTERS:
-                    tot[k] += b.get(k, 0.0)
-        return tot
+        return sum_buckets(self.buckets.get(key, {}), hours, _COUNTERS)
 
     def window_figures(self, now: float) -> dict[str, dict]:
         """Figures of the calls that arrived in the last ``window`` seconds, per scope."""

@@ -12,3 +12,14 @@ _RINGING = {"6", "7"}  # ringing, ring-in-use
 _UNAVAILABLE = {"0", "4", "5"}  # unknown, invalid, unavailable
 
 _COUNTERS = ("offered", "answered", "answered_sl", "abandoned", "wait_answered", "talk", "completed")
+
+
+def sum_buckets(per_hour: dict, hours, counters: tuple[str, ...]) -> dict[str, float]:
+    """Pure: the counters of the hourly buckets ``per_hour`` summed over ``hours`` (missing hours count 0)."""
+    tot = dict.fromkeys(counters, 0.0)
+    for h in hours:
+        b = per_hour.get(h)
+        if b:
+            for k in counters:
+                tot[k] += b.get(k, 0.0)
+    return tot

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from queues.stats_consts import _COUNTERS, _RINGING, _TALKING, _UNAVAILABLE, ALL, STATES
+from queues.stats_consts import _COUNTERS, _RINGING, _TALKING, _UNAVAILABLE, ALL, STATES, sum_buckets
 
 
 class ViewsMixin:
@@ -23,14 +23,7 @@ class ViewsMixin:
         return "available"
 
     def _sum(self, queue: str, hours) -> dict[str, float]:
-        per_q = self.buckets.get(queue, {})
-        tot = dict.fromkeys(_COUNTERS, 0.0)
-        for h in hours:
-            b = per_q.get(h)
-            if b:
-                for k in _COUNTERS:
-                    tot[k] += b[k]
-        return tot
+        return sum_buckets(self.buckets.get(queue, {}), hours, _COUNTERS)
 
     def _figures(self, queue: str, tot: dict[str, float], waiting: int) -> dict:
         offered, answered = int(tot["offered"]), int(tot["answered"])

@@ -176,6 +176,28 @@ def queue_direct(map_text: str, flow: str = "") -> str:
     return out
 
 
+def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> Settings:
+    """Settings of a test platform: its own home, every port free, the given RTP range."""
+    return Settings.from_env(
+        env={},
+        home=home,
+        transfer_map=transfer_map,
+        ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
+        holidays_dir=home / "holidays",
+        sip_agent_port=free_port(),
+        sip_trunk_port=free_port(),
+        ami_port=free_port(),
+        http_port=free_port(),
+        wss_port=free_port(),
+        agi_port=free_port(),
+        api_port=free_port(),
+        redis_port=free_port(),
+        rtp_start=rtp[0],
+        rtp_end=rtp[1],
+        cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
+    )
+
+
 class Stack:
     def __init__(self, root: Path, services: tuple[str, ...] = SERVICES):
         self.root = root
@@ -191,24 +213,7 @@ class Stack:
             map_copy.write_text(queue_direct(shipped), encoding="utf-8")
         # the calendar too, so a test can make today a holiday
         shutil.copytree(PROJECT_ROOT / "holidays", home / "holidays", dirs_exist_ok=True)
-        self.settings = Settings.from_env(
-            env={},
-            home=home,
-            transfer_map=map_copy if default_map.exists() else default_map,
-            ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
-            holidays_dir=home / "holidays",
-            sip_agent_port=free_port(),
-            sip_trunk_port=free_port(),
-            ami_port=free_port(),
-            http_port=free_port(),
-            wss_port=free_port(),
-            agi_port=free_port(),
-            api_port=free_port(),
-            redis_port=free_port(),
-            rtp_start=30000,
-            rtp_end=31999,
-            cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
-        )
+        self.settings = instance_settings(home, map_copy if default_map.exists() else default_map, (30000, 31999))
         self.platform = Platform(self.settings)
         self.secrets = self.platform.secrets
         self.agents_spec = [self._agent_spec(n) for n in DEFAULT_AGENTS]

@@ -23,8 +23,8 @@ import pytest
 
 from deploy import health, supervise
 from deploy.asterisk import Asterisk
-from hotline.settings import PROJECT_ROOT, Settings, settings_env
-from tests.e2e.harness import free_port
+from hotline.settings import PROJECT_ROOT, settings_env
+from tests.e2e.harness import instance_settings
 
 UP_TIMEOUT = 120
 
@@ -69,24 +69,7 @@ def up(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copytree(PROJECT_ROOT / "holidays", home / "holidays")
-    settings = Settings.from_env(
-        env={},
-        home=home,
-        transfer_map=PROJECT_ROOT / "transfer_map.yaml",
-        ivr_flows_dir=PROJECT_ROOT / "ivr_flows",
-        holidays_dir=home / "holidays",
-        sip_agent_port=free_port(),
-        sip_trunk_port=free_port(),
-        ami_port=free_port(),
-        http_port=free_port(),
-        wss_port=free_port(),
-        agi_port=free_port(),
-        api_port=free_port(),
-        redis_port=free_port(),
-        rtp_start=32000,
-        rtp_end=32999,
-        cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),
-    )
+    settings = instance_settings(home, PROJECT_ROOT / "transfer_map.yaml", (32000, 32999))
     env = {**os.environ, **settings_env(settings)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deploy.cli", "up", "--no-setup"],
