@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from deploy.platform import startup_warnings
 from tests.e2e import test_modes
 from tests.e2e.harness import chanvars
-from tests.e2e.test_modes import _ami_ok, _is, _ts, _wait, modes_map_text
+from tests.e2e.test_modes import _ami_ok, _is, _ts, _wait, answered, modes_map_text
 
 modes = test_modes.modes  # the fixture: the map with its trunks at SIPp peers
 
@@ -137,10 +137,7 @@ def test_seats_until_past_12350_goes_to_12345_not_the_seats(stack, modes):
         warnings = startup_warnings(stack.settings)  # what `hotline up` / `hotline reload` print
         assert any("temporarily retained seats of 12350 ended" in w for w in warnings), warnings
         with modes.peer("seats-12350", "peer_answer.xml") as seats, stack.agent("1005", skills={"yingji": 0}):
-            mark = stack.events.mark()
-            result = stack.sipp_uac("citizen_call.xml", "12350", caller)
-            assert result.ok, result.stdout + result.log
-            connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+            connect = answered(stack, "12350", caller)
             cv = chanvars(connect)
             assert connect["Queue"] == "yingji" and cv.get("HOTLINE_ROUTER") == "agi"
             assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE")) == ("12350", "dual")

@@ -122,6 +122,14 @@ def _ts(event: dict) -> float:
     return float(event["Timestamp"])
 
 
+def answered(stack, number: str, caller: str) -> dict:
+    """A SIPp citizen calls ``number``; the AgentConnect of that caller."""
+    mark = stack.events.mark()
+    result = stack.sipp_uac("citizen_call.xml", number, caller)
+    assert result.ok, result.stdout + result.log
+    return _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+
+
 def _wait(stack, mark, name, timeout=20, **fields):
     return stack.events.wait_for(lambda e: _is(e, name, **fields), since=mark, timeout=timeout)
 
@@ -162,10 +170,7 @@ def test_merge_12349_announcement_then_the_department_skill(stack, modes):
 def test_dual_seats_cancelled_12329_is_answered_by_12345_agents_of_the_skill(stack, modes):
     caller = "13800000002"
     with stack.agent("1002", skills={"gongjijin": 0}) as agent:
-        mark = stack.events.mark()
-        result = stack.sipp_uac("citizen_call.xml", "12329", caller)
-        assert result.ok, result.stdout + result.log
-        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        connect = answered(stack, "12329", caller)
         assert connect["Queue"] == "gongjijin"
         assert chanvars(connect).get("HOTLINE_MODE") == "dual"
         assert chanvars(connect).get("HOTLINE_DEPT") == "gjj"
@@ -461,10 +466,7 @@ def test_a_bad_map_is_refused_and_calls_follow_the_last_good_one(stack, modes):
     assert stack.cli("dialplan show 12336@hotline-static") == before
     try:
         with stack.agent("1001", skills={"ziran": 0}):
-            mark = stack.events.mark()
-            result = stack.sipp_uac("citizen_call.xml", "12336", caller)
-            assert result.ok, result.stdout + result.log
-            connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+            connect = answered(stack, "12336", caller)
             assert connect["Queue"] == "ziran" and chanvars(connect).get("HOTLINE_ROUTER") == "agi"
     finally:
         stack.reload(transfer_map=good)
@@ -535,10 +537,7 @@ def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes
 def test_a_number_delivered_with_the_area_code(stack, modes):
     caller = "13800000021"
     with stack.agent("1003", skills={"gongjijin": 0}):
-        mark = stack.events.mark()
-        result = stack.sipp_uac("citizen_call.xml", "031012329", caller)
-        assert result.ok, result.stdout + result.log
-        connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
+        connect = answered(stack, "031012329", caller)
         assert connect["Queue"] == "gongjijin" and chanvars(connect).get("HOTLINE_ORIGIN") == "12329"
 
 
