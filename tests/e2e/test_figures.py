@@ -15,9 +15,7 @@ what the calls did; the waits come from AMI's own event times.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
 import time
 
 import pytest
@@ -25,8 +23,8 @@ import redis
 
 from hotline.settings import PROJECT_ROOT
 from queues.service import keys
-from tests.e2e.harness import SIPP_DIR, free_port
-from tests.e2e.test_modes import TRUNKS, modes_map_text
+from tests.e2e.harness import free_port
+from tests.e2e.test_modes import TRUNKS, modes_map_text, sipp_peer
 
 SHIPPED_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")  # 12345 with its IVR greeting
 
@@ -43,25 +41,9 @@ def figures_stack(stack):
         stack.reload(transfer_map=before)
 
 
-@contextlib.contextmanager
 def seats(stack, trunk: str):
-    log = stack.root / f"figures-peer-{time.monotonic_ns()}.log"
-    proc = subprocess.Popen(
-        ["sipp", "-sf", str(SIPP_DIR / "peer_answer.xml"), "-i", "127.0.0.1", "-p", str(stack.trunk_ports[trunk])]
-        + ["-mp", str(free_port()), "-nostdin", "-trace_logs", "-log_file", str(log)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=stack.root,
-    )
-    stack.sipps.append(proc)
-    time.sleep(0.3)
-    assert proc.poll() is None, "the seats stand-in did not start"
-    try:
-        yield
-    finally:
-        proc.kill()
-        proc.wait()
+    """The seats' SIPp stand-in, answering (test_modes.sipp_peer)."""
+    return sipp_peer(stack, trunk, stack.trunk_ports[trunk], "peer_answer.xml")
 
 
 def calls_view(stack) -> dict:

@@ -64,46 +64,37 @@ class Peer:
         return [l for l in self.log.read_text(errors="replace").splitlines() if l.startswith("INVITE")]
 
 
+@contextlib.contextmanager
+def sipp_peer(stack, trunk: str, port: int, scenario: str | Path):
+    """A SIPp stand-in for the peer behind ``trunk``, listening on loopback ``port``."""
+    log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
+    path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
+    proc = subprocess.Popen(
+        ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port())]
+        + ["-nostdin", "-trace_logs", "-log_file", str(log)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=stack.root,
+    )
+    stack.sipps.append(proc)
+    time.sleep(0.3)
+    assert proc.poll() is None, f"SIPp peer {scenario} did not start"
+    try:
+        yield Peer(trunk, port, log, proc)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def modes(stack):
     ports = {name: free_port() for name in TRUNKS.values()}
     stack.reload(transfer_map=modes_map_text(ports))
     assert "seats-12350" in stack.cli("pjsip show endpoints")
 
-    @contextlib.contextmanager
     def peer(trunk: str, scenario: str | Path):
-        port = ports[trunk]
-        log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
-        path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
-        proc = subprocess.Popen(
-            [
-                "sipp",
-                "-sf",
-                str(path),
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-mp",
-                str(free_port()),
-                "-nostdin",
-                "-trace_logs",
-                "-log_file",
-                str(log),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=stack.root,
-        )
-        stack.sipps.append(proc)
-        time.sleep(0.3)
-        assert proc.poll() is None, f"SIPp peer {scenario} did not start"
-        try:
-            yield Peer(trunk, port, log, proc)
-        finally:
-            proc.kill()
-            proc.wait()
+        return sipp_peer(stack, trunk, ports[trunk], scenario)
 
     class Modes:
         pass
