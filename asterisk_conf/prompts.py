@@ -110,7 +110,7 @@ def _manifest(sounds_dir: Path) -> dict:
 
 def _save_manifest(sounds_dir: Path, data: dict) -> None:
     path = sounds_dir / CACHE / MANIFEST
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # two processes may share a sounds dir
     tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
     tmp.replace(path)
 
@@ -151,7 +151,7 @@ def ensure_prompt(name: str, text: str, sounds_dir: Path, voice: str = VOICE) ->
         synthesize(text, cached, voice)
     target = sounds_dir / f"{name}.wav"
     if not _same_bytes(target, cached):
-        tmp = sounds_dir / f".{name}.wav.tmp"
+        tmp = sounds_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.wav.tmp"
         shutil.copyfile(cached, tmp)
         tmp.replace(target)
     with _lock:

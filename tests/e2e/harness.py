@@ -198,6 +198,17 @@ def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> S
     )
 
 
+def worker_rtp_range() -> tuple[int, int]:
+    """This session's RTP ports: 30000-31999, split between pytest-xdist workers (gw0, gw1, ...)
+    so that two Asterisks of one test run never ask for the same port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    size = 2000 // max(1, count)
+    start = 30000 + index * size
+    return start, start + size - 1
+
+
 class Stack:
     def __init__(self, root: Path, services: tuple[str, ...] = SERVICES):
         self.root = root
@@ -213,7 +224,7 @@ class Stack:
             map_copy.write_text(queue_direct(shipped), encoding="utf-8")
         # the calendar too, so a test can make today a holiday
         shutil.copytree(PROJECT_ROOT / "holidays", home / "holidays", dirs_exist_ok=True)
-        self.settings = instance_settings(home, map_copy if default_map.exists() else default_map, (30000, 31999))
+        self.settings = instance_settings(home, map_copy if default_map.exists() else default_map, worker_rtp_range())
         self.platform = Platform(self.settings)
         self.secrets = self.platform.secrets
         self.agents_spec = [self._agent_spec(n) for n in DEFAULT_AGENTS]

@@ -501,7 +501,10 @@ def test_recorded_message_becomes_a_draft_order_with_its_transcript(stack, ivr, 
     # after "#": transcription, the draft, the done prompt (~5 s), then the IVR hangs up; the
     # citizen waits for that BYE (a BYE during a pause of the scenario would fail the call)
     assert r.ok, r.stdout + r.log
-    drafts = [l for l in ivr.lines(since) if l.get("msg") == "draft"]
+    # the draft is logged once the transcription is done: on a busy machine that is after the BYE
+    deadline = time.monotonic() + 20
+    while not (drafts := [l for l in ivr.lines(since) if l.get("msg") == "draft"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert drafts and drafts[0]["stored"] is True, ivr.lines(since)[-10:]
     with api(stack, "supervisor") as c:
         order = c.get(f"/orders/{drafts[0]['id']}").json()
