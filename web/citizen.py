@@ -25,6 +25,7 @@ from web.citizen_rules import EXTENSION, REPLY_SHOWN, progress_text
 from web.models import CitizenHit, OrderPhoto
 from workorder.models import Category, Order, Record
 from workorder.service import Conflict, Forbidden, NotFound, Store
+from workorder.views import _iso
 from workorder.vocab import CITIZEN, DISSATISFIED, SATISFACTION
 
 log = logging.getLogger("web.citizen")
@@ -134,7 +135,7 @@ class CitizenDesk:
                 "status": o.status,
                 "status_text": progress_text(o.status),
                 "deadline": status["deadline"],
-                "received_at": o.received_at.isoformat(),
+                "received_at": _iso(o.received_at),
                 "category": category.name if category else "",
                 "reply": (reply.data or {}).get("content") if reply and o.status in REPLY_SHOWN else None,
                 "can_rate": o.status == "evaluation",

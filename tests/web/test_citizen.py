@@ -7,6 +7,7 @@ wrong last 4 answered exactly like an unknown number, lookups per address."""
 from __future__ import annotations
 
 import dataclasses
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -147,6 +148,8 @@ def test_progress_needs_the_last_4_digits_and_a_wrong_one_looks_like_no_order(si
     number = number_of(post_appeal(c).text)
     r = _query(c, number, "8000")
     assert r.status_code == 200 and 'id="progress-status">已提交，待受理<' in r.text
+    [o] = orders(site)
+    assert o.received_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M") in r.text  # Beijing time
     wrong = _query(c, number, "1234")
     unknown = _query(c, "2099010100001", "1234")
     malformed = _query(c, number, "12x4")
