@@ -16,7 +16,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
 from web.accounts import csrf_ok
@@ -101,6 +101,15 @@ async def citizen_appeal(request: Request):
         form = await request.form(max_files=1, max_fields=len(FIELDS) + 2)
     except MultiPartException:
         return await _form_page(request, 400, "表单无法读取，请重新提交")
+    try:
+        return await _appeal(request, form)
+    finally:
+        await form.close()  # the spooled upload goes now, not when the request is collected
+
+
+async def _appeal(request: Request, form: FormData) -> HTMLResponse:
+    s, desk = request.app.state.settings, desk_of(request)
+    max_bytes = s.citizen_photo_max_kb * 1024
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     if not csrf_ok(request.cookies.get(CSRF_COOKIE, ""), values.get("csrf")):
         return await _form_page(request, 403, EXPIRED, values=values)

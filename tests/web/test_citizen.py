@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from hotline.secrets import load_secrets
 from tests.web.citizen_util import FORM, PHONE, csrf_of_form, number_of, png, post_appeal, to_evaluation
 from web.models import CitizenHit, OrderPhoto
 from workorder.models import Order, Transition
@@ -157,6 +158,17 @@ def test_progress_needs_the_last_4_digits_and_a_wrong_one_looks_like_no_order(si
     assert wrong.text.replace(number, "N") == unknown.text.replace("2099010100001", "N")
     assert malformed.text == wrong.text
     assert "progress-status" not in wrong.text
+    # the citizen's read of the order is in the audit log, under the masked phone
+    token = load_secrets(site.settings.secrets_file)["api_tokens"]["admin"]
+    rows = (
+        site.anonymous()
+        .get(f"/api/v1/audit?order_id={o.id}", headers={"Authorization": f"Bearer {token}"})
+        .json()["items"]
+    )
+    assert {(r["subject"], r["role"], r["method"], r["path"]) for r in rows} >= {
+        ("citizen:138****8000", "citizen", "POST", "/citizen/appeals"),
+        ("citizen:138****8000", "citizen", "POST", "/citizen/progress"),
+    }
 
 
 def test_too_many_lookups_from_one_address(site):
