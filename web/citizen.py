@@ -82,7 +82,7 @@ class CitizenDesk:
     # -- an appeal ---------------------------------------------------------------------
     def submit(self, data: dict[str, Any], photo: tuple[str, bytes] | None) -> dict:
         """A new draft order of channel ``web`` (and its photo); the order's id and number."""
-        p = citizen(data.get("caller_phone"))
+        p = citizen(str(data.get("caller_phone") or ""))
         path = None
         if photo is not None:
             self.photo_dir.mkdir(parents=True, exist_ok=True, mode=0o750)

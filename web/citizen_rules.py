@@ -41,13 +41,15 @@ def normal_phone(raw: str) -> str | None:
 class Appeal:
     """A checked appeal: the store's fields, or the problems per form field (Chinese)."""
 
-    data: dict[str, str | None]
+    data: dict[str, str | bool | None]
     errors: dict[str, str]
 
 
 def check_appeal(form: Mapping[str, str], categories: Collection[str]) -> Appeal:
     """The fields of a new order of channel ``web`` from the form, every problem at once."""
     v = {k: (form.get(k) or "").strip() for k in ("type", "category", "address", "content", "name", "phone")}
+    # 保密: the caller is shown masked to everyone but the hotline's supervisors (workorder/privacy.py)
+    confidential = (form.get("confidential") or "") == "1"
     errors: dict[str, str] = {}
     if v["type"] not in TYPES:
         errors["type"] = "请选择诉求类型"
@@ -63,7 +65,7 @@ def check_appeal(form: Mapping[str, str], categories: Collection[str]) -> Appeal
     phone = normal_phone(v["phone"])
     if phone is None:
         errors["phone"] = "请填写正确的手机号码或固定电话（含区号）"
-    data: dict[str, str | None] = {
+    data: dict[str, str | bool | None] = {
         "channel": "web",
         "type": v["type"],
         "category_code": v["category"],
@@ -72,6 +74,7 @@ def check_appeal(form: Mapping[str, str], categories: Collection[str]) -> Appeal
         "title": v["content"][:40],
         "caller_name": v["name"] or None,
         "caller_phone": phone,
+        "confidential": confidential,
     }
     return Appeal(data, errors)
 

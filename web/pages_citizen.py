@@ -31,7 +31,7 @@ CSRF_COOKIE = "hotline_citizen_csrf"
 FORM_ROOM = 64 * 1024  # the text fields' share of a post, besides the photo
 NOT_FOUND = "未查询到该工单，或手机号后四位不符。请核对后重试。"
 EXPIRED = "页面已过期，请重新提交（如有照片请重新选择）"
-FIELDS = ("type", "category", "address", "content", "name", "phone")
+FIELDS = ("type", "category", "address", "content", "name", "phone", "confidential")
 
 
 def desk_of(request: Request) -> CitizenDesk:
@@ -126,7 +126,7 @@ async def _appeal(request: Request, form: FormData) -> HTMLResponse:
         if kind is None:
             return await _form_page(request, 415, "照片只能是 JPEG 或 PNG 图片", values=values)
         photo = (kind, body)
-    phone = appeal.data["caller_phone"] or ""
+    phone = str(appeal.data["caller_phone"] or "")
     if over(await run_in_threadpool(desk.count, "phone", phone), s.citizen_phone_per_day):
         return await _form_page(request, 429, "该号码今日提交的诉求已达上限，请拨打 12345 或明日再试", values=values)
     request.state.principal = citizen(phone)  # the store's audit row of the new order

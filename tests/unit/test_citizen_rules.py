@@ -55,6 +55,8 @@ def test_a_good_appeal_becomes_a_web_order():
     assert a.data["caller_phone"] == "13800138000"
     assert a.data["category_code"] == "400201" and a.data["type"] == "complaint"
     assert a.data["title"] == GOOD["content"][:40]
+    assert a.data["confidential"] is False
+    assert check_appeal({**GOOD, "confidential": "1"}, {"400201"}).data["confidential"] is True
 
 
 def test_every_problem_at_once():

@@ -70,6 +70,18 @@ def test_an_appeal_with_a_photo_is_a_web_order_the_department_sees(site):
     assert site.anonymous().get(f"/dept/orders/{o.id}/photos/{ph.id}").status_code == 303
 
 
+def test_a_confidential_appeal_shows_the_department_a_masked_caller(site):
+    r = post_appeal(site.anonymous(), confidential="1", type="report")
+    assert r.status_code == 201
+    [o] = orders(site)
+    assert o.confidential and o.caller_phone == PHONE
+    to_evaluation(site.app, o.id)
+    page = site.client("minzheng").get(f"/dept/orders/{o.id}").text
+    assert "138****8000" in page and PHONE not in page and "张*" in page
+    plain = post_appeal(site.anonymous(), phone="13700000000")
+    assert plain.status_code == 201 and not orders(site)[-1].confidential
+
+
 def test_too_many_appeals_from_one_address(site):
     tune(site, citizen_address_per_hour=2)
     c = site.anonymous()
