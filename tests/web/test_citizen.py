@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from hotline.auth import Principal
 from hotline.secrets import load_secrets
 from tests.web.citizen_util import FORM, PHONE, csrf_of_form, number_of, png, post_appeal, to_evaluation
 from web.models import CitizenHit, OrderPhoto
@@ -223,3 +224,12 @@ def test_dissatisfied_reopens_as_the_revisit_survey_does(site):
     assert r.status_code == 200
     [o] = orders(site)
     assert (o.status, o.round, o.main_unit) == ("dispatched", 2, "mzj")  # 重办, the unit counted at fault
+
+
+def test_a_spam_draft_with_a_photo_can_still_be_deleted_by_the_hotline(site):
+    assert post_appeal(site.anonymous(), ("a.png", png(), "image/png")).status_code == 201
+    [o] = orders(site)
+    site.store.delete(o.id, Principal(subject="demo1001", role="agent"))
+    assert orders(site) == []
+    with site.store.db.read() as s:
+        assert list(s.scalars(select(OrderPhoto))) == []  # the row goes with its order (the file stays)
