@@ -37,6 +37,15 @@ def _default_home() -> Path:
     return Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "hotline"
 
 
+# (field, lowest, highest) of the knobs checked when the settings are made
+CHECKED_RANGES: tuple[tuple[str, int, int], ...] = (
+    ("citizen_address_per_hour", 1, 10000),
+    ("citizen_phone_per_day", 1, 1000),
+    ("citizen_lookups_per_hour", 1, 10000),
+    ("citizen_photo_max_kb", 16, 20480),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     # where state lives: secrets, rendered config, logs, the SQLite DB, Redis data
@@ -104,11 +113,25 @@ class Settings:
     recordings_dir: str = ""
     recording_retention_days: int = 180
     recording_min_free_mb: int = 500
+    # the citizens' web channel (web/pages_citizen.py): appeals posted from one address per hour and
+    # accepted for one phone per 24 h, progress queries and ratings from one address per hour, the
+    # photo's size limit (KiB) and its directory (empty: <home>/citizen_photos)
+    citizen_address_per_hour: int = 20
+    citizen_phone_per_day: int = 3
+    citizen_lookups_per_hour: int = 30
+    citizen_photo_max_kb: int = 4096
+    citizen_photo_dir: str = ""
     # use the Debian-sid root fs even when a system Asterisk exists
     force_rootfs: bool = False
     # the unprivileged user Asterisk runs as (the Debian package's `asterisk`; in the chroot, the
     # root file system's own user); "root" runs it as root, knowingly
     asterisk_user: str = "asterisk"
+
+    def __post_init__(self) -> None:
+        for name, low, high in CHECKED_RANGES:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"HOTLINE_{name.upper()}={value}: must be between {low} and {high}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -144,6 +167,11 @@ class Settings:
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.home / 'hotline.db'}"
+
+    @property
+    def citizen_photos(self) -> Path:
+        """Where the photos of the citizens' web appeals are kept."""
+        return Path(self.citizen_photo_dir).expanduser() if self.citizen_photo_dir else self.home / "citizen_photos"
 
     @property
     def redis_url(self) -> str:

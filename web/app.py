@@ -17,6 +17,8 @@ from web import (
     pages_agent,
     pages_agents_admin,
     pages_auth,
+    pages_citizen,
+    pages_citizen_photos,
     pages_dept,
     pages_map,
     pages_quality,
@@ -58,6 +60,8 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_map,
         pages_agents_admin,
         pages_quality,
+        pages_citizen,
+        pages_citizen_photos,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from web.accounts import SessionInfo
 from web.dept import alarms_of, unit_orders
+from web.pages_citizen import desk_of
 from web.render import page
 from web.session import PageForbidden, page_user
 from workorder.deadlines import UNITS
@@ -59,6 +60,7 @@ def _detail(
         row = s.scalars(select(Order).where(Order.id == order_id)).one()
         alarms = alarms_of(store, row, store.now())
         names = {d.code: d.name for d in s.scalars(select(Department))}
+    photos = desk_of(request).photos_of(order_id)  # a citizen's web appeal (web/pages_citizen.py)
     return page(
         request,
         "dept_order.html",
@@ -71,6 +73,7 @@ def _detail(
         notice=notice,
         units=UNIT_TEXT,
         lead=order["main_unit"] == p.department,
+        photos=photos,
     )
 
 

@@ -110,7 +110,8 @@ TRANSITIONS: dict[str, Transition] = {
     "review_reply": _t({"replied"}, REVIEWERS, "审核"),
     # SYSTEM: the outbound 回访 dialer (workorder/revisit_service.py) records its calls and the survey
     "callback": _t({"callback"}, HOTLINE | {SYSTEM}, "回访"),
-    "evaluate": _t({"evaluation"}, HOTLINE | {"ivr", SYSTEM}, "评价"),
+    # CITIZEN: the citizen rates their own order on the web channel (number + last 4 digits)
+    "evaluate": _t({"evaluation"}, HOTLINE | {"ivr", SYSTEM, CITIZEN}, "评价"),
     "appeal": _t({"closed"}, {"department"}, "申诉", unit_only=True),
     "review_appeal": _t({"appeal_review"}, {"supervisor", "admin"}, "申诉审核"),
     "archive": _t({"closed"}, {"supervisor", "admin", SYSTEM}, "归档"),

@@ -15,6 +15,7 @@ __all__ = [
     "DISSATISFIED",
     "PEOPLE",
     "SYSTEM",
+    "CITIZEN",
 ]
 
 STATUSES: dict[str, str] = {
@@ -72,3 +73,4 @@ DISSATISFIED = frozenset({4, 5})
 
 PEOPLE = frozenset({"agent", "dispatcher", "department", "supervisor", "admin"})
 SYSTEM = "system"  # the background job
+CITIZEN = "citizen"  # a citizen on the web channel (web/pages_citizen.py): rates their own order

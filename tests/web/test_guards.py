@@ -48,8 +48,15 @@ RULES = {
     ("POST", "/admin/agents"): {"admin"},
     ("POST", "/admin/agents/{name}/skills"): {"admin"},
     ("POST", "/admin/agents/{name}/remove"): {"admin"},
+    # the citizens' web channel: open, with its own form token and throttles (tests/web/test_citizen.py)
+    ("GET", "/citizen"): None,
+    ("POST", "/citizen/appeals"): None,
+    ("GET", "/citizen/progress"): None,
+    ("POST", "/citizen/progress"): None,
+    ("POST", "/citizen/rate"): None,
+    ("GET", "/dept/orders/{order_id}/photos/{photo_id}"): {"department", "agent", "dispatcher", "supervisor", "admin"},
 }
-PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv"}
+PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv", "photo_id": "1"}
 
 
 def _routes():
