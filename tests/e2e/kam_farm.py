@@ -59,8 +59,9 @@ def preflight() -> str | None:
     """None when this machine can run the farm, else why not (the test fails with it)."""
     if os.geteuid() != 0:
         return "the Kamailio test needs root (ip netns, veth), as CI runs it"
-    if shutil.which("ip") is None:
-        return "`ip` (iproute2) is missing"
+    for tool, pkg in (("ip", "iproute2"), ("sipp", "sip-tester")):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is missing (Debian {pkg}; ./scripts/test installs it)"
     r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
     if r.returncode != 0:
         return f"`ip netns` does not work here: {r.stderr.strip()}"
