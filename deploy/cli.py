@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "deploy.commands_asterisk",
         "Asterisk's CLI on this instance: -rx 'core show channels', or the console",
     ),
+    "kamailio render": (
+        "deploy.commands_kamailio",
+        "Kamailio in front of N Asterisk nodes: config from the nodes file (skills per node), docs/scale.md",
+    ),
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
     "map show": ("agi.map_show", "print the route every number in the map takes"),

@@ -22,7 +22,12 @@ TEST_NEEDED = {
     "/usr/bin/chromium": "chromium",
     "/usr/bin/chromedriver": "chromium-driver",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei",  # Chinese text in the screenshots
+    # the scale-out test (tests/e2e/test_kamailio.py): Kamailio's dispatcher in front of two Asterisk nodes
+    "/usr/sbin/kamailio": "kamailio",
 }
+# Debian starts a package's service on install; the tests run their own Kamailio on their own
+# address, never the package's default one listening on every interface
+NO_SERVICE = {"kamailio": "kamailio.service"}
 
 _updated = False
 
@@ -51,3 +56,6 @@ def apt_install(packages: list[str]) -> None:
 def ensure(tests: bool = False) -> None:
     need = missing(NEEDED) + (missing(TEST_NEEDED) if tests else [])
     apt_install(need)
+    units = [NO_SERVICE[p] for p in need if p in NO_SERVICE]
+    if units and shutil.which("systemctl") and shutil.os.path.isdir("/run/systemd/system"):
+        subprocess.run(["systemctl", "disable", "--now", *units], check=False, capture_output=True)
