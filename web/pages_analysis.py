@@ -26,7 +26,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def _until(day: date | None) -> datetime | None:
     """The chosen last day, through its end (local time); none: now."""
-    return datetime.combine(day + timedelta(days=1), time(), local_zone()) if day else None
+    if day is None:
+        return None
+    if day >= date.max:
+        raise HTTPException(422, [{"loc": ["query", "until"], "msg": "until: no day after it", "type": "value_error"}])
+    return datetime.combine(day + timedelta(days=1), time(), local_zone())
 
 
 async def _report(request: Request, days: int, day: date | None, area: str) -> dict:
@@ -43,9 +47,10 @@ async def analysis_page(
 ):
     try:
         r, error = await _report(request, days, until, area), ""
-    except HTTPException as exc:  # an unknown area: the city's report, and why
-        r, error = await _report(request, days, until, analysis.ALL), exc.detail[0]["msg"]
-        area = analysis.ALL
+    except HTTPException as exc:  # a bad area or day: the city's report (up to now), and why
+        error, bad = exc.detail[0]["msg"], exc.detail[0]["loc"][-1]
+        area, until = analysis.ALL, (None if bad == "until" else until)
+        r = await _report(request, days, until, area)
     names = r["area_names"]
     return page(
         request,

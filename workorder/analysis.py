@@ -174,7 +174,10 @@ def periods(until: datetime, days: int) -> tuple[Period, Period]:
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1..{MAX_DAYS}")
     span = timedelta(days=days)
-    return Period(until - span, until), Period(until - 2 * span, until - span)
+    try:
+        return Period(until - span, until), Period(until - 2 * span, until - span)
+    except OverflowError:
+        raise ValueError(f"until {until.isoformat()} leaves no room for two periods of {days} days") from None
 
 
 def log10_tail(k: int, n: int, q: float) -> float:

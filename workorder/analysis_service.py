@@ -29,6 +29,10 @@ MAX_ORDERS = 100_000
 CACHE_SIZE = 400_000
 
 
+class UnknownArea(ValueError):
+    """The area asked for is no district or county of the map."""
+
+
 class HotTopics:
     def __init__(self, db: Database, units: Sequence[Unit], max_orders: int = MAX_ORDERS, cache_size: int = CACHE_SIZE):
         self.db = db
@@ -83,7 +87,7 @@ class HotTopics:
     def report(self, until: datetime, days: int, area: str = analysis.ALL) -> dict:
         """The report of analysis.report, with the sampling step and the areas' names."""
         if area != analysis.ALL and area not in self.names:
-            raise ValueError(f"unknown area {area!r}: a district or county code of transfer_map.yaml")
+            raise UnknownArea(f"unknown area {area!r}: a district or county code of transfer_map.yaml")
         cur, prev = analysis.periods(until, days)
         docs, step = self.docs(prev.since, cur.until)
         out = analysis.report(docs, cur.until, days, area)

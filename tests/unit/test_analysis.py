@@ -52,6 +52,8 @@ def test_periods_are_back_to_back_and_bounded():
     for bad in (0, an.MAX_DAYS + 1):
         with pytest.raises(ValueError):
             an.periods(UNTIL, bad)
+    with pytest.raises(ValueError, match="no room"):
+        an.periods(datetime(1, 1, 2, tzinfo=UTC), 7)
 
 
 def test_binomial_tail():

@@ -67,6 +67,10 @@ def test_an_unknown_area_says_so_and_shows_the_city(loaded):
     assert r.status_code == 422 and "unknown area" in r.text and "mzj" in r.text
     assert rows_of(r.text, "rising")[0][:2] == ["临漳县", "停水"]
     assert loaded.client("banzhang").get("/analysis?days=0").status_code == 422
+    for day in ("9999-12-31", "0001-01-01"):
+        r = loaded.client("banzhang").get(f"/analysis?until={day}")
+        assert r.status_code == 422 and 'id="error"' in r.text, day
+    assert loaded.client("banzhang").get("/analysis.csv?until=9999-12-31").status_code == 422
 
 
 def test_exports(loaded):

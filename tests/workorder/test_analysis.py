@@ -104,6 +104,8 @@ def test_the_route_is_for_supervisors_and_admins(sqlite_api, rows):
     bad = sqlite_api.get("/api/v1/analysis/hot-topics?area=mzj", as_="admin")
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "area"]
     assert "mzj" in bad.json()["detail"][0]["msg"]
+    r = sqlite_api.get("/api/v1/analysis/hot-topics?days=30&until=0001-01-02T00:00:00Z", as_="admin")
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "until"]
     for q in ("days=0", f"days={analysis.MAX_DAYS + 1}", "area=Bad!", "until=yesterday"):
         r = sqlite_api.get(f"/api/v1/analysis/hot-topics?{q}", as_="admin")
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][0] == "query", q

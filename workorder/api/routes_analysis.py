@@ -15,7 +15,7 @@ from hotline.auth import Principal, require_roles
 from hotline.settings import local_zone
 from hotline.transfer_map import load_map_for
 from workorder import analysis
-from workorder.analysis_service import HotTopics
+from workorder.analysis_service import HotTopics, UnknownArea
 from workorder.api.routes import _aware, store
 from workorder.suggest import units_of_map
 
@@ -35,12 +35,13 @@ def hot_topics(request: Request) -> HotTopics:
 
 
 def run_report(request: Request, until: datetime | None, days: int, area: str) -> dict:
-    """The report, or a 422 naming the bad field (an unknown area)."""
+    """The report, or a 422 naming the bad field (an unknown area, an ``until`` at the end of time)."""
     h = hot_topics(request)
     try:
         return h.report(_aware(until) or datetime.now(local_zone()), days, area)
     except ValueError as exc:
-        raise HTTPException(422, [{"loc": ["query", "area"], "msg": str(exc), "type": "value_error"}]) from exc
+        field = "area" if isinstance(exc, UnknownArea) else "until"
+        raise HTTPException(422, [{"loc": ["query", field], "msg": str(exc), "type": "value_error"}]) from exc
 
 
 @router.get("/analysis/hot-topics")
