@@ -33,7 +33,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from workorder.kb_text import FILLER_WORDS, clauses
 from workorder.suggest import Unit, place_names, places_in
@@ -175,6 +175,7 @@ def periods(until: datetime, days: int) -> tuple[Period, Period]:
         raise ValueError(f"days must be 1..{MAX_DAYS}")
     span = timedelta(days=days)
     try:
+        (until - 2 * span).astimezone(UTC), until.astimezone(UTC)  # the store keeps UTC
         return Period(until - span, until), Period(until - 2 * span, until - span)
     except OverflowError:
         raise ValueError(f"until {until.isoformat()} leaves no room for two periods of {days} days") from None

@@ -4,7 +4,7 @@ comparison and the spike rule with its numbers, the report over hand-made orders
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -54,6 +54,8 @@ def test_periods_are_back_to_back_and_bounded():
             an.periods(UNTIL, bad)
     with pytest.raises(ValueError, match="no room"):
         an.periods(datetime(1, 1, 2, tzinfo=UTC), 7)
+    with pytest.raises(ValueError, match="no room"):  # UTC, as the store keeps it, is past year 9999
+        an.periods(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14))), 1)
 
 
 def test_binomial_tail():
