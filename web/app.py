@@ -16,6 +16,7 @@ from web import (
     pages_admin,
     pages_agent,
     pages_agents_admin,
+    pages_analysis,
     pages_auth,
     pages_citizen,
     pages_citizen_photos,
@@ -62,6 +63,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_quality,
         pages_citizen,
         pages_citizen_photos,
+        pages_analysis,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

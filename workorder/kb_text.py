@@ -7,6 +7,8 @@ stop words, synonyms.
 * ``workorder/kb_dict.txt`` adds the hotline's terms (公积金, 社保卡, 居住证, 12345 ...) to
   jieba's dictionary; ``workorder/kb_synonyms.txt`` maps a word to the one the index keeps
   (暖气 -> 供暖, 医疗保险 -> 医保).
+* ``clauses`` cuts precisely (no overlapping sub-words), clause by clause, for the analysis of
+  orders (hot topics, workorder/analysis.py); same dictionary, stop words and synonyms.
 * Tokens are lower-cased letters and digits only (punctuation dropped), so the space-joined
   tokens are read back unchanged by SQLite's unicode61 tokenizer and PostgreSQL's
   ``array_to_tsvector``; stop words and particles (怎么, 如何, 吗, 的, 了 ...) are dropped.
@@ -39,6 +41,18 @@ STOP_WORDS = frozenset(
     请问 请 问 问问 想 想问 想要 咨询 一下 一些 一个 有没有 能 可以 可 会 要 需要 应该
     是 不是 在 有 没有 就 都 也 还 又 这 那 这个 那个
     这么 那么 谁 麻烦 谢谢 你好 您好 到底 现在 已经 去 找 给 让 把 被 从 对 向 上 下 里 呗 嗯
+    """.split()
+)
+
+# how a complaint is told, not what it is about: dropped by the analysis of orders (hot topics)
+# on top of STOP_WORDS; the knowledge base keeps them (an entry's title may need 问题 or 办理)
+FILLER_WORDS = frozenset(
+    """
+    反映 反应 问题 情况 事情 希望 要求 请求 诉求 建议 相关 有关 部门 相关部门 有关部门 处理 解决 尽快 及时 帮忙 帮助
+    一直 始终 总是 经常 每天 天天 最近 近期 目前 当时 之前 以前 以后 今天 昨天 前天 明天 上午 下午 晚上 早上 时候
+    市民 来电 来电人 群众 本人 家里 这里 那里 这边 那边 附近 周边 没人 没有人 不管 没人管 管管 核实 回复 答复 联系
+    开始 从前 多长时间 多久 一整天 十几 好几 几天 几个 一些 这种 那种 出来 起来 进去 东西 里面 外面
+    已经 还是 但是 因为 所以 如果 而且 并且 然后 结果 导致 造成 影响 严重 非常 特别 比较 太 很 多次 好几 几次 一次
     """.split()
 )
 
@@ -97,6 +111,27 @@ def tokens(text: str) -> list[str]:
             if tok in STOP_WORDS:
                 continue
             out.append(_synonyms.get(tok, tok))
+    return out
+
+
+def clauses(text: str) -> list[list[str]]:
+    """The words of each clause of ``text`` in order, for the analysis of orders (workorder/analysis.py):
+    jieba's precise cut (each stretch of text once, so "住房公积金" is one word, read as 公积金),
+    HMM off, stop words dropped, synonyms applied; punctuation ends a clause."""
+    t = tokenizer()
+    out: list[list[str]] = []
+    clause: list[str] = []
+    for piece in t.cut((text or "").lower(), HMM=False):
+        found = _TOKEN.findall(piece)
+        if not found and not piece.isspace():
+            if clause:
+                out.append(clause)
+            clause = []
+        for tok in found:
+            if tok not in STOP_WORDS:
+                clause.append(_synonyms.get(tok, tok))
+    if clause:
+        out.append(clause)
     return out
 
 

@@ -45,6 +45,8 @@ RULES = {
     ("POST", "/admin/map/reload"): {"admin"},
     ("GET", "/admin/agents"): {"admin"},
     ("GET", "/quality"): {"quality", "supervisor", "admin"},
+    ("GET", "/analysis"): {"supervisor", "admin"},
+    ("GET", "/analysis.{fmt}"): {"supervisor", "admin"},
     ("POST", "/admin/agents"): {"admin"},
     ("POST", "/admin/agents/{name}/skills"): {"admin"},
     ("POST", "/admin/agents/{name}/remove"): {"admin"},

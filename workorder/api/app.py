@@ -25,6 +25,7 @@ from queues.api import router as queues_router
 from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
+from workorder.api.routes_analysis import router as analysis_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
@@ -149,6 +150,7 @@ def create_app(
     app.include_router(kb_router)
     app.include_router(recordings_router)
     app.include_router(open311_router)
+    app.include_router(analysis_router)
     # other packages' routers, one line each
     app.include_router(queues_router)
 
