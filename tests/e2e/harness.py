@@ -24,6 +24,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +175,26 @@ def queue_direct(map_text: str, flow: str = "") -> str:
     if n != 1:
         raise ValueError("no `flow:` line under hotline: in the map")
     return out
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """One sample of a service's Prometheus /metrics on loopback (0.0 when absent)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "") + " "
+    for line in text.splitlines():
+        if line.startswith(want):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_metric(port: int, name: str, at_least: float, timeout: float = 5, **labels: str) -> float:
+    """The sample once it reaches ``at_least`` (the services count AMI events as they come)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = metric(port, name, **labels)
+        if value >= at_least or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
 
 
 def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> Settings:

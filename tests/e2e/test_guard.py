@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.harness import SIPP_DIR, free_port, media_port, queue_direct
+from tests.e2e.harness import SIPP_DIR, free_port, media_port, metric, queue_direct, wait_metric
 from tests.e2e.test_ivr import _PCAPS, _RTP, _pcap, dtmf, pause
 
 STRANGER = "127.0.0.2"  # on Linux all of 127/8 is this host: an address no endpoint is identified by
@@ -178,26 +178,15 @@ def test_oversized_and_garbage_dtmf_to_the_ivr_is_handled(stack):
     assert [e for e in evs if e.get("Event") == "Hangup" and e.get("Uniqueid") in uids]
 
 
-def scrape(port: int) -> str:
-    return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-
-
-def sample(text: str, name: str, **labels: str) -> float:
-    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    for line in text.splitlines():
-        if line.startswith(name + ("{" + want + "}" if want else " ")):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
 def test_metrics_of_the_calls_this_session_made(stack):
     s = stack.settings
-    agi, stats = scrape(s.agi_metrics_port), scrape(s.stats_metrics_port)
-    assert sample(agi, "hotline_agi_sessions_total", outcome="ok") >= 1
-    assert sample(agi, "hotline_agi_sessions_total", outcome="bad_env") >= 1  # the garbage test's clients
-    assert sample(agi, "hotline_agi_decision_seconds_count", script="route") >= 1
-    assert sample(stats, "hotline_calls_routed_total", line="12349", mode="merge", router="agi") >= 1
-    assert "# TYPE hotline_queue_wait_seconds histogram" in stats
+    assert metric(s.agi_metrics_port, "hotline_agi_sessions_total", outcome="ok") >= 1
+    assert metric(s.agi_metrics_port, "hotline_agi_sessions_total", outcome="bad_env") >= 1  # the garbage test
+    assert metric(s.agi_metrics_port, "hotline_agi_decision_seconds_count", script="route") >= 1
+    labels = {"line": "12349", "mode": "merge", "router": "agi"}
+    assert wait_metric(s.stats_metrics_port, "hotline_calls_routed_total", 1, **labels) >= 1
+    text = urllib.request.urlopen(f"http://127.0.0.1:{s.stats_metrics_port}/metrics", timeout=5).read().decode()
+    assert "# TYPE hotline_queue_wait_seconds histogram" in text
 
 
 @pytest.mark.parametrize("name", ["agi", "api", "ari", "stats", "handoff", "jobs"])
