@@ -92,6 +92,11 @@ FALLBACK_KINDS = ("routing", "ivr")
 OTHER_LINE = "other"
 
 
+def targets(bind: str, ports: dict[str, int]) -> str:
+    """The scrape targets for people (``hotline status``): ``agi http://127.0.0.1:9573/metrics ...``."""
+    return "  ".join(f"{name} http://{bind}:{port}/metrics" if port else f"{name} off" for name, port in ports.items())
+
+
 def serve(registry: CollectorRegistry, bind: str, port: int, process: str) -> bool:
     """Serve ``registry`` at ``http://bind:port/metrics`` from a daemon thread.
 

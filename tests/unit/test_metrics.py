@@ -133,3 +133,8 @@ def test_serve_exposes_the_registry_on_loopback_and_a_busy_port_is_logged_not_fa
     assert not metrics.serve(metrics.STATS, "127.0.0.1", port, "stats")  # busy: False, no exception
     assert "metrics not served" in caplog.text
     assert not metrics.serve(metrics.STATS, "127.0.0.1", 0, "stats")  # 0 = off
+
+
+def test_targets_for_hotline_status():
+    got = metrics.targets("127.0.0.1", {"agi": 9573, "stats": 0})
+    assert got == "agi http://127.0.0.1:9573/metrics  stats off"
