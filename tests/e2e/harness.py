@@ -180,7 +180,8 @@ def queue_direct(map_text: str, flow: str = "") -> str:
 def metric(port: int, name: str, **labels: str) -> float:
     """One sample of a service's Prometheus /metrics on loopback (0.0 when absent)."""
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "") + " "
+    # prometheus-client writes the labels sorted by name
+    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "") + " "
     for line in text.splitlines():
         if line.startswith(want):
             return float(line.rsplit(" ", 1)[1])
