@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from hotline.log import event
+from hotline.metrics import AGI_DECISION_SECONDS, AGI_SESSIONS
 
 log = logging.getLogger("agi")
 
@@ -32,6 +34,14 @@ _RESPONSE = re.compile(r"^(\d{3})(?: result=(-?\d+))?(?: \((.*)\))?(?: (.*))?$")
 
 class AGIClosed(Exception):
     """The peer went away (hung up, closed the socket, or stopped answering)."""
+
+
+class AGIBadEnv(AGIClosed):
+    """No environment: none within ENV_TIMEOUT, cut short, or longer than the reader's limit."""
+
+
+class AGIProtocolError(AGIClosed):
+    """The peer answered a command with something that is not an AGI answer."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,10 @@ async def read_response(reader: asyncio.StreamReader, timeout: float = COMMAND_T
                 if more.startswith("520 "):
                     return AGIResponse(520, -1, "", "\n".join(usage).strip())
                 usage.append(more)
-        resp = parse_response(raw)
+        try:
+            resp = parse_response(raw)
+        except ValueError:
+            raise AGIProtocolError(f"not an AGI answer ({len(raw)} characters)") from None
         if resp.code == 511:  # command not permitted on a dead channel
             raise AGIClosed("channel is dead")
         return resp
@@ -152,29 +165,46 @@ class FastAGIServer:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.sessions += 1
+        outcome, script = "ok", ""
         try:
             # the whole environment in one read under one timeout (a timer per
             # line cost half of a session's time)
             try:
                 raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), ENV_TIMEOUT)
             except asyncio.LimitOverrunError:
-                raise AGIClosed("environment too long") from None
-            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
-                raise AGIClosed(f"no environment: {exc!r}") from None
+                raise AGIBadEnv("environment too long") from None
+            except asyncio.IncompleteReadError as exc:
+                if not exc.partial:  # connected and closed: a port probe (hotline status)
+                    raise AGIClosed("closed before the environment") from None
+                raise AGIBadEnv(f"environment cut short after {len(exc.partial)} bytes") from None
+            except (TimeoutError, ConnectionError) as exc:
+                raise AGIBadEnv(f"no environment: {type(exc).__name__}") from None
             env, script, args = parse_env(raw.decode("utf-8", "replace").splitlines())
             session = AGISession(reader, writer, env, script, args, self.state)
             handler = self.handlers.get(script)
             if handler is None:
-                event(log, "unknown AGI script", logging.WARNING, script=script)
-                await session.command(f"VERBOSE {quote('hotline: unknown AGI script ' + script)} 1")
+                outcome = "unknown_script"
+                event(log, "unknown AGI script", logging.WARNING, script=script[:80])
+                await session.command(f"VERBOSE {quote('hotline: unknown AGI script ' + script[:80])} 1")
                 return
+            started = time.perf_counter()
             await handler(session)
+            AGI_DECISION_SECONDS.labels(script).observe(time.perf_counter() - started)
+        except AGIBadEnv as exc:
+            outcome = "bad_env"
+            event(log, "AGI connection without an environment", logging.WARNING, reason=str(exc))
+        except AGIProtocolError as exc:
+            outcome = "protocol"
+            event(log, "AGI peer sent a non-AGI answer", logging.WARNING, script=script[:80], reason=str(exc))
         except AGIClosed:
-            pass
+            if outcome == "ok":
+                outcome = "closed"
         except Exception:
+            outcome = "error"
             self.errors += 1
             log.exception("AGI handler failed")
         finally:
+            AGI_SESSIONS.labels(outcome).inc()
             writer.close()
             try:
                 await writer.wait_closed()

@@ -22,6 +22,7 @@ from typing import Any
 
 from agi.handlers import HANDLERS
 from agi.server import FastAGIServer
+from hotline import metrics
 from hotline.log import event
 from hotline.settings import Settings, load_calendar
 from hotline.transfer_map import load_map
@@ -114,6 +115,7 @@ def run(args, settings: Settings) -> int:
         server = FastAGIServer(HANDLERS, state)
         srv = await server.serve(settings.bind, port)
         event(log, "FastAGI listening", bind=settings.bind, port=port)
+        metrics.serve(metrics.AGI, settings.bind, settings.agi_metrics_port, "agi")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -17,6 +17,7 @@ from typing import Any
 from deploy import health, supervise
 from deploy.asterisk import Asterisk
 from deploy.platform import SERVICES, pid_file
+from hotline import metrics
 from workorder.jobs_cli import heartbeat_path, read_heartbeat
 
 PROCESSES = ("redis", "asterisk", *SERVICES)  # what `hotline up` runs and supervises
@@ -153,6 +154,8 @@ def run(args, settings) -> int:
         f"AMI {settings.bind}:{settings.ami_port}  ARI {settings.bind}:{settings.http_port}  "
         f"AGI {settings.bind}:{settings.agi_port}  API {settings.bind}:{settings.api_port}"
     )
+    ports = {"agi": settings.agi_metrics_port, "stats": settings.stats_metrics_port, "up": settings.up_metrics_port}
+    print(f"metrics:   {metrics.targets(settings.bind, ports)}")
     down = [name for name, _, up in report if not up]
     if down:
         print(f"DOWN: {', '.join(down)}")

@@ -10,6 +10,7 @@ import time
 from deploy import health, packages, supervise
 from deploy.asterisk import say
 from deploy.platform import Platform, startup_warnings
+from hotline import metrics
 from hotline.transfer_map import load_map_for
 from hotline.yamlsrc import ConfigError
 from queues.config import DEMO_AGENTS
@@ -52,6 +53,7 @@ def run(args, settings) -> int:
         return 1
     supervisor = Supervisor(platform)
     supervisor.write()
+    metrics.serve(metrics.UP, settings.bind, settings.up_metrics_port, "up")
     # "up" only once every service answers: the first calls must not take the fallback
     say("waiting for every service to answer")
     silent = health.wait_ready(platform.probes(), timeout=READY_TIMEOUT)
@@ -98,6 +100,8 @@ class Supervisor:
 
     def write(self) -> None:
         supervise.write_state(self.platform.settings.home, self.records, os.getpid())
+        for name, rec in self.records.items():
+            metrics.SERVICE_UP.labels(name).set(1 if rec.state == "running" else 0)
 
     def tick(self, now: float) -> None:
         procs = self.procs()
@@ -120,6 +124,7 @@ class Supervisor:
                     say(f"{name} did not start ({exc}); {supervise.describe(new, now)}")
                 else:
                     new = supervise.started(rec, pid, now)
+                    metrics.SERVICE_RESTARTS.labels(name).inc()
                     say(f"{name} restarted (pid {pid}, restart {new.restarts})")
             if new != rec:
                 self.records[name] = new

@@ -71,6 +71,11 @@ class Settings:
     agi_port: int = 4573
     api_port: int = 8000
     redis_port: int = 6379
+    # Prometheus /metrics of the FastAGI server, the statistics consumer and the supervisor
+    # (`hotline up`), loopback like the rest (hotline/metrics.py); 0 = not served
+    agi_metrics_port: int = 9573
+    stats_metrics_port: int = 9574
+    up_metrics_port: int = 9575
     # empty means SQLite at <home>/hotline.db
     db_url: str = ""
     # name of this Asterisk node (several nodes may sit behind Kamailio)

@@ -47,6 +47,7 @@ from queues.config import queue_specs
 from queues.queue_log import replay_queue_log
 from queues.stats import EVENTS, Aggregator
 from queues.stats_calls import CallFigures
+from queues.stats_metrics import CallMetrics, label_values
 
 log = logging.getLogger("hotline.queues")
 
@@ -273,6 +274,7 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
     replayed = await consumer.restore(queue_log)
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
     mgr = ami.manager(settings, load_secrets(settings.secrets_file))
+    mgr.register_event("*", CallMetrics(*metric_labels(settings)).on_event)  # /metrics (queues/stats_metrics.py)
     await consumer.attach(mgr)
     consumer.start_flusher()
     log_event(log, "queue statistics consumer running", ami=f"{settings.bind}:{settings.ami_port}")
@@ -291,6 +293,16 @@ def queue_wrapups(settings) -> dict[str, float]:
     except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
         log_event(log, "cannot read queue wrap-up times; assuming 0", logging.ERROR, error=str(exc)[:500])
         return {}
+
+
+def metric_labels(settings) -> tuple[frozenset[str], frozenset[str]]:
+    """The lines and queues the metrics label by (a broken map: none, every line is `other`)."""
+    try:
+        tmap = load_map_for(settings)
+        return label_values(tmap, (q["name"] for q in queue_specs(tmap, settings)))
+    except (ConfigError, ValueError) as exc:
+        log_event(log, "cannot read the map for the metrics' labels", logging.ERROR, error=str(exc)[:500])
+        return frozenset(), frozenset()
 
 
 def alert_settings_problem(settings) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import redis
 
+from hotline import metrics
 from hotline.instance import read_instance_paths
 from queues.service import keys, serve
 from queues.stats import rate
@@ -71,6 +72,7 @@ def show(settings, as_json: bool = False, out=None) -> int:
 def run(args: argparse.Namespace, settings) -> int:
     if args.show:
         return show(settings, args.json)
+    metrics.serve(metrics.STATS, settings.bind, settings.stats_metrics_port, "stats")
     try:
         asyncio.run(serve(settings, queue_log=args.queue_log or default_queue_log(settings)))
     except KeyboardInterrupt:

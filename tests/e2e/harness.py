@@ -24,6 +24,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,27 @@ def queue_direct(map_text: str, flow: str = "") -> str:
     return out
 
 
+def metric(port: int, name: str, **labels: str) -> float:
+    """One sample of a service's Prometheus /metrics on loopback (0.0 when absent)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    # prometheus-client writes the labels sorted by name
+    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "") + " "
+    for line in text.splitlines():
+        if line.startswith(want):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_metric(port: int, name: str, at_least: float, timeout: float = 5, **labels: str) -> float:
+    """The sample once it reaches ``at_least`` (the services count AMI events as they come)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = metric(port, name, **labels)
+        if value >= at_least or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
 def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> Settings:
     """Settings of a test platform: its own home, every port free, the given RTP range."""
     return Settings.from_env(
@@ -192,6 +214,9 @@ def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> S
         agi_port=free_port(),
         api_port=free_port(),
         redis_port=free_port(),
+        agi_metrics_port=free_port(),
+        stats_metrics_port=free_port(),
+        up_metrics_port=free_port(),
         rtp_start=rtp[0],
         rtp_end=rtp[1],
         cache_dir=Path(os.environ.get("HOTLINE_CACHE_DIR", Path.home() / ".cache" / "hotline")),

@@ -6,7 +6,7 @@ SIPp citizen -> from-pstn -> FastAGI `route` -> Queue(hotline) -> SIPp agent.
 from __future__ import annotations
 
 from hotline.log import mask_number
-from tests.e2e.harness import chanvars
+from tests.e2e.harness import chanvars, metric, wait_metric
 
 CALLER = "13800138000"
 
@@ -44,6 +44,8 @@ def test_rendered_config_is_loaded_without_errors(stack):
 
 
 def test_12345_reaches_an_agent_through_fastagi(stack):
+    waits = {"queue": "hotline", "outcome": "answered"}
+    waited = metric(stack.settings.stats_metrics_port, "hotline_queue_wait_seconds_count", **waits)
     with stack.agent("1001", skills={"hotline": 0}) as agent:
         mark = stack.events.mark()
         result = stack.sipp_uac("citizen_call.xml", "12345", CALLER)
@@ -55,6 +57,9 @@ def test_12345_reaches_an_agent_through_fastagi(stack):
         assert connect["CallerIDNum"] == CALLER
         assert chanvars(connect).get("HOTLINE_ROUTER") == "agi"
         assert chanvars(connect).get("HOTLINE_ORIGIN") == "12345"
+        # the wait is on the statistics consumer's /metrics (docs/operations.md "Metrics")
+        port = stack.settings.stats_metrics_port
+        assert wait_metric(port, "hotline_queue_wait_seconds_count", waited + 1, **waits) == waited + 1
         leave = stack.events.wait_for(
             lambda e: e.get("Event") == "QueueCallerLeave" and e.get("Uniqueid") == connect["Uniqueid"],
             since=mark,

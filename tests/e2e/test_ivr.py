@@ -27,7 +27,7 @@ import pytest
 
 from deploy.platform import settings_env
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, free_port, queue_direct
+from tests.e2e.harness import SIPP_DIR, free_port, metric, queue_direct, wait_metric
 
 E2E_FLOWS = """
 flows:
@@ -631,6 +631,7 @@ def test_callback_is_placed_once_and_dialed_when_the_turn_comes(stack, ivr):
 # ------------------------------------------------------------ load shedding
 def test_app_down_calls_take_the_dialplan_fallback(stack, ivr):
     ivr.use_flow("12345")
+    ivr_fallbacks = metric(stack.settings.stats_metrics_port, "hotline_fallbacks_total", kind="ivr")
     ivr.proc.terminate()
     ivr.proc.wait(timeout=10)
     try:
@@ -650,5 +651,8 @@ def test_app_down_calls_take_the_dialplan_fallback(stack, ivr):
             and e.get("Variable", "").lstrip("_") == "HOTLINE_IVR"
         ]
         assert fallback and fallback[0]["Value"] == "fallback"
+        # counted (docs/operations.md "Metrics")
+        port = stack.settings.stats_metrics_port
+        assert wait_metric(port, "hotline_fallbacks_total", ivr_fallbacks + 1, kind="ivr") == ivr_fallbacks + 1
     finally:
         ivr.start()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, chanvars, free_port, queue_direct
+from tests.e2e.harness import SIPP_DIR, chanvars, free_port, metric, queue_direct, wait_metric
 
 # the session's map: the shipped one with its queue-direct option (see harness.Stack)
 DEFAULT_MAP = queue_direct((PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8"))
@@ -465,6 +465,7 @@ def test_a_bad_map_is_refused_and_calls_follow_the_last_good_one(stack, modes):
 
 def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
     caller = "13800000019"
+    fallbacks = metric(stack.settings.stats_metrics_port, "hotline_fallbacks_total", kind="routing")
     stack.platform.stop_service("agi")
     try:
         with modes.peer("seats-12350", "peer_answer.xml") as seats:
@@ -481,6 +482,10 @@ def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
             assert end["DialStatus"] == "ANSWER"
             assert chanvars(end).get("HOTLINE_ROUTER") == "static"
             assert "ruri=INVITE sip:12350" in seats.invites()[-1]
+            # counted: hotline_fallbacks_total (docs/operations.md "Metrics")
+            port = stack.settings.stats_metrics_port
+            assert wait_metric(port, "hotline_fallbacks_total", fallbacks + 1, kind="routing") == fallbacks + 1
+            assert metric(port, "hotline_calls_routed_total", line="12350", mode="dual", router="static") >= 1
     finally:
         stack.platform.start_service("agi")
         stack.platform.wait_port(stack.settings.agi_port)

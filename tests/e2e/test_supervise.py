@@ -24,7 +24,7 @@ import pytest
 from deploy import health, supervise
 from deploy.asterisk import Asterisk
 from hotline.settings import PROJECT_ROOT, settings_env
-from tests.e2e.harness import instance_settings
+from tests.e2e.harness import instance_settings, metric
 
 UP_TIMEOUT = 120
 
@@ -171,6 +171,11 @@ def test_hotline_up_is_up_only_when_all_answer_and_brings_back_what_dies(up):
     rc, text = _wait(lambda: (s := _status(env))[0] == 0 and s, 30, "status back to 0", out)
     assert re.search(r"agi +running \(pid \d+, up \d+s, 1 restart\)", text), text
     assert re.search(r"redis +running \(pid \d+, up \d+s, 1 restart\)", text), text
+    # and counted on the supervisor's /metrics (docs/operations.md "Metrics")
+    for name in ("agi", "redis"):
+        assert metric(settings.up_metrics_port, "hotline_service_restarts_total", service=name) == 1
+        assert metric(settings.up_metrics_port, "hotline_service_up", service=name) == 1
+    assert metric(settings.up_metrics_port, "hotline_service_restarts_total", service="api") == 0
 
     # stopped cleanly: the state file goes, nothing is left behind
     proc.send_signal(signal.SIGTERM)

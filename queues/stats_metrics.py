@@ -1,0 +1,87 @@
+"""The statistics consumer's Prometheus counters, from the AMI events it receives anyway.
+
+:class:`CallMetrics` watches every event (registered for ``*`` beside the
+statistics, :func:`queues.service.serve`) and counts, once per call:
+
+* ``hotline_calls_routed{line, mode, router}``: a citizen's channel (created in
+  ``from-pstn``) whose events first carry ``HOTLINE_ROUTER`` (``agi`` when
+  FastAGI routed it, ``static`` when the fallback dialplan did); the line is
+  ``HOTLINE_ORIGIN`` when it is a number of the map, else ``other``;
+* ``hotline_fallbacks{kind="routing"}`` for each ``static`` one, and
+  ``{kind="ivr"}`` when a channel enters ``hotline-ivr-fallback``
+  (extensions_ivr.conf: the IVR app was down or shedding load);
+* ``hotline_queue_wait_seconds{queue, outcome}`` from ``AgentConnect`` and
+  ``QueueCallerAbandon`` (their ``HoldTime``).
+
+:meth:`CallMetrics.observe` is plain: a dict in, counters out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hotline.metrics import CALLS_ROUTED, FALLBACKS, OTHER_LINE, QUEUE_WAIT_SECONDS, ROUTERS
+from hotline.policy import NEVER_INTEGRATED
+from queues.stats_calls import ENTRY_CONTEXT, chanvars
+
+IVR_FALLBACK_CONTEXT = "hotline-ivr-fallback"  # extensions_ivr.conf.j2
+MAX_TRACKED = 100_000  # citizens' channels remembered until their Hangup (a lost Hangup must not grow this)
+
+
+class CallMetrics:
+    def __init__(self, lines: Iterable[str] = (), queues: Iterable[str] = ()):
+        """``lines``: the numbers that are a ``line`` label (the map's); ``queues``: the queue names that
+        are a ``queue`` label (any other queue is ``other``; empty: every queue name AMI sends)."""
+        self.lines = frozenset(lines)
+        self.queues = frozenset(queues)
+        self.live: dict[str, bool] = {}  # uniqueid of a citizen's channel -> counted as routed yet
+        self.ivr_fallbacks: set[str] = set()
+
+    # panoramisk callback: (manager, message)
+    def on_event(self, manager, message) -> None:
+        store = getattr(message, "_store", None)  # panoramisk's CaseInsensitiveDict: lower -> (key, value)
+        self.observe(dict(store.values()) if store is not None else dict(message.items()))
+
+    def observe(self, ev: dict) -> None:
+        name, uid = ev.get("Event", ""), ev.get("Uniqueid", "")
+        if name == "Newchannel":
+            if ev.get("Context") == ENTRY_CONTEXT and uid and len(self.live) < MAX_TRACKED:
+                self.live.setdefault(uid, False)
+            return
+        if name == "Hangup":
+            self.live.pop(uid, None)
+            self.ivr_fallbacks.discard(uid)
+            return
+        if name in ("AgentConnect", "QueueCallerAbandon"):
+            self._wait(ev, "answered" if name == "AgentConnect" else "abandoned")
+        if name == "Newexten" and ev.get("Context") == IVR_FALLBACK_CONTEXT and uid not in self.ivr_fallbacks:
+            if len(self.ivr_fallbacks) < MAX_TRACKED:
+                self.ivr_fallbacks.add(uid)
+            FALLBACKS.labels("ivr").inc()
+        if self.live.get(uid) is False:
+            cv = chanvars(ev)
+            router = cv.get("HOTLINE_ROUTER", "")
+            if router in ROUTERS:
+                self.live[uid] = True
+                origin = cv.get("HOTLINE_ORIGIN", "")
+                line = origin if origin in self.lines else OTHER_LINE
+                CALLS_ROUTED.labels(line, cv.get("HOTLINE_MODE", "") or "unknown", router).inc()
+                if router == "static":
+                    FALLBACKS.labels("routing").inc()
+
+    def _wait(self, ev: dict, outcome: str) -> None:
+        try:
+            hold = float(ev.get("HoldTime", ""))
+        except ValueError:
+            return
+        queue = str(ev.get("Queue", ""))
+        if self.queues and queue not in self.queues:
+            queue = OTHER_LINE
+        QUEUE_WAIT_SECONDS.labels(queue, outcome).observe(max(0.0, hold))
+
+
+def label_values(tmap, queue_names: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(lines, queues) that may be label values: the map's numbers (12345, its lines, the numbers never
+    integrated) and the configured queues."""
+    lines = {tmap.hotline.number, *(line.number for line in tmap.lines), *NEVER_INTEGRATED}
+    return frozenset(lines), frozenset(queue_names)
