@@ -44,9 +44,25 @@ def credentials(settings: Any, secrets: dict[str, Any]) -> tuple[str, int, str, 
     return settings.bind, int(settings.ami_port), str(secrets["ami_user"]), str(secrets["ami_secret"])
 
 
-def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
-    """A panoramisk Manager for this instance's AMI (not yet connected)."""
-    host, port, user, secret = credentials(settings, secrets)
+def consumer_user(secrets: dict[str, Any], consumer: str) -> str:
+    """The AMI user name of one long-running consumer (``hotline.secrets.AMI_CONSUMERS``)."""
+    return f"{secrets['ami_user']}-{consumer}"
+
+
+def consumer_credentials(settings: Any, secrets: dict[str, Any], consumer: str) -> tuple[str, int, str, str]:
+    """(host, port, user, secret) of one consumer's AMI user: its manager.conf section
+    filters the events Asterisk sends it."""
+    host, port, _, _ = credentials(settings, secrets)
+    return host, port, consumer_user(secrets, consumer), str(secrets["ami_consumers"][consumer])
+
+
+def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None, **kwargs: Any) -> Manager:
+    """A panoramisk Manager for this instance's AMI (not yet connected); ``consumer``: log in
+    as that consumer's own user (see :func:`consumer_credentials`)."""
+    if consumer is None:
+        host, port, user, secret = credentials(settings, secrets)
+    else:
+        host, port, user, secret = consumer_credentials(settings, secrets, consumer)
     config = dict(
         host=host,
         port=port,
