@@ -60,12 +60,17 @@ def settings_of(request: Request):
 def _redis(request: Request):
     r = getattr(request.app.state, "queues_redis", None)
     if r is None:
-        r = request.app.state.queues_redis = aioredis.from_url(settings_of(request).redis_url)
+        r = request.app.state.queues_redis = aioredis.from_url(
+            settings_of(request).redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
     return r
 
 
 async def _view(request: Request, what: str = "view"):
     raw = await _redis(request).get(keys(settings_of(request).instance)[what])
+    outage = getattr(request.app.state, "outages", {}).get("redis")
+    if outage is not None:
+        outage.up()  # Redis answered: an outage logged by the app's 503 handler is over
     return json.loads(raw) if raw else None
 
 
