@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
+
+from hotline.log import Outage
 
 
 class Utf8AMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no types
@@ -75,6 +79,27 @@ def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None,
     )
     config.update(kwargs)
     return Manager(**config)
+
+
+def watch(mgr: Manager, logger: logging.Logger, on_login: Callable[[Manager], None]) -> Outage:
+    """A long-running consumer's view of its AMI connection: ``on_login(mgr)`` after every
+    re-login (panoramisk reconnects every ``reconnect_timeout`` s by itself), and the outage
+    in ``logger`` as :class:`hotline.log.Outage` lines (``Asterisk AMI unavailable`` when the
+    connection drops, ``Asterisk AMI back`` at the next login) instead of panoramisk's own
+    line per failed attempt and its tracebacks."""
+    outage = Outage(logger, "Asterisk AMI")
+    logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
+
+    def lost(_mgr: Manager, exc: BaseException | None) -> None:
+        outage.down(exc if exc is not None else "connection closed")
+
+    def logged_in(m: Manager) -> None:
+        outage.up()
+        on_login(m)
+
+    mgr.on_disconnect = lost
+    mgr.on_login = logged_in
+    return outage
 
 
 # --- blocking: one action, its answer --------------------------------------------

@@ -36,8 +36,10 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from hotline import ami
+from hotline.log import OUTAGE_LOG_INTERVAL, Outage
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from hotline.transfer_map import load_map_for
@@ -146,6 +148,8 @@ class Consumer:
         self._flusher: asyncio.Task | None = None
         self._posts: set[asyncio.Task] = set()
         self.manager = None
+        self.redis = Outage(log, "redis", OUTAGE_LOG_INTERVAL, clock=time.monotonic)
+        self.logins = 0
 
     async def restore(self, queue_log: Path | None = None) -> int:
         self.agg = Aggregator.load(await self.store.load(), wrapup=self.wrapup, figures=self.new_figures())
@@ -224,6 +228,10 @@ class Consumer:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush()
+                self.redis.up()
+            except (RedisError, OSError) as exc:  # keep counting in memory; the next flush writes it all
+                self.redis.down(exc)
+                self.dirty = True
             except Exception:  # keep consuming; the next flush retries
                 log.exception("saving queue statistics failed")
                 self.dirty = True
@@ -236,7 +244,10 @@ class Consumer:
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
-        await self.flush()
+        try:
+            await self.flush()
+        except (RedisError, OSError) as exc:  # the queue_log replay catches up at the next start
+            self.redis.down(exc)
         if self._posts:
             await asyncio.wait(set(self._posts), timeout=3)
 
@@ -245,16 +256,25 @@ class Consumer:
         self.manager = manager
         manager.register_event("*", self.on_event)
 
-        async def resync_logged(mgr):
+        async def resync_logged(mgr, why: str):
             try:
                 await self.resync(mgr)
+                log_event(log, "queue state re-read from Asterisk", why=why, logins=self.logins)
             except Exception:
                 log.exception("QueueStatus resync failed")
 
+        def logged_in(mgr):
+            self.logins += 1
+            log_event(log, "AMI logged in", user=mgr.config.get("username", ""), logins=self.logins)
+            asyncio.ensure_future(resync_logged(mgr, "login"))
+
         await login(manager)
+        self.logins = 1
         await self.resync(manager)
-        # panoramisk calls on_login (plainly, not awaited) after every re-login
-        manager.on_login = lambda mgr: asyncio.ensure_future(resync_logged(mgr))
+        # panoramisk calls on_login (plainly, not awaited) after every re-login; an Asterisk that
+        # restarts takes logins before its queues are loaded: FullyBooted says they are
+        ami.watch(manager, log, logged_in)
+        manager.register_event("FullyBooted", lambda mgr, _msg: asyncio.ensure_future(resync_logged(mgr, "boot")))
 
 
 async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | None = None) -> None:
@@ -263,16 +283,28 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    client = aioredis.from_url(settings.redis_url)
+    client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     consumer = Consumer(
         RedisStore(client, settings.instance),
         wrapup=queue_wrapups(settings),
         figures=figures_factory(settings),
         webhook=settings.stats_alert_webhook,
     )
-    replayed = await consumer.restore(queue_log)
+    while True:  # the day's counters are in Redis: starting from nothing would overwrite them
+        try:
+            replayed = await consumer.restore(queue_log)
+            consumer.redis.up()
+            break
+        except (RedisError, OSError) as exc:
+            consumer.redis.down(exc)
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+                await client.aclose()
+                return
+            except TimeoutError:
+                pass
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
-    mgr = ami.manager(settings, load_secrets(settings.secrets_file))
+    mgr = ami.manager(settings, load_secrets(settings.secrets_file), consumer="stats")
     await consumer.attach(mgr)
     consumer.start_flusher()
     log_event(log, "queue statistics consumer running", ami=f"{settings.bind}:{settings.ami_port}")

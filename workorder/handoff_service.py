@@ -194,7 +194,7 @@ async def serve(settings, stop: asyncio.Event) -> None:
         mgr.register_event("UserEvent", h.on_user_event)
         mgr.register_event("FullyBooted", lambda m, _msg: asyncio.ensure_future(h.resync(m, "boot")))
         await login(mgr)
-        mgr.on_login = h.logged_in
+        ami.watch(mgr, log, h.logged_in)
         h.logins = 1
         await h.resync(mgr, "start")
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]

@@ -10,10 +10,13 @@ restarted in the middle of a call) and tests/workorder/test_degrade_db.py
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from asterisk_conf.render import AstPaths
 from deploy.configure import ami_consumers, render_instance
@@ -22,6 +25,7 @@ from hotline.log import JsonFormatter, Outage
 from hotline.secrets import AMI_CONSUMERS, load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import load_map_for
+from queues.service import Consumer, MemoryStore
 from queues.stats import AMI_USER as STATS_USER
 from queues.stats import EVENTS as STATS_EVENTS
 from workorder.handoff import AMI_USER as HANDOFF_USER
@@ -171,3 +175,49 @@ def test_a_secrets_file_from_before_gets_the_consumers_and_keeps_the_rest(tmp_pa
     assert load_secrets(path) == new  # stable from then on
     host, port, user, secret = consumer_credentials(Settings(home=tmp_path), new, "handoff")
     assert (user, secret) == ("hotline-handoff", new["ami_consumers"]["handoff"])
+
+
+class _FlakyStore(MemoryStore):
+    """A store whose Redis can be switched off: every call raises what redis-py raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = False
+
+    async def take_records(self, limit: int = 500):
+        if self.down:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return await super().take_records(limit)
+
+    async def save(self, state, view, agents):
+        if self.down:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        await super().save(state, view, agents)
+
+
+async def test_stats_keep_counting_through_a_redis_outage_log_it_once_and_write_it_all_back(caplog):
+    store = _FlakyStore()
+    c = Consumer(store, flush_interval=0.02, clock=lambda: 1_790_000_000.0)
+    await c.restore()
+
+    def join(uid):
+        c.on_event(None, {"Event": "QueueCallerJoin", "Queue": "hotline", "Uniqueid": uid, "Timestamp": "1790000000"})
+
+    with caplog.at_level(logging.INFO, logger="hotline.queues"):
+        c.start_flusher()
+        join("u1")
+        await asyncio.sleep(0.1)
+        assert store.view["total"]["today"]["offered"] == 1
+        store.down = True
+        for n in range(2, 6):  # calls go on while Redis is down
+            join(f"u{n}")
+            await asyncio.sleep(0.05)
+        saves = store.saves
+        assert store.view["total"]["today"]["offered"] == 1 and c.redis.is_down
+        store.down = False
+        await asyncio.sleep(0.1)
+        await c.stop()
+    assert store.saves > saves and store.view["total"]["today"]["offered"] == 5  # nothing lost
+    msgs = [r.getMessage() for r in caplog.records if r.name == "hotline.queues"]
+    assert msgs == ["redis unavailable", "redis back"], msgs  # ~10 failed flushes, one line
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
