@@ -17,6 +17,7 @@ tests/workorder/test_degrade_db.py.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from datetime import datetime
 
@@ -221,3 +222,33 @@ def test_a_call_answered_while_the_handoff_is_away_gets_its_order_once(stack):
     resyncs = [ln for ln in lines if ln["msg"] == "calls in progress re-read from Asterisk"]
     assert resyncs and sum(ln["handoffs"] for ln in resyncs) == 1, resyncs  # once, though two resyncs ran
     assert [ln["order"] for ln in lines if ln["msg"] == "call handed to a work order"] == [number]
+
+
+def test_database_locked_a_call_still_reaches_its_agent_and_its_order_is_made_once_after(stack):
+    url = stack.settings.database_url
+    assert url.startswith("sqlite:///"), url
+    caller = "13800138204"
+    since = len(stack.service_log("handoff"))
+    lock = sqlite3.connect(url.split("///", 1)[1], isolation_level=None, timeout=10, check_same_thread=False)
+    held = 7.0  # longer than the hand-off's 5 s request timeout: its first try times out
+    try:
+        with stack.agent("1004"):
+            mark = stack.events.mark()
+            lock.execute("BEGIN IMMEDIATE")  # every writer (the API's orders, its audit) waits
+            locked_at = time.monotonic()
+            result = stack.sipp_uac("citizen_call.xml", "12345", caller)
+            assert result.ok, result.stdout + result.log  # the call reached the agent and ended well
+            connect = _connect(stack, mark, caller)
+            assert connect["MemberName"] == "1004"
+            time.sleep(max(0.0, held - (time.monotonic() - locked_at)))
+            lock.execute("ROLLBACK")
+    finally:
+        lock.close()
+    # the call is over by now (no channel left to stamp HOTLINE_ORDER on): the order is in the store
+    api = _api(stack)
+    orders = _until(lambda: _orders(api, caller), 20, "the order of the call made under the lock")
+    time.sleep(1.0)  # the retries still in flight find it rather than make another
+    assert [o["number"] for o in _orders(api, caller)] == [orders[0]["number"]]  # made once
+    msgs = [ln["msg"] for ln in _lines(stack, "handoff", since)]
+    assert "work-order API unavailable" in msgs and "work-order API back" in msgs, msgs
+    assert msgs.count("call handed to a work order") == 1 and "hand-off failed" not in msgs, msgs
