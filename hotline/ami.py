@@ -81,17 +81,24 @@ def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None,
     return Manager(**config)
 
 
-def watch(mgr: Manager, logger: logging.Logger, on_login: Callable[[Manager], None]) -> Outage:
+def watch(
+    mgr: Manager,
+    logger: logging.Logger,
+    on_login: Callable[[Manager], None],
+    on_lost: Callable[[], None] | None = None,
+) -> Outage:
     """A long-running consumer's view of its AMI connection: ``on_login(mgr)`` after every
     re-login (panoramisk reconnects every ``reconnect_timeout`` s by itself), and the outage
     in ``logger`` as :class:`hotline.log.Outage` lines (``Asterisk AMI unavailable`` when the
     connection drops, ``Asterisk AMI back`` at the next login) instead of panoramisk's own
-    line per failed attempt and its tracebacks."""
+    line per failed attempt and its tracebacks.  ``on_lost()`` when the connection drops."""
     outage = Outage(logger, "Asterisk AMI")
     logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
 
     def lost(_mgr: Manager, exc: BaseException | None) -> None:
         outage.down(exc if exc is not None else "connection closed")
+        if on_lost is not None:
+            on_lost()
 
     def logged_in(m: Manager) -> None:
         outage.up()

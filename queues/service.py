@@ -150,8 +150,11 @@ class Consumer:
         self.manager = None
         self.redis = Outage(log, "redis", OUTAGE_LOG_INTERVAL, clock=time.monotonic)
         self.logins = 0
+        self.queue_log: Path | None = None
+        self.gap_from: float | None = None  # the last event applied before the AMI connection dropped
 
     async def restore(self, queue_log: Path | None = None) -> int:
+        self.queue_log = queue_log
         self.agg = Aggregator.load(await self.store.load(), wrapup=self.wrapup, figures=self.new_figures())
         replayed = 0
         if queue_log is not None and queue_log.exists():
@@ -174,6 +177,23 @@ class Consumer:
         if name in EVENTS:
             self.agg.apply(dict(message.items()), self.clock())
             self.dirty = True
+
+    def lost(self) -> None:
+        """The AMI connection dropped: the events from now on until the next login are missed."""
+        if self.gap_from is None:
+            self.gap_from = self.agg.last_ts
+
+    def catch_up(self, now: float) -> int:
+        """At a re-login: the counters of the gap from Asterisk's queue_log (whole seconds:
+        lines after the last event applied, before the second of the login, which the live
+        events bring)."""
+        after, self.gap_from = self.gap_from, None
+        if after is None or self.queue_log is None or not self.queue_log.exists():
+            return 0
+        with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
+            n = replay_queue_log(self.agg, fh, after=after, before=float(int(now)))
+        self.dirty = self.dirty or n > 0
+        return n
 
     def apply_status(self, messages) -> None:
         """Replay a QueueStatus answer: the live part (members, waiting) is rebuilt from it."""
@@ -265,7 +285,14 @@ class Consumer:
 
         def logged_in(mgr):
             self.logins += 1
-            log_event(log, "AMI logged in", user=mgr.config.get("username", ""), logins=self.logins)
+            replayed = self.catch_up(self.clock())
+            log_event(
+                log,
+                "AMI logged in",
+                user=mgr.config.get("username", ""),
+                logins=self.logins,
+                replayed_queue_log=replayed,
+            )
             asyncio.ensure_future(resync_logged(mgr, "login"))
 
         await login(manager)
@@ -273,7 +300,7 @@ class Consumer:
         await self.resync(manager)
         # panoramisk calls on_login (plainly, not awaited) after every re-login; an Asterisk that
         # restarts takes logins before its queues are loaded: FullyBooted says they are
-        ami.watch(manager, log, logged_in)
+        ami.watch(manager, log, logged_in, on_lost=self.lost)
         manager.register_event("FullyBooted", lambda mgr, _msg: asyncio.ensure_future(resync_logged(mgr, "boot")))
 
 

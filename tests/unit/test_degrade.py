@@ -221,3 +221,26 @@ async def test_stats_keep_counting_through_a_redis_outage_log_it_once_and_write_
     msgs = [r.getMessage() for r in caplog.records if r.name == "hotline.queues"]
     assert msgs == ["redis unavailable", "redis back"], msgs  # ~10 failed flushes, one line
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_stats_catch_up_on_the_events_of_an_ami_gap_from_the_queue_log(tmp_path):
+    t = 1_790_000_000.0
+    qlog = tmp_path / "queue_log"
+    c = Consumer(MemoryStore(), clock=lambda: t + 30.5)
+    await c.restore(qlog)  # no file yet: nothing to replay
+    c.on_event(None, {"Event": "QueueCallerJoin", "Queue": "hotline", "Uniqueid": "u1", "Timestamp": f"{t + 0.4}"})
+    c.lost()  # the AMI connection drops; u2 and u3 come and go unseen
+    c.lost()  # a second drop before the login does not move the start of the gap
+    qlog.write_text(
+        f"{int(t)}|u1|hotline|NONE|ENTERQUEUE||13800138000|1\n"  # seen live already (same second, earlier)
+        f"{int(t) + 5}|u2|hotline|NONE|ENTERQUEUE||13800138001|1\n"
+        f"{int(t) + 6}|u2|hotline|PJSIP/1001|CONNECT|1|u2.1|1\n"
+        f"{int(t) + 7}|u3|hotline|NONE|ENTERQUEUE||13800138002|2\n"
+        f"{int(t) + 9}|u3|hotline|NONE|ABANDON|1|1|2\n"
+        f"{int(t) + 30}|u4|hotline|NONE|ENTERQUEUE||13800138003|1\n",  # the login's second: live events bring it
+        encoding="utf-8",
+    )
+    assert c.catch_up(t + 30.5) == 4
+    today = c.agg.view(t + 30.5)["total"]["today"]
+    assert (today["offered"], today["answered"], today["abandoned"]) == (3, 1, 1)
+    assert c.catch_up(t + 31) == 0  # the gap is closed: nothing twice
