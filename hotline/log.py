@@ -113,7 +113,7 @@ class Outage:
             msg,
             logging.ERROR,
             dependency=self.what,
-            error=str(error).splitlines()[0][:300] if str(error) else type(error).__name__,
+            error=mask_text(str(error).splitlines()[0][:300]) if str(error) else type(error).__name__,
             down_for=round(now - since, 1),
             failures_not_logged=self.unlogged,
         )

@@ -113,7 +113,7 @@ class Handoff:
                         detail=detail,
                     )
                     return None
-                self.api.down(f"{exc} {detail}".strip())
+                self.api.down(f"{str(exc) or type(exc).__name__} {detail}".strip())
                 self.retried += 1
                 await asyncio.sleep(backoff)
                 backoff = min(BACKOFF_CAP, backoff * 2)

@@ -244,3 +244,9 @@ async def test_stats_catch_up_on_the_events_of_an_ami_gap_from_the_queue_log(tmp
     today = c.agg.view(t + 30.5)["total"]["today"]
     assert (today["offered"], today["answered"], today["abandoned"]) == (3, 1, 1)
     assert c.catch_up(t + 31) == 0  # the gap is closed: nothing twice
+
+
+def test_an_outage_line_masks_caller_numbers_in_the_error():
+    logger, out = _logger()
+    Outage(logger, "work-order API").down("503 {'detail': 'no order for 13800138000'}")
+    assert "13800138000" not in out.getvalue() and "138****8000" in _lines(out)[0]["error"]
