@@ -192,9 +192,10 @@ class Ari:
 
     # ---------------------------------------------------------- events
     async def events(
-        self, on_connect: Callable[[], Awaitable[None]] | None = None, max_backoff: float = 5.0
+        self, on_connect: Callable[[], Awaitable[None]] | None = None, max_backoff: float = 1.0
     ) -> AsyncIterator[dict]:
-        """Yield ARI events forever; reconnect when the websocket drops."""
+        """Yield ARI events forever; reconnect when the websocket drops (tries at most
+        ``max_backoff`` s apart: back within about a second of a restarted Asterisk)."""
         backoff = 0.2
         while True:
             try:

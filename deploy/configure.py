@@ -23,11 +23,21 @@ from agi import routing
 from ari_apps.render_context import ivr_context
 from asterisk_conf import prompts as P
 from asterisk_conf.render import AstPaths, RenderInputs, render
+from hotline.ami import consumer_user
 from hotline.log import event
+from hotline.secrets import AMI_CONSUMERS
 from hotline.settings import Settings
 from queues import config as qconfig
 from queues.linkage import linkage_context
+from queues.stats import AMI_USER as STATS_AMI_USER
 from workorder import revisit
+from workorder.handoff import AMI_USER as HANDOFF_AMI_USER
+
+# where each AMI consumer's user (its events, its rights) is defined
+AMI_USERS = {
+    "stats": (STATS_AMI_USER, "queues/stats.py"),
+    "handoff": (HANDOFF_AMI_USER, "workorder/handoff.py"),
+}
 
 log = logging.getLogger("deploy.configure")
 
@@ -86,6 +96,7 @@ def gather(
     prompts = qconfig.prompt_paths(paths, available_prompts or set())
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap), **linkage_context(tmap)}
     extra["static_seat_ends"] = routing.static_seat_ends(tmap, tmap.calendar.today())
+    extra["ami_consumers"] = ami_consumers(secrets)
     return RenderInputs(
         tmap=tmap,
         static_routes=routing.static_routes(tmap, tmap.calendar.today()),
@@ -93,6 +104,18 @@ def gather(
         agents=agents,
         extra=extra,
     )
+
+
+def ami_consumers(secrets: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manager.conf sections of the AMI consumers (those with a secret)."""
+    out = []
+    for name in AMI_CONSUMERS:
+        secret = (secrets.get("ami_consumers") or {}).get(name)
+        if not secret:
+            continue
+        spec, home = AMI_USERS[name]
+        out.append({"name": name, "user": consumer_user(secrets, name), "secret": secret, "home": home, **spec})
+    return out
 
 
 def render_instance(

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
+
+from hotline.log import Outage
 
 
 class Utf8AMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no types
@@ -44,9 +48,25 @@ def credentials(settings: Any, secrets: dict[str, Any]) -> tuple[str, int, str, 
     return settings.bind, int(settings.ami_port), str(secrets["ami_user"]), str(secrets["ami_secret"])
 
 
-def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
-    """A panoramisk Manager for this instance's AMI (not yet connected)."""
-    host, port, user, secret = credentials(settings, secrets)
+def consumer_user(secrets: dict[str, Any], consumer: str) -> str:
+    """The AMI user name of one long-running consumer (``hotline.secrets.AMI_CONSUMERS``)."""
+    return f"{secrets['ami_user']}-{consumer}"
+
+
+def consumer_credentials(settings: Any, secrets: dict[str, Any], consumer: str) -> tuple[str, int, str, str]:
+    """(host, port, user, secret) of one consumer's AMI user: its manager.conf section
+    filters the events Asterisk sends it."""
+    host, port, _, _ = credentials(settings, secrets)
+    return host, port, consumer_user(secrets, consumer), str(secrets["ami_consumers"][consumer])
+
+
+def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None, **kwargs: Any) -> Manager:
+    """A panoramisk Manager for this instance's AMI (not yet connected); ``consumer``: log in
+    as that consumer's own user (see :func:`consumer_credentials`)."""
+    if consumer is None:
+        host, port, user, secret = credentials(settings, secrets)
+    else:
+        host, port, user, secret = consumer_credentials(settings, secrets, consumer)
     config = dict(
         host=host,
         port=port,
@@ -59,6 +79,34 @@ def manager(settings: Any, secrets: dict[str, Any], **kwargs: Any) -> Manager:
     )
     config.update(kwargs)
     return Manager(**config)
+
+
+def watch(
+    mgr: Manager,
+    logger: logging.Logger,
+    on_login: Callable[[Manager], None],
+    on_lost: Callable[[], None] | None = None,
+) -> Outage:
+    """A long-running consumer's view of its AMI connection: ``on_login(mgr)`` after every
+    re-login (panoramisk reconnects every ``reconnect_timeout`` s by itself), and the outage
+    in ``logger`` as :class:`hotline.log.Outage` lines (``Asterisk AMI unavailable`` when the
+    connection drops, ``Asterisk AMI back`` at the next login) instead of panoramisk's own
+    line per failed attempt and its tracebacks.  ``on_lost()`` when the connection drops."""
+    outage = Outage(logger, "Asterisk AMI")
+    logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
+
+    def lost(_mgr: Manager, exc: BaseException | None) -> None:
+        outage.down(exc if exc is not None else "connection closed")
+        if on_lost is not None:
+            on_lost()
+
+    def logged_in(m: Manager) -> None:
+        outage.up()
+        on_login(m)
+
+    mgr.on_disconnect = lost
+    mgr.on_login = logged_in
+    return outage
 
 
 # --- blocking: one action, its answer --------------------------------------------

@@ -14,9 +14,11 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 _DIGITS = re.compile(r"\d{7,}")
+OUTAGE_LOG_INTERVAL = 30.0  # seconds between two log lines of one dependency's outage (:class:`Outage`)
 MASKED_KEYS = frozenset({"caller", "callerid", "phone", "caller_number", "callback_number"})
 
 
@@ -68,3 +70,59 @@ def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
 def event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``msg`` with structured ``fields`` (caller-like keys are masked)."""
     logger.log(level, msg, extra={"fields": fields})
+
+
+class Outage:
+    """One dependency's outage in one service's log: a line when it goes, at most one more per
+    ``interval`` seconds while it stays down (with how many failures were not logged), and one
+    when it is back.  Pure over the clock: the caller says what happened, :meth:`down` /
+    :meth:`up` return whether they logged.
+
+        redis = Outage(log, "redis")
+        try: ... ; redis.up()
+        except RedisError as exc: redis.down(exc)
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        interval: float = OUTAGE_LOG_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.log, self.what, self.interval, self.clock = logger, what, interval, clock
+        self.since: float | None = None  # when the outage began (None: up)
+        self.last_logged = 0.0
+        self.unlogged = 0  # failures since the last line
+
+    @property
+    def is_down(self) -> bool:
+        return self.since is not None
+
+    def down(self, error: BaseException | str) -> bool:
+        now = self.clock()
+        first = self.since is None
+        since = now if self.since is None else self.since
+        if not first and now - self.last_logged < self.interval:
+            self.unlogged += 1
+            return False
+        self.since = since
+        msg = f"{self.what} unavailable" if first else f"{self.what} still unavailable"
+        event(
+            self.log,
+            msg,
+            logging.ERROR,
+            dependency=self.what,
+            error=mask_text(str(error).splitlines()[0][:300]) if str(error) else type(error).__name__,
+            down_for=round(now - since, 1),
+            failures_not_logged=self.unlogged,
+        )
+        self.last_logged, self.unlogged = now, 0
+        return True
+
+    def up(self) -> bool:
+        if self.since is None:
+            return False
+        event(self.log, f"{self.what} back", dependency=self.what, down_for=round(self.clock() - self.since, 1))
+        self.since, self.unlogged = None, 0
+        return True

@@ -26,6 +26,9 @@ from typing import Any
 
 # people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off)
 ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls")
+# the long-running AMI consumers, each logged in as its own AMI user (``<ami_user>-<name>``) whose
+# manager.conf section carries only the events it reads (its ``eventfilter`` lines)
+AMI_CONSUMERS = ("stats", "handoff")
 
 
 def _new() -> dict[str, Any]:
@@ -35,6 +38,7 @@ def _new() -> dict[str, Any]:
         "ari_user": "hotline",
         "ari_password": _secrets.token_urlsafe(24),
         "api_tokens": {role: _secrets.token_urlsafe(24) for role in ROLES},
+        "ami_consumers": {name: _secrets.token_urlsafe(24) for name in AMI_CONSUMERS},
         "sip": {},  # endpoint name -> password, filled by ensure_sip_password
     }
 
@@ -60,6 +64,11 @@ def _update(path: Path, change: Callable[[dict[str, Any]], bool]) -> dict[str, A
             if key not in data:
                 data[key] = value
                 changed = True
+            elif isinstance(value, dict) and isinstance(data[key], dict):
+                for sub, v in value.items():  # a role or consumer added since the file was made
+                    if sub not in data[key]:
+                        data[key][sub] = v
+                        changed = True
         changed = change(data) or changed
         if changed:
             _write(path, data)

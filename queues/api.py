@@ -32,6 +32,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import RedisError
 
 from hotline.auth import Principal, require_roles
 from hotline.names import DEVICES
@@ -60,12 +61,17 @@ def settings_of(request: Request):
 def _redis(request: Request):
     r = getattr(request.app.state, "queues_redis", None)
     if r is None:
-        r = request.app.state.queues_redis = aioredis.from_url(settings_of(request).redis_url)
+        r = request.app.state.queues_redis = aioredis.from_url(
+            settings_of(request).redis_url, socket_timeout=2, socket_connect_timeout=2
+        )
     return r
 
 
 async def _view(request: Request, what: str = "view"):
     raw = await _redis(request).get(keys(settings_of(request).instance)[what])
+    outage = getattr(request.app.state, "outages", {}).get("redis")
+    if outage is not None:
+        outage.up()  # Redis answered: an outage logged by the app's 503 handler is over
     return json.loads(raw) if raw else None
 
 
@@ -138,6 +144,7 @@ async def stream(
 ):
     """Server-sent events: ``event: stats`` with the whole view, sent when it changes."""
     max_events = getattr(request.app.state, "sse_max_events", None)  # tests bound the stream
+    await _view(request)  # Redis down: a 503 (JSON) now, not a stream that breaks at once
 
     async def gen():
         last = None
@@ -148,7 +155,11 @@ async def stream(
         while True:
             if await request.is_disconnected():
                 return
-            raw = await _redis(request).get(keys(settings_of(request).instance)["view"])
+            try:
+                raw = await _redis(request).get(keys(settings_of(request).instance)["view"])
+            except (RedisError, OSError):  # Redis gone mid-stream: say so; the browser retries in 2 s
+                yield 'event: error\ndata: {"reason": "redis_unavailable"}\n\n'
+                return
             if raw and raw != last:
                 last = raw
                 text = raw.decode() if isinstance(raw, bytes) else raw

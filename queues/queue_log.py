@@ -52,12 +52,13 @@ def queue_log_event(line: str) -> dict | None:
     return None
 
 
-def replay_queue_log(agg: Aggregator, lines, after: float) -> int:
-    """Feed queue_log lines newer than ``after`` (the last event already applied)."""
+def replay_queue_log(agg: Aggregator, lines, after: float, before: float | None = None) -> int:
+    """Feed queue_log lines newer than ``after`` (the last event already applied) and, with
+    ``before``, older than it (what the live events from then on will bring)."""
     n = 0
     for line in lines:
         ev = queue_log_event(line)
-        if ev is None or ev["Timestamp"] <= after:
+        if ev is None or ev["Timestamp"] <= after or (before is not None and ev["Timestamp"] >= before):
             continue
         agg.apply(ev)
         n += 1

@@ -36,8 +36,10 @@ from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from hotline import ami
+from hotline.log import OUTAGE_LOG_INTERVAL, Outage
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from hotline.transfer_map import load_map_for
@@ -147,8 +149,13 @@ class Consumer:
         self._flusher: asyncio.Task | None = None
         self._posts: set[asyncio.Task] = set()
         self.manager = None
+        self.redis = Outage(log, "redis", OUTAGE_LOG_INTERVAL, clock=time.monotonic)
+        self.logins = 0
+        self.queue_log: Path | None = None
+        self.gap_from: float | None = None  # the last event applied before the AMI connection dropped
 
     async def restore(self, queue_log: Path | None = None) -> int:
+        self.queue_log = queue_log
         self.agg = Aggregator.load(await self.store.load(), wrapup=self.wrapup, figures=self.new_figures())
         replayed = 0
         if queue_log is not None and queue_log.exists():
@@ -171,6 +178,23 @@ class Consumer:
         if name in EVENTS:
             self.agg.apply(dict(message.items()), self.clock())
             self.dirty = True
+
+    def lost(self) -> None:
+        """The AMI connection dropped: the events from now on until the next login are missed."""
+        if self.gap_from is None:
+            self.gap_from = self.agg.last_ts
+
+    def catch_up(self, now: float) -> int:
+        """At a re-login: the counters of the gap from Asterisk's queue_log (whole seconds:
+        lines after the last event applied, before the second of the login, which the live
+        events bring)."""
+        after, self.gap_from = self.gap_from, None
+        if after is None or self.queue_log is None or not self.queue_log.exists():
+            return 0
+        with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
+            n = replay_queue_log(self.agg, fh, after=after, before=float(int(now)))
+        self.dirty = self.dirty or n > 0
+        return n
 
     def apply_status(self, messages) -> None:
         """Replay a QueueStatus answer: the live part (members, waiting) is rebuilt from it."""
@@ -225,6 +249,10 @@ class Consumer:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush()
+                self.redis.up()
+            except (RedisError, OSError) as exc:  # keep counting in memory; the next flush writes it all
+                self.redis.down(exc)
+                self.dirty = True
             except Exception:  # keep consuming; the next flush retries
                 log.exception("saving queue statistics failed")
                 self.dirty = True
@@ -237,7 +265,10 @@ class Consumer:
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
-        await self.flush()
+        try:
+            await self.flush()
+        except (RedisError, OSError) as exc:  # the queue_log replay catches up at the next start
+            self.redis.down(exc)
         if self._posts:
             await asyncio.wait(set(self._posts), timeout=3)
 
@@ -246,16 +277,32 @@ class Consumer:
         self.manager = manager
         manager.register_event("*", self.on_event)
 
-        async def resync_logged(mgr):
+        async def resync_logged(mgr, why: str):
             try:
                 await self.resync(mgr)
+                log_event(log, "queue state re-read from Asterisk", why=why, logins=self.logins)
             except Exception:
                 log.exception("QueueStatus resync failed")
 
+        def logged_in(mgr):
+            self.logins += 1
+            replayed = self.catch_up(self.clock())
+            log_event(
+                log,
+                "AMI logged in",
+                user=mgr.config.get("username", ""),
+                logins=self.logins,
+                replayed_queue_log=replayed,
+            )
+            asyncio.ensure_future(resync_logged(mgr, "login"))
+
         await login(manager)
+        self.logins = 1
         await self.resync(manager)
-        # panoramisk calls on_login (plainly, not awaited) after every re-login
-        manager.on_login = lambda mgr: asyncio.ensure_future(resync_logged(mgr))
+        # panoramisk calls on_login (plainly, not awaited) after every re-login; an Asterisk that
+        # restarts takes logins before its queues are loaded: FullyBooted says they are
+        ami.watch(manager, log, logged_in, on_lost=self.lost)
+        manager.register_event("FullyBooted", lambda mgr, _msg: asyncio.ensure_future(resync_logged(mgr, "boot")))
 
 
 async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | None = None) -> None:
@@ -264,16 +311,28 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-    client = aioredis.from_url(settings.redis_url)
+    client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     consumer = Consumer(
         RedisStore(client, settings.instance),
         wrapup=queue_wrapups(settings),
         figures=figures_factory(settings),
         webhook=settings.stats_alert_webhook,
     )
-    replayed = await consumer.restore(queue_log)
+    while True:  # the day's counters are in Redis: starting from nothing would overwrite them
+        try:
+            replayed = await consumer.restore(queue_log)
+            consumer.redis.up()
+            break
+        except (RedisError, OSError) as exc:
+            consumer.redis.down(exc)
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+                await client.aclose()
+                return
+            except TimeoutError:
+                pass
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
-    mgr = ami.manager(settings, load_secrets(settings.secrets_file))
+    mgr = ami.manager(settings, load_secrets(settings.secrets_file), consumer="stats")
     mgr.register_event("*", CallMetrics(*metric_labels(settings)).on_event)  # /metrics (queues/stats_metrics.py)
     await consumer.attach(mgr)
     consumer.start_flusher()

@@ -307,6 +307,12 @@ _HANDLERS = {
 }
 EVENTS = frozenset(_HANDLERS) | CALL_EVENTS
 
+# `hotline stats`' own AMI user (rendered into manager.conf by deploy/configure.py): Asterisk sends
+# it these events only (``eventfilter``), FullyBooted for the resync after a restart, UserEvent
+# for /metrics (HotlineIvrFallback, queues/stats_metrics.py); the
+# QueueStatus answer is not filtered.  Read: call (channels, dials), agent (queues), system (boot).
+AMI_USER = {"events": tuple(sorted(EVENTS | {"FullyBooted", "UserEvent"})), "read": "call,agent,system", "write": "agent"}
+
 
 def rate(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"

@@ -9,7 +9,7 @@ statistics, :func:`queues.service.serve`) and counts, once per call:
   ``HOTLINE_ORIGIN`` when it is a number of the map, else ``other``;
 * ``hotline_fallbacks{kind="routing"}`` for each ``static`` one, and
   ``{kind="ivr"}`` when a channel enters ``hotline-ivr-fallback``
-  (extensions_ivr.conf: the IVR app was down or shedding load);
+  (extensions_ivr.conf: the IVR app was down or shedding load; its ``HotlineIvrFallback`` UserEvent);
 * ``hotline_queue_wait_seconds{queue, outcome}`` from ``AgentConnect`` and
   ``QueueCallerAbandon`` (their ``HoldTime``).
 
@@ -24,7 +24,9 @@ from hotline.metrics import CALLS_ROUTED, FALLBACKS, OTHER_LINE, QUEUE_WAIT_SECO
 from hotline.policy import NEVER_INTEGRATED
 from queues.stats_calls import ENTRY_CONTEXT, chanvars
 
-IVR_FALLBACK_CONTEXT = "hotline-ivr-fallback"  # extensions_ivr.conf.j2
+# sent by hotline-ivr-fallback (extensions_ivr.conf.j2): one event on that rare path, so that the
+# consumer's AMI user needs no Newexten, the most frequent event of all (its eventfilter)
+IVR_FALLBACK_EVENT = "HotlineIvrFallback"
 MAX_TRACKED = 100_000  # citizens' channels remembered until their Hangup (a lost Hangup must not grow this)
 
 
@@ -54,7 +56,7 @@ class CallMetrics:
             return
         if name in ("AgentConnect", "QueueCallerAbandon"):
             self._wait(ev, "answered" if name == "AgentConnect" else "abandoned")
-        if name == "Newexten" and ev.get("Context") == IVR_FALLBACK_CONTEXT and uid not in self.ivr_fallbacks:
+        if name == "UserEvent" and ev.get("UserEvent") == IVR_FALLBACK_EVENT and uid not in self.ivr_fallbacks:
             if len(self.ivr_fallbacks) < MAX_TRACKED:
                 self.ivr_fallbacks.add(uid)
             FALLBACKS.labels("ivr").inc()

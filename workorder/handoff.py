@@ -14,6 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# `hotline handoff`'s own AMI user (rendered into manager.conf by deploy/configure.py): the
+# answered calls, the agents' linkage UserEvent, FullyBooted for the resync after a restart.
+# Write: call (Setvar, Redirect, Getvar), reporting (CoreShowChannels, for the resync).
+AMI_USER = {
+    "events": ("AgentConnect", "FullyBooted", "UserEvent"),
+    "read": "agent,user,system",
+    "write": "call,reporting",
+}
+
 VARS = ("HOTLINE_ORIGIN", "HOTLINE_MODE", "HOTLINE_DEPT", "HOTLINE_LEVEL", "HOTLINE_ORDER")
 
 
@@ -78,3 +87,48 @@ def answered_body(event: dict) -> dict[str, str]:
         "agent": _agent(event),
         "queue": (event.get("Queue") or "").strip(),
     }
+
+
+def _agent_interface(channel: str) -> str:
+    """PJSIP/1001-0000002a -> PJSIP/1001; Local/1001@agents-00000003;1 -> Local/1001@agents."""
+    return channel.split(";", 1)[0].rsplit("-", 1)[0]
+
+
+def resync_events(channels: list[dict]) -> list[dict]:
+    """The answered calls a ``CoreShowChannels`` listing shows without their order: an
+    AgentConnect-like event each (for :func:`answered_body`), so a call answered while the
+    consumer was not connected still gets its draft order.
+
+    A caller's leg is one in the ``Queue`` application, up, in a bridge; its agent is the
+    other channel of that bridge.  A call whose caller already carries ``HOTLINE_ORDER``
+    was handed off; the API is idempotent by linkedid for the rest."""
+    by_bridge: dict[str, list[dict]] = {}
+    for ch in channels:
+        if ch.get("Event") == "CoreShowChannel" and ch.get("BridgeId"):
+            by_bridge.setdefault(str(ch["BridgeId"]), []).append(ch)
+    out = []
+    for members in by_bridge.values():
+        callers = [c for c in members if c.get("Application") == "Queue" and str(c.get("ChannelState")) == "6"]
+        for caller in callers:
+            if channel_vars(caller).get("HOTLINE_ORDER"):
+                continue
+            agents = [c for c in members if c is not caller]
+            if len(agents) != 1:
+                continue  # not a plain caller-agent bridge (a conference): not an answer to hand off
+            agent = agents[0]
+            out.append(
+                {
+                    "Event": "AgentConnect",
+                    "Channel": caller.get("Channel", ""),
+                    "DestChannel": agent.get("Channel", ""),
+                    "Uniqueid": caller.get("Uniqueid", ""),
+                    "Linkedid": caller.get("Linkedid", ""),
+                    "CallerIDNum": caller.get("CallerIDNum", ""),
+                    "Queue": str(caller.get("ApplicationData", "")).split(",", 1)[0],
+                    "Interface": _agent_interface(str(agent.get("Channel", ""))),
+                    "ChanVariable": caller.get("ChanVariable", []),
+                    "DestChanVariable": agent.get("ChanVariable", []),
+                    "Resync": "yes",
+                }
+            )
+    return out

@@ -14,6 +14,16 @@ only puts events on a bounded queue; a few workers do the HTTP round trips.
 When the queue is full the oldest hand-offs are still in it and the newest is
 logged and dropped, never blocking the AMI reader (agents can still create
 the order from the desktop: the API finds it by linkedid).
+
+It logs in as its own AMI user (``hotline-handoff``), which Asterisk sends only
+the events of :data:`workorder.handoff.AMI_USER`.  After every login and every
+``FullyBooted`` (an Asterisk restart) it re-reads the calls in progress
+(``CoreShowChannels``, :func:`workorder.handoff.resync_events`): a call answered
+while it was not connected gets its order all the same, once (the API is
+idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).
+
+An API that does not answer, answers 5xx (a 503 when the database is locked or
+down) or times out is retried with a back-off for :data:`RETRY_FOR` seconds.
 """
 
 from __future__ import annotations
@@ -25,30 +35,46 @@ import signal
 import httpx
 
 from hotline import ami
+from hotline.log import Outage
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.linkage import linkage_redirect
 from workorder.client import OrdersClient
-from workorder.handoff import NotAnAgentConnect, answered_body
+from workorder.handoff import NotAnAgentConnect, answered_body, resync_events
 
 log = logging.getLogger("workorder.handoff")
 
 WORKERS = 4
 QUEUE_SIZE = 1000
-RETRIES = 6  # 0.25 s doubling: about 8 s for an API restart
+RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
+SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
+BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to the cap
 
 
 class Handoff:
-    def __init__(self, client: OrdersClient, manager=None):
+    def __init__(self, client: OrdersClient, manager=None, retry_for: float = RETRY_FOR):
         self.client, self.manager = client, manager
+        self.retry_for = retry_for
         self.queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
         self.done = 0
         self.dropped = 0
+        self.retried = 0
+        self.logins = 0
+        self.api = Outage(log, "work-order API")
+        self.seen: dict[str, None] = {}  # linkedids queued lately, oldest first (a resync skips them)
+
+    def _note(self, linkedid: str) -> None:
+        if linkedid:
+            self.seen.pop(linkedid, None)
+            self.seen[linkedid] = None
+            while len(self.seen) > SEEN_MAX:
+                del self.seen[next(iter(self.seen))]
 
     def on_event(self, manager, message) -> None:
         """AMI callback: constant time, never awaits."""
-        ev = dict(message.items())
+        ev = message if type(message) is dict else dict(message.items())
+        self._note(ev.get("Linkedid", ""))
         try:
             self.queue.put_nowait(ev)
         except asyncio.QueueFull:
@@ -65,25 +91,32 @@ class Handoff:
             body = answered_body(ev)
         except NotAnAgentConnect:
             return None
-        for attempt in range(1, RETRIES + 1):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for
+        backoff = BACKOFF_FIRST
+        while True:
             try:
                 out = await self.client.call_answered(body)
+                self.api.up()
                 break
             except (httpx.HTTPError, ValueError) as exc:
                 detail = getattr(getattr(exc, "response", None), "text", "")[:500]
                 client_error = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500
-                if attempt == RETRIES or client_error:  # a 4xx will not heal by retrying
+                if loop.time() + backoff > deadline or client_error:  # a 4xx will not heal by retrying
                     log_event(
                         log,
                         "hand-off failed",
                         logging.ERROR,
                         linkedid=body["linkedid"],
                         caller=body["caller"],
-                        error=str(exc).splitlines()[0],
+                        error=(str(exc) or type(exc).__name__).splitlines()[0],  # ReadTimeout has no text
                         detail=detail,
                     )
                     return None
-                await asyncio.sleep(0.25 * 2 ** (attempt - 1))
+                self.api.down(f"{str(exc) or type(exc).__name__} {detail}".strip())
+                self.retried += 1
+                await asyncio.sleep(backoff)
+                backoff = min(BACKOFF_CAP, backoff * 2)
         number = (out.get("order") or {}).get("number", "")
         if number and self.manager is not None:
             for channel in (ev.get("Channel"), ev.get("DestChannel")):
@@ -120,6 +153,26 @@ class Handoff:
             caller=message.get("Caller", ""),  # masked by the dialplan
         )
 
+    async def resync(self, manager, why: str) -> int:
+        """Queue a hand-off for every answered call Asterisk shows without its order."""
+        try:
+            listing = await manager.send_action({"Action": "CoreShowChannels"})
+        except Exception as exc:  # the next login or boot tries again
+            log_event(log, "call resync failed", logging.ERROR, why=why, error=str(exc)[:300])
+            return 0
+        messages = listing if isinstance(listing, list) else [listing]
+        found = [ev for ev in resync_events([dict(m.items()) for m in messages]) if ev["Linkedid"] not in self.seen]
+        for ev in found:
+            self.on_event(manager, ev)
+        log_event(log, "calls in progress re-read from Asterisk", why=why, handoffs=len(found), logins=self.logins)
+        return len(found)
+
+    def logged_in(self, manager) -> None:
+        """panoramisk's on_login, after the first login and every re-login."""
+        self.logins += 1
+        log_event(log, "AMI logged in", user=manager.config.get("username", ""), logins=self.logins)
+        asyncio.ensure_future(self.resync(manager, "login"))
+
     async def worker(self) -> None:
         while True:
             ev = await self.queue.get()
@@ -135,11 +188,15 @@ async def serve(settings, stop: asyncio.Event) -> None:
     secrets = load_secrets(settings.secrets_file)
     client = OrdersClient.from_settings(settings, role="calls", timeout=5)
     try:
-        mgr = ami.manager(settings, secrets, events="on")
+        mgr = ami.manager(settings, secrets, consumer="handoff", events="on")
         h = Handoff(client, mgr)
         mgr.register_event("AgentConnect", h.on_event)
         mgr.register_event("UserEvent", h.on_user_event)
+        mgr.register_event("FullyBooted", lambda m, _msg: asyncio.ensure_future(h.resync(m, "boot")))
         await login(mgr)
+        ami.watch(mgr, log, h.logged_in)
+        h.logins = 1
+        await h.resync(mgr, "start")
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
         log_event(log, "hand-off consumer running", api=str(client.http.base_url))
         try:

@@ -285,6 +285,21 @@ class Stack:
         if ast is not None and ast.rootfs is not None:
             shutil.rmtree(ast.host_path(ast.ast_root), ignore_errors=True)
 
+    def restart_asterisk(self) -> tuple[float, float]:
+        """Stop this session's Asterisk (every call ends) and start it again, as an
+        operator's restart; the harness' own AMI connections are opened anew.  Returns
+        (stopped, booted): wall-clock times when it was down and when fully booted again."""
+        with contextlib.suppress(Exception):
+            self.events.close()
+            self._ami.close()
+        self.asterisk.stop()
+        stopped = time.time()
+        self.asterisk.start()
+        booted = time.time()
+        self._ami = connect(self.settings, self.secrets)
+        self.events = EventLog(connect(self.settings, self.secrets, events=True))
+        return stopped, booted
+
     @property
     def asterisk(self):
         return self.platform.asterisk

@@ -31,9 +31,9 @@ def call(uid, origin, mode, router, context="route-queue"):
     var = [f"HOTLINE_ORIGIN={origin}", f"HOTLINE_MODE={mode}", f"HOTLINE_ROUTER={router}"]
     return [
         {"Event": "Newchannel", "Uniqueid": uid, "Context": "from-pstn", "Exten": origin},
-        {"Event": "Newexten", "Uniqueid": uid, "Context": "hotline-inbound", "ChanVariable": ["HOTLINE_ORIGIN="]},
-        {"Event": "Newexten", "Uniqueid": uid, "Context": context, "ChanVariable": var},
-        {"Event": "Newexten", "Uniqueid": uid, "Context": context, "ChanVariable": var},
+        # what the stats user's eventfilter lets through (queues/stats.py AMI_USER): no Newexten
+        {"Event": "QueueCallerJoin", "Uniqueid": uid, "Context": context, "ChanVariable": var},
+        {"Event": "QueueCallerLeave", "Uniqueid": uid, "Context": context, "ChanVariable": var},
     ]
 
 
@@ -47,10 +47,11 @@ def test_calls_routed_per_line_mode_router_once_per_call_and_fallbacks():
     for ev in call("1.3", "98765432101", "merge", "agi"):
         m.observe(ev)
     # the agent's leg inherits the variables: not a second routed call
-    m.observe({"Event": "Newexten", "Uniqueid": "1.9", "Context": "agents", "ChanVariable": ["HOTLINE_ROUTER=agi"]})
-    # the IVR fallback, once per channel
+    m.observe({"Event": "DialBegin", "Uniqueid": "1.9", "Context": "agents", "ChanVariable": ["HOTLINE_ROUTER=agi"]})
+    # the IVR fallback (its UserEvent, extensions_ivr.conf hotline-ivr-fallback), once per channel
     for _ in range(3):
-        m.observe({"Event": "Newexten", "Uniqueid": "1.1", "Context": "hotline-ivr-fallback"})
+        m.observe({"Event": "UserEvent", "UserEvent": "HotlineIvrFallback", "Uniqueid": "1.1"})
+    m.observe({"Event": "UserEvent", "UserEvent": "HotlineOverflow", "Uniqueid": "1.2"})
     assert routed("12349", "merge", "agi") == r0 + 1
     assert routed("12345", "direct", "static") == s0 + 1
     assert routed("other", "merge", "agi") == o0 + 1

@@ -17,9 +17,11 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
 
 from hotline.auth import builtin_resolver, require_roles
-from hotline.log import event
+from hotline.log import Outage, event
 from hotline.secrets import load_secrets
 from queues.api import router as queues_router
 from queues.service import keys
@@ -71,6 +73,9 @@ class AuditMiddleware:
                         status["code"],
                         state.get("audit_order_id"),
                     )
+                    outages = getattr(scope.get("app"), "state", None)
+                    if outages is not None and hasattr(outages, "outages"):
+                        outages.outages["database"].up()  # a write went through: the DB is back
                 except Exception:  # the audit must not turn a served request into an error
                     log.exception("audit write failed")
 
@@ -97,6 +102,15 @@ def queue_answer_rate(settings) -> Callable[[], dict | None]:
         }
 
     return get
+
+
+def unavailable(dependency: str, detail: str) -> JSONResponse:
+    """503 for a dependency that is down: JSON, which one, and when to ask again."""
+    return JSONResponse(
+        {"detail": detail, "reason": f"{dependency}_unavailable", "dependency": dependency},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
 
 
 def create_app(
@@ -143,6 +157,21 @@ def create_app(
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden):
         return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    # a dependency down is a 503 with a JSON body saying which, and one log line per interval
+    # (hotline.log.Outage), never a 500 with a traceback; the next request after it is back works
+    outages = {"redis": Outage(log, "redis"), "database": Outage(log, "database")}
+    app.state.outages = outages
+
+    @app.exception_handler(RedisError)
+    async def _redis_down(request: Request, exc: RedisError):
+        outages["redis"].down(exc)
+        return unavailable("redis", "实时数据暂不可用 / live figures unavailable: Redis does not answer; retry later")
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(request: Request, exc: OperationalError):
+        outages["database"].down(exc.orig if exc.orig is not None else exc)
+        return unavailable("database", "数据库暂不可用 / the database is locked or down; retry later")
 
     app.include_router(suggest_router)  # before /orders/{id}
     app.include_router(router)

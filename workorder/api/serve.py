@@ -37,5 +37,13 @@ def run(args, settings, app_factory=None) -> int:
         # every in-flight request may wait on the group commit: let them all queue there
         anyio.to_thread.current_default_thread_limiter().total_tokens = 128
 
-    uvicorn.run(app, host=settings.bind, port=args.port or settings.api_port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn's own lines go to the JSON handler of hotline.log, like every other
+    uvicorn.run(
+        app,
+        host=settings.bind,
+        port=args.port or settings.api_port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
     return 0
