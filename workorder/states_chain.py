@@ -134,7 +134,7 @@ def _sub_review_return(s: OrderState, p: Payload, ev: Events, dept: str | None) 
     ev.append({"type": "sub_return_reviewed", "unit": s.sub_unit, "decision": decision})
     if decision == "refuse":
         return replace(s, sub_status="handling" if s.sub_signed else "dispatched")
-    return replace(s, sub_status=None, sub_signed=False)
+    return replace(s, sub_unit=None, sub_status=None, sub_signed=False)
 
 
 def _sub_reply(s: OrderState, p: Payload, ev: Events, dept: str | None) -> OrderState:
