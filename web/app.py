@@ -19,6 +19,7 @@ from web import (
     pages_auth,
     pages_dept,
     pages_map,
+    pages_orders,
     pages_quality,
     pages_wallboard,
 )
@@ -58,6 +59,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_map,
         pages_agents_admin,
         pages_quality,
+        pages_orders,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

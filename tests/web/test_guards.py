@@ -48,6 +48,10 @@ RULES = {
     ("POST", "/admin/agents"): {"admin"},
     ("POST", "/admin/agents/{name}/skills"): {"admin"},
     ("POST", "/admin/agents/{name}/remove"): {"admin"},
+    ("GET", "/orders"): {"agent", "dispatcher", "supervisor", "admin"},
+    ("GET", "/orders/{order_id}"): {"agent", "dispatcher", "supervisor", "admin"},
+    ("POST", "/orders/{order_id}/joint-meeting"): {"dispatcher", "supervisor", "admin"},
+    ("POST", "/orders/{order_id}/designate-lead"): {"dispatcher", "supervisor", "admin"},
 }
 PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv"}
 
