@@ -33,13 +33,17 @@ VISIBLE_KINDS = ("dispatch", "sub_dispatch")
 _PLAIN = ("sub_return_requested", "sub_return_reviewed", "sub_reply_reviewed", "lead_designated", "part_reply")
 
 
-def _named_units(action: str, payload: dict) -> list[str]:
-    out: list[str] = []
-    for key in _UNIT_KEYS.get(action, ()):
+_LISTS = ("co_units", "units_present", "assisting")  # the keys that hold lists of units
+
+
+def _named_units(action: str, payload: dict, keys: tuple[str, ...] | None = None) -> list:
+    """The units the payload names (a unit that is not a string is returned as it is: refused)."""
+    out: list = []
+    for key in _UNIT_KEYS.get(action, ()) if keys is None else keys:
         value = payload.get(key)
-        for v in value if isinstance(value, list) else [value]:
-            u = v.get("unit") if isinstance(v, dict) else v
-            if isinstance(u, str):
+        for v in value if key in _LISTS and isinstance(value, (list, str)) else [value]:
+            u = v.get("unit") if key == "assisting" and isinstance(v, dict) else v
+            if u is not None:
                 out.append(u)
     return out
 
@@ -51,11 +55,15 @@ class ChainMixin:
         named = _named_units(action, payload)
         parents: dict[str, str | None] = {}
         for u in named:
+            if not isinstance(u, str):
+                raise Conflict("bad_field", f"{action}: a unit is a department code, not {u!r}")
             d = s.get(Department, u)
             if d is None:
                 raise Conflict("unknown_unit", f"unknown department {u!r}")
             parents[u] = d.parent
-        refusal = county.unit_refusal(action, o.main_unit, named, parents)
+        # a county department may sit in a joint meeting; it is assigned only through its county
+        assigned = _named_units(action, payload, ("lead", "assisting")) if action == "joint_meeting" else named
+        refusal = county.unit_refusal(action, o.main_unit, assigned, parents)
         if refusal:
             raise Conflict(*refusal)
 

@@ -41,6 +41,7 @@ def test_county_dispatches_on_and_the_city_sees_the_chain(site):
     assert r.status_code == 303 and r.headers["location"].endswith("done=sub_dispatch")
     home = site.client("shexian_zjj").get("/dept").text
     assert o["number"] in home and "县直部门承办" in home
+    assert "本单位为县直部门" in site.client("shexian_zjj").get(url).text
     assert _post(site, "shexian_zjj", url + "/sub_sign").status_code == 303
     assert _post(site, "shexian_zjj", url + "/sub_reply", content="已更换管道 " + EVIL).status_code == 303
     r = _post(site, "shexian", url + "/reply", content="x")  # the county may not answer yet

@@ -25,6 +25,8 @@ def test_the_city_sees_the_whole_chain_city_county_county_department(api):
     oid, county = _county_signed(api)
     dept, other = dept_token(api, DEPT), dept_token(api, OTHER)
     assert api.get(f"/api/v1/orders/{oid}", as_=dept).status_code == 404  # not yet its order
+    for bad in (5, [DEPT], {"unit": DEPT}):  # a unit is a code: anything else is refused, nothing stored
+        assert act(api, oid, "sub_dispatch", county, {"unit": bad}).json()["reason"] == "bad_field"
     r = act(api, oid, "sub_dispatch", county, {"unit": "mzj"})
     assert r.status_code == 409 and r.json()["reason"] == "not_county_department"
     assert act(api, oid, "sub_dispatch", dept, {"unit": DEPT}).status_code == 404  # not its order
@@ -117,7 +119,7 @@ def test_joint_meeting_decides_the_lead_and_parts(api):
     oid = o["id"]
     meeting = {
         "held_on": "2026-12-01",
-        "units_present": ["zrzy", "cgzf", "sthj"],
+        "units_present": ["zrzy", "cgzf", "sthj", DEPT],  # a county department may attend
         "decision": "住建局牵头，城管局拆违，生态环境局监测扬尘",
         "lead": "zrzy",
         "assisting": [{"unit": "cgzf", "part": "拆除违建"}, {"unit": "sthj", "part": "扬尘监测"}],
@@ -128,6 +130,10 @@ def test_joint_meeting_decides_the_lead_and_parts(api):
     assert r.status_code == 422 and {e["loc"][-1] for e in r.json()["detail"]} >= {"held_on", "assisting"}
     r = api.post(url, as_="dispatcher", json={**meeting, "lead": "nope"})
     assert r.status_code == 409 and r.json()["reason"] == "unknown_unit"
+    r = act(api, oid, "joint_meeting", "dispatcher", {**meeting, "lead": ["zrzy"]})
+    assert r.status_code == 409 and r.json()["reason"] == "bad_field"
+    r = api.post(url, as_="dispatcher", json={**meeting, "assisting": [{"unit": DEPT, "part": "配合"}]})
+    assert r.status_code == 409 and r.json()["reason"] == "county_department"  # assigned only via its county
     r = api.post(url, as_="dispatcher", json=meeting)
     assert r.status_code == 201, r.text
     assert (r.json()["main_unit"], r.json()["co_units"], r.json()["parts_due"]) == (
@@ -146,7 +152,7 @@ def test_joint_meeting_decides_the_lead_and_parts(api):
     assert act(api, oid, "reply", zjj, {"content": "三部门联合处置完毕"}).json()["status"] == "replied"
     got = api.get(url, as_="supervisor").json()
     (m,) = got["items"]
-    assert (m["held_on"], m["lead"], m["units_present"]) == ("2026-12-01", "zrzy", ["cgzf", "sthj", "zrzy"])
+    assert (m["held_on"], m["lead"], m["units_present"]) == ("2026-12-01", "zrzy", ["cgzf", DEPT, "sthj", "zrzy"])
     assert [(x["unit"], x["part"], x["content"]) for x in got["parts"]] == [
         ("cgzf", "拆除违建", "违建已拆除"),
         ("sthj", "扬尘监测", "扬尘监测达标"),
