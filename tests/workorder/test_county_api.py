@@ -22,6 +22,8 @@ def _county_signed(api):
 
 
 def test_the_city_sees_the_whole_chain_city_county_county_department(api):
+    parents = {d["code"]: d["parent"] for d in api.get("/api/v1/departments").json()["items"]}
+    assert parents[DEPT] == parents[OTHER] == COUNTY and parents[COUNTY] is None  # seeded from the map
     oid, county = _county_signed(api)
     dept, other = dept_token(api, DEPT), dept_token(api, OTHER)
     assert api.get(f"/api/v1/orders/{oid}", as_=dept).status_code == 404  # not yet its order
