@@ -106,6 +106,16 @@ class ChainMixin:
             return False
         return True
 
+    def _offered(self, s: Session, actions: list[str], p: Principal) -> list[str]:
+        """The actions to offer: a unit without departments of its own (not a county) has no
+        dispatch on (the state machine cannot know which units are counties)."""
+        if (
+            "sub_dispatch" in actions
+            and s.scalar(select(Department.code).where(Department.parent == p.department).limit(1)) is None
+        ):
+            return [a for a in actions if a != "sub_dispatch"]
+        return actions
+
     def chain(self, order_id: int, p: Principal) -> dict:
         """The whole chain of an order (市→县→县直部门) and its joint meetings, for the city's view."""
         with self.db.read() as s:  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ def test_the_city_sees_the_whole_chain_city_county_county_department(api):
     assert parents[DEPT] == parents[OTHER] == COUNTY and parents[COUNTY] is None  # seeded from the map
     oid, county = _county_signed(api)
     dept, other = dept_token(api, DEPT), dept_token(api, OTHER)
+    assert "sub_dispatch" in api.get(f"/api/v1/orders/{oid}", as_=county).json()["allowed_actions"]
     assert api.get(f"/api/v1/orders/{oid}", as_=dept).status_code == 404  # not yet its order
     for bad in (5, [DEPT], {"unit": DEPT}):  # a unit is a code: anything else is refused, nothing stored
         assert act(api, oid, "sub_dispatch", county, {"unit": bad}).json()["reason"] == "bad_field"
@@ -97,6 +98,8 @@ def test_first_responsibility_then_a_designated_lead(api):
     act(api, oid, "dispatch", "dispatcher", {"main_unit": "mzj"})
     mzj, rsj = dept_token(api, "mzj"), dept_token(api, "rsj")
     assert act(api, oid, "sign", mzj).json()["first_unit"] == "mzj"
+    acts = api.get(f"/api/v1/orders/{oid}", as_=mzj).json()["allowed_actions"]
+    assert "reply" in acts and "sub_dispatch" not in acts  # mzj has no departments of its own
     assert act(api, oid, "return", mzj, {"reason": "涉及人社"}).status_code == 200
     r = act(api, oid, "review_return", "dispatcher", {"decision": "redispatch", "main_unit": "rsj"})
     assert r.status_code == 409 and r.json()["reason"] == "first_responsibility"
