@@ -150,6 +150,7 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
                 )
             )
         names.setdefault(dept.name, code)
+        out.extend(_parent(tm, src, code))
     for where, unit in (
         (("hotline", "department"), tm.hotline.department),
         (("catch_all", "department"), tm.catch_all.department),
@@ -275,6 +276,22 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
     out.extend(_overflow_loops(tm, src, index))
     out.extend(_linkage_numbers(tm, src))
     return out
+
+
+def _parent(tm: TransferMap, src: Source, code: str) -> list[Problem]:
+    """A county department (县直部门) names its county: a unit of kind district; itself a department."""
+    dept = tm.departments[code]
+    if dept.parent is None:
+        return []
+    where = ("departments", code, "parent")
+    parent = tm.departments.get(dept.parent)
+    if parent is None:
+        return [src.problem(where, f"unknown parent {dept.parent!r} of {code}; a parent is a unit of kind district")]
+    if parent.kind != "district":
+        return [src.problem(where, f"parent {dept.parent!r} of {code} is of kind {parent.kind}, not district (县区)")]
+    if dept.kind != "department":
+        return [src.problem(where, f"{code} has a parent: a county department is of kind department, not {dept.kind}")]
+    return []
 
 
 def _linkage_numbers(tm: TransferMap, src: Source) -> list[Problem]:

@@ -218,6 +218,9 @@ class Department(_Model):
     # landmarks (districts and counties: 属地), matched in a complaint's text.
     duties: str = ""
     places: tuple[str, ...] = ()
+    # 县直部门: the county (a unit of kind district) this department belongs to; the city
+    # dispatches to the county, the county on to it (workorder/county.py, docs/workorder.md)
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ class HandlingUnit:
     kind: str
     skill: str
     lines: tuple[str, ...]  # the legacy numbers it answered
+    parent: str | None = None  # 县直部门: its county (kind district)
 
 
 class Hotline(_Model):
@@ -331,7 +335,7 @@ class TransferMap(_Model):
         for ln in self.lines:
             lines.setdefault(ln.department, []).append(ln.number)
         return [
-            HandlingUnit(code, d.name, d.kind, d.skill or self.hotline.queue, tuple(lines.get(code, ())))
+            HandlingUnit(code, d.name, d.kind, d.skill or self.hotline.queue, tuple(lines.get(code, ())), d.parent)
             for code, d in self.departments.items()
         ]
 

@@ -22,6 +22,7 @@ from web import (
     pages_citizen_photos,
     pages_dept,
     pages_map,
+    pages_orders,
     pages_quality,
     pages_wallboard,
 )
@@ -64,6 +65,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_citizen,
         pages_citizen_photos,
         pages_analysis,
+        pages_orders,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,7 +1,8 @@
 """The department portal's reads: a unit's own orders with their deadline warnings.
 
 An order belongs to a unit when it was dispatched to it (as lead or assisting
-unit), the same rule the work-order store applies to the department role."""
+unit, or by its county: 县直部门), the same rule the work-order store applies to the
+department role."""
 
 from __future__ import annotations
 
@@ -15,22 +16,35 @@ from workorder import deadlines as dl
 from workorder import states
 from workorder.models import Order, Record
 from workorder.service import Store
+from workorder.service_chain import VISIBLE_KINDS
 
 ALARM_TEXT = {
     "sign_warning": "即将超过签收时限",
     "sign_overdue": "已超过签收时限",
     "handling_warning": "即将超过办理时限",
     "handling_overdue": "已超过办理时限",
+    "county_sign_warning": "即将超过县级交办的签收时限",
+    "county_sign_overdue": "已超过县级交办的签收时限",
+    "county_handling_warning": "即将超过县级交办的办理时限",
+    "county_handling_overdue": "已超过县级交办的办理时限",
 }
 WORKING = ("dispatched", "handling", "return_review", "replied")
+ROLE_TEXT = {0: "协办", 1: "主办", 2: "县直部门承办", 3: "主办"}
 
 
 def _iso(d: datetime | None) -> str:
     return d.astimezone(local_zone()).strftime("%Y-%m-%d %H:%M") if d else ""
 
 
-def alarms_of(store: Store, o, now: datetime) -> list[dict]:
-    found = dl.alarms(now, o.status, o.dispatched_at, o.sign_deadline, o.handling_deadline, store.cfg.limits.warn_ratio)
+def alarms_of(store: Store, o, now: datetime, unit: str | None = None) -> list[dict]:
+    """The order's warnings for ``unit``: the county's department sees those of its level."""
+    ratio = store.cfg.limits.warn_ratio
+    if unit is not None and unit == o.sub_unit:
+        found = dl.county_alarms(
+            now, o.sub_status, o.sub_dispatched_at, o.sub_sign_deadline, o.sub_handling_deadline, ratio
+        )
+    else:
+        found = dl.alarms(now, o.status, o.dispatched_at, o.sign_deadline, o.handling_deadline, ratio)
     return [
         {
             "stage": a.stage,
@@ -60,7 +74,12 @@ def unit_orders(store: Store, p: Principal, open_only: bool = True, limit: int =
         Order.sign_deadline,
         Order.handling_deadline,
         Order.extension_pending,
-    ).join(Record, and_(Record.order_id == Order.id, Record.kind == "dispatch", Record.unit == p.department))
+        Order.sub_unit,
+        Order.sub_status,
+        Order.sub_dispatched_at,
+        Order.sub_sign_deadline,
+        Order.sub_handling_deadline,
+    ).join(Record, and_(Record.order_id == Order.id, Record.kind.in_(VISIBLE_KINDS), Record.unit == p.department))
     if open_only:
         stmt = stmt.where(Order.status.in_(WORKING))
     now = store.now()
@@ -86,10 +105,12 @@ def unit_orders(store: Store, p: Principal, open_only: bool = True, limit: int =
             "status": r.status,
             "status_text": states.STATUSES.get(r.status, r.status),
             "lead": r.main_unit == p.department,
-            "sign_deadline": _iso(r.sign_deadline),
-            "handling_deadline": _iso(r.handling_deadline),
+            "role_text": ROLE_TEXT[(r.main_unit == p.department) + 2 * (r.sub_unit == p.department)],
+            # the county's department works to the county level's deadlines
+            "sign_deadline": _iso(r.sub_sign_deadline if r.sub_unit == p.department else r.sign_deadline),
+            "handling_deadline": _iso(r.sub_handling_deadline if r.sub_unit == p.department else r.handling_deadline),
             "extension_pending": r.extension_pending,
-            "alarms": alarms_of(store, r, now),
+            "alarms": alarms_of(store, r, now, p.department),
         }
         for r in rows
     ]

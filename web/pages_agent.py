@@ -52,7 +52,12 @@ def _reference(request: Request) -> dict:
     with request.app.state.store.db.read() as s:
         depts = [
             {"code": d.code, "name": d.name, "kind": d.kind}
-            for d in s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.code))
+            # the city dispatches to top-level units: a county department (parent) through its county
+            for d in s.scalars(
+                select(Department)
+                .where(Department.active.is_(True), Department.parent.is_(None))
+                .order_by(Department.code)
+            )
         ]
         cats = [
             {"code": c.code, "name": c.name, "level": sum(c.code[i : i + 2] != "00" for i in (2, 4))}

@@ -1,5 +1,9 @@
 """Department portal (承办单位): its own orders only; sign, reply, ask for an extension
-(延期) or a return (退单) with a reason.  Another unit's order is refused (403)."""
+(延期) or a return (退单) with a reason.  Another unit's order is refused (403).
+
+A county (县区) dispatches on to its own departments and reviews their returns and replies;
+a county department (县直部门) signs, returns to the county and replies; an assisting unit
+(协办) answers its part (workorder/states_chain.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +20,13 @@ from web.session import PageForbidden, page_user
 from workorder.deadlines import UNITS
 from workorder.models import Department, Order
 from workorder.service import Conflict, NotFound, Store
+from workorder.states_chain import TRANSITIONS as CHAIN
+
+CHAIN_ACTIONS = tuple(a for a, t in CHAIN.items() if "department" in t.roles)
 
 router = APIRouter(include_in_schema=False)
 DEPT = page_user("department")
-ACTIONS = ("sign", "reply", "request_extension", "return")
+ACTIONS = ("sign", "reply", "request_extension", "return", *CHAIN_ACTIONS)
 UNIT_TEXT = {"working_days": "个工作日", "calendar_days": "天", "minutes": "分钟"}
 NOT_OURS = "此工单没有派给本单位，无权查看或办理"
 DONE = {
@@ -27,6 +34,20 @@ DONE = {
     "reply": "已答复，等待热线审核",
     "request_extension": "延期申请已提交，等待审批",
     "return": "退单申请已提交，等待热线审核",
+    "sub_dispatch": "已转派县直部门",
+    "sub_sign": "已签收县级交办",
+    "sub_return": "已退回县级，等待县级审核",
+    "sub_review_return": "已审核县直部门的退回",
+    "sub_reply": "已答复县级，等待县级审核",
+    "sub_review": "已审核县直部门的答复",
+    "sub_supervise": "已督办县直部门",
+    "part_reply": "协办答复已提交",
+}
+SUB_PAYLOAD = {
+    "sub_dispatch": "unit",
+    "sub_review_return": "decision",
+    "sub_review": "decision",
+    "sub_supervise": "kind",
 }
 
 
@@ -58,8 +79,10 @@ def _detail(
         raise PageForbidden(NOT_OURS) from None
     with store.db.read() as s:
         row = s.scalars(select(Order).where(Order.id == order_id)).one()
-        alarms = alarms_of(store, row, store.now())
-        names = {d.code: d.name for d in s.scalars(select(Department))}
+        alarms = alarms_of(store, row, store.now(), p.department)
+        depts = list(s.scalars(select(Department).order_by(Department.code)))
+    names = {d.code: d.name for d in depts}
+    parts = store.chain(order_id, p)["parts"] if order["co_units"] else []
     photos = desk_of(request).photos_of(order_id)  # a citizen's web appeal (web/pages_citizen.py)
     return page(
         request,
@@ -74,6 +97,10 @@ def _detail(
         units=UNIT_TEXT,
         lead=order["main_unit"] == p.department,
         photos=photos,
+        # a county's own departments (县直部门), to dispatch on to
+        children=[(d.code, d.name) for d in depts if d.parent == p.department and d.active],
+        my_part=next((x["part"] for x in parts if x["unit"] == p.department), ""),
+        sub_unit=order["sub_unit"] == p.department,
     )
 
 
@@ -84,11 +111,13 @@ async def dept_order(
     return await run_in_threadpool(_detail, request, info, order_id, notice=DONE.get(done, ""))
 
 
-def _payload(action: str, content: str, reason: str, amount: int | None, unit: str) -> dict:
-    if action == "reply":
+def _payload(action: str, content: str, reason: str, amount: int | None, unit: str, choice: str) -> dict:
+    if action in ("reply", "sub_reply", "part_reply"):
         return {"content": content}
-    if action == "return":
+    if action in ("return", "sub_return"):
         return {"reason": reason}
+    if action in SUB_PAYLOAD:
+        return {SUB_PAYLOAD[action]: choice, **({"note": reason} if action == "sub_supervise" else {})}
     if action == "request_extension":
         return {"reason": reason, "extra": f"{amount} {unit}" if amount else ""}
     return {}
@@ -105,12 +134,13 @@ async def dept_act(
     reason: str = Form("", max_length=2000),
     amount: int | None = Form(None, ge=1, le=365),
     unit: str = Form("working_days"),
+    choice: str = Form("", max_length=32),
 ):
     if action not in ACTIONS:
         return await run_in_threadpool(_detail, request, info, order_id, 404, f"未知操作 {action}")
     if unit not in UNITS:
         return await run_in_threadpool(_detail, request, info, order_id, 422, f"时限单位应为 {', '.join(UNITS)}")
-    payload = _payload(action, content.strip(), reason.strip(), amount, unit)
+    payload = _payload(action, content.strip(), reason.strip(), amount, unit, choice.strip())
     comment = reason.strip() or None
     try:
         await run_in_threadpool(

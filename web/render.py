@@ -43,8 +43,13 @@ HOME = {
 }
 MENU = {
     "agent": [("/agent", "坐席工作台")],
-    "dispatcher": [("/wallboard", "监控大屏")],
-    "supervisor": [("/wallboard", "监控大屏"), ("/quality", "质检"), ("/analysis", "分析研判")],
+    "dispatcher": [("/wallboard", "监控大屏"), ("/orders", "工单全流程")],
+    "supervisor": [
+        ("/wallboard", "监控大屏"),
+        ("/quality", "质检"),
+        ("/orders", "工单全流程"),
+        ("/analysis", "分析研判"),
+    ],
     "quality": [("/quality", "质检")],
     "department": [("/dept", "承办工单")],
     "admin": [
@@ -56,6 +61,7 @@ MENU = {
         ("/admin/stats", "统计"),
         ("/wallboard", "监控大屏"),
         ("/quality", "质检"),
+        ("/orders", "工单全流程"),
         ("/analysis", "分析研判"),
     ],
 }

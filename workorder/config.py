@@ -67,6 +67,8 @@ class _LimitRowModel(_Strict):
 class _LimitFile(_Strict):
     warn_ratio: float = Field(0.8, gt=0, lt=1)
     limits: list[_LimitRowModel]
+    # 县级承办: the limits of a county's dispatch on to its departments (县→县直部门)
+    county: list[_LimitRowModel] = []
 
 
 def load_time_limits(path: Path | None = None) -> LimitTable:
@@ -76,12 +78,25 @@ def load_time_limits(path: Path | None = None) -> LimitTable:
         model = _LimitFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(pydantic_problems(exc, src)) from None
+    problems = _check_rows(src, "limits", model.limits)
+    if model.county:
+        problems += _check_rows(src, "county", model.county)
+    if problems:
+        raise ConfigError(problems)
+    return LimitTable(_rows(model.limits), model.warn_ratio, _rows(model.county))
+
+
+def _rows(rows: list[_LimitRowModel]) -> tuple[LimitRow, ...]:
+    return tuple(LimitRow(r.type, r.urgency, parse_limit(r.sign_in), parse_limit(r.handling)) for r in rows)
+
+
+def _check_rows(src, section: str, rows: list[_LimitRowModel]) -> list[Problem]:
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(model.limits):
+    for i, row in enumerate(rows):
         key = (row.type, row.urgency)
         if key in seen:
-            problems.append(src.problem(("limits", i), f"duplicate row for type={row.type} urgency={row.urgency}"))
+            problems.append(src.problem((section, i), f"duplicate row for type={row.type} urgency={row.urgency}"))
         seen[key] = i
     if (
         ("*", "*") not in seen
@@ -90,13 +105,10 @@ def load_time_limits(path: Path | None = None) -> LimitTable:
     ):
         problems.append(
             src.problem(
-                ("limits",), "the table must cover every type and urgency (add a row with type '*' for each urgency)"
+                (section,), "the table must cover every type and urgency (add a row with type '*' for each urgency)"
             )
         )
-    if problems:
-        raise ConfigError(problems)
-    rows = tuple(LimitRow(r.type, r.urgency, parse_limit(r.sign_in), parse_limit(r.handling)) for r in model.limits)
-    return LimitTable(rows, model.warn_ratio)
+    return problems
 
 
 _CODE = re.compile(r"^\d{6}$")
@@ -162,7 +174,10 @@ def load_departments(settings: Settings | None = None) -> list[dict]:
     numbers of their lines.  Raises ConfigError when the map is refused."""
     settings = settings if settings is not None else Settings.from_env()
     tmap = load_map_for(settings)
-    return [{"code": u.code, "name": u.name, "kind": u.kind, "lines": list(u.lines)} for u in tmap.handling_units()]
+    return [
+        {"code": u.code, "name": u.name, "kind": u.kind, "lines": list(u.lines), "parent": u.parent}
+        for u in tmap.handling_units()
+    ]
 
 
 @dataclass(frozen=True)

@@ -50,11 +50,14 @@ class LimitRow:
 class LimitTable:
     rows: tuple[LimitRow, ...]
     warn_ratio: float = 0.8  # warn when this share of the time is used up
+    county: tuple[LimitRow, ...] = ()  # 县→县直部门 (time_limits.yaml ``county:``); empty: as ``rows``
 
-    def lookup(self, type_: str, urgency: str) -> LimitRow:
-        """Most specific row wins: (type, urgency), (type, *), (*, urgency), (*, *)."""
+    def lookup(self, type_: str, urgency: str, level: str = "city") -> LimitRow:
+        """Most specific row wins: (type, urgency), (type, *), (*, urgency), (*, *).
+        ``level="county"``: the rows of a county's dispatch on to its departments."""
+        rows = self.county if level == "county" and self.county else self.rows
         for t, u in ((type_, urgency), (type_, "*"), ("*", urgency), ("*", "*")):
-            for row in self.rows:
+            for row in rows:
                 if row.type == t and row.urgency == u:
                     return row
         raise LookupError(f"no time limit for type={type_!r} urgency={urgency!r} and no '*' default")
@@ -84,12 +87,24 @@ def warn_at(start: datetime, deadline: datetime, ratio: float) -> datetime:
     return start + (deadline - start) * ratio
 
 
-def compute(start: datetime, type_: str, urgency: str, table: LimitTable, cal: Calendar) -> Deadlines:
-    """Deadlines for an order dispatched at ``start`` (computed at dispatch and at reopening)."""
-    row = table.lookup(type_, urgency)
+def compute(
+    start: datetime,
+    type_: str,
+    urgency: str,
+    table: LimitTable,
+    cal: Calendar,
+    level: str = "city",
+    within: datetime | None = None,
+) -> Deadlines:
+    """Deadlines for an order dispatched at ``start`` (computed at dispatch and at reopening).
+    ``level="county"``, ``within`` the county's own deadline: a county's dispatch on to its
+    department (县→县直部门) ends no later than the county has to answer the city."""
+    row = table.lookup(type_, urgency, level)
     sign = add_limit(start, row.sign_in, cal)
     handle = add_limit(start, row.handling, cal)
     handle = max(handle, sign)
+    if within is not None and within > start:
+        sign, handle = min(sign, within), min(handle, within)
     return Deadlines(sign, handle, warn_at(start, sign, table.warn_ratio), warn_at(start, handle, table.warn_ratio))
 
 
@@ -134,6 +149,24 @@ def alarms(
     return out
 
 
+def county_alarms(
+    now: datetime,
+    sub_status: str | None,
+    start: datetime | None,
+    sign_deadline: datetime | None,
+    handling_deadline: datetime | None,
+    warn_ratio: float,
+) -> list[Alarm]:
+    """The same warnings and supervisions one level down (县→县直部门): stages ``county_*``."""
+    status = {"dispatched": "dispatched", "handling": "handling", "return_review": "return_review"}.get(
+        sub_status or ""
+    )
+    if status is None:
+        return []
+    found = alarms(now, status, start, sign_deadline, handling_deadline, warn_ratio)
+    return [Alarm(f"county_{a.stage}", a.deadline) for a in found]
+
+
 def parse_limit(text: str | dict[str, int]) -> Limit:
     """``"5 working_days"`` / ``{"working_days": 5}`` -> Limit."""
     if isinstance(text, dict):
@@ -159,5 +192,6 @@ __all__ = [
     "extend",
     "warn_at",
     "alarms",
+    "county_alarms",
     "parse_limit",
 ]

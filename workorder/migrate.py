@@ -48,16 +48,19 @@ def upgrade(url: str, seed: bool = True) -> None:
 
 
 def seed_reference(db: Database) -> tuple[int, int]:
-    """Insert missing departments and categories from the YAML files (never deletes)."""
+    """Insert missing departments and categories from the YAML files (never deletes); a
+    department's county (``parent:``, 县直部门) follows the map."""
     depts = load_departments()
     cats = load_categories()
     added = [0, 0]
     with db.write() as s:
-        have = set(s.scalars(select(Department.code)))
+        have = {d.code: d for d in s.scalars(select(Department))}
         for d in depts:
             if d["code"] not in have:
-                s.add(Department(code=d["code"], name=d["name"], kind=d["kind"], lines=d["lines"]))
+                s.add(Department(code=d["code"], name=d["name"], kind=d["kind"], lines=d["lines"], parent=d["parent"]))
                 added[0] += 1
+            elif have[d["code"]].parent != d["parent"]:
+                have[d["code"]].parent = d["parent"]
         have_c = set(s.scalars(select(Category.code)))
         for code, name in cats.items():
             if code not in have_c:

@@ -70,6 +70,7 @@ class Department(Base):
     kind: Mapped[str] = mapped_column(String(16), default="department")
     lines: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    parent: Mapped[str | None] = mapped_column(String(32))  # 县直部门: its county (transfer_map.yaml)
 
 
 class Category(Base):
@@ -136,6 +137,15 @@ class Order(Base):
     revisit_lock_until: Mapped[datetime | None] = mapped_column()
     dispatched_ever: Mapped[bool] = mapped_column(Boolean, default=False)
     status_before_return: Mapped[str | None] = mapped_column(String(16))
+    # 首接负责制, 主办/协办 parts, 县级承办 (workorder/states_chain.py); the county level's deadlines
+    first_unit: Mapped[str | None] = mapped_column(String(32))
+    parts_due: Mapped[list[Any]] = mapped_column(default=list)
+    sub_unit: Mapped[str | None] = mapped_column(String(32))
+    sub_status: Mapped[str | None] = mapped_column(String(16))
+    sub_dispatched_at: Mapped[datetime | None] = mapped_column()
+    sub_sign_deadline: Mapped[datetime | None] = mapped_column()
+    sub_handling_deadline: Mapped[datetime | None] = mapped_column()
+    sub_signed_at: Mapped[datetime | None] = mapped_column()
     disposition: Mapped[str | None] = mapped_column(String(32))
     transfer_to: Mapped[str | None] = mapped_column(String(8))
     satisfaction: Mapped[int | None] = mapped_column(Integer)

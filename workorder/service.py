@@ -24,9 +24,10 @@ from workorder import privacy, states
 from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
 from workorder.errors import Conflict, Forbidden, Invalid, NotFound
-from workorder.models import Category, Department, Order, Outbox, Record, Transition, utcnow
+from workorder.models import Category, Order, Outbox, Record, Transition, utcnow
 from workorder.service_admin import AdminMixin
 from workorder.service_calls import CallsMixin
+from workorder.service_chain import VISIBLE_KINDS, ChainMixin
 from workorder.service_reads import ReadsMixin
 from workorder.views import (
     AUDIT_CTX,
@@ -40,21 +41,11 @@ from workorder.views import (
     summary_dict,
 )
 
-__all__ = [
-    "AUDIT_CTX",
-    "SYSTEM",
-    "Conflict",
-    "Forbidden",
-    "Invalid",
-    "NotFound",
-    "Store",
-    "order_dict",
-    "summary_dict",
-]
+__all__ = ["AUDIT_CTX", "SYSTEM", "Conflict", "Forbidden", "Invalid", "NotFound", "Store", "order_dict", "summary_dict"]
 
 
 @dataclass
-class Store(ReadsMixin, CallsMixin, AdminMixin):
+class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin):
     db: Database
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
@@ -107,7 +98,7 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
             return None
         if not p.department:
             return Order.id < 0
-        return exists().where(Record.order_id == Order.id, Record.kind == "dispatch", Record.unit == p.department)
+        return exists().where(Record.order_id == Order.id, Record.kind.in_(VISIBLE_KINDS), Record.unit == p.department)
 
     def _load(self, s: Session, order_id: int, p: Principal) -> Order:
         q = select(Order).where(Order.id == order_id)
@@ -230,10 +221,7 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
         payload = dict(payload or {})
         if action in ("accept", "direct_answer", "dispatch") and (not o.type or not (o.content or o.title)):
             raise Conflict("incomplete", "fill in type and content before " + states.TRANSITIONS[action].label)
-        if action in ("dispatch", "review_return"):
-            for u in [payload.get("main_unit")] + list(payload.get("co_units") or []):
-                if u is not None and s.get(Department, u) is None:
-                    raise Conflict("unknown_unit", f"unknown department {u!r}")
+        self._check_units(s, o, action, payload)  # unknown units, 市→县→县直部门 (service_chain.py)
         if action in ("merge",) or (action == "reject" and payload.get("parent_id") is not None):
             try:
                 parent_id = int(payload.get("parent_id"))
@@ -293,6 +281,8 @@ class Store(ReadsMixin, CallsMixin, AdminMixin):
 
     def _on_event(self, s: Session, o: Order, ev: dict, p: Principal, now: datetime) -> None:
         t = ev["type"]
+        if self._on_chain_event(s, o, ev, p, now):
+            return
         if t == "dispatch":
             d = dl.compute(now, o.type or "consult", o.urgency or "normal", self.cfg.limits, self.cfg.calendar)
             o.dispatched_at, o.sign_deadline, o.handling_deadline, o.signed_at = now, d.sign_in, d.handling, None

@@ -101,16 +101,26 @@ class AdminMixin:
                     Order.sign_deadline,
                     Order.handling_deadline,
                     Order.round,
+                    Order.sub_status,
+                    Order.sub_dispatched_at,
+                    Order.sub_sign_deadline,
+                    Order.sub_handling_deadline,
                 ).where(Order.status.in_(("dispatched", "handling", "return_review")))
             ).all()
-        for oid, status, start, sign, handle, rnd in rows:
-            for alarm in dl.alarms(now, status, start, sign, handle, self.cfg.limits.warn_ratio):
+        for oid, status, start, sign, handle, rnd, *sub in rows:
+            found = dl.alarms(now, status, start, sign, handle, self.cfg.limits.warn_ratio)
+            found += dl.county_alarms(now, *sub, self.cfg.limits.warn_ratio)  # 县→县直部门, its own deadlines
+            for alarm in found:
                 key = f"{oid}:{rnd}:{alarm.key}"
                 with self.db.write() as s:
                     if s.scalar(select(Record.id).where(Record.dedup_key == key)) is not None:
                         continue
                     o = s.get(Order, oid)
-                    if o is None or o.status != status:
+                    if (
+                        o is None
+                        or o.status != status
+                        or (alarm.stage.startswith("county_") and o.sub_status != sub[0])
+                    ):
                         continue
                     kind = "urge" if alarm.stage.endswith("warning") else "supervise"
                     ev = {
@@ -120,6 +130,8 @@ class AdminMixin:
                         "note": f"deadline {_iso(alarm.deadline)}",
                         "dedup": key,
                     }
+                    if alarm.stage.startswith("county_"):  # supervision of the county's department
+                        ev |= {"level": "county", "unit": o.sub_unit}
                     self._on_event(s, o, ev, SYSTEM, now)
                     self._outbox(s, o, "order.supervision", {"stage": alarm.stage})
                 counts[alarm.stage] = counts.get(alarm.stage, 0) + 1

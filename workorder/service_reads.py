@@ -26,7 +26,8 @@ class ReadsMixin:
         with self.db.read() as s:
             o = self._load(s, order_id, p)
             out = order_dict(o, p)
-            out["allowed_actions"] = states.allowed_actions(state_of(o), p.role, p.department)
+            acts = states.allowed_actions(state_of(o), p.role, p.department)
+            out["allowed_actions"] = self._offered(s, acts, p)  # type: ignore[attr-defined]
             return out
 
     def get_by_number(self, number: str, p: Principal) -> dict:

@@ -18,81 +18,25 @@ The loop follows the Handan plan (受理、派单、办理、答复、督办、�
     evaluation --evaluate(dissatisfied, unit at fault)--> dispatched (重办, next round)
     dispatched|handling --return--> return_review --review_return--> dispatched | back
     closed --appeal--> appeal_review --review_appeal--> closed
+
+The county chain (县级承办), 首接负责制, 联席会议 and 主办/协办 parts: workorder/states_chain.py.
 """
 
 # ruff: noqa: F405
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
 
+from workorder import states_chain as chain
+from workorder.states_base import HOTLINE, REVIEWERS, Events, Payload, _choice, _need, _t, refusal
+from workorder.states_base import RULES as RULES  # re-exported: the store and the tests use states.*
+from workorder.states_base import OrderState as OrderState
+from workorder.states_base import Result as Result
+from workorder.states_base import Rules as Rules
+from workorder.states_base import Transition as Transition
+from workorder.states_base import TransitionError as TransitionError
 from workorder.vocab import *  # noqa: F403 (the vocabularies, re-exported)
-
-Payload = dict[str, Any]  # an action's parameters, as the API passes them
-Events = list[dict[str, Any]]  # what an action records (the store adapts them)
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Tunable policy numbers (config items in docs/policy_workorder.md)."""
-
-    callback_max_tries: int = 3  # a callback counts as failed after this many unreached tries
-    returns_before_designation: int = 3  # after this many returns the hotline designates the unit
-    max_rounds: int = 3  # 重办 at most this many rounds; after that a dissatisfied rating just closes
-
-
-RULES = Rules()
-
-
-@dataclass(frozen=True)
-class OrderState:
-    status: str = "draft"
-    round: int = 1
-    main_unit: str | None = None
-    co_units: tuple[str, ...] = ()
-    return_count: int = 0
-    designated: bool = False
-    extension_pending: bool = False
-    callback_attempts: int = 0
-    callback_failed: bool = False
-    dispatched_ever: bool = False
-    status_before_return: str | None = None
-    satisfaction: int | None = None
-    disposition: str | None = None
-    parent_id: int | None = None
-    no_callback: bool = False  # the citizen asked for no call-back (不需要回访)
-
-
-@dataclass(frozen=True)
-class Result:
-    state: OrderState
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-
-class TransitionError(Exception):
-    """An action that is not allowed now; ``reason`` is a stable code."""
-
-    def __init__(self, reason: str, message: str):
-        self.reason = reason
-        self.message = message
-        super().__init__(f"{reason}: {message}")
-
-
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    roles: frozenset[str]
-    label: str
-    unit_only: bool = False  # department actors must be the main unit
-
-
-def _t(sources: Iterable[str], roles: Iterable[str], label: str, unit_only: bool = False) -> Transition:
-    return Transition(frozenset(sources), frozenset(roles), label, unit_only)
-
-
-HOTLINE = {"agent", "dispatcher", "supervisor", "admin"}
-REVIEWERS = {"dispatcher", "supervisor", "admin"}
 
 # the transition table: data, read by apply() and by docs/tests
 TRANSITIONS: dict[str, Transition] = {
@@ -120,22 +64,9 @@ TRANSITIONS: dict[str, Transition] = {
         {"dispatcher", "supervisor", "admin", SYSTEM},
         "督办/催办",
     ),
+    **chain.TRANSITIONS,  # 县级承办, 首接负责制, 联席会议, 主办/协办 (workorder/states_chain.py)
 }
 ACTIONS = tuple(TRANSITIONS)
-
-
-def _need(payload: Payload, key: str, action: str) -> Any:
-    value = payload.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise TransitionError("missing_field", f"{action} needs {key!r}")
-    return value
-
-
-def _choice(payload: Payload, key: str, choices: Mapping[str, str] | Iterable[str], action: str) -> Any:
-    value = _need(payload, key, action)
-    if value not in choices:
-        raise TransitionError("bad_field", f"{action}: {key} must be one of {sorted(choices)}, not {value!r}")
-    return value
 
 
 def allowed_actions(state: OrderState, actor_role: str, actor_department: str | None = None) -> list[str]:
@@ -143,9 +74,8 @@ def allowed_actions(state: OrderState, actor_role: str, actor_department: str | 
     out = []
     for name, t in TRANSITIONS.items():
         if state.status in t.sources and actor_role in t.roles:
-            if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
-                continue
-            out.append(name)
+            if refusal(t, state, name, actor_role, actor_department) is None:
+                out.append(name)
     return out
 
 
@@ -170,12 +100,14 @@ def apply(
             f"cannot {action} ({t.label}) an order in status {state.status} ({STATUSES.get(state.status, '?')}); "
             f"allowed from: {', '.join(sorted(t.sources))}",
         )
-    if t.unit_only and actor_role == "department" and actor_department != state.main_unit:
-        raise TransitionError(
-            "not_main_unit", f"only the main unit {state.main_unit!r} may {action}, not {actor_department!r}"
-        )
+    refused = refusal(t, state, action, actor_role, actor_department)
+    if refused is not None:
+        raise refused
     events: Events = []
-    new = _HANDLERS[action](state, payload, rules, events, actor_role)
+    if action in chain.HANDLERS:
+        new = chain.HANDLERS[action](state, payload, events, actor_department)
+    else:
+        new = _HANDLERS[action](state, payload, rules, events, actor_role)
     if new.status != state.status:
         events.insert(0, {"type": "status_changed", "from": state.status, "to": new.status, "action": action})
     return Result(new, events)
@@ -220,12 +152,12 @@ def _units(p: Payload, action: str) -> tuple[str, tuple[str, ...]]:
 def _dispatch(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     main, co = _units(p, "dispatch")
     ev.append({"type": "dispatch", "main_unit": main, "co_units": list(co), "round": s.round})
-    return replace(s, status="dispatched", main_unit=main, co_units=co, dispatched_ever=True)
+    return replace(s, status="dispatched", main_unit=main, co_units=co, dispatched_ever=True, **chain.CLEARED)
 
 
 def _sign(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
-    ev.append({"type": "signed", "unit": s.main_unit})
-    return replace(s, status="handling")
+    ev.append({"type": "signed", "unit": s.main_unit, "first": s.first_unit is None})
+    return replace(s, status="handling", first_unit=s.first_unit or s.main_unit)
 
 
 def _return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
@@ -235,6 +167,7 @@ def _return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Order
             "the hotline designated this unit after "
             f"{r.returns_before_designation} returns; it may not return the order again",
         )
+    chain.check_no_open_sub(s, "return")
     reason = _need(p, "reason", "return")
     ev.append({"type": "return_requested", "unit": s.main_unit, "reason": reason})
     return replace(s, status="return_review", status_before_return=s.status)
@@ -245,6 +178,7 @@ def _review_return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -
     if decision == "refuse":
         ev.append({"type": "return_refused", "unit": s.main_unit})
         return replace(s, status=s.status_before_return or "dispatched", status_before_return=None)
+    chain.check_not_first_unit(s)
     main, co = _units(p, "review_return")
     count = s.return_count + 1
     designated = count >= r.returns_before_designation
@@ -259,6 +193,7 @@ def _review_return(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -
         designated=designated,
         status_before_return=None,
         extension_pending=False,
+        **chain.CLEARED,
     )
 
 
@@ -282,6 +217,7 @@ def _decide_extension(s: OrderState, p: Payload, r: Rules, ev: Events, role: str
 
 def _reply(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     content = _need(p, "content", "reply")
+    chain.check_reply(s)
     ev.append({"type": "reply", "unit": s.main_unit, "content": content})
     return replace(s, status="replied", extension_pending=False)
 
@@ -340,6 +276,7 @@ def _evaluate(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Ord
             callback_attempts=0,
             callback_failed=False,
             extension_pending=False,
+            **chain.CLEARED,
         )
     return replace(s, status="closed", satisfaction=score)
 
@@ -363,7 +300,11 @@ def _archive(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Orde
 
 def _supervise(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     kind = _choice(p, "kind", ("supervise", "urge"), "supervise")
-    ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual", "note": p.get("note") or ""})
+    level = _choice(p, "level", ("city", "county"), "supervise") if p.get("level") else "city"
+    note = p.get("note") or ""
+    if level == "county":  # the city supervises the county's department directly (the whole chain)
+        return chain.supervise_county(s, kind, p.get("stage") or "manual", note, ev)
+    ev.append({"type": "supervision", "kind": kind, "stage": p.get("stage") or "manual", "note": note})
     return s
 
 
@@ -387,4 +328,4 @@ _HANDLERS: dict[str, Callable[[OrderState, Payload, Rules, Events, str], OrderSt
     "archive": _archive,
     "supervise": _supervise,
 }
-assert set(_HANDLERS) == set(TRANSITIONS)
+assert set(_HANDLERS) | set(chain.HANDLERS) == set(TRANSITIONS)

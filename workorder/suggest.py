@@ -263,7 +263,12 @@ def rank_categories(
 
 def units_of_map(tmap: Any) -> list[Unit]:
     """The handling units of a TransferMap (hotline.map_schema) as plain data."""
-    return [Unit(code, d.name, d.kind, d.duties, tuple(d.places)) for code, d in tmap.departments.items()]
+    # the city dispatches to the counties, not to their departments (县直部门: ``parent:``)
+    return [
+        Unit(code, d.name, d.kind, d.duties, tuple(d.places))
+        for code, d in tmap.departments.items()
+        if getattr(d, "parent", None) is None
+    ]
 
 
 class Suggester:

@@ -75,6 +75,15 @@ def order_dict(o: Order, p: Principal | None = None) -> dict[str, Any]:
         "co_units": o.co_units or [],
         "return_count": o.return_count,
         "designated": o.designated,
+        "first_unit": o.first_unit,
+        "parts_due": o.parts_due or [],
+        "sub_unit": o.sub_unit,
+        "sub_status": o.sub_status,
+        "sub_status_text": states.SUB_STATUSES.get(o.sub_status or ""),
+        "sub_dispatched_at": _iso(o.sub_dispatched_at),
+        "sub_sign_deadline": _iso(o.sub_sign_deadline),
+        "sub_handling_deadline": _iso(o.sub_handling_deadline),
+        "sub_signed_at": _iso(o.sub_signed_at),
         "extension_pending": o.extension_pending,
         "callback_attempts": o.callback_attempts,
         "no_callback": o.no_callback,
@@ -175,6 +184,11 @@ def state_of(o: Order) -> states.OrderState:
         disposition=o.disposition,
         parent_id=o.parent_id,
         no_callback=o.no_callback,
+        first_unit=o.first_unit,
+        parts_due=tuple(o.parts_due or ()),
+        sub_unit=o.sub_unit,
+        sub_status=o.sub_status,
+        sub_signed=o.sub_signed_at is not None,
     )
 
 
@@ -192,6 +206,11 @@ def _put_state(o: Order, st: states.OrderState) -> None:
         st.disposition,
         st.parent_id,
     )
+    o.first_unit, o.parts_due, o.sub_unit, o.sub_status = st.first_unit, list(st.parts_due), st.sub_unit, st.sub_status
+    if not st.sub_signed:
+        o.sub_signed_at = None
+    if st.sub_unit is None:
+        o.sub_dispatched_at = o.sub_sign_deadline = o.sub_handling_deadline = None
 
 
 NOT_NULL = frozenset({"channel", "anonymous", "confidential", "no_callback", "urgency", "kb_refs"})

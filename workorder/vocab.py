@@ -16,6 +16,9 @@ __all__ = [
     "PEOPLE",
     "SYSTEM",
     "CITIZEN",
+    "SUB_STATUSES",
+    "SUB_OPEN",
+    "DESIGNATION_REASONS",
 ]
 
 STATUSES: dict[str, str] = {
@@ -74,3 +77,22 @@ DISSATISFIED = frozenset({4, 5})
 PEOPLE = frozenset({"agent", "dispatcher", "department", "supervisor", "admin"})
 SYSTEM = "system"  # the background job
 CITIZEN = "citizen"  # a citizen on the web channel (web/pages_citizen.py): rates their own order
+
+
+# 县级承办: the status of a county's dispatch on to one of its departments (县→县直部门)
+SUB_STATUSES: dict[str, str] = {
+    "dispatched": "已转县直部门待签收",
+    "handling": "县直部门办理中",
+    "return_review": "县直部门退回待县级审核",
+    "replied": "县直部门已答复待县级审核",
+    "done": "县直部门已办结",
+}
+SUB_OPEN = frozenset({"dispatched", "handling", "return_review", "replied"})
+
+# 首接负责制: why the center designates a lead unit (主办单位) that takes over from the first signer
+DESIGNATION_REASONS: dict[str, str] = {
+    "jurisdiction": "经核实属该单位职责",
+    "joint_meeting": "联席会议决定",
+    "first_unit_request": "首接单位申请，中心审核同意",
+    "assigned_by_leadership": "领导交办",
+}

@@ -57,6 +57,10 @@ RULES = {
     ("POST", "/citizen/progress"): None,
     ("POST", "/citizen/rate"): None,
     ("GET", "/dept/orders/{order_id}/photos/{photo_id}"): {"department", "agent", "dispatcher", "supervisor", "admin"},
+    ("GET", "/orders"): {"agent", "dispatcher", "supervisor", "admin"},
+    ("GET", "/orders/{order_id}"): {"agent", "dispatcher", "supervisor", "admin"},
+    ("POST", "/orders/{order_id}/joint-meeting"): {"dispatcher", "supervisor", "admin"},
+    ("POST", "/orders/{order_id}/designate-lead"): {"dispatcher", "supervisor", "admin"},
 }
 PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv", "photo_id": "1"}
 

@@ -28,6 +28,7 @@ from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
 from workorder.api.routes_analysis import router as analysis_router
+from workorder.api.routes_chain import router as chain_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
@@ -175,6 +176,7 @@ def create_app(
 
     app.include_router(suggest_router)  # before /orders/{id}
     app.include_router(router)
+    app.include_router(chain_router)
     app.include_router(reference_router)
     app.include_router(kb_router)
     app.include_router(recordings_router)

@@ -26,7 +26,14 @@ async def departments(request: Request, p: Principal = Depends(require_roles(*PE
     def q():
         with store(request).db.read() as s:
             return [
-                {"code": d.code, "name": d.name, "kind": d.kind, "lines": d.lines, "active": d.active}
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "kind": d.kind,
+                    "lines": d.lines,
+                    "active": d.active,
+                    "parent": d.parent,
+                }
                 for d in s.scalars(select(Department).order_by(Department.code))
             ]
 
