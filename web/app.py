@@ -16,6 +16,7 @@ from web import (
     pages_admin,
     pages_agent,
     pages_agents_admin,
+    pages_assess,
     pages_auth,
     pages_dept,
     pages_map,
@@ -58,6 +59,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_map,
         pages_agents_admin,
         pages_quality,
+        pages_assess,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -44,7 +44,7 @@ HOME = {
 MENU = {
     "agent": [("/agent", "坐席工作台")],
     "dispatcher": [("/wallboard", "监控大屏")],
-    "supervisor": [("/wallboard", "监控大屏"), ("/quality", "质检")],
+    "supervisor": [("/wallboard", "监控大屏"), ("/quality", "质检"), ("/admin/assessment", "绩效考核")],
     "quality": [("/quality", "质检")],
     "department": [("/dept", "承办工单")],
     "admin": [
@@ -54,6 +54,7 @@ MENU = {
         ("/admin/agents", "坐席"),
         ("/admin/sizing", "坐席测算"),
         ("/admin/stats", "统计"),
+        ("/admin/assessment", "绩效考核"),
         ("/wallboard", "监控大屏"),
         ("/quality", "质检"),
     ],

@@ -25,12 +25,14 @@ from queues.api import router as queues_router
 from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
+from workorder.api.routes_assess import router as assess_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
 from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
+from workorder.repeat import rule_from
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
 
 log = logging.getLogger("workorder.api")
@@ -74,21 +76,41 @@ class AuditMiddleware:
                     log.exception("audit write failed")
 
 
+def _call_view(settings) -> dict | None:
+    """The call figures' view (kept in Redis by ``hotline stats``), or None."""
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            raw = client.get(keys(settings.instance)["view"])
+        finally:
+            client.close()
+    except Exception:  # no Redis, no consumer: the figures are simply unknown
+        return None
+    return json.loads(raw) if raw else None
+
+
+def line_calls(settings) -> Callable[[], dict[str, tuple[int, int]]]:
+    """line -> (offered, answered) of its last 24 hours, for the assessment's 接通率 (workorder/assess.py)."""
+
+    def get() -> dict[str, tuple[int, int]]:
+        view = _call_view(settings) or {}
+        out = {}
+        for ln in view.get("lines") or []:
+            f = ln.get("last_24h") or {}
+            out[str(ln.get("line"))] = (int(f.get("offered") or 0), int(f.get("answered") or 0))
+        return out
+
+    return get
+
+
 def queue_answer_rate(settings) -> Callable[[], dict | None]:
     """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
 
     def get() -> dict | None:
-        try:
-            client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            try:
-                raw = client.get(keys(settings.instance)["view"])
-            finally:
-                client.close()
-        except Exception:  # no Redis, no consumer: the figure is simply unknown
+        view = _call_view(settings)
+        if not view:
             return None
-        if not raw:
-            return None
-        total = json.loads(raw).get("total") or {}
+        total = view.get("total") or {}
         return {
             "today": (total.get("today") or {}).get("answer_rate"),
             "last_24h": (total.get("last_24h") or {}).get("answer_rate"),
@@ -116,11 +138,12 @@ def create_app(
     )
     if store is None:
         db = Database(database_url or settings.database_url)
-        store = Store(db)
+        store = Store(db, repeat=rule_from(settings))  # a bad HOTLINE_REPEAT_* stops the start
     app.state.settings = settings
     app.state.store = store
     app.state.kb = KnowledgeBase(store.db, now=store.now)
     app.state.call_stats = call_stats or queue_answer_rate(settings)
+    app.state.line_calls = line_calls(settings)
     tokens = load_secrets(settings.secrets_file)["api_tokens"]
     app.state.token_resolvers = [builtin_resolver(tokens), store.resolve_token]
 
@@ -146,6 +169,7 @@ def create_app(
     app.include_router(suggest_router)  # before /orders/{id}
     app.include_router(router)
     app.include_router(reference_router)
+    app.include_router(assess_router)
     app.include_router(kb_router)
     app.include_router(recordings_router)
     app.include_router(open311_router)
