@@ -53,7 +53,8 @@ def notes(report: dict) -> list[str]:
     return [
         f"考核月份：{report['month']}（{report['since']} — {report['until']}）",
         f"接通率统计区间：{report['call_window']}；仅统计保留坐席的双号并行、设分中心热线",
-        "综合得分 = 100 × 各项指标的平均值（退单率、重办率取 1 − 该率）；行政调解类、执法办案类事项不计入满意率",
+        # an ASCII minus: STSong-Light has no U+2212
+        "综合得分 = 100 × 各项指标的平均值（退单率、重办率取 1 - 该率）；行政调解类、执法办案类事项不计入满意率",
         f"生成时间：{report['generated_at']}",
     ]
 

@@ -1,0 +1,64 @@
+"""The assessment's 接通率 comes from the call figures' per-line view in a real Redis (written by
+``hotline stats``), for the units whose lines keep seats only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+from hotline.secrets import load_secrets
+from workorder.api.app import line_calls
+
+from .conftest import make_api
+
+
+def test_answer_rate_of_the_units_own_lines(settings, sqlite_url, tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    st = settings.with_(redis_port=port, instance="astest")
+    assert line_calls(st)() == {}  # no Redis: unknown, not an error
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        r = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                r.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        view = {
+            "lines": [
+                {"line": "12313", "mode": "subcenter", "last_24h": {"offered": 40, "answered": 38}},
+                {"line": "12349", "mode": "merge", "last_24h": {"offered": 10, "answered": 5}},
+            ]
+        }
+        r.set("astest:queues:view", json.dumps(view))
+        r.close()
+        assert line_calls(st)() == {"12313": (40, 38), "12349": (10, 5)}
+        app, store, client = make_api(st, sqlite_url)
+        tok = load_secrets(st.secrets_file)["api_tokens"]["supervisor"]
+        with client:
+            out = client.get("/api/v1/assessment?month=2026-11", headers={"Authorization": f"Bearer {tok}"})
+        assert out.status_code == 200, out.text
+        rows = {x["unit"]: x for x in out.json()["rows"]}
+        assert rows["ycj"]["answer_rate"] == 0.95  # 设分中心 12313: 38 / 40
+        assert rows["ycj"]["counts"]["calls_offered"] == 40
+        assert rows["mzj"]["answer_rate"] is None  # 12349 is 整体并入: 12345 answers it, not the unit
+        assert rows["ycj"]["rank"] == 1  # its only indicator this month
+        store.db.dispose()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
