@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from hotline.secrets import load_secrets
+from tests.web.test_assessment import Clock, through_the_loop
 from workorder.api.app import line_calls
 
 from .conftest import make_api
@@ -62,3 +63,21 @@ def test_answer_rate_of_the_units_own_lines(settings, sqlite_url, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_month_on_each_database(api):
+    """The same figures on SQLite and PostgreSQL (the two classes' ratings are a join of the roll-up)."""
+    api.store.now = Clock()
+    through_the_loop(api.store, "mzj", "300400", 2)
+    through_the_loop(api.store, "cgzf", "400202", 4)  # 执法办案类
+    through_the_loop(api.store, "cgzf", "400200", 1)  # 城市管理 itself: an ordinary matter
+    r = api.get("/api/v1/assessment?month=2026-11", as_="dispatcher")
+    assert r.status_code == 200, r.text
+    rows = {x["unit"]: x for x in r.json()["rows"]}
+    assert rows["cgzf"]["counts"]["rated"] == 2 and rows["cgzf"]["counts"]["rated_special"] == 1
+    assert rows["cgzf"]["satisfaction_rate"] == 1.0 and rows["cgzf"]["special_satisfaction_rate"] == 0.0
+    assert (rows["mzj"]["score"], rows["cgzf"]["score"]) == (100.0, 100.0)
+    assert rows["cgzf"]["rank"] == rows["mzj"]["rank"] == 1
+    assert [x["unit"] for x in r.json()["rows"][:2]] == ["cgzf", "mzj"]  # a tie: more dispatches first
+    assert api.get("/api/v1/assessment?month=2026-11", as_="agent").status_code == 403
+    assert api.get("/api/v1/assessment?month=11-2026", as_="admin").status_code == 422
