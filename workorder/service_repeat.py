@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.auth import Principal
+from workorder.errors import Conflict
 from workorder.models import Order, Record
 from workorder.repeat import RepeatRule, caller_key, find_repeat
 
@@ -101,18 +102,19 @@ class RepeatMixin:
             "disposition": m.disposition,
             "answer": m.answer,
         }
-        self._rec(s, o, "repeat", p, now, **data)  # type: ignore[attr-defined]
+        rec = Record(order_id=o.id, round=o.round, kind="repeat", at=now, actor=p.subject, data=data)
+        s.add(rec)
+        back = None
         if parent is not None:
-            s.add(
-                Record(
-                    order_id=parent.id,
-                    round=parent.round,
-                    kind="repeat_of",
-                    at=now,
-                    actor=p.subject,
-                    data={"order_id": o.id, "number": o.number, "disposition": m.disposition},
-                )
+            back = Record(
+                order_id=parent.id,
+                round=parent.round,
+                kind="repeat_of",
+                at=now,
+                actor=p.subject,
+                data={"order_id": o.id, "number": o.number, "disposition": m.disposition},
             )
+            s.add(back)
         if m.disposition == "link":
             return
         action, payload = (
@@ -121,7 +123,12 @@ class RepeatMixin:
             else ("reject", {"disposition": "unreasonable_repeat", "parent_id": m.parent_id})
         )
         s.flush()
-        self._apply(s, o, action, payload, p, RULE_COMMENT, now)  # type: ignore[attr-defined]
+        try:
+            self._apply(s, o, action, payload, p, RULE_COMMENT, now)  # type: ignore[attr-defined]
+        except Conflict as exc:  # refused (checked before any change): the order stays accepted, linked only
+            rec.data = {**data, "disposition": "link", "refused": exc.reason}
+            if back is not None:
+                back.data = {**back.data, "disposition": "link"}
 
     def _on_repeat_event(self, s: Session, o: Order, ev: dict, p: Principal, now: datetime) -> None:
         """``repeat_undone`` (workorder/states.py ``undo_repeat``): the order is open again."""

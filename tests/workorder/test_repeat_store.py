@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.workorder.test_workorder_api import act, dept_token
+from workorder.errors import Conflict
 from workorder.repeat import RepeatRule
 
 PHONE = "13700001111"
@@ -115,3 +116,23 @@ def test_a_department_never_undoes(api):
     tok = dept_token(api, "sthj")
     r = act(api, again["id"], "undo_repeat", tok, {"reason": "x"})
     assert r.status_code in (404, 409)
+
+
+def test_a_refused_disposition_never_loses_the_order(api, monkeypatch):
+    """Should the merge be refused (a parent changed meanwhile), the order is still accepted, linked only."""
+    first = order(api)
+    real = api.store._apply
+
+    def refuse_merges(s, o, action, payload, p, comment, now):
+        if action == "merge":
+            raise Conflict("bad_parent", "refused for the test")
+        return real(s, o, action, payload, p, comment, now)
+
+    monkeypatch.setattr(api.store, "_apply", refuse_merges)
+    again = order(api)
+    assert again["status"] == "accepted" and again["parent_id"] is None
+    [rec], _ = records(api, again["id"], "repeat")
+    assert rec["data"]["disposition"] == "link" and rec["data"]["refused"] == "bad_parent"
+    assert rec["data"]["parent_id"] == first["id"]
+    [back], _ = records(api, first["id"], "repeat_of")
+    assert back["data"]["disposition"] == "link"
