@@ -1,10 +1,8 @@
 """The monthly assessment's data (workorder/assess.py decides): the month's counts per unit from the
 statistics (workorder/stats.py, one home per figure), the ratings of 行政调解类 / 执法办案类 matters
-(categories.yaml ``assessment:``) from the same roll-up, and the 接通率 of the units' own lines.
-
-The call figures (queues/stats_calls.py) are kept 48 hours (``KEEP_HOURS``): the 接通率 of a line is
-the one the platform has (its last 24 hours, as the call figures' view gives it), labelled with
-that window in the report, not a month's figure.
+(categories.yaml ``assessment:``) from the same roll-up, and the 接通率 of the units' own lines from
+the month's days of ``line_call_days`` (workorder/line_days.py: the jobs keep them from the call
+figures, queues/stats_calls.py, whose hourly buckets last 49 hours).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from workorder.assess import INDICATORS, SPECIAL, UnitCounts, month_of, next_mon
 from workorder.db import Database
 from workorder.models import Order, StatsFact
 
-CALL_WINDOW = "近24小时（话务数据保留48小时）"
+CALL_WINDOW = "本月按日汇总（jobs 服务运行期间记录的话务）"
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -89,20 +89,6 @@ def _call_view(settings) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def line_calls(settings) -> Callable[[], dict[str, tuple[int, int]]]:
-    """line -> (offered, answered) of its last 24 hours, for the assessment's 接通率 (workorder/assess.py)."""
-
-    def get() -> dict[str, tuple[int, int]]:
-        view = _call_view(settings) or {}
-        out = {}
-        for ln in view.get("lines") or []:
-            f = ln.get("last_24h") or {}
-            out[str(ln.get("line"))] = (int(f.get("offered") or 0), int(f.get("answered") or 0))
-        return out
-
-    return get
-
-
 def queue_answer_rate(settings) -> Callable[[], dict | None]:
     """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
 
@@ -143,7 +129,6 @@ def create_app(
     app.state.store = store
     app.state.kb = KnowledgeBase(store.db, now=store.now)
     app.state.call_stats = call_stats or queue_answer_rate(settings)
-    app.state.line_calls = line_calls(settings)
     tokens = load_secrets(settings.secrets_file)["api_tokens"]
     app.state.token_resolvers = [builtin_resolver(tokens), store.resolve_token]
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from hotline.auth import Principal, require_roles
 from hotline.settings import local_zone
 from hotline.transfer_map import load_map_for
-from workorder.assess import month_of
+from workorder.assess import month_of, next_month
 from workorder.assess_data import report, seat_lines
+from workorder.line_days import month_calls
 from workorder.models import Department
 
 router = APIRouter(prefix="/api/v1")
@@ -45,13 +46,12 @@ def assessment_for(app: FastAPI, month: str | None) -> dict:
     """The report of ``month`` (default: the previous month) from the app's store, map and call figures."""
     store, settings = app.state.store, app.state.settings
     month = month or previous_month(store.now())
-    month_of(month)  # ValueError for 2026-13
     with store.db.read() as s:
         names = {d.code: d.name for d in s.scalars(select(Department).order_by(Department.code))}
     tz = local_zone()
     lines = map_seat_lines(settings, store.now().astimezone(tz).date())
-    provider = getattr(app.state, "line_calls", None)
-    calls = (provider() if provider else None) or {}
+    first = month_of(month)
+    calls = month_calls(store.db, first, next_month(first))
     return report(store.db, month, tz, store.cfg.assessment_classes, names, lines, calls, now=store.now())
 
 
