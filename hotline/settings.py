@@ -111,6 +111,10 @@ class Settings:
     # work orders: a folder with local copies of the work-order files (empty: the shipped ones),
     # the upstream (province) push
     workorder_config: str = ""
+    # 无理重复诉求 (workorder/repeat.py), on 受理: the same caller and matter within this many days is a
+    # repeat of the first order (0: off); "same matter": same category, token-set cosine >= this
+    repeat_window_days: float = 30
+    repeat_similarity: float = 0.6
     upstream_url: str = ""
     upstream_token: str = ""
     # agent calls' recordings (workorder/recordings.py): the directory as Asterisk sees it (empty: the

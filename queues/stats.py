@@ -311,7 +311,11 @@ EVENTS = frozenset(_HANDLERS) | CALL_EVENTS
 # it these events only (``eventfilter``), FullyBooted for the resync after a restart, UserEvent
 # for /metrics (HotlineIvrFallback, queues/stats_metrics.py); the
 # QueueStatus answer is not filtered.  Read: call (channels, dials), agent (queues), system (boot).
-AMI_USER = {"events": tuple(sorted(EVENTS | {"FullyBooted", "UserEvent"})), "read": "call,agent,system", "write": "agent"}
+AMI_USER = {
+    "events": tuple(sorted(EVENTS | {"FullyBooted", "UserEvent"})),
+    "read": "call,agent,system",
+    "write": "agent",
+}
 
 
 def rate(x: float | None) -> str:

@@ -17,6 +17,7 @@ from web import (
     pages_agent,
     pages_agents_admin,
     pages_analysis,
+    pages_assess,
     pages_auth,
     pages_citizen,
     pages_citizen_photos,
@@ -66,6 +67,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_citizen_photos,
         pages_analysis,
         pages_orders,
+        pages_assess,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -106,7 +106,10 @@ def submit(store: Store, order_id: int, body: dict, p: Principal) -> dict:
         return current
     if step == "dispatch":
         if current["status"] == "draft":
-            version = store.transition(order_id, "accept", {}, p, version)["version"]
+            current = store.transition(order_id, "accept", {}, p, version)
+            if current["status"] != "accepted":  # 无理重复诉求 (workorder/repeat.py): merged or closed on 受理
+                return current
+            version = current["version"]
         payload = {"main_unit": body.get("main_unit"), "co_units": list(body.get("co_units") or [])}
     elif step == "direct_answer":
         payload = {"answer": body.get("answer"), "kb_refs": list(body.get("kb_refs") or [])}

@@ -14,7 +14,7 @@ The shipped files live next to this module; a deployment may point
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -169,6 +169,47 @@ def load_category_keywords(path: Path | None = None, categories: dict[str, str] 
     return out
 
 
+ASSESSMENT_CLASSES = {"mediation": "行政调解类", "enforcement": "执法办案类"}
+
+
+def load_assessment_classes(path: Path | None = None, categories: dict[str, str] | None = None) -> dict[str, str]:
+    """``assessment:`` of categories.yaml: category code -> ``mediation`` | ``enforcement`` (行政调解类 /
+    执法办案类, not ranked on satisfaction: workorder/assess.py); a code's sub-categories inherit it."""
+    path = path or config_dir() / "categories.yaml"
+    cats = categories if categories is not None else load_categories(path)
+    data, src = load(path)
+    raw = data.get("assessment") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError([src.problem(("assessment",), "expected a mapping 'assessment: {class: [codes]}'")])
+    problems: list[Problem] = []
+    marked: dict[str, str] = {}
+    for cls, codes in raw.items():
+        if cls not in ASSESSMENT_CLASSES:
+            problems.append(src.problem(("assessment", cls), f"unknown class {cls!r}: {', '.join(ASSESSMENT_CLASSES)}"))
+            continue
+        if not isinstance(codes, list):
+            problems.append(src.problem(("assessment", cls), f"{cls}: expected a list of category codes"))
+            continue
+        for i, code in enumerate(codes):
+            code = str(code)
+            if code not in cats:
+                problems.append(src.problem(("assessment", cls, i), f"{cls}: {code} is not a category"))
+            elif code in marked:
+                problems.append(src.problem(("assessment", cls, i), f"{code} is already {marked[code]}"))
+            else:
+                marked[code] = cls
+    if problems:
+        raise ConfigError(problems)
+    out = {}
+    for code in cats:  # the nearest marked ancestor (or the code itself)
+        c: str | None = code
+        while c is not None and c not in marked:
+            c = parent_code(c)
+        if c is not None:
+            out[code] = marked[c]
+    return out
+
+
 def load_departments(settings: Settings | None = None) -> list[dict]:
     """The handling units: the departments of the transfer map (their one home), with the
     numbers of their lines.  Raises ConfigError when the map is refused."""
@@ -187,6 +228,7 @@ class WorkorderConfig:
     categories: dict[str, str]
     departments: list[dict]
     hotline_number: str = ""  # the map's hotline number: the origin of a call that carries none
+    assessment_classes: dict[str, str] = field(default_factory=dict)  # category -> mediation | enforcement
 
 
 def load_all(settings: Settings | None = None) -> WorkorderConfig:
@@ -200,6 +242,7 @@ def load_all(settings: Settings | None = None) -> WorkorderConfig:
         ("calendar", lambda: load_calendar(settings)),
         ("categories", load_categories),
         ("departments", lambda: load_departments(settings)),
+        ("assessment_classes", load_assessment_classes),
     ):
         try:
             out[name] = fn()

@@ -5,7 +5,8 @@ Each pass: raise warnings before deadlines and supervision records after them
 upstream (province) endpoint if ``--upstream`` / ``HOTLINE_UPSTREAM_URL`` is set; link new
 call recordings to their orders, purge those older than ``HOTLINE_RECORDING_RETENTION_DAYS``
 and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py); call the
-citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py).
+citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py);
+keep each line's calls per day from the call figures (the assessment's 接通率; workorder/line_days.py).
 
 After every pass the job writes its heartbeat, ``<home>/jobs.heartbeat.json``
 (atomically): when the pass ran, whether it succeeded, what it did or the
@@ -27,7 +28,9 @@ from hotline import ami
 from hotline.instance import read_instance_paths
 from hotline.log import event
 from hotline.secrets import load_secrets
+from hotline.settings import local_zone
 from workorder.db import Database
+from workorder.line_days import days_pass
 from workorder.migrate import upgrade
 from workorder.outbox import push_pending
 from workorder.recordings import Recordings, guard
@@ -131,6 +134,7 @@ def run(args, settings) -> int:
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
             out["revisit"] = dialer.run_pass()
+            out["line_days"] = days_pass(settings, store.db, local_zone(), time.time())
             event(log, "jobs pass", **{k: v for k, v in out.items()})
             record.update(ok=True, result=out)
         except Exception as exc:

@@ -366,6 +366,18 @@ class StatsFact(Base):
     )
 
 
+class LineCallDay(Base):
+    """A line's calls of one local day (offered, answered), kept by the jobs from the call figures'
+    hourly buckets (queues/stats_days.py), which last 49 hours: the assessment's month of 接通率."""
+
+    __tablename__ = "line_call_days"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD, the hotline's zone
+    line: Mapped[str] = mapped_column(String(20), primary_key=True)
+    offered: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 @event.listens_for(Record, "after_insert")
 @event.listens_for(Record, "after_update")
 def _keep_stats_facts(mapper, connection, target: Record) -> None:

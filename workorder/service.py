@@ -25,10 +25,12 @@ from workorder.config import WorkorderConfig, load_all
 from workorder.db import Database
 from workorder.errors import Conflict, Forbidden, Invalid, NotFound
 from workorder.models import Category, Order, Outbox, Record, Transition, utcnow
+from workorder.repeat import RepeatRule
 from workorder.service_admin import AdminMixin
 from workorder.service_calls import CallsMixin
 from workorder.service_chain import VISIBLE_KINDS, ChainMixin
 from workorder.service_reads import ReadsMixin
+from workorder.service_repeat import RepeatMixin
 from workorder.views import (
     AUDIT_CTX,
     NOT_NULL,
@@ -45,12 +47,13 @@ __all__ = ["AUDIT_CTX", "SYSTEM", "Conflict", "Forbidden", "Invalid", "NotFound"
 
 
 @dataclass
-class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin):
+class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
     db: Database
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
     now: Callable[[], datetime] = utcnow
     fts_chunk: int = 200  # FTS rows fetched per step when a text search also has filters
+    repeat: RepeatRule = field(default_factory=RepeatRule)  # 无理重复诉求 (workorder/repeat.py), on 受理
 
     # -- helpers ----------------------------------------------------------------
     _NEXT = text(
@@ -147,6 +150,8 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin):
                         for r in rows
                     ],
                 )
+                if status != "draft":
+                    self._after_accept(s, o, p, now)
                 snap = self._outbox(s, o, "order.created")
                 self._audit_tx(s, o.id, 201)
                 return masked(snap, o, p)
@@ -263,6 +268,8 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin):
                 payload={k: v for k, v in payload.items() if k != "answer"},
             )
         )
+        if action == "accept":
+            self._after_accept(s, o, p, now)
         return res
 
     def _rec(self, s, o, record_kind, p, now, unit=None, dedup=None, **data):
@@ -360,6 +367,8 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin):
             )
         elif t == "transfer":
             o.transfer_to = ev["to"]
+        elif t == "repeat_undone":
+            self._on_repeat_event(s, o, ev, p, now)
         elif t in (
             "return_requested",
             "return_approved",

@@ -12,7 +12,7 @@ The loop follows the Handan plan (受理、派单、办理、答复、督办、�
     draft --accept--> accepted --dispatch--> dispatched --sign--> handling
       |                  |  \\--direct_answer--> evaluation --evaluate--> closed --archive--> archived
       |                  |--reject--> rejected (不予受理, disposition code)
-      |                  \\--merge--> merged (并单, parent order)
+      |                  \\--merge--> merged (并单, parent order) --undo_repeat--> accepted
     handling --reply--> replied --review_reply(accept)--> callback --callback(reached)--> evaluation
     replied --review_reply(accept), no_callback (不需要回访)--> evaluation (no call, no rating needed)
     evaluation --evaluate(dissatisfied, unit at fault)--> dispatched (重办, next round)
@@ -44,6 +44,8 @@ TRANSITIONS: dict[str, Transition] = {
     "direct_answer": _t({"draft", "accepted"}, HOTLINE, "直接答复"),
     "reject": _t({"draft", "accepted"}, HOTLINE, "不予受理"),
     "merge": _t({"draft", "accepted"}, HOTLINE, "并单"),
+    # a merge or a 无理重复诉求 close taken back (workorder/repeat.py): accepted again, unlinked
+    "undo_repeat": _t({"merged", "rejected"}, REVIEWERS, "撤销并单/重复认定"),
     "dispatch": _t({"accepted"}, HOTLINE, "派单"),
     "sign": _t({"dispatched"}, {"department"}, "签收", unit_only=True),
     "return": _t({"dispatched", "handling"}, {"department"}, "退单", unit_only=True),
@@ -139,6 +141,13 @@ def _reject(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> Order
 def _merge(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
     parent = _need(p, "parent_id", "merge")
     return replace(s, status="merged", parent_id=int(parent))
+
+
+def _undo_repeat(s: OrderState, p: Payload, r: Rules, ev: Events, role: str) -> OrderState:
+    if s.status == "rejected" and s.disposition != "unreasonable_repeat":
+        raise TransitionError("not_repeat", "only a merge or a 无理重复诉求 close can be undone, not this 不予受理")
+    ev.append({"type": "repeat_undone", "parent_id": s.parent_id, "reason": _need(p, "reason", "undo_repeat")})
+    return replace(s, status="accepted", parent_id=None, disposition=None)
 
 
 def _units(p: Payload, action: str) -> tuple[str, tuple[str, ...]]:
@@ -313,6 +322,7 @@ _HANDLERS: dict[str, Callable[[OrderState, Payload, Rules, Events, str], OrderSt
     "direct_answer": _direct_answer,
     "reject": _reject,
     "merge": _merge,
+    "undo_repeat": _undo_repeat,
     "dispatch": _dispatch,
     "sign": _sign,
     "return": _return,

@@ -127,6 +127,22 @@ def compute_from_records(db: Database, since: datetime, until: datetime, now: da
     return _result(since, until, per, received, steps)
 
 
+COUNTS = (
+    "main_dispatches",
+    "signed_on_time",
+    "due",
+    "on_time",
+    "returns",
+    "reopened",
+    "to_callback",
+    "callback_reached",
+    "resolution_known",
+    "resolved",
+    "rated",
+    "satisfied",
+)
+
+
 def _result(since: datetime, until: datetime, per: dict, received: int, steps: tuple[int, int, int]) -> dict:
     accepted, direct, direct_from_draft = steps
 
@@ -141,6 +157,7 @@ def _result(since: datetime, until: datetime, per: dict, received: int, steps: t
             "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
             "mean_satisfaction": round(c["score_sum"] / c["rated"], 3) if c["rated"] else None,
             "resolution_rate": _ratio(c["resolved"], c["resolution_known"]),
+            "counts": {k: c[k] for k in COUNTS},  # what the rates are of (the assessment: workorder/assess.py)
         }
 
     total: dict = defaultdict(int)

@@ -28,6 +28,7 @@ from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
 from workorder.api.routes_analysis import router as analysis_router
+from workorder.api.routes_assess import router as assess_router
 from workorder.api.routes_chain import router as chain_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
@@ -35,6 +36,7 @@ from workorder.api.routes_reference import router as reference_router
 from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
 from workorder.kb import KnowledgeBase
+from workorder.repeat import rule_from
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
 
 log = logging.getLogger("workorder.api")
@@ -81,21 +83,27 @@ class AuditMiddleware:
                     log.exception("audit write failed")
 
 
+def _call_view(settings) -> dict | None:
+    """The call figures' view (kept in Redis by ``hotline stats``), or None."""
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            raw = client.get(keys(settings.instance)["view"])
+        finally:
+            client.close()
+    except Exception:  # no Redis, no consumer: the figures are simply unknown
+        return None
+    return json.loads(raw) if raw else None
+
+
 def queue_answer_rate(settings) -> Callable[[], dict | None]:
     """The call answer rate from the queues statistics (kept in Redis by ``hotline stats``)."""
 
     def get() -> dict | None:
-        try:
-            client = redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            try:
-                raw = client.get(keys(settings.instance)["view"])
-            finally:
-                client.close()
-        except Exception:  # no Redis, no consumer: the figure is simply unknown
+        view = _call_view(settings)
+        if not view:
             return None
-        if not raw:
-            return None
-        total = json.loads(raw).get("total") or {}
+        total = view.get("total") or {}
         return {
             "today": (total.get("today") or {}).get("answer_rate"),
             "last_24h": (total.get("last_24h") or {}).get("answer_rate"),
@@ -132,7 +140,7 @@ def create_app(
     )
     if store is None:
         db = Database(database_url or settings.database_url)
-        store = Store(db)
+        store = Store(db, repeat=rule_from(settings))  # a bad HOTLINE_REPEAT_* stops the start
     app.state.settings = settings
     app.state.store = store
     app.state.kb = KnowledgeBase(store.db, now=store.now)
@@ -178,6 +186,7 @@ def create_app(
     app.include_router(router)
     app.include_router(chain_router)
     app.include_router(reference_router)
+    app.include_router(assess_router)
     app.include_router(kb_router)
     app.include_router(recordings_router)
     app.include_router(open311_router)

@@ -1,7 +1,7 @@
 """the citizens' web channel: its throttle hits and the photos of its appeals
 
 Revision ID: 0011_citizen
-Revises: 0009_county
+Revises: 0010_line_call_days
 Create Date: 2026-12-02 14:00:00
 
 ``citizen_hits`` counts appeals per address and per phone and progress queries per address
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_citizen'
-down_revision = '0009_county'
+down_revision = '0010_line_call_days'
 branch_labels = None
 depends_on = None
 
