@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hotline.names import dial_string, expert_queue
+from hotline.names import dial_string, expert_queue, unreachable_prompt
 
 _CONTACT = re.compile(r"^(sips?):(\[[^\]]+\]|[^:;]+)(?::(\d+))?")
 
@@ -50,6 +50,7 @@ def map_context(tmap: Any) -> dict[str, Any]:
                 "port": port,
                 "description": t.description,
                 "max_channels": t.max_channels,
+                "qualify": t.qualify,
                 "lines": lines,
                 "home": home,
             }
@@ -63,6 +64,7 @@ def map_context(tmap: Any) -> dict[str, Any]:
     # the calendar's time zone: the static fallback compares the day of a call with seats_until
     out["timezone"] = tmap.calendar.timezone
     out["hotline_number"] = tmap.hotline.number
+    out["unreachable_prefix"] = unreachable_prompt("")  # + the trunk's name (asterisk_conf/prompts.py)
     out["area_code"] = tmap.area_code or ""
     ca = tmap.catch_all
     out["catch_all"] = {"queue": ca.queue, "department": ca.department or "", "row": ca.row or ""}

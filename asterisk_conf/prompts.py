@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hotline.names import emergency_prompt, linkage_prompt, transition_prompt
+from hotline.names import emergency_prompt, linkage_prompt, transition_prompt, unreachable_prompt
 from hotline.policy import LINKAGE_NUMBERS
 from hotline.transfer_map import NEVER_INTEGRATED
 
@@ -188,6 +188,16 @@ def linkage_text(number: str) -> str:
     return f"对不起，12345热线暂时无法为您接通{number}。如遇紧急情况，请立即挂机，直接拨打{number}。"
 
 
+# what the caller is told of a peer that cannot be reached, by the trunk's kind
+_UNREACHABLE_PEER = {"province": "省级平台", "subcenter": "分中心", "seats": "该热线坐席"}
+
+
+def unreachable_text(kind: str, hotline_number: str) -> str:
+    """Heard before the fallback when the peer behind a line's trunk cannot be reached
+    (unavailable to SIP OPTIONS, or refusing the call): the caller knows why they are moved."""
+    return f"{_UNREACHABLE_PEER[kind]}无法接通，为您转接{hotline_number}。"  # about 5.5 s
+
+
 def map_prompts(tmap: Any) -> dict[str, str]:
     """Prompt name -> text for the transfer map: the 过渡期 announcements, the
     refusal heard when an emergency number reaches the platform, and what the
@@ -201,6 +211,9 @@ def map_prompts(tmap: Any) -> dict[str, str]:
             out[emergency_prompt(number)] = emergency_text(number)
         # with a linkage trunk too: played when the trunk does not answer
         out[linkage_prompt(number)] = linkage_text(number)
+    for name, trunk in tmap.trunks.items():
+        if trunk.kind in _UNREACHABLE_PEER:
+            out[unreachable_prompt(name)] = unreachable_text(trunk.kind, tmap.hotline.number)
     return out
 
 

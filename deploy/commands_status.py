@@ -10,14 +10,18 @@ pure (:func:`service_state`, :func:`jobs_health`) and unit-tested.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from deploy import health, supervise
 from deploy.asterisk import Asterisk
+from deploy.demo_peers import placeholders
 from deploy.platform import SERVICES, pid_file
 from hotline import metrics
+from hotline.transfer_map import load_map_for
+from hotline.yamlsrc import ConfigError
 from workorder.jobs_cli import heartbeat_path, read_heartbeat
 
 PROCESSES = ("redis", "asterisk", *SERVICES)  # what `hotline up` runs and supervises
@@ -91,7 +95,8 @@ def process_lines(settings, now: datetime, asterisk=None) -> list[tuple[str, str
     checks = health.probes(settings, asterisk)
     wall = now.timestamp()
     out = []
-    for name in PROCESSES:
+    extra = [n for n in records if n not in PROCESSES] if supervised else []  # e.g. the demo peers
+    for name in (*PROCESSES, *extra):
         rec = records.get(name) if supervised else None
         if rec is not None:
             alive = rec.state == "running" and rec.pid is not None and _alive(rec.pid)
@@ -137,6 +142,36 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+_CONTACT_LINE = re.compile(r"^\s*Contact:\s+([^/\s]+)/(\S+)\s+\S+\s+(\S+)(?:\s+([\d.]+))?", re.M)
+
+
+def contact_states(cli: str) -> dict[str, tuple[str, str]]:
+    """``pjsip show contacts`` -> {aor: (status, rtt ms)}.  Pure."""
+    out = {}
+    for m in _CONTACT_LINE.finditer(cli):
+        if m.group(1) != "<Aor":
+            out[m.group(1)] = (m.group(3), m.group(4) or "")
+    return out
+
+
+def trunk_lines(tmap, states: dict[str, tuple[str, str]] | None) -> list[str]:
+    """One line per trunk: its contact, whether SIP OPTIONS reach it, and whether it is a
+    loopback placeholder (:mod:`deploy.demo_peers`).  ``states`` None: Asterisk is not running."""
+    marks = {p.trunk for p in placeholders(tmap)}
+    out = []
+    for name, trunk in sorted(tmap.trunks.items()):
+        if states is None:
+            reach = "unknown (Asterisk not running)"
+        elif not trunk.qualify:
+            reach = "not probed (qualify: 0)"
+        else:
+            status, rtt = states.get(name, ("no contact", ""))
+            reach = {"Avail": f"reachable ({rtt} ms)", "Unavail": "UNREACHABLE"}.get(status, status)
+        note = "; loopback placeholder" if name in marks else ""
+        out.append(f"  {name:<16} {trunk.kind:<9} {trunk.contact}  {reach}{note}")
+    return out
+
+
 def run(args, settings) -> int:
     ast = Asterisk.locate(settings, install=False)
     located = ast.rootfs is not None or bool(ast.exe)
@@ -149,6 +184,15 @@ def run(args, settings) -> int:
     report = process_lines(settings, datetime.now(UTC), ast if located else None)
     for _, line, _ in report:
         print(line)
+    try:
+        tmap = load_map_for(settings)
+    except ConfigError as exc:
+        print(f"trunks: the map does not load: {exc}")
+    else:
+        print("trunks:")
+        states = contact_states(ast.rx("pjsip show contacts")) if running else None
+        for line in trunk_lines(tmap, states):
+            print(line)
     print(f"SIP agents {settings.bind}:{settings.sip_agent_port}  trunk {settings.bind}:{settings.sip_trunk_port}")
     print(
         f"AMI {settings.bind}:{settings.ami_port}  ARI {settings.bind}:{settings.http_port}  "

@@ -9,6 +9,7 @@ import time
 
 from deploy import health, packages, supervise
 from deploy.asterisk import say
+from deploy.demo_peers import DEMO_PEERS, DemoPeers, placeholders, startup_lines
 from deploy.platform import Platform, startup_warnings
 from hotline import metrics
 from hotline.transfer_map import load_map_for
@@ -33,12 +34,18 @@ def seed_demo_agents(settings) -> None:
 
 def add_arguments(p) -> None:
     p.add_argument("--no-setup", action="store_true", help="do not install missing packages")
+    p.add_argument(
+        "--demo-peers",
+        action="store_true",
+        help="answer the map's loopback placeholder trunks with demo peers (./scripts/run does)",
+    )
 
 
 def run(args, settings) -> int:
     if not args.no_setup:
         packages.ensure()
     platform = Platform(settings)
+    peers = DemoPeers(settings) if args.demo_peers else None
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
@@ -46,12 +53,19 @@ def run(args, settings) -> int:
             say(warning)
         seed_demo_agents(settings)
         demo_users = seed_demo_users(settings)
+        tmap = load_map_for(settings)
+        if peers is not None:  # first, so that the trunks' first SIP OPTIONS are answered
+            peers.start(tmap)
         platform.start()
+        for line in startup_lines(placeholders(tmap), peers is not None, tmap.hotline.number):
+            say(line)
     except (ConfigError, RuntimeError) as exc:
         print(f"hotline up: {exc}")
         platform.stop()
+        if peers is not None:
+            peers.stop()
         return 1
-    supervisor = Supervisor(platform)
+    supervisor = Supervisor(platform, peers)
     supervisor.write()
     metrics.serve(metrics.UP, settings.bind, settings.up_metrics_port, "up")
     # "up" only once every service answers: the first calls must not take the fallback
@@ -70,6 +84,8 @@ def run(args, settings) -> int:
         pass
     say("stopping")
     platform.stop()
+    if peers is not None:
+        peers.stop()
     supervise.state_path(settings.home).unlink(missing_ok=True)
     return 0
 
@@ -80,8 +96,9 @@ READY_TIMEOUT = 60.0
 class Supervisor:
     """Restarts what exits, with back-off, never blocking on a wait (:mod:`deploy.supervise`)."""
 
-    def __init__(self, platform: Platform):
+    def __init__(self, platform: Platform, peers: DemoPeers | None = None):
         self.platform = platform
+        self.peers = peers
         now = time.time()
         self.records = {
             name: supervise.started(supervise.Record(name), proc.pid, now)
@@ -96,6 +113,8 @@ class Supervisor:
             "asterisk": p.asterisk.proc if p.asterisk else None,
         }
         out.update(p.procs)
+        if self.peers is not None and self.peers.found:
+            out[DEMO_PEERS] = self.peers.asterisk.proc
         return out
 
     def write(self) -> None:
@@ -138,6 +157,10 @@ class Supervisor:
             p.redis.start()
             assert p.redis.proc is not None
             return p.redis.proc.pid
+        if name == DEMO_PEERS and self.peers is not None:
+            self.peers.asterisk.start()
+            assert self.peers.asterisk.proc is not None
+            return self.peers.asterisk.proc.pid
         if name == "asterisk" and p.asterisk is not None:
             p.asterisk.start()
             assert p.asterisk.proc is not None

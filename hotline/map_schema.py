@@ -168,13 +168,17 @@ class Trunk(_Model):
     contact: str
     description: str = ""
     max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
+    # seconds between SIP OPTIONS to the peer (PJSIP qualify_frequency); 0 = never.  A peer that
+    # does not answer them is marked unavailable: its calls take the fallback at once, after the
+    # caller hears why, instead of ringing into nothing for the line's timeout
+    qualify: int = Field(default=30, ge=0, le=3600)
     numbers: list[str] = []  # kind emergency only: the emergency lines behind this trunk
 
     @field_validator("contact")
     @classmethod
     def _contact(cls, v: Any) -> Any:
         if not _CONTACT_RE.match(v):
-            raise ValueError(f"contact {v!r} is not a SIP URI like sip:10.0.0.5:5060")
+            raise ValueError(f"contact {v!r} is not a SIP URI like sip:127.0.0.1:5190")
         return v
 
     @field_validator("numbers", mode="before")

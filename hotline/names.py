@@ -81,6 +81,12 @@ def emergency_prompt(number: str) -> str:
     return f"emergency-{number}"
 
 
+def unreachable_prompt(trunk: str) -> str:
+    """Prompt name of what a caller hears when the peer behind ``trunk`` (the province, a
+    sub-center, a department's seats) cannot be reached, before the call comes back to 12345."""
+    return f"unreachable-{trunk}"
+
+
 def linkage_prompt(number: str) -> str:
     """Prompt name of what an IVR caller hears when 12345 cannot connect them to an
     emergency line (no linkage trunk for it, or the trunk did not answer): hang up and dial it."""

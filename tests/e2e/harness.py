@@ -341,6 +341,19 @@ class Stack:
             time.sleep(0.3)
         return out
 
+    def wait_reachable(self, trunk: str, timeout: float = 8) -> None:
+        """Qualify ``trunk`` now and wait until its peer answered SIP OPTIONS (a stand-in that
+        just started would otherwise count as unreachable until the next qualify)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.ami({"Action": "PJSIPQualify", "Endpoint": trunk})
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until:
+                if re.search(rf"Contact:\s+{re.escape(trunk)}/\S+\s+\S+\s+Avail\b", self.cli("pjsip show contacts")):
+                    return
+                time.sleep(0.1)
+        raise AssertionError(f"trunk {trunk}: its peer never answered SIP OPTIONS: {self.cli('pjsip show contacts')}")
+
     # SIPp -------------------------------------------------------------------------
     def sipp_file(self, scenario: str, replace: dict[str, str] | None = None) -> Path:
         src = SIPP_DIR / scenario

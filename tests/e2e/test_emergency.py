@@ -13,6 +13,7 @@ LINKAGE = """  linkage-110:
     kind: emergency
     numbers: ["110"]
     contact: sip:127.0.0.1:{port}
+    qualify: 0
 """
 
 
