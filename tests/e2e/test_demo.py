@@ -59,7 +59,7 @@ def test_each_of_the_28_numbers_is_answered_by_its_peer_or_a_12345_queue(stack, 
     lines = sorted(tmap.lines, key=lambda ln: ln.number)
     assert len(lines) == 28
     scen = stack.sipp_file(
-        "citizen_call.xml", {'timeout="30000" ontimeout="citizen_bye"': 'timeout="9000" ontimeout="citizen_bye"'}
+        "citizen_call.xml", {'timeout="30000" ontimeout="citizen_bye"': 'timeout="15000" ontimeout="citizen_bye"'}
     )
     callers = {ln.number: f"1390000{i:04d}" for i, ln in enumerate(lines)}
     mark = stack.events.mark()

@@ -157,7 +157,7 @@ def test_each_ami_consumer_has_its_own_user_with_its_events_only(tmp_path):
         filters = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\) =$", body, flags=re.M)
         assert filters == sorted(spec["events"]), (name, body)
         assert f"read = {spec['read']}\n" in body and f"write = {spec['write']}\n" in body
-    assert set(STATS_USER["events"]) == STATS_EVENTS | {"FullyBooted"}
+    assert set(STATS_USER["events"]) == STATS_EVENTS | {"FullyBooted", "UserEvent"}  # UserEvent: /metrics
     assert "Newstate" not in STATS_USER["events"] and "VarSet" not in STATS_USER["events"]
     assert ami_consumers({"ami_user": "u", "ami_secret": "x"}) == []  # no secret, no user
 
