@@ -16,7 +16,8 @@ alternated (``--rounds`` times each):
   ``hotline-static`` context; the same queue, agents and hand-off.
 
 Per period (SIPp ``-trace_stat``): the offered rate and the failed calls. The *held* rate is the
-highest period's rate before the first one with a failed call. Per call (``-trace_rtt``):
+highest period's rate before the first one with a failed call or an INVITE -> 200 p99 of 2 s
+or more. Per call (``-trace_rtt``):
 INVITE -> 200 (Asterisk's answer). Orders: the drafts the API holds for the run's calls
 (linkedid), against the calls the agents answered (queue_log ``CONNECT``); the draft's delay is
 its ``created_at`` minus that CONNECT's time (the bench waits up to 60 s for the hand-off).
@@ -141,6 +142,33 @@ def rss_of(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def read_rtt(f: Path) -> list[tuple[float, float]]:
+    """SIPp's ``-trace_rtt`` file: (ms since start, response time ms) per call."""
+    out = []
+    with f.open() as fh:
+        for row in csv.reader(fh, delimiter=";"):
+            try:
+                out.append((float(row[0]), float(row[1])))
+            except (IndexError, ValueError):
+                continue
+    return out
+
+
+def held_rate(periods: list[dict], rtt_rows: list[tuple[float, float]], period_s: float) -> float:
+    """The highest offered rate before the first period with a failed call or an answer p99 of
+    2 s or more (the issue's "no failure and answer p99 under 2 s"); each period's p99 is that of
+    the answers SIPp received in it (its rtt file stamps the 200, not the INVITE). Adds
+    ``answer_p99_ms`` to each period."""
+    held = 0.0
+    for i, row in enumerate(periods):
+        lo, hi = i * period_s * 1000, (i + 1) * period_s * 1000
+        row["answer_p99_ms"] = percentile([ms for at, ms in rtt_rows if lo <= at < hi], 0.99)
+        if row["failed"] or not row["answer_p99_ms"] < 2000:
+            break
+        held = max(held, row["rate"])
+    return held
+
+
 def queue_log_connects(stack: Stack, since: float) -> dict[str, float]:
     """{caller's uniqueid (the call's linkedid): time} of every CONNECT in queue_log since ``since``."""
     out = {}
@@ -218,21 +246,13 @@ def ramp(stack: Stack, path: str, a: argparse.Namespace, caller: str) -> dict:
                 )
             except (KeyError, ValueError):
                 continue
-    held = 0.0
-    for row in rows:
-        if row["failed"]:
-            break
-        held = max(held, row["rate"])
-    rtts = []
+    rtt_rows: list[tuple[float, float]] = []  # (ms since SIPp started, INVITE -> 200 ms)
     for f in stack.root.glob("*_rtt.csv"):
         if f.stat().st_mtime >= started.timestamp():
-            with f.open() as fh:
-                for row in csv.reader(fh, delimiter=";"):
-                    try:
-                        rtts.append(float(row[1]))
-                    except (IndexError, ValueError):
-                        continue
+            rtt_rows += read_rtt(f)
             f.rename(f.with_suffix(f".{tag}.done"))
+    rtts = [ms for _, ms in rtt_rows]
+    held = held_rate(rows, rtt_rows, a.period)
     # drafts: one per answered call (queue_log CONNECT: the agent answered), and how long after
     connects = queue_log_connects(stack, started.timestamp())
     orders: dict[str, datetime] = {}
