@@ -20,7 +20,8 @@ highest period's rate before the first one with a failed call or an INVITE -> 20
 or more. Per call (``-trace_rtt``):
 INVITE -> 200 (Asterisk's answer). Orders: the drafts the API holds for the run's calls
 (linkedid), against the calls the agents answered (queue_log ``CONNECT``); the draft's delay is
-its ``created_at`` minus that CONNECT's time (the bench waits up to 60 s for the hand-off).
+its ``created_at`` minus that CONNECT's time. The bench waits up to 60 s after the last call for
+the hand-off; ``orders_lost`` = CONNECTs with no order by then (late or dropped).
 Asterisk's peak task-queue depth (``core show taskprocessors``, max depth, reset before each
 run) and CPU per call of every process (/proc) come from the same run.
 """
