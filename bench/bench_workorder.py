@@ -82,6 +82,7 @@ def direct_inserts(url: str, n: int) -> float:
                 type="consult",
                 content=f"直接插入 {i}",
                 caller_phone="13800000000",
+                origin="12345",  # NOT NULL since the orders carry the number dialed
                 status="accepted",
                 received_at=now,
                 created_at=now,

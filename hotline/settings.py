@@ -90,6 +90,9 @@ class Settings:
     queue_strategy: str = "rrmemory"
     queue_wrapuptime: int = 5  # seconds
     queue_ring_timeout: int = 15  # seconds one member rings
+    # callers waiting in one queue at most (app_queue maxlen); one more hears the busy
+    # announcement (queue-full) and is hung up, so an overload never piles up channels; 0: no limit
+    queue_maxlen: int = 200
     # the IVR app (ari_apps): load shedding, speech, callbacks
     ivr_max_calls: int = 400
     ivr_max_lag: float = 0.5  # seconds

@@ -12,7 +12,8 @@
 
 Knobs (settings, :mod:`hotline.settings`; defaults in brackets):
 ``HOTLINE_QUEUE_STRATEGY`` [rrmemory], ``HOTLINE_QUEUE_WRAPUPTIME`` seconds [5],
-``HOTLINE_QUEUE_RING_TIMEOUT`` seconds one member rings [15]; checked by :func:`knobs`.
+``HOTLINE_QUEUE_RING_TIMEOUT`` seconds one member rings [15], ``HOTLINE_QUEUE_MAXLEN`` callers
+waiting in one queue at most [200] (0: no limit); checked by :func:`knobs`.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ PROMPTS = {
     "queue-thankyou": "感谢您的耐心等待",
     "queue-reporthold": "等待时间",
     "queue-periodic": "您好，这里是{hotline}，7×24小时为您服务。现在坐席忙，请不要挂机，我们将尽快为您接通。",
+    # the busy announcement: the hotline's queue is full (HOTLINE_QUEUE_MAXLEN callers waiting);
+    # short on purpose: in an overload every second of it is a channel held
+    "queue-full": "坐席全忙，请您稍后再拨。",
     "agent-loggedin": "已签入",
     "agent-loggedout": "已签出",
     "agent-paused": "已暂停接听",
@@ -90,6 +94,7 @@ def knobs(settings: Any) -> dict:
         "strategy": strategy,
         "wrapuptime": _bounded("HOTLINE_QUEUE_WRAPUPTIME", settings.queue_wrapuptime, 0, 600),
         "ring_timeout": _bounded("HOTLINE_QUEUE_RING_TIMEOUT", settings.queue_ring_timeout, 5, 120),
+        "maxlen": _bounded("HOTLINE_QUEUE_MAXLEN", settings.queue_maxlen, 0, 100000),
     }
 
 
@@ -112,6 +117,7 @@ def build_specs(
     strategy: str = DEFAULT_STRATEGY,
     wrapuptime: int = DEFAULT_WRAPUP,
     ring_timeout: int = DEFAULT_RING_TIMEOUT,
+    maxlen: int = 0,
     limits: dict[str, tuple[int | None, str]] | None = None,
     experts: frozenset[str] = frozenset(),
 ) -> list[dict]:
@@ -135,6 +141,8 @@ def build_specs(
                 "strategy": strategy,
                 "wrapuptime": wrapuptime,
                 "timeout": ring_timeout,
+                # full: a skill queue hands the caller on (as when empty), the hotline's plays queue-full
+                "maxlen": maxlen,
                 "servicelevel": SERVICE_LEVEL,
                 # the hotline itself never turns a citizen away (7x24 manual service): callers
                 # wait even when nobody is logged in; skill queues hand over to it
@@ -207,6 +215,7 @@ def queue_context(tmap: Any, agents: list[dict], prompts: dict[str, str]) -> dic
         "agent_prompts": {k: v for k, v in prompts.items() if k.startswith("agent-")} if complete else {},
         "feature_codes": FEATURE_CODES,
         "pause_codes": sorted(PAUSE_CODES.items()),
+        "queue_full_prompt": prompts.get("queue-full", ""),
         "agent_logins": logins,
     }
 

@@ -99,3 +99,27 @@ def test_database_passwords_stay_out_of_the_message(tmp_path):
     with pytest.raises(config.RegistryUnavailable) as exc:
         config.agents_for_render(s, {})
     assert "s3cret" not in str(exc.value) and "hot:***@" in str(exc.value)
+
+
+def test_queue_maxlen_knob_and_render(tmp_path):
+    """HOTLINE_QUEUE_MAXLEN: every queue's maxlen; the hotline's queue full -> the busy announcement."""
+    assert config.knobs(Settings.from_env({}))["maxlen"] == 200
+    assert config.knobs(Settings.from_env({"HOTLINE_QUEUE_MAXLEN": "0"}))["maxlen"] == 0  # no limit
+    with pytest.raises(ValueError, match="HOTLINE_QUEUE_MAXLEN=-1: must be 0..100000"):
+        config.knobs(Settings.from_env({"HOTLINE_QUEUE_MAXLEN": "-1"}))
+    specs = config.build_specs("hotline", {"hotline": "12345", "minzheng": "民政"}, maxlen=7)
+    assert [s["maxlen"] for s in specs] == [7, 7]
+    files = _render(tmp_path)
+    tmap = load_map_for(Settings(home=tmp_path))
+    assert files["queues.conf"].count("maxlen = 200") == len(tmap.queues) + len(tmap.expert_queues())
+    routes = files["extensions_routes.conf"]
+    # only when nothing is next (the hotline's queue): a full skill queue hands on as when empty
+    assert '"${QUEUESTATUS}" = "FULL" & "${HOTLINE_QNEXT}" = ""]?full)' in routes
+    assert "n(full),UserEvent(HotlineQueueFull," in routes
+    # no prompts synthesised here: the announcement is left out, the hang-up is not
+    assert "Playback(/srv/t/sounds/queue-full)" not in routes
+    full = routes[routes.index("n(full)") :]
+    assert full.splitlines()[1] == " same => n,Hangup()"
+    ctx = config.queue_context(tmap, [], {"queue-full": "/srv/t/sounds/queue-full"})
+    assert ctx["queue_full_prompt"] == "/srv/t/sounds/queue-full"
+    assert "queue-full" in config.prompt_texts(tmap)

@@ -1,0 +1,265 @@
+"""Asterisk's own cost per call, and whether it grows, by configuration variant.
+
+    .venv/bin/python bench/bench_asterisk_cost.py [--calls 4000] [--chunk 1000] [--rate 100]
+        [--variants platform,minimal,...] [--json]
+
+For each variant a fresh Asterisk 22 (the e2e harness's platform: chroot, free loopback
+ports, no Python service, so 12345 takes the rendered ``hotline-static`` decision) gets its
+rendered configuration edited as the variant says and is restarted. SIPp citizens then dial
+12345 in chunks of ``--chunk`` calls (each answered, in the queue ~1 s, then BYE); after each
+chunk the bench reads /proc/<asterisk>/stat (user+system CPU) and /proc/<asterisk>/status
+(VmRSS), the channels still up and the deepest task queue (``core show taskprocessors``).
+
+Variants (``VARIANTS`` below) are the factors issue #15 left open: CDR ``unanswered``,
+cdr_manager, cel_manager, manager ``channelvars``, per-entry queue variables, the stasis
+message types nothing here consumes, and a minimal Answer->Queue configuration (the floor).
+CPU per call = CPU seconds of the chunk / calls of the chunk; growth = last chunk / first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.harness import SIPP_DIR, Stack  # noqa: E402
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+MINIMAL_MODULES = """[modules]
+autoload = no
+load => res_timing_timerfd.so
+load => res_sorcery_config.so
+load => res_sorcery_memory.so
+load => res_sorcery_astdb.so
+load => res_rtp_asterisk.so
+load => res_musiconhold.so
+load => res_pjproject.so
+load => res_pjsip.so
+load => res_pjsip_session.so
+load => res_pjsip_pubsub.so
+load => res_pjsip_endpoint_identifier_ip.so
+load => res_pjsip_endpoint_identifier_user.so
+load => res_pjsip_sdp_rtp.so
+load => chan_pjsip.so
+load => bridge_simple.so
+load => codec_ulaw.so
+load => format_wav.so
+load => pbx_config.so
+load => app_queue.so
+"""
+
+MINIMAL_DIALPLAN = """[general]
+static = yes
+[minimal]
+exten => _X.,1,Answer()
+ same => n,Queue(hotline)
+ same => n,Hangup()
+"""
+
+
+def _sub(name: str, pattern: str, repl: str) -> Callable[[Path], None]:
+    def edit(etc: Path) -> None:
+        f = etc / name
+        text, n = re.subn(pattern, repl, f.read_text(encoding="utf-8"), flags=re.M)
+        if n == 0:
+            raise ValueError(f"{name}: {pattern!r} not found")
+        f.write_text(text, encoding="utf-8")
+
+    return edit
+
+
+def _minimal(etc: Path) -> None:
+    (etc / "modules.conf").write_text(MINIMAL_MODULES, encoding="utf-8")
+    for trunkish in etc.glob("extensions*.conf"):
+        if trunkish.name != "extensions.conf":
+            trunkish.write_text("", encoding="utf-8")
+    # every context a SIP endpoint lands in (from-pstn, from-trunk-*, agents) -> Answer, Queue
+    contexts = sorted(
+        set(re.findall(r"^context = (\S+)", "".join(f.read_text() for f in etc.glob("pjsip*.conf")), re.M))
+    )
+    includes = "".join(f"[{c}]\ninclude => minimal\n" for c in contexts)
+    (etc / "extensions.conf").write_text(MINIMAL_DIALPLAN + includes, encoding="utf-8")
+    _sub("manager.conf", r"^enabled = yes", "enabled = no")(etc)
+    _sub("logger.conf", r"^queue_log = yes", "queue_log = no")(etc)
+
+
+VARIANTS: dict[str, list[Callable[[Path], None]]] = {
+    "platform": [],
+    "cdr-unanswered-no": [_sub("cdr.conf", r"^unanswered = yes", "unanswered = no")],
+    "cdr-off": [_sub("cdr.conf", r"^enable = yes", "enable = no")],
+    "no-cel_manager": [_sub("modules.conf", r"^load => cel_manager\.so", "noload => cel_manager.so")],
+    "no-cdr_manager": [_sub("modules.conf", r"^load => cdr_manager\.so", "noload => cdr_manager.so")],
+    "no-channelvars": [_sub("manager.conf", r"^channelvars = .*$", "")],
+    "no-queue-vars": [
+        _sub("queues.conf", r"^setqueueentryvar = yes", "setqueueentryvar = no"),
+        _sub("queues.conf", r"^setqueuevar = yes", "setqueuevar = no"),
+    ],
+    "no-queue_log": [_sub("logger.conf", r"^queue_log = yes", "queue_log = no")],
+    "ami-off": [_sub("manager.conf", r"^enabled = yes", "enabled = no")],
+    "minimal": [_minimal],
+    # the minimal configuration without the queue: answer, wait as long as the caller, hang up
+    "minimal-no-queue": [_minimal, _sub("extensions.conf", r"^ same => n,Queue\(hotline\)", " same => n,Wait(5)")],
+    # the minimal queue with ringing instead of music on hold
+    "minimal-ring": [_minimal, _sub("extensions.conf", r"^ same => n,Queue\(hotline\)", " same => n,Queue(hotline,r)")],
+}
+# variants that change Asterisk's environment (glibc's allocator), not its configuration
+ENV_VARIANTS: dict[str, dict[str, str]] = {
+    "platform-arena2": {"MALLOC_ARENA_MAX": "2"},
+    "minimal-arena2": {"MALLOC_ARENA_MAX": "2"},
+}
+VARIANTS["platform-arena2"] = VARIANTS["platform"]
+VARIANTS["minimal-arena2"] = VARIANTS["minimal"]
+
+
+def proc_sample(pid: int) -> tuple[float, float]:
+    """(CPU seconds user+system, RSS MiB) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLK
+    rss = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    return cpu, rss
+
+
+def max_taskprocessor_depth(text: str) -> tuple[int, str]:
+    """The deepest 'Max Depth' in ``core show taskprocessors`` and whose it is."""
+    best, who = 0, ""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[1].isdigit() and parts[2].isdigit() and parts[3].isdigit():
+            if int(parts[3]) > best:
+                best, who = int(parts[3]), parts[0]
+    return best, who
+
+
+def channels_up(stack: Stack) -> int:
+    m = re.search(r"(\d+) active channel", stack.asterisk.rx("core show channels count"))
+    return int(m.group(1)) if m else -1
+
+
+def sipp_chunk(stack: Stack, scen: Path, calls: int, rate: int, caller: str) -> int:
+    """Place ``calls`` calls; the number SIPp counted as failed."""
+    r = stack.sipp_uac(scen, "12345", caller, calls=calls, rate=rate, concurrent=rate * 4, timeout=calls / rate + 60)
+    m = re.search(r"Failed call\s+\|\s+\d+\s+\|\s+(\d+)", r.stdout)
+    return int(m.group(1)) if m else (0 if r.ok else calls)
+
+
+def run_variant(name: str, calls: int, chunk: int, rate: int, root: Path) -> dict:
+    stack = Stack(root / name, services=())
+    stack.platform.start(services=(), agents=stack.agents_spec)
+    try:
+        ast = stack.asterisk
+        for edit in VARIANTS[name]:
+            edit(ast.etc)
+        ast.stop()
+        saved = dict(os.environ)
+        os.environ.update(ENV_VARIANTS.get(name, {}))
+        try:
+            ast.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        pid = ast.proc.pid
+        time.sleep(2)
+        scen = stack.sipp_file(
+            "ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": '<pause milliseconds="1000"/>', "IVR_WAIT": "10"}
+        )
+        cpu0, rss0 = proc_sample(pid)
+        rows = []
+        done = 0
+        while done < calls:
+            n = min(chunk, calls - done)
+            t0 = time.monotonic()
+            failed = sipp_chunk(stack, scen, n, rate, f"1390000{done // chunk:04d}")
+            for _ in range(20):
+                if channels_up(stack) == 0:
+                    break
+                time.sleep(0.5)
+            cpu1, rss1 = proc_sample(pid)
+            done += n
+            depth, who = max_taskprocessor_depth(ast.rx("core show taskprocessors"))
+            rows.append(
+                {
+                    "calls": done,
+                    "ms_per_call": round((cpu1 - cpu0) * 1000 / n, 2),
+                    "rss_mib": round(rss1, 1),
+                    "failed": failed,
+                    "channels_left": channels_up(stack),
+                    "max_tp_depth": depth,
+                    "max_tp": who,
+                    "wall_s": round(time.monotonic() - t0, 1),
+                }
+            )
+            print(name, rows[-1], flush=True)
+            cpu0 = cpu1
+        idle_cpu, idle_rss = proc_sample(pid)
+        return {
+            "variant": name,
+            "rss_start_mib": round(rss0, 1),
+            "rows": rows,
+            "first_ms": rows[0]["ms_per_call"],
+            "last_ms": rows[-1]["ms_per_call"],
+            "growth": round(rows[-1]["ms_per_call"] / rows[0]["ms_per_call"], 2) if rows[0]["ms_per_call"] else None,
+            "rss_end_mib": round(idle_rss, 1),
+        }
+    finally:
+        stack.platform.stop()
+
+
+def run(variants: list[str], calls: int, chunk: int, rate: int) -> list[dict]:
+    root = Path(tempfile.mkdtemp(prefix="bench-astcost-"))
+    return [run_variant(v, calls, chunk, rate, root) for v in variants]
+
+
+def table(results: list[dict]) -> str:
+    base = next((r for r in results if r["variant"] == "minimal"), None)
+    lines = [
+        f"{'variant':<18} | {'ms/call first':>13} | {'ms/call last':>12} | {'growth':>6} | "
+        f"{'RSS start -> end MiB':>20} | {'x minimal':>9} | max task queue"
+    ]
+    for r in results:
+        x = f"{r['last_ms'] / base['last_ms']:.2f}" if base and base["last_ms"] else "-"
+        depth = max(row["max_tp_depth"] for row in r["rows"])
+        lines.append(
+            f"{r['variant']:<18} | {r['first_ms']:>13} | {r['last_ms']:>12} | {r['growth']!s:>6} | "
+            f"{r['rss_start_mib']:>8} -> {r['rss_end_mib']:<8} | {x:>9} | {depth}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the finally blocks stop Asterisk
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calls", type=int, default=4000)
+    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--rate", type=int, default=100)
+    ap.add_argument("--variants", default="minimal,platform")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json-out", type=Path, default=None, help="also write the results here (bench/run_all.py)")
+    a = ap.parse_args()
+    names = a.variants.split(",")
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    assert SIPP_DIR.exists()
+    results = run(names, a.calls, a.chunk, a.rate)
+    if a.json_out:
+        a.json_out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(json.dumps(results, indent=1) if a.json else table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
