@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-# people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off)
-ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls")
+# people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off),
+# exchange (a city platform pushing its work-order events to the province, docs/province.md)
+ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls", "exchange")
 # the long-running AMI consumers, each logged in as its own AMI user (``<ami_user>-<name>``) whose
 # manager.conf section carries only the events it reads (its ``eventfilter`` lines)
 AMI_CONSUMERS = ("stats", "handoff")
