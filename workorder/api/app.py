@@ -28,11 +28,13 @@ from queues.service import keys
 from workorder.api.open311 import router as open311_router
 from workorder.api.routes import router
 from workorder.api.routes_analysis import router as analysis_router
+from workorder.api.routes_exchange import router as exchange_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
 from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
+from workorder.exchange_store import Exchange
 from workorder.kb import KnowledgeBase
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
 
@@ -134,6 +136,7 @@ def create_app(
         store = Store(db)
     app.state.settings = settings
     app.state.store = store
+    app.state.exchange = Exchange(store.db, now=store.now)
     app.state.kb = KnowledgeBase(store.db, now=store.now)
     app.state.call_stats = call_stats or queue_answer_rate(settings)
     tokens = load_secrets(settings.secrets_file)["api_tokens"]
@@ -180,6 +183,7 @@ def create_app(
     app.include_router(recordings_router)
     app.include_router(open311_router)
     app.include_router(analysis_router)
+    app.include_router(exchange_router)
     # other packages' routers, one line each
     app.include_router(queues_router)
 
