@@ -159,12 +159,13 @@ class Line(_Model):
 
 
 class Trunk(_Model):
-    """A SIP peer of the platform: the province platform, a sub-center, a
+    """A SIP peer of the platform: the province platform (on a city platform), a city
+    platform (on the province platform: the city matters it dispatches), a sub-center, a
     department's own seats (双号并行 lines that keep their seats), or an
     emergency linkage trunk (紧急热线联动: the 110/119/120/122 centres it reaches,
     ``numbers``; dialed as PJSIP/110@<trunk>)."""
 
-    kind: Literal["province", "subcenter", "seats", "emergency"]
+    kind: Literal["province", "city", "subcenter", "seats", "emergency"]
     contact: str
     description: str = ""
     max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
@@ -340,6 +341,10 @@ class TransferMap(_Model):
             if trunk.kind == "province":
                 return name
         return None
+
+    def city_trunks(self) -> list[str]:
+        """The trunks to city platforms: a map that has one is the province platform's (docs/province.md)."""
+        return [name for name, trunk in sorted(self.trunks.items()) if trunk.kind == "city"]
 
     def linkage_trunks(self) -> dict[str, str]:
         """Emergency number -> the linkage trunk that reaches it (numbers without one are absent)."""
