@@ -25,7 +25,7 @@ class ExchangeEventIn(BaseModel):
     model_config = ConfigDict(extra="allow")
     source: Annotated[str, Field(pattern=EXCHANGE_NAME_RE.pattern)]
     event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,40}$")]
-    seq: Annotated[int, Field(ge=1, le=2**53)]
+    seq: Annotated[int, Field(ge=1, le=2**53, strict=True)]
     kind: Literal[KINDS]  # type: ignore[valid-type]
     at: Annotated[str, Field(min_length=10, max_length=40)]
     order: ExchangeOrder | None = None
