@@ -50,6 +50,7 @@ def map_context(tmap: Any) -> dict[str, Any]:
                 "port": port,
                 "description": t.description,
                 "max_channels": t.max_channels,
+                "digest_user": t.digest_user,
                 "lines": lines,
                 "home": home,
             }

@@ -170,6 +170,10 @@ class Trunk(_Model):
     description: str = ""
     max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
     numbers: list[str] = []  # kind emergency only: the emergency lines behind this trunk
+    # province/city trunks: digest authentication both ways with this user name (the same on both
+    # platforms; the password is generated into the secrets file, docs/province.md); None: the
+    # peer is known by its address and port only
+    digest_user: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
 
     @field_validator("contact")
     @classmethod
@@ -200,6 +204,8 @@ class Trunk(_Model):
             raise ValueError('a trunk of kind emergency needs numbers, e.g. numbers: ["110"]')
         if self.kind != "emergency" and self.numbers:
             raise ValueError(f"numbers are for trunks of kind emergency, not {self.kind}")
+        if self.digest_user and self.kind not in ("province", "city"):
+            raise ValueError(f"digest_user is for the trunks between the levels (province, city), not {self.kind}")
         return self
 
 

@@ -91,6 +91,24 @@ def ensure_sip_password(path: Path, endpoint: str) -> str:
     return str(_update(path, add)["sip"][endpoint])
 
 
+def trunk_password(path: Path, user: str, value: str | None = None) -> str:
+    """The digest password of the trunk user ``user`` (a trunk's ``digest_user`` in the map):
+    generated on first use; ``value`` sets it (the other level's platform generated it: both
+    ends of a trunk hold the same, ``hotline trunk-secret``, docs/province.md)."""
+
+    def add(data: dict[str, Any]) -> bool:
+        trunks = data.setdefault("trunks", {})
+        if value is not None and trunks.get(user) != value:
+            trunks[user] = value
+            return True
+        if user in trunks:
+            return False
+        trunks[user] = _secrets.token_urlsafe(24)
+        return True
+
+    return str(_update(path, add)["trunks"][user])
+
+
 def _write(path: Path, data: dict[str, Any]) -> None:
     """Replace ``path`` atomically with ``data`` (mode 0600); the caller holds the lock."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
