@@ -363,6 +363,9 @@ class TransferMap(_Model):
 
     def target_of(self, line: Line) -> str | None:
         """Trunk name the line dials, or None when 12345 agents answer it."""
+        target = self.trunks.get(line.target) if line.target else None
+        if target is not None and target.kind == "city":
+            return line.target  # the province platform dispatches a city's matter to that city (docs/province.md)
         if line.level == "province":
             return line.target or self.province_trunk()
         if line.canonical_mode == "subcenter":

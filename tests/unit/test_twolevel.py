@@ -236,3 +236,15 @@ def test_a_trunk_between_the_levels_authenticates_both_ways_by_digest(tmp_path):
     seats = text.replace("  seats-12350:\n    kind: seats\n", "  seats-12350:\n    kind: seats\n    digest_user: x\n")
     with pytest.raises(ConfigError, match="digest_user is for the trunks between the levels"):
         loads_map(seats, today=date(2026, 12, 2))
+
+
+def test_the_province_dispatches_a_city_matter_over_the_city_trunk(tmp_path):
+    line = (
+        '  - number: "96310"\n    name: 邯郸市12345热线（省级派往市级）\n    department: kjj\n'
+        "    mode: 整体并入\n    target: handan\n"
+    )
+    tmap = loads_map(_province_map_text() + line, today=date(2026, 12, 2))
+    assert tmap.target_of(tmap.line("96310")) == "handan"
+    xfer = _context(_routes(tmap, home=tmp_path, role="province"), "hotline-transfer")
+    assert "exten => 96310,1,Set(__HOTLINE_TRANSFER=to-handan)" in xfer
+    assert "Dial(PJSIP/96310@handan,60,b(target-predial^s^1))" in xfer
