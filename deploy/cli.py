@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return 0
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a HOTLINE_* variable refused, named in the message
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level)
     return int(module.run(args, settings) or 0)
 

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from asterisk_conf import render as R
+from deploy.cli import main
 from deploy.configure import gather
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
@@ -248,3 +249,9 @@ def test_the_province_dispatches_a_city_matter_over_the_city_trunk(tmp_path):
     xfer = _context(_routes(tmap, home=tmp_path, role="province"), "hotline-transfer")
     assert "exten => 96310,1,Set(__HOTLINE_TRANSFER=to-handan)" in xfer
     assert "Dial(PJSIP/96310@handan,60,b(target-predial^s^1))" in xfer
+
+
+def test_the_cli_refuses_a_bad_role_by_name(monkeypatch, capsys):
+    monkeypatch.setenv("HOTLINE_ROLE", "county")
+    assert main(["map", "check"]) == 2
+    assert "HOTLINE_ROLE='county': one of city, province" in capsys.readouterr().err
