@@ -19,6 +19,7 @@ from hotline.secrets import load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import loads_map
 from hotline.yamlsrc import ConfigError
+from tests.e2e import netns
 from workorder.api.schemas_exchange import ExchangeEventIn
 from workorder.exchange import applied_state, decide, mirror_view, order_number
 from workorder.handoff import answered_body
@@ -255,3 +256,9 @@ def test_the_cli_refuses_a_bad_role_by_name(monkeypatch, capsys):
     monkeypatch.setenv("HOTLINE_ROLE", "county")
     assert main(["map", "check"]) == 2
     assert "HOTLINE_ROLE='county': one of city, province" in capsys.readouterr().err
+
+
+def test_without_root_the_two_level_test_fails_saying_why(monkeypatch):
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    with pytest.raises(netns.NetnsUnavailable, match="network namespaces need root"):
+        netns.Pair().up()
