@@ -147,6 +147,12 @@ class Settings:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"HOTLINE_{name.upper()}={value}: must be between {low} and {high}")
+        if self.role not in ROLES:
+            raise ValueError(f"HOTLINE_ROLE={self.role!r}: one of {', '.join(ROLES)}")
+        if self.exchange_name and not EXCHANGE_NAME_RE.match(self.exchange_name):
+            raise ValueError(
+                f"HOTLINE_EXCHANGE_NAME={self.exchange_name!r}: lower-case letters, digits and _ (at most 32)"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -160,14 +166,6 @@ class Settings:
             values[f.name] = _parse(f"HOTLINE_{f.name.upper()}", kind, raw)
         values.update(overrides)
         return cls(**values)
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"HOTLINE_ROLE={self.role!r}: one of {', '.join(ROLES)}")
-        if self.exchange_name and not EXCHANGE_NAME_RE.match(self.exchange_name):
-            raise ValueError(
-                f"HOTLINE_EXCHANGE_NAME={self.exchange_name!r}: lower-case letters, digits and _ (at most 32)"
-            )
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
