@@ -1,7 +1,7 @@
 """the two-level exchange: events received from the other level, mirrored orders
 
 Revision ID: 0012_exchange
-Revises: 0008_revisit
+Revises: 0011_citizen
 Create Date: 2026-12-02 14:00:00
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0012_exchange'
-down_revision = '0008_revisit'
+down_revision = '0011_citizen'
 branch_labels = None
 depends_on = None
 
