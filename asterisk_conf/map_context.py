@@ -51,6 +51,7 @@ def map_context(tmap: Any) -> dict[str, Any]:
                 "description": t.description,
                 "max_channels": t.max_channels,
                 "qualify": t.qualify,
+                "digest_user": t.digest_user,
                 "lines": lines,
                 "home": home,
             }

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reload": ("deploy.commands_reload", "validate, render and reload the dialplan and queues over AMI"),
     "map check": ("hotline.transfer_map_cli", "validate transfer_map.yaml; print file:line:column problems"),
     "map show": ("agi.map_show", "print the route every number in the map takes"),
+    "trunk secret": ("deploy.commands_trunk", "the digest password of a trunk between the levels (print, or --set)"),
     "seats": ("queues.sizing_cli", "seat sizing: 1 seat per 100,000 residents, checked with Erlang C/A"),
     "agent": ("queues.agents_cli", "agents: add, list, login, logout, pause, unpause"),
     "agi": ("agi.service", "run the FastAGI server (routing decisions on the call path)"),
@@ -94,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_module", None):
         parser.print_help()
         return 0
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a HOTLINE_* variable refused, named in the message
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level)
     return int(module.run(args, settings) or 0)
 

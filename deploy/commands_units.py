@@ -56,7 +56,7 @@ def units(settings: Settings, asterisk: Asterisk, env_file: Path) -> dict[str, s
     common = f"EnvironmentFile={env_file}\nWorkingDirectory={PROJECT_ROOT}\nRestart=on-failure\nRestartSec=2s\n"
     # [Unit]: at most 5 starts a minute, as under `hotline up` (the budget resets after a healthy minute)
     limit = "StartLimitIntervalSec=60\nStartLimitBurst=5\n"
-    redis = RedisServer(settings.redis_port, settings.home / "redis", settings.bind)
+    redis = RedisServer(settings.redis_port, settings.home / "redis", settings.redis_host)
     out = {
         "hotline.target": (
             "[Unit]\nDescription=12345 hotline platform (all processes)\n"

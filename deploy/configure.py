@@ -25,7 +25,7 @@ from asterisk_conf import prompts as P
 from asterisk_conf.render import AstPaths, RenderInputs, render
 from hotline.ami import consumer_user
 from hotline.log import event
-from hotline.secrets import AMI_CONSUMERS
+from hotline.secrets import AMI_CONSUMERS, trunk_password
 from hotline.settings import Settings
 from queues import config as qconfig
 from queues.linkage import linkage_context
@@ -97,6 +97,9 @@ def gather(
     extra = {**qconfig.queue_context(tmap, agents, prompts), **ivr_context(settings, tmap), **linkage_context(tmap)}
     extra["static_seat_ends"] = routing.static_seat_ends(tmap, tmap.calendar.today())
     extra["ami_consumers"] = ami_consumers(secrets)
+    # the digest passwords of the trunks between the levels (generated on first render)
+    users = sorted({t.digest_user for t in tmap.trunks.values() if t.digest_user})
+    extra["trunk_passwords"] = {u: trunk_password(settings.secrets_file, u) for u in users}
     return RenderInputs(
         tmap=tmap,
         static_routes=routing.static_routes(tmap, tmap.calendar.today()),

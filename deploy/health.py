@@ -36,7 +36,7 @@ def probes(settings, asterisk) -> dict[str, Callable[[], bool]]:
     """Name -> probe, for the processes that can be asked (the others: running = healthy)."""
     b = settings.bind
     out: dict[str, Callable[[], bool]] = {
-        "redis": lambda: redis_answers(b, settings.redis_port),
+        "redis": lambda: redis_answers(settings.redis_host, settings.redis_port),
         "agi": lambda: tcp_answers(b, settings.agi_port),
         "api": lambda: tcp_answers(b, settings.api_port),
     }

@@ -24,6 +24,7 @@ TEST_NEEDED = {
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc": "fonts-wqy-microhei",  # Chinese text in the screenshots
     # the scale-out test (tests/e2e/test_kamailio.py): Kamailio's dispatcher in front of two Asterisk nodes
     "/usr/sbin/kamailio": "kamailio",
+    "ip": "iproute2",  # the two-level test's network namespaces (tests/e2e/netns.py)
 }
 # Debian starts a package's service on install; the tests run their own Kamailio on their own
 # address, never the package's default one listening on every interface

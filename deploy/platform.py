@@ -125,7 +125,7 @@ class Platform:
             )
         s.log_dir.mkdir(parents=True, exist_ok=True)
         say("starting Redis")
-        self.redis = RedisServer(s.redis_port, s.home / "redis", s.bind)
+        self.redis = RedisServer(s.redis_port, s.home / "redis", s.redis_host)
         self.redis.start()
         self.asterisk = Asterisk.locate(s)
         self.asterisk.prepare()

@@ -201,7 +201,8 @@ def _semantic(tm: TransferMap, src: Source, index: list[int]) -> list[Problem]:
                 out.append(P(at + ("seats",), "设分中心 keeps the sub-center's number and seats (annex 三.1)"))
             if not ln.always_open:
                 out.append(P(at + ("hours",), "设分中心 serves 7x24 (annex 三.1: 提供“7×24小时”全天候人工服务)"))
-        if ln.level == "province" and not tm.province_trunk() and not ln.target:
+        # the province platform's own map (it has a trunk to a city) answers its province lines itself
+        if ln.level == "province" and not tm.province_trunk() and not ln.target and not tm.city_trunks():
             out.append(P(at + ("level",), "province line without a province trunk: add a trunk of kind province"))
         needs_target = ln.level == "city" and (mode == "subcenter" or (mode == "dual" and ln.seats != "cancelled"))
         if needs_target and not ln.target:

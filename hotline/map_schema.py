@@ -159,12 +159,13 @@ class Line(_Model):
 
 
 class Trunk(_Model):
-    """A SIP peer of the platform: the province platform, a sub-center, a
+    """A SIP peer of the platform: the province platform (on a city platform), a city
+    platform (on the province platform: the city matters it dispatches), a sub-center, a
     department's own seats (双号并行 lines that keep their seats), or an
     emergency linkage trunk (紧急热线联动: the 110/119/120/122 centres it reaches,
     ``numbers``; dialed as PJSIP/110@<trunk>)."""
 
-    kind: Literal["province", "subcenter", "seats", "emergency"]
+    kind: Literal["province", "city", "subcenter", "seats", "emergency"]
     contact: str
     description: str = ""
     max_channels: int = Field(default=0, ge=0)  # 0 = unlimited; when all are busy the call overflows
@@ -173,6 +174,10 @@ class Trunk(_Model):
     # caller hears why, instead of ringing into nothing for the line's timeout
     qualify: int = Field(default=30, ge=0, le=3600)
     numbers: list[str] = []  # kind emergency only: the emergency lines behind this trunk
+    # province/city trunks: digest authentication both ways with this user name (the same on both
+    # platforms; the password is generated into the secrets file, docs/province.md); None: the
+    # peer is known by its address and port only
+    digest_user: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
 
     @field_validator("contact")
     @classmethod
@@ -203,6 +208,8 @@ class Trunk(_Model):
             raise ValueError('a trunk of kind emergency needs numbers, e.g. numbers: ["110"]')
         if self.kind != "emergency" and self.numbers:
             raise ValueError(f"numbers are for trunks of kind emergency, not {self.kind}")
+        if self.digest_user and self.kind not in ("province", "city"):
+            raise ValueError(f"digest_user is for the trunks between the levels (province, city), not {self.kind}")
         return self
 
 
@@ -349,6 +356,10 @@ class TransferMap(_Model):
                 return name
         return None
 
+    def city_trunks(self) -> list[str]:
+        """The trunks to city platforms: a map that has one is the province platform's (docs/province.md)."""
+        return [name for name, trunk in sorted(self.trunks.items()) if trunk.kind == "city"]
+
     def linkage_trunks(self) -> dict[str, str]:
         """Emergency number -> the linkage trunk that reaches it (numbers without one are absent)."""
         out: dict[str, str] = {}
@@ -360,6 +371,9 @@ class TransferMap(_Model):
 
     def target_of(self, line: Line) -> str | None:
         """Trunk name the line dials, or None when 12345 agents answer it."""
+        target = self.trunks.get(line.target) if line.target else None
+        if target is not None and target.kind == "city":
+            return line.target  # the province platform dispatches a city's matter to that city (docs/province.md)
         if line.level == "province":
             return line.target or self.province_trunk()
         if line.canonical_mode == "subcenter":

@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-# people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off)
-ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls")
+# people: agent, dispatcher, department, supervisor, admin; services: ivr (the ARI app), calls (AMI hand-off),
+# exchange (a city platform pushing its work-order events to the province, docs/province.md)
+ROLES = ("agent", "dispatcher", "department", "supervisor", "admin", "ivr", "calls", "exchange")
 # the long-running AMI consumers, each logged in as its own AMI user (``<ami_user>-<name>``) whose
 # manager.conf section carries only the events it reads (its ``eventfilter`` lines)
 AMI_CONSUMERS = ("stats", "handoff")
@@ -88,6 +89,24 @@ def ensure_sip_password(path: Path, endpoint: str) -> str:
         return True
 
     return str(_update(path, add)["sip"][endpoint])
+
+
+def trunk_password(path: Path, user: str, value: str | None = None) -> str:
+    """The digest password of the trunk user ``user`` (a trunk's ``digest_user`` in the map):
+    generated on first use; ``value`` sets it (the other level's platform generated it: both
+    ends of a trunk hold the same, ``hotline trunk-secret``, docs/province.md)."""
+
+    def add(data: dict[str, Any]) -> bool:
+        trunks = data.setdefault("trunks", {})
+        if value is not None and trunks.get(user) != value:
+            trunks[user] = value
+            return True
+        if user in trunks:
+            return False
+        trunks[user] = _secrets.token_urlsafe(24)
+        return True
+
+    return str(_update(path, add)["trunks"][user])
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:

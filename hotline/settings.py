@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -24,6 +25,9 @@ from hotline.calendar import Calendar, zone
 from hotline.calendar import load_calendar as _load_calendar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# the two levels of the hotline (省、市两级): what a deployment can be (HOTLINE_ROLE)
+ROLES = ("city", "province")
+EXCHANGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 
 
 def _data_root() -> Path:
@@ -120,6 +124,12 @@ class Settings:
     repeat_similarity: float = 0.6
     upstream_url: str = ""
     upstream_token: str = ""
+    # the two levels (docs/province.md): this deployment is a city platform or the province
+    # platform; only the province receives the cities' pushes (/api/v1/exchange/events).  The
+    # exchange name is this platform in the exchange: the `source` of its pushes and the
+    # X-Hotline-Source of its calls over the trunk (empty: the instance name)
+    role: str = "city"
+    exchange_name: str = ""
     # agent calls' recordings (workorder/recordings.py): the directory as Asterisk sees it (empty: the
     # instance's spool/monitor; with the Debian-sid root fs a path inside it), days kept, the disk guard
     recordings_dir: str = ""
@@ -144,6 +154,12 @@ class Settings:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"HOTLINE_{name.upper()}={value}: must be between {low} and {high}")
+        if self.role not in ROLES:
+            raise ValueError(f"HOTLINE_ROLE={self.role!r}: one of {', '.join(ROLES)}")
+        if self.exchange_name and not EXCHANGE_NAME_RE.match(self.exchange_name):
+            raise ValueError(
+                f"HOTLINE_EXCHANGE_NAME={self.exchange_name!r}: lower-case letters, digits and _ (at most 32)"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -169,6 +185,11 @@ class Settings:
         return self.home / "transfer_map.accepted.yaml"
 
     @property
+    def exchange_source(self) -> str:
+        """This platform's name in the two-level exchange (HOTLINE_EXCHANGE_NAME, else the instance)."""
+        return self.exchange_name or self.instance
+
+    @property
     def log_dir(self) -> Path:
         return self.home / "log"
 
@@ -186,8 +207,14 @@ class Settings:
         return Path(self.citizen_photo_dir).expanduser() if self.citizen_photo_dir else self.home / "citizen_photos"
 
     @property
+    def redis_host(self) -> str:
+        """Where Redis listens: it has no password, so never off loopback (Redis's protected mode
+        refuses other clients anyway): the bind address when it is a loopback one, else 127.0.0.1."""
+        return self.bind if self.bind.startswith("127.") else "127.0.0.1"
+
+    @property
     def redis_url(self) -> str:
-        return f"redis://{self.bind}:{self.redis_port}/0"
+        return f"redis://{self.redis_host}:{self.redis_port}/0"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -23,7 +23,15 @@ AMI_USER = {
     "write": "call,reporting",
 }
 
-VARS = ("HOTLINE_ORIGIN", "HOTLINE_MODE", "HOTLINE_DEPT", "HOTLINE_LEVEL", "HOTLINE_ORDER")
+VARS = (
+    "HOTLINE_ORIGIN",
+    "HOTLINE_MODE",
+    "HOTLINE_DEPT",
+    "HOTLINE_LEVEL",
+    "HOTLINE_ORDER",
+    "HOTLINE_PEER_ORDER",
+    "HOTLINE_PEER",
+)
 
 
 def _chanvars(raw: Any) -> dict[str, str]:
@@ -77,7 +85,7 @@ def answered_body(event: dict) -> dict[str, str]:
     if not uniqueid or not linkedid:
         raise NotAnAgentConnect("AgentConnect without Uniqueid/Linkedid")
     v = channel_vars(event)
-    return {
+    body = {
         "uniqueid": uniqueid,
         "linkedid": linkedid,
         "caller": _caller(event),
@@ -87,6 +95,10 @@ def answered_body(event: dict) -> dict[str, str]:
         "agent": _agent(event),
         "queue": (event.get("Queue") or "").strip(),
     }
+    # a call from the other level (docs/province.md): its order there, and which platform it is
+    if v.get("HOTLINE_PEER_ORDER") and v.get("HOTLINE_PEER"):
+        body["peer_order"], body["peer"] = v["HOTLINE_PEER_ORDER"], v["HOTLINE_PEER"]
+    return body
 
 
 def _agent_interface(channel: str) -> str:

@@ -80,10 +80,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--archive-after-days", type=int, default=30)
 
 
-def one_pass(store, upstream: str = "", archive_after_days: int = 30, token: str | None = None) -> dict:
+def one_pass(
+    store, upstream: str = "", archive_after_days: int = 30, token: str | None = None, source: str | None = None
+) -> dict:
     out = {"alarms": store.raise_alarms(), "archived": store.archive_closed(archive_after_days)}
     if upstream:
-        out["push"] = push_pending(store.db, upstream, token=token)
+        out["push"] = push_pending(store.db, upstream, token=token, source=source)
     return out
 
 
@@ -130,7 +132,13 @@ def run(args, settings) -> int:
     while True:
         record: dict[str, Any] = {"pid": os.getpid(), "interval": args.interval, "upstream": bool(upstream)}
         try:
-            out = one_pass(store, upstream, args.archive_after_days, token=settings.upstream_token or None)
+            out = one_pass(
+                store,
+                upstream,
+                args.archive_after_days,
+                token=settings.upstream_token or None,
+                source=settings.exchange_source,
+            )
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
             out["revisit"] = dialer.run_pass()

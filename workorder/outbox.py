@@ -7,6 +7,10 @@ with the event id both in the body and in an ``Idempotency-Key`` header: the
 upstream may see an event twice after a crash between its 2xx and our mark,
 and must drop the repeat by event id.  The first failure stops the batch, so
 a later event never overtakes an earlier one; the next run retries it.
+
+With ``source`` (``hotline jobs``: the platform's exchange name) each body is an
+event of the two-level exchange, docs/exchange.schema.json; the province
+platform's receiver (workorder/exchange_store.py) drops repeats itself.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ log = logging.getLogger("workorder.outbox")
 
 
 def push_pending(
-    db: Database, url: str, client: httpx.Client | None = None, batch: int = 200, token: str | None = None
+    db: Database,
+    url: str,
+    client: httpx.Client | None = None,
+    batch: int = 200,
+    token: str | None = None,
+    source: str | None = None,
 ) -> dict:
     own = client is None
     client = client or httpx.Client(timeout=10)
@@ -43,6 +52,8 @@ def push_pending(
             )
         for oid, event_id, kind, payload in rows:
             body = {"event_id": event_id, "seq": oid, "kind": kind, **payload}
+            if source:  # the two-level exchange's sender (docs/exchange.schema.json)
+                body["source"] = source
             try:
                 r = client.post(url, json=body, headers={**headers, "Idempotency-Key": event_id})
                 ok = 200 <= r.status_code < 300

@@ -235,7 +235,9 @@ def worker_rtp_range() -> tuple[int, int]:
 
 
 class Stack:
-    def __init__(self, root: Path, services: tuple[str, ...] = SERVICES):
+    def __init__(self, root: Path, services: tuple[str, ...] = SERVICES, **settings: object):
+        """``settings`` override the instance's (e.g. ``bind`` and ``role`` of a platform in a
+        network namespace, tests/e2e/netns.py)."""
         self.root = root
         home = root / "home"
         home.mkdir(parents=True, exist_ok=True)
@@ -250,6 +252,8 @@ class Stack:
         # the calendar too, so a test can make today a holiday
         shutil.copytree(PROJECT_ROOT / "holidays", home / "holidays", dirs_exist_ok=True)
         self.settings = instance_settings(home, map_copy if default_map.exists() else default_map, worker_rtp_range())
+        if settings:
+            self.settings = self.settings.with_(**settings)
         self.platform = Platform(self.settings)
         self.secrets = self.platform.secrets
         self.agents_spec = [self._agent_spec(n) for n in DEFAULT_AGENTS]
@@ -400,7 +404,7 @@ class Stack:
             "-s",
             dialed,
             "-i",
-            "127.0.0.1",
+            self.settings.bind,
             "-p",
             str(port or free_port()),
             "-mp",
@@ -450,7 +454,7 @@ class Stack:
                 str(SIPP_DIR / "agent_register.xml"),
                 f"{self.settings.bind}:{self.settings.sip_agent_port}",
                 "-i",
-                "127.0.0.1",
+                self.settings.bind,
                 "-p",
                 str(port),
                 "-m",
@@ -501,7 +505,7 @@ class Stack:
                 "-sf",
                 str(path),
                 "-i",
-                "127.0.0.1",
+                self.settings.bind,
                 "-p",
                 str(port),
                 "-mp",

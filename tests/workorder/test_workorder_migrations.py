@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 import web.models  # noqa: F401 - the accounts' tables join Base.metadata (migration 0003_users)
+import workorder.models_exchange  # noqa: F401 - the exchange's tables (migration 0012_exchange)
 from queues.models import metadata as queues_metadata
 from workorder.migrate import alembic_config, include_object, upgrade
 from workorder.models import Base

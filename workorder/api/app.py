@@ -30,11 +30,13 @@ from workorder.api.routes import router
 from workorder.api.routes_analysis import router as analysis_router
 from workorder.api.routes_assess import router as assess_router
 from workorder.api.routes_chain import router as chain_router
+from workorder.api.routes_exchange import router as exchange_router
 from workorder.api.routes_kb import router as kb_router
 from workorder.api.routes_recordings import router as recordings_router
 from workorder.api.routes_reference import router as reference_router
 from workorder.api.routes_suggest import router as suggest_router
 from workorder.db import Database
+from workorder.exchange_store import Exchange
 from workorder.kb import KnowledgeBase
 from workorder.repeat import rule_from
 from workorder.service import AUDIT_CTX, Conflict, Forbidden, Invalid, NotFound, Store
@@ -143,6 +145,7 @@ def create_app(
         store = Store(db, repeat=rule_from(settings))  # a bad HOTLINE_REPEAT_* stops the start
     app.state.settings = settings
     app.state.store = store
+    app.state.exchange = Exchange(store.db, now=store.now)
     app.state.kb = KnowledgeBase(store.db, now=store.now)
     app.state.call_stats = call_stats or queue_answer_rate(settings)
     tokens = load_secrets(settings.secrets_file)["api_tokens"]
@@ -191,6 +194,7 @@ def create_app(
     app.include_router(recordings_router)
     app.include_router(open311_router)
     app.include_router(analysis_router)
+    app.include_router(exchange_router)
     # other packages' routers, one line each
     app.include_router(queues_router)
 

@@ -178,6 +178,13 @@ async def workflow(p: Principal = Depends(require_roles(*PEOPLE))):
 async def calls_answered(
     body: CallAnswered, request: Request, response: Response, p: Principal = Depends(require_roles("calls", "agent"))
 ):
+    if body.peer_order and body.peer:  # a call from the other level: its order, mirrored here
+        view, created = await run_in_threadpool(
+            request.app.state.exchange.link_call, body.peer, body.peer_order, body.linkedid
+        )
+        response.status_code = 201 if created else 200
+        _mark(request, None)
+        return {"order": view, "open_orders": []}
     out, created = await run_in_threadpool(store(request).call_answered, body.model_dump(), p)
     if not created:
         response.status_code = 200

@@ -89,6 +89,10 @@ class CallAnswered(_Body):
     department: Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f]*$")] = ""
     agent: Text(64) = ""
     queue: Text(64) = ""
+    # a call from the other level (X-Hotline-Order / X-Hotline-Source over the trunk): its order
+    # there; the hand-off links the call to that order's mirror (docs/province.md)
+    peer_order: Annotated[str, Field(max_length=32, pattern=r"^[0-9A-Za-z]*$")] = ""
+    peer: Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9_]*$")] = ""
 
 
 class IvrSurvey(_Body):

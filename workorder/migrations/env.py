@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import workorder.models_exchange  # noqa: F401 - the two-level exchange's tables join Base.metadata (0012)
 from queues.models import metadata as queues_metadata
 from workorder.db import make_engine
 from workorder.migrate import include_object
