@@ -5,7 +5,9 @@ Each pass: raise warnings before deadlines and supervision records after them
 upstream (province) endpoint if ``--upstream`` / ``HOTLINE_UPSTREAM_URL`` is set; link new
 call recordings to their orders, purge those older than ``HOTLINE_RECORDING_RETENTION_DAYS``
 and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py); call the
-citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py).
+citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py);
+remove the web appeals' photos of orders closed longer than ``HOTLINE_CITIZEN_PHOTO_RETENTION_DAYS``
+(workorder/photos.py).
 
 After every pass the job writes its heartbeat, ``<home>/jobs.heartbeat.json``
 (atomically): when the pass ran, whether it succeeded, what it did or the
@@ -30,6 +32,7 @@ from hotline.secrets import load_secrets
 from workorder.db import Database
 from workorder.migrate import upgrade
 from workorder.outbox import push_pending
+from workorder.photos import purge_closed
 from workorder.recordings import Recordings, guard
 from workorder.revisit import settings_from
 from workorder.revisit_service import Dialer, Revisits
@@ -99,6 +102,11 @@ def recordings_pass(settings, recordings: Recordings) -> dict:
     return out
 
 
+def photos_pass(settings, store: Store) -> int:
+    """The photos of orders closed longer than the retention ago: removed (rows and files)."""
+    return purge_closed(store, settings.citizen_photos, settings.citizen_photo_retention_days)
+
+
 def revisit_dialer(settings, store: Store) -> Dialer:
     """The outbound 回访 dialer of this instance (the settings are checked here: a bad one stops the start)."""
     cfg = settings_from(settings, store.rules.callback_max_tries)
@@ -130,6 +138,7 @@ def run(args, settings) -> int:
             out = one_pass(store, upstream, args.archive_after_days, token=settings.upstream_token or None)
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
+            out["photos_purged"] = photos_pass(settings, store)
             out["revisit"] = dialer.run_pass()
             event(log, "jobs pass", **{k: v for k, v in out.items()})
             record.update(ok=True, result=out)
