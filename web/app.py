@@ -25,6 +25,7 @@ from web import (
     pages_orders,
     pages_quality,
     pages_wallboard,
+    pages_webqueue,
 )
 from web.accounts import Accounts
 from web.maps import MapFile, run_reload
@@ -66,6 +67,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_citizen_photos,
         pages_analysis,
         pages_orders,
+        pages_webqueue,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
