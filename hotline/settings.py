@@ -47,6 +47,7 @@ CHECKED_RANGES: tuple[tuple[str, int, int], ...] = (
     ("citizen_phone_per_day", 1, 1000),
     ("citizen_lookups_per_hour", 1, 10000),
     ("citizen_photo_max_kb", 16, 20480),
+    ("citizen_photo_retention_days", 0, 3650),
 )
 
 
@@ -137,12 +138,14 @@ class Settings:
     recording_min_free_mb: int = 500
     # the citizens' web channel (web/pages_citizen.py): appeals posted from one address per hour and
     # accepted for one phone per 24 h, progress queries and ratings from one address per hour, the
-    # photo's size limit (KiB) and its directory (empty: <home>/citizen_photos)
+    # photo's size limit (KiB) and its directory (empty: <home>/citizen_photos); days a closed
+    # order's photos are kept (the jobs' pass removes them, workorder/photos.py; 0: for ever)
     citizen_address_per_hour: int = 20
     citizen_phone_per_day: int = 3
     citizen_lookups_per_hour: int = 30
     citizen_photo_max_kb: int = 4096
     citizen_photo_dir: str = ""
+    citizen_photo_retention_days: int = 180
     # use the Debian-sid root fs even when a system Asterisk exists
     force_rootfs: bool = False
     # the unprivileged user Asterisk runs as (the Debian package's `asterisk`; in the chroot, the

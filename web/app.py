@@ -26,6 +26,7 @@ from web import (
     pages_orders,
     pages_quality,
     pages_wallboard,
+    pages_webqueue,
 )
 from web.accounts import Accounts
 from web.maps import MapFile, run_reload
@@ -68,6 +69,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
         pages_analysis,
         pages_orders,
         pages_assess,
+        pages_webqueue,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,6 +1,7 @@
 """Accounts, sessions and failed logins: three tables in the work-order database
 (on :class:`workorder.models.Base`; created by migration ``0003_users``); the citizens' web
-channel's throttle hits and the photos of its appeals (migration ``0011_citizen``).
+channel's throttle hits (migration ``0011_citizen``); the photos of its appeals are
+:class:`workorder.photos.OrderPhoto`.
 
 Passwords are argon2 hashes; a session row keeps only the SHA-256 of the
 cookie's token and the session's CSRF token."""
@@ -13,6 +14,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workorder.models import Base, utcnow
+from workorder.photos import OrderPhoto as OrderPhoto  # its home; re-exported for web/
 
 
 class User(Base):
@@ -59,17 +61,3 @@ class CitizenHit(Base):
     key: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     __table_args__ = (Index("ix_citizen_hits_kind_key_at", "kind", "key", "at"),)
-
-
-class OrderPhoto(Base):
-    """A photo a citizen attached to a web appeal: the file ``name`` in ``HOTLINE_CITIZEN_PHOTO_DIR``
-    (made by the platform, never the upload's name), its checked type, size and SHA-256."""
-
-    __tablename__ = "order_photos"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    content_type: Mapped[str] = mapped_column(String(32))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

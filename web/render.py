@@ -32,6 +32,7 @@ env.globals["STATUS_TEXT"] = STATUSES
 env.globals["ACTION_TEXT"] = {"create": "创建", **{a: t.label for a, t in TRANSITIONS.items()}}
 env.filters["when"] = lambda iso: iso[:16].replace("T", " ") if iso else ""  # 2026-12-02T07:58:18+08:00 -> minutes
 
+APPEALS = "/appeals"  # 网上诉求待受理 (web/pages_webqueue.py)
 # where each role starts, and the pages in its menu
 HOME = {
     "agent": "/agent",
@@ -42,10 +43,11 @@ HOME = {
     "admin": "/admin",
 }
 MENU = {
-    "agent": [("/agent", "坐席工作台")],
-    "dispatcher": [("/wallboard", "监控大屏"), ("/orders", "工单全流程")],
+    "agent": [("/agent", "坐席工作台"), (APPEALS, "网上诉求")],
+    "dispatcher": [("/wallboard", "监控大屏"), (APPEALS, "网上诉求"), ("/orders", "工单全流程")],
     "supervisor": [
         ("/wallboard", "监控大屏"),
+        (APPEALS, "网上诉求"),
         ("/quality", "质检"),
         ("/orders", "工单全流程"),
         ("/analysis", "分析研判"),
@@ -62,6 +64,7 @@ MENU = {
         ("/admin/stats", "统计"),
         ("/admin/assessment", "绩效考核"),
         ("/wallboard", "监控大屏"),
+        (APPEALS, "网上诉求"),
         ("/quality", "质检"),
         ("/orders", "工单全流程"),
         ("/analysis", "分析研判"),

@@ -7,6 +7,8 @@ call recordings to their orders, purge those older than ``HOTLINE_RECORDING_RETE
 and run the disk guard (``HOTLINE_RECORDING_MIN_FREE_MB``; workorder/recordings.py); call the
 citizens back whose orders wait for their 回访 (``HOTLINE_REVISIT_*``; workorder/revisit_service.py);
 keep each line's calls per day from the call figures (the assessment's 接通率; workorder/line_days.py).
+remove the web appeals' photos of orders closed longer than ``HOTLINE_CITIZEN_PHOTO_RETENTION_DAYS``
+(workorder/photos.py).
 
 After every pass the job writes its heartbeat, ``<home>/jobs.heartbeat.json``
 (atomically): when the pass ran, whether it succeeded, what it did or the
@@ -33,6 +35,7 @@ from workorder.db import Database
 from workorder.line_days import days_pass
 from workorder.migrate import upgrade
 from workorder.outbox import push_pending
+from workorder.photos import purge_closed
 from workorder.recordings import Recordings, guard
 from workorder.revisit import settings_from
 from workorder.revisit_service import Dialer, Revisits
@@ -104,6 +107,11 @@ def recordings_pass(settings, recordings: Recordings) -> dict:
     return out
 
 
+def photos_pass(settings, store: Store) -> int:
+    """The photos of orders closed longer than the retention ago: removed (rows and files)."""
+    return purge_closed(store, settings.citizen_photos, settings.citizen_photo_retention_days)
+
+
 def revisit_dialer(settings, store: Store) -> Dialer:
     """The outbound 回访 dialer of this instance (the settings are checked here: a bad one stops the start)."""
     cfg = settings_from(settings, store.rules.callback_max_tries)
@@ -141,6 +149,7 @@ def run(args, settings) -> int:
             )
             if recordings is not None:
                 out["recordings"] = recordings_pass(settings, recordings)
+            out["photos_purged"] = photos_pass(settings, store)
             out["revisit"] = dialer.run_pass()
             out["line_days"] = days_pass(settings, store.db, local_zone(), time.time())
             event(log, "jobs pass", **{k: v for k, v in out.items()})

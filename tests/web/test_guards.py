@@ -64,6 +64,9 @@ RULES = {
     ("GET", "/orders/{order_id}"): {"agent", "dispatcher", "supervisor", "admin"},
     ("POST", "/orders/{order_id}/joint-meeting"): {"dispatcher", "supervisor", "admin"},
     ("POST", "/orders/{order_id}/designate-lead"): {"dispatcher", "supervisor", "admin"},
+    # 网上诉求待受理 (tests/web/test_webqueue.py)
+    ("GET", "/appeals"): {"agent", "dispatcher", "supervisor", "admin"},
+    ("POST", "/appeals/{order_id}/{action}"): {"agent", "dispatcher", "supervisor", "admin"},
 }
 PARAMS = {"order_id": "1", "action": "sign", "name": "nobody", "fmt": "csv", "photo_id": "1"}
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hotline.auth import Principal, require_roles
 from hotline.settings import local_zone
+from workorder import photos
 from workorder.api.schemas import (
     CallAnswered,
     IvrDraft,
@@ -133,7 +134,8 @@ async def delete_order(
     order_id: OrderId, request: Request, p: Principal = Depends(require_roles("agent", "dispatcher", "admin"))
 ):
     _mark(request, order_id)
-    await run_in_threadpool(store(request).delete, order_id, p)
+    # the draft, then its photos' files (workorder/photos.py)
+    await run_in_threadpool(photos.delete_order, store(request), request.app.state.settings.citizen_photos, order_id, p)
     return Response(status_code=204)
 
 
