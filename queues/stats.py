@@ -313,7 +313,7 @@ EVENTS = frozenset(_HANDLERS) | CALL_EVENTS
 # QueueStatus answer is not filtered.  Read: call (channels, dials), agent (queues), system (boot).
 AMI_USER = {
     "events": tuple(sorted(EVENTS | {"FullyBooted", "UserEvent"})),
-    "read": "call,agent,system",
+    "read": "call,agent,system,user",  # user: the UserEvents (HotlineIvrFallback for /metrics)
     "write": "agent",
 }
 
