@@ -439,6 +439,43 @@ class Stack:
             text += err.read_text(errors="replace")
         return SippResult(r.returncode, r.stdout[-4000:], r.stderr[-4000:], text)
 
+    def sipp_once(
+        self, scenario: str, port: int, dialed: str, *, local: str, args: list[str], timeout: int
+    ) -> subprocess.CompletedProcess[str]:
+        """One SIPp call of ``scenario`` from ``local`` to this platform's ``port``, dialing ``dialed``,
+        with SIPp's further ``args`` (keys, credentials, traces); fails after ``timeout`` seconds."""
+        for _ in range(3):  # a free port can be taken by another SIPp's RTCP before this one binds it
+            r = subprocess.run(
+                [
+                    "sipp",
+                    "-sf",
+                    str(SIPP_DIR / scenario),
+                    f"{self.settings.bind}:{port}",
+                    "-s",
+                    dialed,
+                    "-i",
+                    local,
+                    "-p",
+                    str(free_port()),
+                    "-mp",
+                    str(media_port()),
+                    "-m",
+                    "1",
+                    "-nostdin",
+                    "-timeout",
+                    f"{timeout}s",
+                    "-timeout_error",
+                    *args,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=40,
+                cwd=self.root,
+            )
+            if "Address already in use" not in r.stdout + r.stderr:
+                break
+        return r
+
     def sipp_uac_async(self, *args, **kwargs) -> threading.Thread:
         """Start sipp_uac in a thread; ``thread.result`` holds the SippResult."""
         th = threading.Thread(target=lambda: setattr(th, "result", self.sipp_uac(*args, **kwargs)), daemon=True)
