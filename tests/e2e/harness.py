@@ -223,15 +223,16 @@ def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> S
     )
 
 
-def worker_rtp_range() -> tuple[int, int]:
-    """This session's RTP ports: 30000-31999, split between pytest-xdist workers (gw0, gw1, ...)
-    so that two Asterisks of one test run never ask for the same port."""
+def worker_rtp_range(base: int = 30000, size: int = 2000) -> tuple[int, int]:
+    """This session's share of the RTP ports ``base`` .. ``base + size - 1`` (the stacks' own:
+    30000-31999), split between pytest-xdist workers (gw0, gw1, ...) so that two Asterisks of one
+    test run never ask for the same port."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    size = 2000 // max(1, count)
-    start = 30000 + index * size
-    return start, start + size - 1
+    share = size // max(1, count)
+    start = base + index * share
+    return start, start + share - 1
 
 
 class Stack:
