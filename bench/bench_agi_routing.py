@@ -31,7 +31,6 @@ import logging
 import multiprocessing as mp
 import os
 import random
-import socket
 import sys
 import time
 from datetime import datetime
@@ -39,6 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.agi_client import env_block, free_port  # noqa: E402
 
 NUMBERS = [
     "12345",
@@ -59,40 +60,6 @@ NUMBERS = [
     "12366",
     "03103012345",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env_block(dialed: str, caller: str, uid: int) -> bytes:
-    env = {
-        "agi_network": "yes",
-        "agi_network_script": "route",
-        "agi_request": "agi://127.0.0.1/route",
-        "agi_channel": f"PJSIP/pstn-{uid:08x}",
-        "agi_language": "zh",
-        "agi_type": "PJSIP",
-        "agi_uniqueid": f"1700000000.{uid}",
-        "agi_version": "22.0.0",
-        "agi_callerid": caller,
-        "agi_calleridname": "unknown",
-        "agi_callingpres": "0",
-        "agi_callingani2": "0",
-        "agi_callington": "0",
-        "agi_callingtns": "0",
-        "agi_dnid": dialed,
-        "agi_rdnis": "unknown",
-        "agi_context": "hotline-inbound",
-        "agi_extension": dialed,
-        "agi_priority": "3",
-        "agi_enhanced": "0.0",
-        "agi_accountcode": "",
-        "agi_threadid": "140000000000000",
-    }
-    return ("".join(f"{k}: {v}\n" for k, v in env.items()) + "\n").encode()
 
 
 # --- servers (child processes) -----------------------------------------------------
@@ -149,7 +116,7 @@ def _agi_server(port: int, ready, map_path: str) -> None:
 async def one_session(port: int, dialed: str, uid: int, lat: list[float], sets: list[str]) -> None:
     t0 = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(env_block(dialed, "138" + f"{uid:08d}"[-8:], uid))
+    writer.write(env_block(uid, dialed, "138" + f"{uid:08d}"[-8:], full=True))
     await writer.drain()
     while True:
         line = await reader.readline()

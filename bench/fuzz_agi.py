@@ -38,30 +38,11 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.agi_client import env_block, free_port  # noqa: E402
+
 KINDS = ("random", "mutated", "huge", "silent", "slow", "bad_answer", "no_answer", "close_mid")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def env_block(uid: int, dialed: str = "12349") -> bytes:
-    env = {
-        "agi_network": "yes",
-        "agi_network_script": "route",
-        "agi_request": "agi://127.0.0.1/route",
-        "agi_channel": f"PJSIP/pstn-{uid:08x}",
-        "agi_language": "zh",
-        "agi_type": "PJSIP",
-        "agi_uniqueid": f"1700000000.{uid}",
-        "agi_callerid": "13800138000",
-        "agi_context": "hotline-inbound",
-        "agi_extension": dialed,
-        "agi_priority": "3",
-    }
-    return ("".join(f"{k}: {v}\n" for k, v in env.items()) + "\n").encode()
 
 
 def mutate(rnd: random.Random, data: bytes) -> bytes:

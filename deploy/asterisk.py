@@ -31,6 +31,7 @@ from asterisk_conf import prompts
 from asterisk_conf.render import AstPaths
 from deploy import tls
 from deploy.packages import apt_install
+from deploy.procs import reap
 from hotline.instance import InstancePaths, call_recordings_dir, write_instance_paths
 
 MMDEBSTRAP = [
@@ -270,11 +271,7 @@ class Asterisk:
     def stop(self, timeout: float = 20) -> None:
         self.rx("core stop now", timeout=timeout)
         if self.proc is not None:
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            reap(self.proc, timeout)
             self.proc = None
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from deploy.procs import reap
 from deploy.scale_nodes import NodePlan, dispatcher_list, routes
 from hotline.map_schema import TransferMap
 
@@ -140,9 +141,5 @@ class Kamailio:
             return
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            reap(self.proc, timeout)
         self.proc = None

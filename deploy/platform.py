@@ -18,6 +18,7 @@ from deploy import health, tls
 from deploy.accepted import keep_accepted
 from deploy.asterisk import Asterisk, say
 from deploy.configure import render_instance
+from deploy.procs import reap
 from deploy.redis import RedisServer
 from hotline import optional_import
 from hotline.ami import connect
@@ -163,11 +164,7 @@ class Platform:
         proc = self.procs.pop(name, None)
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            reap(proc, 10)
 
     def wait_port(self, port: int, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-W = 640  # the line chart
+from web.svg_plot import Frame
+
+TOP, RIGHT = 16, 16  # both charts' margins
+LINES = Frame(w=640, h=220, left=40, right=RIGHT, top=TOP, bottom=36)  # the line chart
 BAR_W = 460  # a bar chart, in a half-width card
 LABEL = 110  # the bars' label column
 ROW = 22  # one bar pair
-TOP, BOTTOM, LEFT, RIGHT = 16, 36, 40, 16
-H = 220
 BARS = 12
 
 
@@ -49,22 +50,17 @@ def lines(starts: Sequence[str], series: Sequence[dict[str, Any]], current_since
     top = max([max(s["counts"] or [0]) for s in series] or [1]) or 1
 
     def x(i: float) -> float:
-        return round(LEFT + i / (n - 1) * (W - LEFT - RIGHT), 1)
+        return LINES.x(i, 0, n - 1)
 
     def y(v: float) -> float:
-        return round(TOP + (1 - v / top) * (H - TOP - BOTTOM), 1)
+        return LINES.y(v / top)
 
     daily = len(starts) > 1 and (datetime.fromisoformat(starts[1]) - datetime.fromisoformat(starts[0])).days >= 1
     fmt = "%m-%d" if daily else "%m-%d %H时"
     cut = next((i for i, s in enumerate(starts) if s >= current_since), len(starts))
     step = max(1, len(starts) // 7)
     return {
-        "w": W,
-        "h": H,
-        "left": LEFT,
-        "right": W - RIGHT,
-        "top": TOP,
-        "bottom": H - BOTTOM,
+        **LINES.box(),
         "cut_x": x(cut - 0.5) if 0 < cut < len(starts) else None,
         "lines": [
             {

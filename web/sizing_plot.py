@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from queues import sizing
+from web.svg_plot import Frame
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 640, 320, 48, 16, 16, 36
+FRAME = Frame(w=640, h=320, left=48, right=16, top=16, bottom=36)
 MAX_POINTS = 24
 
 
@@ -45,19 +46,12 @@ def plot(points: list[Point], rule_seats: int, needed: int, target: float = sizi
     x1 = max(max(xs), x0 + 1)
 
     def x(n: float) -> float:
-        return round(LEFT + (n - x0) / (x1 - x0) * (W - LEFT - RIGHT), 1)
+        return FRAME.x(n, x0, x1)
 
-    def y(r: float) -> float:
-        return round(TOP + (1 - r) * (H - TOP - BOTTOM), 1)
-
+    y = FRAME.y
     ticks = sorted({x0, x1, rule_seats, needed} | set(range(x0, x1 + 1, max(1, (x1 - x0) // 8))))
     return {
-        "w": W,
-        "h": H,
-        "left": LEFT,
-        "right": W - RIGHT,
-        "top": TOP,
-        "bottom": H - BOTTOM,
+        **FRAME.box(),
         "answer": " ".join(f"{x(p.seats)},{y(p.answer_rate)}" for p in points),
         "service": " ".join(f"{x(p.seats)},{y(p.service_level)}" for p in points),
         "target_y": y(target),

@@ -223,15 +223,16 @@ def instance_settings(home: Path, transfer_map: Path, rtp: tuple[int, int]) -> S
     )
 
 
-def worker_rtp_range() -> tuple[int, int]:
-    """This session's RTP ports: 30000-31999, split between pytest-xdist workers (gw0, gw1, ...)
-    so that two Asterisks of one test run never ask for the same port."""
+def worker_rtp_range(base: int = 30000, size: int = 2000) -> tuple[int, int]:
+    """This session's share of the RTP ports ``base`` .. ``base + size - 1`` (the stacks' own:
+    30000-31999), split between pytest-xdist workers (gw0, gw1, ...) so that two Asterisks of one
+    test run never ask for the same port."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
-    size = 2000 // max(1, count)
-    start = 30000 + index * size
-    return start, start + size - 1
+    share = size // max(1, count)
+    start = base + index * share
+    return start, start + share - 1
 
 
 class Stack:
@@ -438,6 +439,43 @@ class Stack:
         if err.exists():
             text += err.read_text(errors="replace")
         return SippResult(r.returncode, r.stdout[-4000:], r.stderr[-4000:], text)
+
+    def sipp_once(
+        self, scenario: str, port: int, dialed: str, *, local: str, args: list[str], timeout: int
+    ) -> subprocess.CompletedProcess[str]:
+        """One SIPp call of ``scenario`` from ``local`` to this platform's ``port``, dialing ``dialed``,
+        with SIPp's further ``args`` (keys, credentials, traces); fails after ``timeout`` seconds."""
+        for _ in range(3):  # a free port can be taken by another SIPp's RTCP before this one binds it
+            r = subprocess.run(
+                [
+                    "sipp",
+                    "-sf",
+                    str(SIPP_DIR / scenario),
+                    f"{self.settings.bind}:{port}",
+                    "-s",
+                    dialed,
+                    "-i",
+                    local,
+                    "-p",
+                    str(free_port()),
+                    "-mp",
+                    str(media_port()),
+                    "-m",
+                    "1",
+                    "-nostdin",
+                    "-timeout",
+                    f"{timeout}s",
+                    "-timeout_error",
+                    *args,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=40,
+                cwd=self.root,
+            )
+            if "Address already in use" not in r.stdout + r.stderr:
+                break
+        return r
 
     def sipp_uac_async(self, *args, **kwargs) -> threading.Thread:
         """Start sipp_uac in a thread; ``thread.result`` holds the SippResult."""

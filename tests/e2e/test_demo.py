@@ -13,7 +13,6 @@ Asterisk.  Here the placeholders are moved to free ports, as test_modes does, an
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -22,17 +21,11 @@ from agi.routing import decide
 from deploy.commands_status import contact_states, trunk_lines
 from deploy.demo_peers import DemoPeers, placeholders
 from hotline.transfer_map import load_map_for
-from tests.e2e.harness import chanvars, free_port
+from tests.e2e.harness import chanvars, free_port, worker_rtp_range
 from tests.e2e.test_modes import DEFAULT_MAP, TRUNKS, _is, _wait
 
 GENERAL = "hotline"
-
-
-def _peers_rtp() -> tuple[int, int]:
-    """28000-29999, split between xdist workers like the stacks' own RTP ranges."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    index = int(worker[2:]) if worker[2:].isdigit() else 0
-    return 28000 + index * 400, 28000 + index * 400 + 399
+PEERS_RTP = (28000, 2000)  # the demo peers' RTP ports, 28000-29999, below the stacks' own
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +35,7 @@ def demo(stack):
         text = text.replace(contact, f"sip:127.0.0.1:{free_port()}")
     stack.reload(transfer_map=text)
     tmap = load_map_for(stack.settings)
-    peers = DemoPeers(stack.settings, rtp=_peers_rtp())
+    peers = DemoPeers(stack.settings, rtp=worker_rtp_range(*PEERS_RTP))
     try:
         found = peers.start(tmap)
         assert {p.trunk for p in found} == set(TRUNKS.values())

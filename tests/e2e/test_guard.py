@@ -11,13 +11,12 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from tests.e2e.harness import SIPP_DIR, free_port, media_port, metric, queue_direct, wait_metric
+from tests.e2e.harness import metric, queue_direct, wait_metric
 from tests.e2e.test_ivr import _PCAPS, _RTP, _pcap, dtmf, pause
 
 STRANGER = "127.0.0.2"  # on Linux all of 127/8 is this host: an address no endpoint is identified by
@@ -26,37 +25,13 @@ STRANGER = "127.0.0.2"  # on Linux all of 127/8 is this host: an address no endp
 def stranger_invite(stack, port: int, dialed: str, from_user: str) -> tuple[int, str]:
     """One INVITE from STRANGER; (SIPp's exit status, the SIP messages it saw)."""
     msgs = stack.root / f"stranger-{time.monotonic_ns()}.msg"
-    r = subprocess.run(
-        [
-            "sipp",
-            "-sf",
-            str(SIPP_DIR / "stranger_invite.xml"),
-            f"{stack.settings.bind}:{port}",
-            "-s",
-            dialed,
-            "-i",
-            STRANGER,
-            "-p",
-            str(free_port()),
-            "-mp",
-            str(media_port()),
-            "-m",
-            "1",
-            "-key",
-            "from",
-            from_user,
-            "-nostdin",
-            "-timeout",
-            "10s",
-            "-timeout_error",
-            "-trace_msg",
-            "-message_file",
-            str(msgs),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=40,
-        cwd=stack.root,
+    r = stack.sipp_once(
+        "stranger_invite.xml",
+        port,
+        dialed,
+        local=STRANGER,
+        args=["-key", "from", from_user, "-trace_msg", "-message_file", str(msgs)],
+        timeout=10,
     )
     return r.returncode, (msgs.read_text(errors="replace") if msgs.exists() else "") + r.stdout[-1500:]
 

@@ -23,8 +23,9 @@ import time
 import pytest
 
 from hotline import ami
+from hotline.secrets import ensure_sip_password
 from queues.service import Consumer, MemoryStore, keys
-from tests.e2e.harness import SIPP_DIR, media_port
+from tests.e2e.harness import SIPP_DIR
 
 WRAPUP = 3
 A, B, C = "1007", "1008", "1009"
@@ -295,48 +296,15 @@ def test_skills_penalties_pause_wrapup_abandon_and_statistics(stack, short_wrapu
 
 
 def _feature_code(stack, agent: str, code: str):
-    import subprocess
-
-    from hotline.secrets import ensure_sip_password
-    from tests.e2e.harness import free_port
-
     password = ensure_sip_password(stack.settings.secrets_file, agent)
-    for _ in range(3):  # a free port can be taken by another SIPp's RTCP before this one binds it
-        r = subprocess.run(
-            [
-                "sipp",
-                "-sf",
-                str(SIPP_DIR / "agent_feature_code.xml"),
-                f"{stack.settings.bind}:{stack.settings.sip_agent_port}",
-                "-s",
-                code,
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(free_port()),
-                "-mp",
-                str(media_port()),
-                "-m",
-                "1",
-                "-au",
-                agent,
-                "-ap",
-                password,
-                "-key",
-                "user",
-                agent,
-                "-nostdin",
-                "-timeout",
-                "20s",
-                "-timeout_error",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=40,
-            cwd=stack.root,
-        )
-        if "Address already in use" not in r.stdout + r.stderr:
-            break
+    r = stack.sipp_once(
+        "agent_feature_code.xml",
+        stack.settings.sip_agent_port,
+        code,
+        local="127.0.0.1",
+        args=["-au", agent, "-ap", password, "-key", "user", agent],
+        timeout=20,
+    )
     assert r.returncode == 0, f"{code}: {r.stdout[-1500:]} {r.stderr[-800:]}"
 
 

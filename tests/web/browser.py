@@ -4,14 +4,22 @@ end-to-end ones (tests/e2e/browser.py adds the softphone's test page on top).
 
 ``start_browser(profile, media=True)`` adds Chromium's fake media devices (a
 beeping tone stands in for the agent's microphone), lets WebRTC use loopback,
-and accepts the WSS certificate of this installation's own CA (deploy/tls.py)."""
+and accepts the WSS certificate of this installation's own CA (deploy/tls.py).
+
+``serve(site)`` serves a test site (tests/web/conftest.py's ``make_site``) with uvicorn on a
+free loopback port for the browser to open."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
@@ -44,6 +52,28 @@ MEDIA_FLAGS = (
     "--ignore-certificate-errors",
 )
 SHOTS = PROJECT_ROOT / "docs" / "img"
+
+
+@contextlib.contextmanager
+def serve(site) -> Iterator[None]:
+    """Serve ``site.app`` on 127.0.0.1 (``site.url``) until the block ends; then dispose of its store."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    site.url = f"http://127.0.0.1:{port}"
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        site.store.db.dispose()
 
 
 def start_browser(profile: Path, media: bool = False):

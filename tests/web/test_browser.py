@@ -10,19 +10,16 @@ softphone dispatches them.  The tests with real calls are in tests/e2e."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 
 import pytest
-import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from hotline.auth import Principal
 from queues.service import keys
 from queues.stats import Aggregator
-from tests.web.browser import by_id, no_alert, shot, start_browser, text_of, wait_for
+from tests.web.browser import by_id, no_alert, serve, shot, start_browser, text_of, wait_for
 from tests.web.browser import sign_in as _sign_in
 from tests.web.conftest import make_site
 
@@ -92,29 +89,12 @@ def queue_figures(waiting: int) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, db_template):
     site = make_site(tmp_path_factory.mktemp("live") / "home", db_template)
     site.app.state.queues_redis = FakeRedis(queue_figures(waiting=1))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    site.url = f"http://127.0.0.1:{port}"
-    yield site
-    server.should_exit = True
-    thread.join(5)
-    site.store.db.dispose()
+    with serve(site):
+        yield site
 
 
 @pytest.fixture(scope="module")

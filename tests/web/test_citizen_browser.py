@@ -8,17 +8,13 @@ docs/img/citizen.png."""
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from tests.web.browser import by_id, shot, start_browser, text_of, wait_for
+from tests.web.browser import by_id, serve, shot, start_browser, text_of, wait_for
 from tests.web.citizen_util import FORM, PHONE, csrf_of_form, png, to_evaluation
 from tests.web.conftest import make_site
 from web.models import OrderPhoto
@@ -30,21 +26,8 @@ PHONE_VIEW = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": Tru
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, db_template):
     site = make_site(tmp_path_factory.mktemp("citizen-live") / "home", db_template)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    site.url = f"http://127.0.0.1:{port}"
-    yield site
-    server.should_exit = True
-    thread.join(5)
-    site.store.db.dispose()
+    with serve(site):
+        yield site
 
 
 @pytest.fixture(scope="module")
