@@ -51,6 +51,8 @@ class CallMetrics:
                 self.live.setdefault(uid, False)
             return
         if name == "Hangup":
+            # a call that ends before a queue or a dial (in the IVR, say) shows its variables first here
+            self._routed(uid, ev)
             self.live.pop(uid, None)
             self.ivr_fallbacks.discard(uid)
             return
@@ -60,16 +62,21 @@ class CallMetrics:
             if len(self.ivr_fallbacks) < MAX_TRACKED:
                 self.ivr_fallbacks.add(uid)
             FALLBACKS.labels("ivr").inc()
-        if self.live.get(uid) is False:
-            cv = chanvars(ev)
-            router = cv.get("HOTLINE_ROUTER", "")
-            if router in ROUTERS:
-                self.live[uid] = True
-                origin = cv.get("HOTLINE_ORIGIN", "")
-                line = origin if origin in self.lines else OTHER_LINE
-                CALLS_ROUTED.labels(line, cv.get("HOTLINE_MODE", "") or "unknown", router).inc()
-                if router == "static":
-                    FALLBACKS.labels("routing").inc()
+        self._routed(uid, ev)
+
+    def _routed(self, uid: str, ev: dict) -> None:
+        """Count a citizen's call as routed on the first of its events that carries ``HOTLINE_ROUTER``."""
+        if self.live.get(uid) is not False:
+            return
+        cv = chanvars(ev)
+        router = cv.get("HOTLINE_ROUTER", "")
+        if router in ROUTERS:
+            self.live[uid] = True
+            origin = cv.get("HOTLINE_ORIGIN", "")
+            line = origin if origin in self.lines else OTHER_LINE
+            CALLS_ROUTED.labels(line, cv.get("HOTLINE_MODE", "") or "unknown", router).inc()
+            if router == "static":
+                FALLBACKS.labels("routing").inc()
 
     def _wait(self, ev: dict, outcome: str) -> None:
         try:

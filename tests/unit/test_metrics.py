@@ -61,6 +61,18 @@ def test_calls_routed_per_line_mode_router_once_per_call_and_fallbacks():
     assert not m.live and not m.ivr_fallbacks
 
 
+def test_a_call_that_ends_in_the_ivr_is_counted_on_its_hangup_once():
+    """No queue or dial event: the stats user is sent no Newexten, so the Hangup is the first event
+    carrying the call's variables (tests/e2e/test_guard.py's 12349 call through the IVR)."""
+    m = CallMetrics(lines={"12349"})
+    r0 = routed("12349", "merge", "agi")
+    var = ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_ROUTER=agi"]
+    m.observe({"Event": "Newchannel", "Uniqueid": "2.1", "Context": "from-pstn", "Exten": "12349"})
+    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr", "ChanVariable": var})
+    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr", "ChanVariable": var})  # a repeat
+    assert routed("12349", "merge", "agi") == r0 + 1 and not m.live
+
+
 def test_queue_waits_by_queue_and_outcome():
     m = CallMetrics(queues={"hotline"})
 
