@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.harness import SIPP_DIR, Stack  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
+SETTLE_S = 40  # seconds after the last call before the final RSS: PJSIP keeps a call's transactions ~32 s
 
 MINIMAL_MODULES = """[modules]
 autoload = no
@@ -94,25 +95,57 @@ def _minimal(etc: Path) -> None:
     _sub("logger.conf", r"^queue_log = yes", "queue_log = no")(etc)
 
 
+def _decline(*types: str) -> Callable[[Path], None]:
+    def edit(etc: Path) -> None:
+        f = etc / "stasis.conf"
+        text = f.read_text(encoding="utf-8")
+        if "[declined_message_types]" not in text:
+            text += "\n[declined_message_types]\n"
+        f.write_text(text + "".join(f"decline = {t}\n" for t in types), encoding="utf-8")
+
+    return edit
+
+
+# The platform's stasis.conf already declines RTCP reports and AGI command events (nothing reads
+# them).  The channel types the AMI's channel handling routes (VarSet, MOH, DTMF, hang-up handlers,
+# talking, ...) cannot be declined: with any of them declined manager.so fails to load ("Failed to
+# initialize manager channel handling") and Asterisk exits.  Left to try: security events.
+UNREAD = ("ast_security_event_type",)
+NO_NEWEXTEN = "timestampevents = yes\ndisabledevents = Newexten,VarSet"
+
 VARIANTS: dict[str, list[Callable[[Path], None]]] = {
     "platform": [],
+    "platform-agi": [],
     "cdr-unanswered-no": [_sub("cdr.conf", r"^unanswered = yes", "unanswered = no")],
     "cdr-off": [_sub("cdr.conf", r"^enable = yes", "enable = no")],
     "no-cel_manager": [_sub("modules.conf", r"^load => cel_manager\.so", "noload => cel_manager.so")],
     "no-cdr_manager": [_sub("modules.conf", r"^load => cdr_manager\.so", "noload => cdr_manager.so")],
     "no-channelvars": [_sub("manager.conf", r"^channelvars = .*$", "")],
+    "channelvars-1": [_sub("manager.conf", r"^channelvars = .*$", "channelvars = HOTLINE_ORIGIN")],
     "no-queue-vars": [
         _sub("queues.conf", r"^setqueueentryvar = yes", "setqueueentryvar = no"),
         _sub("queues.conf", r"^setqueuevar = yes", "setqueuevar = no"),
     ],
     "no-queue_log": [_sub("logger.conf", r"^queue_log = yes", "queue_log = no")],
     "ami-off": [_sub("manager.conf", r"^enabled = yes", "enabled = no")],
+    "decline-security": [_decline(*UNREAD)],
+    # AMI events not generated at all (manager.conf disabledevents, Asterisk >= 21)
+    "no-newexten-varset": [_sub("manager.conf", r"^timestampevents = yes$", NO_NEWEXTEN)],
+    "lean": [
+        _decline(*UNREAD),
+        _sub("manager.conf", r"^channelvars = .*$", ""),
+        _sub("manager.conf", r"^timestampevents = yes$", NO_NEWEXTEN),
+    ],
     "minimal": [_minimal],
     # the minimal configuration without the queue: answer, wait as long as the caller, hang up
     "minimal-no-queue": [_minimal, _sub("extensions.conf", r"^ same => n,Queue\(hotline\)", " same => n,Wait(5)")],
     # the minimal queue with ringing instead of music on hold
     "minimal-ring": [_minimal, _sub("extensions.conf", r"^ same => n,Queue\(hotline\)", " same => n,Queue(hotline,r)")],
 }
+# variants that run a Python service beside Asterisk: "platform-agi" is the production call path
+# (12345 routed by one FastAGI round trip); the others take the rendered hotline-static decision
+# after the AGI connection is refused (the fallback, with its WARNING line per call)
+VARIANT_SERVICES: dict[str, tuple[str, ...]] = {"platform-agi": ("agi",)}
 # variants that change Asterisk's environment (glibc's allocator), not its configuration
 ENV_VARIANTS: dict[str, dict[str, str]] = {
     "platform-arena2": {"MALLOC_ARENA_MAX": "2"},
@@ -156,11 +189,15 @@ def sipp_chunk(stack: Stack, scen: Path, calls: int, rate: int, caller: str) -> 
     return int(m.group(1)) if m else (0 if r.ok else calls)
 
 
-def run_variant(name: str, calls: int, chunk: int, rate: int, root: Path) -> dict:
-    stack = Stack(root / name, services=())
-    stack.platform.start(services=(), agents=stack.agents_spec)
-    try:
-        ast = stack.asterisk
+class Instance:
+    """One variant's Asterisk, kept up for the whole run (chunks of all variants alternate)."""
+
+    def __init__(self, name: str, root: Path):
+        self.name = name
+        services = VARIANT_SERVICES.get(name, ())
+        self.stack = Stack(root / name, services=services)
+        self.stack.platform.start(services=services, agents=self.stack.agents_spec)
+        ast = self.stack.asterisk
         for edit in VARIANTS[name]:
             edit(ast.etc)
         ast.stop()
@@ -171,70 +208,151 @@ def run_variant(name: str, calls: int, chunk: int, rate: int, root: Path) -> dic
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        pid = ast.proc.pid
-        time.sleep(2)
-        scen = stack.sipp_file(
+        self.pid = ast.proc.pid
+        self.scen = self.stack.sipp_file(
             "ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": '<pause milliseconds="1000"/>', "IVR_WAIT": "10"}
         )
-        cpu0, rss0 = proc_sample(pid)
-        rows = []
-        done = 0
-        while done < calls:
-            n = min(chunk, calls - done)
-            t0 = time.monotonic()
-            failed = sipp_chunk(stack, scen, n, rate, f"1390000{done // chunk:04d}")
-            for _ in range(20):
-                if channels_up(stack) == 0:
-                    break
-                time.sleep(0.5)
-            cpu1, rss1 = proc_sample(pid)
-            done += n
-            depth, who = max_taskprocessor_depth(ast.rx("core show taskprocessors"))
-            rows.append(
-                {
-                    "calls": done,
-                    "ms_per_call": round((cpu1 - cpu0) * 1000 / n, 2),
-                    "rss_mib": round(rss1, 1),
-                    "failed": failed,
-                    "channels_left": channels_up(stack),
-                    "max_tp_depth": depth,
-                    "max_tp": who,
-                    "wall_s": round(time.monotonic() - t0, 1),
-                }
-            )
-            print(name, rows[-1], flush=True)
-            cpu0 = cpu1
-        idle_cpu, idle_rss = proc_sample(pid)
+        self.rows: list[dict] = []
+        self.done = 0
+        self.cpu0, self.rss0 = 0.0, 0.0
+
+    def begin(self) -> None:
+        self.cpu0, self.rss0 = proc_sample(self.pid)
+
+    def chunk(self, n: int, rate: int, index: int) -> None:
+        stack, ast = self.stack, self.stack.asterisk
+        cpu0, _ = proc_sample(self.pid)
+        t0 = time.monotonic()
+        failed = sipp_chunk(stack, self.scen, n, rate, f"139{index % 10000:04d}{self.done % 10000:04d}")
+        for _ in range(20):
+            if channels_up(stack) == 0:
+                break
+            time.sleep(0.5)
+        cpu1, rss1 = proc_sample(self.pid)
+        self.done += n
+        depth, who = max_taskprocessor_depth(ast.rx("core show taskprocessors"))
+        self.rows.append(
+            {
+                "calls": self.done,
+                "ms_per_call": round((cpu1 - cpu0) * 1000 / n, 2),
+                "rss_mib": round(rss1, 1),
+                "failed": failed,
+                "channels_left": channels_up(stack),
+                "max_tp_depth": depth,
+                "max_tp": who,
+                "wall_s": round(time.monotonic() - t0, 1),
+            }
+        )
+        print(self.name, self.rows[-1], flush=True)
+
+    def result(self) -> dict:
+        """After the calls' state is gone (the run waits ``SETTLE_S`` first): RSS as it is, and after
+        ``malloc trim`` (glibc keeps freed heap; the jobs service trims, HOTLINE_ASTERISK_TRIM_INTERVAL)."""
+        _, idle_rss = proc_sample(self.pid)
+        self.stack.asterisk.rx("malloc trim")
+        time.sleep(1)
+        _, trimmed_rss = proc_sample(self.pid)
+        rows = self.rows
         return {
-            "variant": name,
-            "rss_start_mib": round(rss0, 1),
+            "variant": self.name,
+            "rss_start_mib": round(self.rss0, 1),
             "rows": rows,
             "first_ms": rows[0]["ms_per_call"],
             "last_ms": rows[-1]["ms_per_call"],
             "growth": round(rows[-1]["ms_per_call"] / rows[0]["ms_per_call"], 2) if rows[0]["ms_per_call"] else None,
             "rss_end_mib": round(idle_rss, 1),
+            "rss_trimmed_mib": round(trimmed_rss, 1),
         }
-    finally:
-        stack.platform.stop()
 
 
-def run(variants: list[str], calls: int, chunk: int, rate: int) -> list[dict]:
+def ceiling(instances: list[Instance], rates: list[int], seconds: float) -> dict[str, dict]:
+    """The highest rate each variant takes with no failed call: at each rate (rising), each
+    variant in turn gets ``rate * seconds`` calls at that rate; a variant stops at its first
+    rate with a failed call or a channel left up 20 s after."""
+    out: dict[str, dict] = {inst.name: {"held": 0, "rates": []} for inst in instances}
+    for rate in rates:
+        for inst in instances:
+            if out[inst.name].get("stopped"):
+                continue
+            n = int(rate * seconds)
+            cpu0, _ = proc_sample(inst.pid)
+            failed = sipp_chunk(inst.stack, inst.scen, n, rate, f"138{rate:04d}0000")
+            left = -1
+            for _ in range(40):
+                left = channels_up(inst.stack)
+                if left == 0:
+                    break
+                time.sleep(0.5)
+            cpu1, _ = proc_sample(inst.pid)
+            depth, who = max_taskprocessor_depth(inst.stack.asterisk.rx("core show taskprocessors"))
+            row = {"rate": rate, "calls": n, "failed": failed, "channels_left": left, "max_tp_depth": depth}
+            row["ms_per_call"] = round((cpu1 - cpu0) * 1000 / n, 2)
+            out[inst.name]["rates"].append(row)
+            print(inst.name, "ceiling", row, who, flush=True)
+            if failed or left:
+                out[inst.name]["stopped"] = True
+            else:
+                out[inst.name]["held"] = rate
+    return out
+
+
+def run(
+    variants: list[str], calls: int, chunk: int, rate: int, rates: list[int] | None = None, seconds: float = 10
+) -> list[dict]:
+    """Every variant's Asterisk is started first; then their chunks alternate (variant A's
+    chunk 1, B's chunk 1, A's chunk 2, ...), so a change in the machine's load falls on all
+    of them alike, and only one Asterisk takes calls at a time."""
     root = Path(tempfile.mkdtemp(prefix="bench-astcost-"))
-    return [run_variant(v, calls, chunk, rate, root) for v in variants]
+    instances: list[Instance] = []
+    try:
+        for v in variants:
+            instances.append(Instance(v, root))
+        time.sleep(2)
+        for inst in instances:
+            inst.begin()
+        index = 0
+        while any(inst.done < calls for inst in instances):
+            for inst in instances:
+                if inst.done < calls:
+                    inst.chunk(min(chunk, calls - inst.done), rate, index)
+            index += 1
+        time.sleep(SETTLE_S)
+        results = [inst.result() for inst in instances]
+        if rates:
+            for r, c in zip(results, ceiling(instances, rates, seconds).values(), strict=True):
+                r["ceiling"] = c
+        return results
+    finally:
+        for inst in instances:
+            inst.stack.platform.stop()
+
+
+def mean_ms(r: dict) -> float:
+    return sum(row["ms_per_call"] for row in r["rows"]) / len(r["rows"])
 
 
 def table(results: list[dict]) -> str:
+    """One line a variant; ``x minimal``: its mean CPU per call over every chunk / the minimal
+    variant's (the chunks alternate, so both saw the same machine); ``ceiling``: the highest
+    rate with no failed call and its ratio to the minimal one's."""
     base = next((r for r in results if r["variant"] == "minimal"), None)
     lines = [
-        f"{'variant':<18} | {'ms/call first':>13} | {'ms/call last':>12} | {'growth':>6} | "
-        f"{'RSS start -> end MiB':>20} | {'x minimal':>9} | max task queue"
+        f"{'variant':<18} | {'ms/call first':>13} | {'ms/call last':>12} | {'mean':>6} | {'growth':>6} | "
+        f"{'RSS start -> end (trimmed) MiB':>30} | {'x minimal':>9} | {'ceiling':>12} | max task queue"
     ]
     for r in results:
-        x = f"{r['last_ms'] / base['last_ms']:.2f}" if base and base["last_ms"] else "-"
+        x = f"{mean_ms(r) / mean_ms(base):.2f}" if base else "-"
         depth = max(row["max_tp_depth"] for row in r["rows"])
+        ceil = "-"
+        if "ceiling" in r:
+            ceil = f"{r['ceiling']['held']}/s"
+            if base and base.get("ceiling", {}).get("held"):
+                ceil += f" {r['ceiling']['held'] / base['ceiling']['held']:.2f}"
         lines.append(
-            f"{r['variant']:<18} | {r['first_ms']:>13} | {r['last_ms']:>12} | {r['growth']!s:>6} | "
-            f"{r['rss_start_mib']:>8} -> {r['rss_end_mib']:<8} | {x:>9} | {depth}"
+            f"{r['variant']:<18} | {r['first_ms']:>13} | {r['last_ms']:>12} | {mean_ms(r):>6.2f} | "
+            f"{r['growth']!s:>6} | "
+            f"{r['rss_start_mib']:>8} -> {r['rss_end_mib']:<8} ({r['rss_trimmed_mib']:>7}) | "
+            f"{x:>9} | {ceil:>12} | {depth}"
         )
     return "\n".join(lines)
 
@@ -246,6 +364,12 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--rate", type=int, default=100)
     ap.add_argument("--variants", default="minimal,platform")
+    ap.add_argument(
+        "--ceiling",
+        default="",
+        help="after the chunks, rising rates (e.g. 100,150,200,300): each variant's highest rate with no failed call",
+    )
+    ap.add_argument("--ceiling-seconds", type=float, default=10, help="length of each ceiling step")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--json-out", type=Path, default=None, help="also write the results here (bench/run_all.py)")
     a = ap.parse_args()
@@ -254,7 +378,8 @@ def main() -> int:
     if unknown:
         ap.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     assert SIPP_DIR.exists()
-    results = run(names, a.calls, a.chunk, a.rate)
+    rates = [int(x) for x in a.ceiling.split(",") if x]
+    results = run(names, a.calls, a.chunk, a.rate, rates, a.ceiling_seconds)
     if a.json_out:
         a.json_out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(json.dumps(results, indent=1) if a.json else table(results))

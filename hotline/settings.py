@@ -48,6 +48,7 @@ CHECKED_RANGES: tuple[tuple[str, int, int], ...] = (
     ("citizen_lookups_per_hour", 1, 10000),
     ("citizen_photo_max_kb", 16, 20480),
     ("citizen_photo_retention_days", 0, 3650),
+    ("asterisk_trim_interval", 0, 86400),
 )
 
 
@@ -146,6 +147,9 @@ class Settings:
     citizen_photo_max_kb: int = 4096
     citizen_photo_dir: str = ""
     citizen_photo_retention_days: int = 180
+    # seconds between the jobs' `malloc trim` of Asterisk (workorder/jobs_cli.py): glibc keeps the
+    # heap a burst of calls freed, this gives it back to the system (0: never)
+    asterisk_trim_interval: int = 600
     # use the Debian-sid root fs even when a system Asterisk exists
     force_rootfs: bool = False
     # the unprivileged user Asterisk runs as (the Debian package's `asterisk`; in the chroot, the

@@ -172,7 +172,7 @@ def test_seats_until_today_the_static_fallback_still_rings_the_seats_and_switche
     try:
         shown = stack.cli("dialplan show 12350@hotline-static")
         assert f"%Y%m%d)}} > {today.strftime('%Y%m%d')}]?hotline-static-seats-ended" in shown, shown
-        assert "Set(HOTLINE_QUEUE=yingji)" in stack.cli("dialplan show 12350@hotline-static-seats-ended")
+        assert "HOTLINE_QUEUE=yingji," in stack.cli("dialplan show 12350@hotline-static-seats-ended")
         # the expression's day is the calendar's day, as Asterisk computes it
         got = stack.ami({"Action": "Getvar", "Variable": "STRFTIME(${EPOCH},Asia/Shanghai,%Y%m%d)"})[0]
         assert got.get("Value") == _today().strftime("%Y%m%d"), got

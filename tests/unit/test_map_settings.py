@@ -84,7 +84,8 @@ def _rendered(tmap, monkeypatch, today: date = TODAY) -> str:
     inputs = gather(settings, {}, tmap, agents=[], paths=paths)
     ctx = R.build_context(settings, {"ami_user": "u", "ami_secret": "x"}, paths, inputs)
     env = R._env()
-    return "\n".join(env.get_template(f"{n}.j2").render(**ctx) for n in ("extensions_routes.conf", "queues.conf"))
+    names = ("extensions.conf", "extensions_routes.conf", "queues.conf")
+    return "\n".join(env.get_template(f"{n}.j2").render(**ctx) for n in names)
 
 
 def _context(text: str, name: str) -> str:
@@ -133,9 +134,15 @@ def test_queue_specs_and_the_dialplan_carry_the_max_wait(tmap, monkeypatch):
     assert specs["hotline"]["overflow"] == "" and specs["hotline"]["joinempty"] == "yes"
     text = _rendered(tmap, monkeypatch)
     enqueue = _context(text, "hotline-enqueue")
-    assert 'ExecIf($["${HOTLINE_QUEUE}" = "yingji"]?Set(HOTLINE_QWAIT=60))' in enqueue
-    assert 'ExecIf($["${HOTLINE_QUEUE}" = "minzheng"]?Set(HOTLINE_QNEXT=yingji))' in enqueue
-    assert '"gongjijin"' not in enqueue  # the default: no limit, the hotline's queue next
+    # each queue's limits are globals, looked up in one step (no step per queue on a call's path)
+    assert "\nHOTLINE_QWAIT_yingji = 60\n" in text and "\nHOTLINE_QWAIT_minzheng = 30\n" in text
+    assert "\nHOTLINE_QNEXT_minzheng = yingji\n" in text
+    assert "HOTLINE_QNEXT_yingji" not in text.split("[hotline-enqueue]")[0]  # the hotline's queue: the default
+    assert "_gongjijin" not in text.split("[hotline-enqueue]")[0]  # the default: no limit, the hotline's queue next
+    assert enqueue.startswith(
+        'exten => s,1,MSet(HOTLINE_QWAIT=${HOTLINE_QWAIT_${HOTLINE_QUEUE}},HOTLINE_QNEXT=${IF($["${HOTLINE_QUEUE}" = '
+        '"hotline"]?:${IF($["${HOTLINE_QNEXT_${HOTLINE_QUEUE}}" = ""]?hotline:${HOTLINE_QNEXT_${HOTLINE_QUEUE}})})})'
+    ), enqueue
     # Queue()'s own timeout argument (the 5th), and one priority up after a timeout
     assert "Queue(${HOTLINE_QUEUE},${ARG1}b(agent-predial^s^1),,,${HOTLINE_QWAIT})" in enqueue
     assert 'ExecIf($["${QUEUESTATUS}" = "TIMEOUT"]?Set(QUEUE_PRIO=$[${QUEUE_PRIO} + 1]))' in enqueue
@@ -234,11 +241,11 @@ def test_seats_until_in_the_static_fallback(tmap, monkeypatch):
         in static.split("exten => 12350,1,")[1].split("exten =>")[0]
     )
     ended = _context(text, "hotline-static-seats-ended")
-    assert "exten => 12350,1," in ended and "Set(HOTLINE_QUEUE=yingji)" in ended and "Set(HOTLINE_KIND=queue)" in ended
+    assert "exten => 12350,1,MSet(HOTLINE_KIND=queue,HOTLINE_QUEUE=yingji," in ended, ended
     # rendered after the last day: the plain route, no date test left
     text = _rendered(tmap, monkeypatch, date(2027, 7, 1))
     assert "hotline-static-seats-ended" not in text
-    assert "Set(HOTLINE_KIND=queue)" in _context(text, "hotline-static").split("exten => 12350,1,")[1]
+    assert _context(text, "hotline-static").split("exten => 12350,1,")[1].startswith("MSet(HOTLINE_KIND=queue,")
 
 
 def test_seats_until_needs_temporary_seats():

@@ -48,8 +48,13 @@ def test_every_number_has_a_static_fallback(rendered):
         assert f"exten => {number},1," in static, number
     assert "exten => 031012349,1,Goto(hotline-static,12349,1)" in static  # area code variants
     block = static.split("exten => 12313,1,")[1].split("exten =>")[0]
-    assert "Set(HOTLINE_TARGET=PJSIP/12313@subcenter-12313)" in block
-    assert "Set(HOTLINE_OVERFLOW_FLAG=subcenter_noanswer)" in block and "Set(HOTLINE_PRIORITY=10)" in block
+    # every variable of the route in one step (a step costs Asterisk a snapshot and an AMI event), then the Goto
+    mset, goto = block.strip().split("\n")
+    assert mset.startswith("MSet(") and mset.endswith(")")
+    assert goto.strip() == "same => n,Goto(route-${HOTLINE_KIND},s,1)"
+    pairs = dict(pair.split("=", 1) for pair in mset[len("MSet(") : -1].split(","))
+    assert pairs["HOTLINE_TARGET"] == "PJSIP/12313@subcenter-12313" and pairs["__HOTLINE_ROUTER"] == "static"
+    assert pairs["HOTLINE_OVERFLOW_FLAG"] == "subcenter_noanswer" and pairs["HOTLINE_PRIORITY"] == "10"
 
 
 def test_agents_can_transfer_to_every_target(rendered):
