@@ -131,3 +131,15 @@ def test_feature_codes_have_one_home_the_dialplan_and_the_banner(tmp_path):
     banner = Platform(settings).banner()
     told = re.search(r"dial (\*\d+) from the", banner)
     assert login and told and told.group(1) == login.group(1) == FEATURE_CODES["login"]
+
+
+def test_the_static_twin_of_12345_enters_the_ivr_greeting(rendered):
+    """With FastAGI down, 12345 of the shipped map takes the same decision from the dialplan: the
+    IVR flow of ``hotline:`` (route-ivr, the Stasis app's greeting), not the queue directly; the
+    end-to-end bench (bench/bench_e2e.py) relies on it for its twin."""
+    files, tmap = rendered
+    assert tmap.hotline.flow == "12345"
+    static = _context(files["extensions_routes.conf"], "hotline-static")
+    block = static.split("exten => 12345,1,")[1].split("exten =>")[0]
+    assert "Set(HOTLINE_KIND=ivr)" in block and "Set(HOTLINE_FLOW=12345)" in block
+    assert "Goto(route-${HOTLINE_KIND},s,1)" in block
