@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -183,6 +184,8 @@ def ramp(stack: Stack, path: str, a: argparse.Namespace, caller: str) -> dict:
         "answer_p99_ms": round(percentile(rtts, 0.99), 1),
         "greeted": greeted,
         "no_greeting": len(console.fallback_times),
+        "survey_shed_call_ended": console.after_call_ended,
+        "queued_twice": qlog.requeued,
         "surveys_stored": ari_log.count('"score": 5, "stored": true'),
         "queued": len(qlog.entered),
         "queue_wait_p50_s": percentile(waits, 0.5),
@@ -249,6 +252,10 @@ def run(a: argparse.Namespace) -> dict:
             print(json.dumps(out["memory"]), flush=True)
     finally:
         out["load_end"] = os.getloadavg()
+        for name in ("queue_log", "messages.log"):  # kept beside the results (the chroot's copy goes)
+            if (stack.asterisk.log_dir / name).exists():
+                shutil.copy(stack.asterisk.log_dir / name, stack.root / f"asterisk-{name}")
+        print(f"logs: {stack.root}", flush=True)
         stack.stop()
     return out
 

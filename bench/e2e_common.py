@@ -20,8 +20,10 @@ from tests.e2e.harness import Stack, free_port, media_port
 from tests.e2e.test_ivr import dtmf_pcap
 
 PSTN_CHANNEL = "PJSIP/pstn-"  # a citizen's leg (the trunk endpoint ``pstn``, pjsip.conf.j2)
-# the dialplan's NOTICE when a call skips the greeting (extensions_ivr.conf.j2, route-ivr)
-IVR_FALLBACK_LOG = "dialplan fallback"
+# hotline-ivr-fallback's NOTICEs (extensions_ivr.conf.j2): a call that skips the IVR (the app
+# down or shedding load), a caller back from an agent whose survey was shed (the call ends)
+IVR_FALLBACK_LOG = "hotline-ivr-fallback: the queue without the IVR"
+AFTER_CALL_LOG = "hotline-ivr-fallback: after an agent"
 LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]")
 
 
@@ -207,16 +209,24 @@ class QueueLog:
         self.connects = {p[1]: float(p[0]) for p in self.rows if p[4] == "CONNECT"}
         self.hold_s = {p[1]: float(p[5]) for p in self.rows if p[4] == "CONNECT" and p[5].isdigit()}
         self.events = Counter(p[4] for p in self.rows)
-        self.unserved = {p[1]: p[4] for p in self.rows if p[4] in ("ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY")}
+        # left the queue with no agent, and never connected (a caller queued twice may have both)
+        self.unserved = {
+            p[1]: p[4]
+            for p in self.rows
+            if p[4] in ("ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY") and p[1] not in self.connects
+        }
+        self.requeued = self.events["ENTERQUEUE"] - len(self.entered)  # callers queued a second time
 
 
 class ConsoleLog:
     """Asterisk's messages.log from a byte offset on: the IVR fallbacks (calls that skipped the
-    greeting), the turned-away callers (queue full), the task queues' high-water warnings."""
+    greeting; survey entries shed after an agent call), the turned-away callers (queue full),
+    the task queues' high-water warnings."""
 
     def __init__(self, stack: Stack, offset: int):
         self.lines = stack.asterisk_log(offset).splitlines()
         self.fallback_times = [_log_time(line) for line in self.lines if IVR_FALLBACK_LOG in line]
+        self.after_call_ended = sum(1 for line in self.lines if AFTER_CALL_LOG in line)
         self.high_water = sum(1 for line in self.lines if "high water" in line.lower())
         self.join_refused = sum(1 for line in self.lines if "Unable to join queue" in line)
 

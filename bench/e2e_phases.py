@@ -107,6 +107,8 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
             "left_queue_unserved": len(qlog.unserved),
             "turned_away_full": console.join_refused,
             "no_greeting": len(console.fallback_times),
+            "survey_shed_call_ended": console.after_call_ended,
+            "queued_twice": qlog.requeued,
             "peak_channels": sampler.peak_channels,
             "peak_citizens": sampler.peak_citizens,
             "drained_s": drained_s,

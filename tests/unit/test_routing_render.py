@@ -30,9 +30,8 @@ def rendered(tmp_path_factory):
         settings, {"ami_user": "u", "ami_secret": "x"}, paths, gather(settings, {}, tmap, agents=[], paths=paths)
     )
     env = R._env()
-    return {
-        name: env.get_template(f"{name}.j2").render(**ctx) for name in ("extensions_routes.conf", "pjsip_trunks.conf")
-    }, tmap
+    names = ("extensions_routes.conf", "pjsip_trunks.conf", "extensions_ivr.conf")
+    return {name: env.get_template(f"{name}.j2").render(**ctx) for name in names}, tmap
 
 
 def _context(text: str, name: str) -> str:
@@ -143,3 +142,18 @@ def test_the_static_twin_of_12345_enters_the_ivr_greeting(rendered):
     block = static.split("exten => 12345,1,")[1].split("exten =>")[0]
     assert "Set(HOTLINE_KIND=ivr)" in block and "Set(HOTLINE_FLOW=12345)" in block
     assert "Goto(route-${HOTLINE_KIND},s,1)" in block
+
+
+def test_a_caller_back_from_an_agent_is_never_queued_again_by_the_ivr_fallback(rendered):
+    """The survey after the agent call is a Stasis entry too: when the app sheds it (or lets it
+    go), hotline-ivr-fallback ends the call instead of queueing the caller for a second agent."""
+    files, _ = rendered
+    ivr = files["extensions_ivr.conf"]
+    queue_node = _context(ivr, "hotline-ivr-queue")
+    assert queue_node.index("Set(HOTLINE_AFTER_CALL=1)") < queue_node.index("Stasis(")
+    fallback = _context(ivr, "hotline-ivr-fallback").splitlines()
+    assert fallback[0] == 'exten => s,1,GotoIf($["${HOTLINE_AFTER_CALL}" != ""]?after)'
+    after = next(i for i, line in enumerate(fallback) if "n(after)," in line)
+    assert "Goto(route-queue,s,1)" in "\n".join(fallback[:after])
+    assert fallback[after + 1].strip() == "same => n,Hangup()"
+    assert "route-queue" not in "\n".join(fallback[after:])
