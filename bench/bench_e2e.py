@@ -45,6 +45,7 @@ hand-off; ``orders_lost`` = CONNECTs with no order by then. Asterisk's peak task
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -76,7 +77,7 @@ from bench.e2e_common import (  # noqa: E402
     taskqueue_peak,
     wait_no_channels,
 )
-from hotline.settings import PROJECT_ROOT  # noqa: E402
+from hotline.settings import PROJECT_ROOT, Settings  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402
 
 TALK_MS = 500  # the agent talks 0.5 s, then hangs up
@@ -212,7 +213,9 @@ def ramp(stack: Stack, path: str, a: argparse.Namespace, caller: str) -> dict:
 
 def make_stack(a: argparse.Namespace) -> Stack:
     """The harness's platform; ``--map ivr`` puts the shipped map (12345's IVR greeting) back."""
-    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-e2e-")) / "stack")
+    # the shipped RTP range (the harness's test range, 1,000 calls, runs out at twice the held rate)
+    rtp = {f.name: f.default for f in dataclasses.fields(Settings) if f.name in ("rtp_start", "rtp_end")}
+    stack = Stack(Path(tempfile.mkdtemp(prefix="bench-e2e-")) / "stack", **rtp)
     if a.map == "ivr":
         stack.settings.transfer_map.write_text((PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8"))
     stack.settings = stack.platform.settings = stack.settings.with_(queue_wrapuptime=0, queue_maxlen=0)
@@ -226,6 +229,9 @@ def run(a: argparse.Namespace) -> dict:
     try:
         stack.events.close()  # the harness's own AMI reader would be one more consumer to feed
         out["rss_idle_mib"] = rss_of(service_pids(stack))  # before any call
+        if a.memory:  # first, on a fresh Asterisk: idle, 500 calls, after the burst
+            out["memory"] = e2e_phases.memory(stack, a)
+            print(json.dumps(out["memory"]), flush=True)
         start_agents(stack, a.agents, TALK_MS)
         time.sleep(1)
         for i in range(a.rounds):
@@ -247,9 +253,6 @@ def run(a: argparse.Namespace) -> dict:
             scenario = citizen(stack, a.rate_at if a.map == "ivr" else None, a.hold)
             out["overload"] = e2e_phases.overload(stack, a, scenario, rate)
             print(json.dumps(out["overload"]), flush=True)
-        if a.memory:
-            out["memory"] = e2e_phases.memory(stack, a, out["rss_idle_mib"])
-            print(json.dumps(out["memory"]), flush=True)
     finally:
         out["load_end"] = os.getloadavg()
         for name in ("queue_log", "messages.log"):  # kept beside the results (the chroot's copy goes)

@@ -5,11 +5,12 @@
   connected, turned away by the ``queue-full`` announcement (Asterisk's ``Unable to join queue``
   warning), failed calls, every service still up with the same PID, channels left 30 s after the
   run, the deepest task queue against its high-water alert level.
-- ``--memory``: ``--memory-calls`` (500) citizens at ``--memory-rate`` calls/s, each through the
-  greeting into the queue, where ``--agents`` new agents talk 30 s (the others wait, hold music)
-  and hang up themselves ``--memory-hold`` ms after the answer, so all of them are up at once:
-  the RSS of Asterisk and of every Python service idle (before the first call, and again before
-  this phase), at the first sample with every citizen up, and 30 s after the burst (no channel).
+- ``--memory`` (run first, on the fresh platform): ``--memory-calls`` (500) citizens at
+  ``--memory-rate`` calls/s, each through the greeting into the queue, where ``--agents`` agents
+  of their own talk 30 s (the others wait, hold music); the citizens hang up ``--memory-hold`` ms
+  after the answer, so all of them are up at once: the RSS of Asterisk and of every Python
+  service idle (before the first call), at the first sample with every citizen up, and 30 s
+  after the burst (no channel up).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from tests.e2e.harness import Stack
 
 AFTER_S = 30  # "after the run": channels and memory this long after the last call ended
 MEMORY_TALK_MS = 30000  # the memory phase's agents talk longer than the citizens hold
+MEMORY_AGENTS = 3000  # their names (3000, 3001 ...); the ramps' agents are 2000 ...
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
@@ -125,12 +127,10 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
         _restore(stack, before)
 
 
-def memory(stack: Stack, a: argparse.Namespace, idle_at_start: dict[str, float]) -> dict:
-    remove_agents(stack, a.agents)
-    start_agents(stack, a.agents, MEMORY_TALK_MS, first=3000)
-    wait_no_channels(stack, 60)
+def memory(stack: Stack, a: argparse.Namespace) -> dict:
     pids = service_pids(stack)
     idle = rss_of(pids)
+    start_agents(stack, a.agents, MEMORY_TALK_MS, first=MEMORY_AGENTS)
     sampler = Sampler(stack, pids, plateau=a.memory_calls)
     sampler.start()
     started = time.time()
@@ -149,12 +149,12 @@ def memory(stack: Stack, a: argparse.Namespace, idle_at_start: dict[str, float])
     sampler.stop.set()
     sampler.join()
     qlog = QueueLog(stack, started)
+    remove_agents(stack, a.agents, first=MEMORY_AGENTS)
     return {
         "calls": a.memory_calls,
         "rate": a.memory_rate,
         "sipp_ok": r.ok,
-        "rss_idle_start_mib": idle_at_start,
-        "rss_idle_before_mib": idle,
+        "rss_idle_mib": idle,
         "plateau": sampler.at_plateau,
         "peak_citizens": sampler.peak_citizens,
         "peak_channels": sampler.peak_channels,
@@ -182,9 +182,9 @@ def print_summary(out: dict) -> None:
             f"memory, {m['calls']} calls at {m['rate']}/s: plateau {p.get('citizens', 'not reached')} citizens "
             f"({p.get('channels', '-')} channels); peak {m['peak_citizens']} citizens"
         )
-        for name in m["rss_idle_before_mib"]:
+        for name in m["rss_idle_mib"]:
             print(
-                f"  {name:<9} RSS MiB idle {m['rss_idle_start_mib'].get(name)} / {m['rss_idle_before_mib'][name]}"
+                f"  {name:<9} RSS MiB idle {m['rss_idle_mib'][name]}"
                 f" -> at {p.get('citizens', '-')} calls {p.get('rss_mib', {}).get(name)}"
                 f" -> 30 s after {m['rss_after_30s_mib'].get(name)}"
             )

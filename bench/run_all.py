@@ -93,8 +93,8 @@ def e2e(out: Path, quick: bool) -> list[tuple[str, str, str]]:
             (
                 f"e2e RSS MiB idle / at {p.get('citizens', 'not reached:')} calls / 30 s after",
                 "; ".join(
-                    f"{k} {m['rss_idle_start_mib'].get(k)} / {at.get(k)} / {m['rss_after_30s_mib'].get(k)}"
-                    for k in m["rss_idle_before_mib"]
+                    f"{k} {m['rss_idle_mib'].get(k)} / {at.get(k)} / {m['rss_after_30s_mib'].get(k)}"
+                    for k in m["rss_idle_mib"]
                 ),
                 "flat",
             )
