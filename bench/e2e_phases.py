@@ -19,20 +19,7 @@ import argparse
 import dataclasses
 import time
 
-from bench.e2e_common import (
-    ConsoleLog,
-    QueueLog,
-    Sampler,
-    channels,
-    citizen,
-    remove_agents,
-    reset_taskprocessors,
-    rss_of,
-    service_pids,
-    start_agents,
-    taskqueue_peak,
-    wait_no_channels,
-)
+from bench import e2e_common as ec
 from hotline.settings import Settings
 from tests.e2e.harness import Stack
 
@@ -68,9 +55,9 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
     maxlen = next(f.default for f in dataclasses.fields(Settings) if f.name == "queue_maxlen")
     before = _with_settings(stack, queue_maxlen=maxlen)
     try:
-        reset_taskprocessors(stack)
-        pids = service_pids(stack)
-        sampler = Sampler(stack, pids)
+        ec.reset_taskprocessors(stack)
+        pids = ec.service_pids(stack)
+        sampler = ec.Sampler(stack, pids)
         sampler.start()
         console_at, started = stack.asterisk_log_size(), time.time()
         calls = int(rate * a.overload_seconds)
@@ -85,14 +72,14 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
             extra=["-trace_stat", "-stf", str(stack.root / f"overload-{started}.stat.csv"), "-fd", "5"],
         )
         ended = time.time()
-        drained_s = wait_no_channels(stack, AFTER_S)
+        drained_s = ec.wait_no_channels(stack, AFTER_S)
         time.sleep(max(0.0, ended + AFTER_S - time.time()))
-        left, left_citizens = channels(stack)
+        left, left_citizens = ec.channels(stack)
         sampler.stop.set()
         sampler.join()
-        depth, who, high = taskqueue_peak(stack)
-        qlog, console = QueueLog(stack, started), ConsoleLog(stack, console_at)
-        now = service_pids(stack)
+        depth, who, high = ec.taskqueue_peak(stack)
+        qlog, console = ec.QueueLog(stack, started), ec.ConsoleLog(stack, console_at)
+        now = ec.service_pids(stack)
         failed = 0
         for line in r.stdout.splitlines():  # SIPp's final screen: "Failed call | ... | <cumulated>"
             if line.strip().startswith("Failed call"):
@@ -128,14 +115,14 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
 
 
 def memory(stack: Stack, a: argparse.Namespace) -> dict:
-    pids = service_pids(stack)
-    idle = rss_of(pids)
-    start_agents(stack, a.agents, MEMORY_TALK_MS, first=MEMORY_AGENTS)
-    sampler = Sampler(stack, pids, plateau=a.memory_calls)
+    pids = ec.service_pids(stack)
+    idle = ec.rss_of(pids)
+    ec.start_agents(stack, a.agents, MEMORY_TALK_MS, first=MEMORY_AGENTS)
+    sampler = ec.Sampler(stack, pids, plateau=a.memory_calls)
     sampler.start()
     started = time.time()
     r = stack.sipp_uac(
-        citizen(stack, None, a.memory_hold),
+        ec.citizen(stack, None, a.memory_hold),
         "12345",
         "13900000500",
         calls=a.memory_calls,
@@ -144,12 +131,12 @@ def memory(stack: Stack, a: argparse.Namespace) -> dict:
         timeout=a.memory_calls / a.memory_rate + a.memory_hold / 1000 + 90,
     )
     ended = time.time()
-    drained_s = wait_no_channels(stack, 60)
+    drained_s = ec.wait_no_channels(stack, 60)
     time.sleep(max(0.0, ended + drained_s + AFTER_S - time.time()))
     sampler.stop.set()
     sampler.join()
-    qlog = QueueLog(stack, started)
-    remove_agents(stack, a.agents, first=MEMORY_AGENTS)
+    qlog = ec.QueueLog(stack, started)
+    ec.remove_agents(stack, a.agents, first=MEMORY_AGENTS)
     return {
         "calls": a.memory_calls,
         "rate": a.memory_rate,
@@ -159,8 +146,8 @@ def memory(stack: Stack, a: argparse.Namespace) -> dict:
         "peak_citizens": sampler.peak_citizens,
         "peak_channels": sampler.peak_channels,
         "rss_at_peak_mib": sampler.rss_at_peak,
-        "rss_after_30s_mib": rss_of(pids),
-        "channels_after": channels(stack)[0],
+        "rss_after_30s_mib": ec.rss_of(pids),
+        "channels_after": ec.channels(stack)[0],
         "queued": len(qlog.entered),
         "connected": len(qlog.connects),
     }
