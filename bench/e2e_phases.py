@@ -10,7 +10,8 @@
   of their own talk 30 s (the others wait, hold music); the citizens hang up ``--memory-hold`` ms
   after the answer, so all of them are up at once: the RSS of Asterisk and of every Python
   service idle (before the first call), at the first sample with every citizen up, and 30 s
-  after the burst (no channel up).
+  after the burst (no channel up); then Asterisk's once more after a ``malloc trim`` (the jobs'
+  periodic trim, HOTLINE_ASTERISK_TRIM_INTERVAL).
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def memory(stack: Stack, a: argparse.Namespace) -> dict:
     time.sleep(max(0.0, ended + drained_s + AFTER_S - time.time()))
     sampler.stop.set()
     sampler.join()
+    after = ec.rss_of(pids)
+    stack.asterisk.rx("malloc trim")  # what the jobs do every HOTLINE_ASTERISK_TRIM_INTERVAL
+    trimmed = ec.rss_of(pids)["asterisk"]
     qlog = ec.QueueLog(stack, started)
     ec.remove_agents(stack, a.agents, first=MEMORY_AGENTS)
     return {
@@ -146,7 +150,8 @@ def memory(stack: Stack, a: argparse.Namespace) -> dict:
         "peak_citizens": sampler.peak_citizens,
         "peak_channels": sampler.peak_channels,
         "rss_at_peak_mib": sampler.rss_at_peak,
-        "rss_after_30s_mib": ec.rss_of(pids),
+        "rss_after_30s_mib": after,
+        "asterisk_after_trim_mib": trimmed,
         "channels_after": ec.channels(stack)[0],
         "queued": len(qlog.entered),
         "connected": len(qlog.connects),
@@ -167,7 +172,8 @@ def print_summary(out: dict) -> None:
         p = m["plateau"]
         print(
             f"memory, {m['calls']} calls at {m['rate']}/s: plateau {p.get('citizens', 'not reached')} citizens "
-            f"({p.get('channels', '-')} channels); peak {m['peak_citizens']} citizens"
+            f"({p.get('channels', '-')} channels); peak {m['peak_citizens']} citizens; "
+            f"Asterisk after a malloc trim {m['asterisk_after_trim_mib']} MiB"
         )
         for name in m["rss_idle_mib"]:
             print(

@@ -139,9 +139,10 @@ def test_the_static_twin_of_12345_enters_the_ivr_greeting(rendered):
     files, tmap = rendered
     assert tmap.hotline.flow == "12345"
     static = _context(files["extensions_routes.conf"], "hotline-static")
-    block = static.split("exten => 12345,1,")[1].split("exten =>")[0]
-    assert "Set(HOTLINE_KIND=ivr)" in block and "Set(HOTLINE_FLOW=12345)" in block
-    assert "Goto(route-${HOTLINE_KIND},s,1)" in block
+    mset, goto = static.split("exten => 12345,1,")[1].split("exten =>")[0].strip().split("\n")
+    pairs = dict(pair.split("=", 1) for pair in mset[len("MSet(") : -1].split(","))
+    assert pairs["HOTLINE_KIND"] == "ivr" and pairs["HOTLINE_FLOW"] == "12345"
+    assert goto.strip() == "same => n,Goto(route-${HOTLINE_KIND},s,1)"
 
 
 def test_a_caller_back_from_an_agent_is_never_queued_again_by_the_ivr_fallback(rendered):
