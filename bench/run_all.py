@@ -3,10 +3,11 @@
     .venv/bin/python bench/run_all.py [--quick] [--skip e2e,cost,workorder]
 
 Runs, one after the other (each in its own process, results as JSON in a temporary folder):
-- ``bench/bench_e2e.py``: the platform against its ``hotline-static`` twin, ramped; held calls/s
-  and their ratio, INVITE->answer p50/p99, drafts within 2 s, peak task queue, CPU per call of
-  every process (the AMI consumers ``stats`` and ``handoff`` among them), memory idle / at the
-  peak of channels / after;
+- ``bench/bench_e2e.py``: the platform against its ``hotline-static`` twin, ramped through the
+  IVR greeting; held calls/s and their ratio, INVITE->answer p50/p99, greetings skipped, drafts
+  within 2 s, peak task queue, CPU per call of every process (the AMI consumers ``stats`` and
+  ``handoff`` among them); then twice the held rate with the queue limit on, and memory idle /
+  at 500 concurrent calls / 30 s after;
 - ``bench/bench_asterisk_cost.py``: Asterisk's CPU per call and RSS, the platform's configuration
   against a minimal Answer->Queue one, first and last chunk;
 - ``bench/bench_workorder.py``: API creates against direct inserts, list/search p99 at 4 clients.
@@ -40,11 +41,12 @@ def _run(argv: list[str]) -> str:
 
 def e2e(out: Path, quick: bool) -> list[tuple[str, str, str]]:
     args = ["--start", "10", "--step", "10", "--period", "5", "--max", "30" if quick else "70", "--agents", "60"]
+    args += ["--overload", "--memory"] + (["--overload-seconds", "10", "--memory-calls", "100"] if quick else [])
     _run([PY, "bench/bench_e2e.py", *args, "--json-out", str(out)])
     res = json.loads(out.read_text())
     rows = [
         (
-            "e2e held calls/s (platform / twin)",
+            f"e2e ({res['map']} map) held calls/s (platform / twin)",
             f"{res['held_platform']} / {res['held_static']} = {res['ratio']}",
             ">= 0.9",
         )
@@ -53,6 +55,11 @@ def e2e(out: Path, quick: bool) -> list[tuple[str, str, str]]:
         p = r["path"]
         rows += [
             (f"e2e {p}: INVITE->answer p50 / p99 ms", f"{r['answer_p50_ms']} / {r['answer_p99_ms']}", "p99 < 2000"),
+            (
+                f"e2e {p}: greeted / skipped the greeting; left the queue unserved",
+                f"{r['greeted']} / {r['no_greeting']}; {r['unserved']}",
+                "all / 0; 0",
+            ),
             (
                 f"e2e {p}: drafts / agent answers (within 2 s)",
                 f"{r['orders']} / {r['agent_connects']} ({r['orders_within_2s']})",
@@ -64,15 +71,34 @@ def e2e(out: Path, quick: bool) -> list[tuple[str, str, str]]:
                 ", ".join(f"{k} {v}" for k, v in r["cpu_ms_per_call"].items()),
                 "consumers < 0.5",
             ),
+        ]
+    if o := res.get("overload"):
+        rows += [
             (
-                f"e2e {p}: RSS MiB idle / at {r['peak_channels']} channels / after",
-                "; ".join(
-                    f"{k} {r['rss_idle_mib'].get(k)} / {r['rss_at_peak_mib'].get(k)} / {r['rss_after_mib'].get(k)}"
-                    for k in r["rss_idle_mib"]
-                ),
-                "flat",
+                f"e2e overload {o['rate']}/s: queued / turned away (full) / failed / services down",
+                f"{o['queued']} / {o['turned_away_full']} / {o['sipp_failed']} / "
+                f"{len(o['services_down_or_restarted'])}",
+                "queued or busy, 0 failed, 0 down",
+            ),
+            (
+                f"e2e overload {o['rate']}/s: channels 30 s after; peak task queue",
+                f"{o['channels_after_30s']}; {o['max_taskqueue']} ({o['max_taskqueue_name']})",
+                "0; < 500",
             ),
         ]
+    if m := res.get("memory"):
+        p = m["plateau"]
+        at = p.get("rss_mib", {})
+        rows.append(
+            (
+                f"e2e RSS MiB idle / at {p.get('citizens', 'not reached:')} calls / 30 s after",
+                "; ".join(
+                    f"{k} {m['rss_idle_mib'].get(k)} / {at.get(k)} / {m['rss_after_30s_mib'].get(k)}"
+                    for k in m["rss_idle_mib"]
+                ),
+                "flat",
+            )
+        )
     return rows
 
 

@@ -30,9 +30,8 @@ def rendered(tmp_path_factory):
         settings, {"ami_user": "u", "ami_secret": "x"}, paths, gather(settings, {}, tmap, agents=[], paths=paths)
     )
     env = R._env()
-    return {
-        name: env.get_template(f"{name}.j2").render(**ctx) for name in ("extensions_routes.conf", "pjsip_trunks.conf")
-    }, tmap
+    names = ("extensions_routes.conf", "pjsip_trunks.conf", "extensions_ivr.conf")
+    return {name: env.get_template(f"{name}.j2").render(**ctx) for name in names}, tmap
 
 
 def _context(text: str, name: str) -> str:
@@ -131,3 +130,31 @@ def test_feature_codes_have_one_home_the_dialplan_and_the_banner(tmp_path):
     banner = Platform(settings).banner()
     told = re.search(r"dial (\*\d+) from the", banner)
     assert login and told and told.group(1) == login.group(1) == FEATURE_CODES["login"]
+
+
+def test_the_static_twin_of_12345_enters_the_ivr_greeting(rendered):
+    """With FastAGI down, 12345 of the shipped map takes the same decision from the dialplan: the
+    IVR flow of ``hotline:`` (route-ivr, the Stasis app's greeting), not the queue directly; the
+    end-to-end bench (bench/bench_e2e.py) relies on it for its twin."""
+    files, tmap = rendered
+    assert tmap.hotline.flow == "12345"
+    static = _context(files["extensions_routes.conf"], "hotline-static")
+    mset, goto = static.split("exten => 12345,1,")[1].split("exten =>")[0].strip().split("\n")
+    pairs = dict(pair.split("=", 1) for pair in mset[len("MSet(") : -1].split(","))
+    assert pairs["HOTLINE_KIND"] == "ivr" and pairs["HOTLINE_FLOW"] == "12345"
+    assert goto.strip() == "same => n,Goto(route-${HOTLINE_KIND},s,1)"
+
+
+def test_a_caller_back_from_an_agent_is_never_queued_again_by_the_ivr_fallback(rendered):
+    """The survey after the agent call is a Stasis entry too: when the app sheds it (or lets it
+    go), hotline-ivr-fallback ends the call instead of queueing the caller for a second agent."""
+    files, _ = rendered
+    ivr = files["extensions_ivr.conf"]
+    queue_node = _context(ivr, "hotline-ivr-queue")
+    assert queue_node.index("Set(HOTLINE_AFTER_CALL=1)") < queue_node.index("Stasis(")
+    fallback = _context(ivr, "hotline-ivr-fallback").splitlines()
+    assert fallback[0] == 'exten => s,1,GotoIf($["${HOTLINE_AFTER_CALL}" != ""]?after)'
+    after = next(i for i, line in enumerate(fallback) if "n(after)," in line)
+    assert "Goto(route-queue,s,1)" in "\n".join(fallback[:after])
+    assert fallback[after + 1].strip() == "same => n,Hangup()"
+    assert "route-queue" not in "\n".join(fallback[after:])
