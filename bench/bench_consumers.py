@@ -222,6 +222,10 @@ def run(a: argparse.Namespace) -> dict:
     return res
 
 
+def ratio(consumer: float, floor: float) -> float | None:
+    return round(consumer / floor, 2) if floor else None
+
+
 def expected(counts: Counter) -> dict[str, int]:
     return {"offered": counts["ENTERQUEUE"], "answered": counts["CONNECT"], "abandoned": counts["ABANDON"]}
 
