@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -42,11 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import redis  # noqa: E402
-
 from bench.bench_e2e import cpu_of, service_pids, start_agents  # noqa: E402
 from hotline import ami  # noqa: E402
-from queues.service import keys  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402
 
 CONSUMERS = ("stats", "handoff")
@@ -70,75 +66,13 @@ def stop_floor(p: subprocess.Popen) -> int:
     return int(json.loads(out.strip().splitlines()[-1])["messages"])
 
 
-# --- the forced reconnect ------------------------------------------------------------------
-
-
-def ami_ports_of(pid: int, ami_port: int) -> list[int]:
-    """The local ports of ``pid``'s TCP connections to the AMI port."""
-    out = subprocess.run(
-        ["ss", "-tnpH", "state", "established", f"( dport = :{ami_port} )"], capture_output=True, text=True
-    ).stdout
-    ports = []
-    for line in out.splitlines():
-        if f"pid={pid}," in line:
-            local = line.split()[2]  # Recv-Q Send-Q Local Peer Process (no State column with a state filter)
-            ports.append(int(local.rsplit(":", 1)[1]))
-    return ports
-
-
-def kick(stack: Stack, names: tuple[str, ...] = CONSUMERS) -> dict[str, int]:
-    """Destroy the AMI connections of the named services (``ss -K``, both ends): what a network
-    fault or an Asterisk that drops a slow client does. Returns the connections killed per name."""
-    ami_port = stack.settings.ami_port
-    killed = {}
-    for name in names:
-        pid = stack.platform.procs[name].pid
-        ports = ami_ports_of(pid, ami_port)
-        for p in ports:
-            for flt in (f"( sport = :{p} and dport = :{ami_port} )", f"( sport = :{ami_port} and dport = :{p} )"):
-                subprocess.run(["ss", "-K", flt], capture_output=True, check=True)
-        killed[name] = len(ports)
-    return killed
-
-
-# --- what Asterisk says happened, and what the consumers made of it ------------------------
+# --- what Asterisk says happened (the forced reconnect: Stack.kill_ami_connections) ----------
 
 
 def queue_log_counts(stack: Stack, since: float, queue: str = "hotline") -> tuple[Counter, list[str]]:
-    """Counts of ENTERQUEUE / CONNECT / ABANDON of ``queue`` since ``since``, and the CONNECTs' callids."""
-    counts: Counter = Counter()
-    connects = []
-    f = stack.asterisk.log_dir / "queue_log"
-    for line in f.read_text(errors="replace").splitlines() if f.exists() else []:
-        p = line.split("|")
-        if len(p) > 4 and p[2] == queue and float(p[0]) >= since:
-            counts[p[4]] += 1
-            if p[4] == "CONNECT":
-                connects.append(p[1])
-    return counts, connects
-
-
-def stats_figures(stack: Stack, queue: str = "hotline") -> dict[str, int]:
-    """The stats consumer's figures of ``queue`` over the last 24 h, as it wrote them to Redis."""
-    r = redis.Redis.from_url(stack.settings.redis_url)
-    try:
-        raw = r.get(keys(stack.settings.instance)["view"])
-    finally:
-        r.close()
-    view = json.loads(raw) if raw else {"queues": []}
-    for q in view["queues"]:
-        if q["queue"] == queue:
-            return {k: int(q["last_24h"][k]) for k in ("offered", "answered", "abandoned")}
-    return {"offered": 0, "answered": 0, "abandoned": 0}
-
-
-def orders_by_linkedid(stack: Stack) -> Counter:
-    con = sqlite3.connect(f"file:{stack.settings.home / 'hotline.db'}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT linkedid FROM orders WHERE linkedid IS NOT NULL").fetchall()
-    finally:
-        con.close()
-    return Counter(r[0] for r in rows)
+    """Counts of the queue_log events of ``queue`` since ``since``, and the CONNECTs' callids."""
+    lines = stack.queue_log(since, queue)
+    return Counter(p[4] for p in lines), [p[1] for p in lines if p[4] == "CONNECT"]
 
 
 def logins(stack: Stack, name: str) -> int:
@@ -151,8 +85,8 @@ def settle(stack: Stack, since: float, want_stats) -> tuple[Counter, list[str], 
     deadline = time.monotonic() + 90
     while True:
         counts, connects = queue_log_counts(stack, since)
-        orders = orders_by_linkedid(stack)
-        figures = stats_figures(stack)
+        orders = Counter(stack.orders_by_linkedid())
+        figures = stack.stats_figures()
         idle = "0 active channels" in stack.cli("core show channels count")
         done = idle and all(orders[c] >= 1 for c in connects) and want_stats(counts, figures)
         if done or time.monotonic() > deadline:
@@ -173,7 +107,7 @@ def run(a: argparse.Namespace) -> dict:
         start_agents(stack, a.agents)
         floors = {c: start_floor(stack, c, record / f"{c}.ami" if record else None) for c in CONSUMERS}
         time.sleep(2)
-        before = stats_figures(stack)
+        before = stack.stats_figures()
         pids = service_pids(stack) | {f"floor-{c}": p.pid for c, p in floors.items()}
         logins0 = {c: logins(stack, c) for c in CONSUMERS}
         cpu0 = cpu_of(pids)
@@ -186,7 +120,7 @@ def run(a: argparse.Namespace) -> dict:
         kicks = []
         for i in range(a.kicks):
             time.sleep(max(0.0, since + seconds * (i + 1) / (a.kicks + 1) - time.time()))
-            kicks.append({"at_s": round(time.time() - since, 1), "killed": kick(stack)})
+            kicks.append({"at_s": round(time.time() - since, 1), "killed": stack.kill_ami_connections(CONSUMERS)})
         th.join()
 
         def stats_match(counts: Counter, fig: dict) -> bool:
