@@ -72,32 +72,36 @@ class RedisStore:
     def __init__(self, client, instance: str):
         self.r = client
         self.k = keys(instance)
+        self.written: dict[str, dict] = {}  # agent -> the hash last written
 
     async def load(self) -> dict | None:
         raw = await self.r.get(self.k["state"])
         return json.loads(raw) if raw else None
 
     async def save(self, state: dict | None, view: dict, agents: list[dict]) -> None:
-        """``state`` None: only the view and the agents (the state is saved less often)."""
+        """``state`` None: the view, and only the agents' hashes that changed (with the state: all)."""
         pipe = self.r.pipeline(transaction=True)
         if state is not None:
             pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
+        written = {}
         for a in agents:
-            pipe.hset(
-                self.k["agent"] + a["name"],
-                mapping={
-                    "state": a["state"] or "",
-                    "paused": int(a["paused"]),
-                    "reason": a["reason"] or "",
-                    "interface": a["interface"],
-                    "queues": json.dumps(a["queues"], ensure_ascii=False),
-                    "since": a["since"],
-                },
-            )
+            mapping = {
+                "state": a["state"] or "",
+                "paused": int(a["paused"]),
+                "reason": a["reason"] or "",
+                "interface": a["interface"],
+                "queues": json.dumps(a["queues"], ensure_ascii=False),
+                "since": a["since"],
+            }
+            written[a["name"]] = mapping
+            if state is not None or self.written.get(a["name"]) != mapping:
+                pipe.hset(self.k["agent"] + a["name"], mapping=mapping)
         pipe.publish(self.k["updates"], str(view["at"]))
+        self.written = {}  # a failed write leaves nothing taken for written
         await pipe.execute()
+        self.written = written
 
     async def take_records(self, limit: int = 500) -> list[dict]:
         """The sub-center records accepted since the last call (oldest first)."""
