@@ -42,6 +42,7 @@ class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self.version: str | None = None  # the banner's protocol version (panoramisk's attribute)
         self._buf = b""
 
     def data_received(self, data: bytes) -> None:
