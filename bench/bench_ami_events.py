@@ -3,7 +3,7 @@
 Generated AMI event streams (queue joins, answers, abandons, completions,
 member status, plus dialplan noise; Chinese caller names) are sent as raw
 bytes over a loopback TCP socket, at rising rates, into the real consumer:
-panoramisk's Manager with the project's UTF-8-safe protocol
+the project's AMI reader on panoramisk's Manager
 (:mod:`hotline.ami`), the '*' event callback, the pure aggregator and the
 periodic store flush (:mod:`queues.service`).  At each rate the run checks
 that no event was lost (every event received, and the per-queue counts equal
@@ -119,7 +119,7 @@ async def consumer_run(events: list[dict], expect: dict, rate: float | None) -> 
 
 
 async def main(rates: list[int], seconds: float) -> int:
-    print("AMI event consumer benchmark: panoramisk + UTF-8 reader + aggregator, loopback TCP")
+    print("AMI event consumer benchmark: hotline.ami reader + aggregator, loopback TCP")
     big, big_expect = generate_events(60_000, t0=T0)
     payload = b"".join(render_event(e) for e in big)
     print(f"payload: {len(big)} events, {len(payload) / len(big):.0f} bytes/event on average")

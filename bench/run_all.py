@@ -1,6 +1,6 @@
 """Every benchmark of issue #15 in one command, one summary table at the end.
 
-    .venv/bin/python bench/run_all.py [--quick] [--skip e2e,cost,workorder]
+    .venv/bin/python bench/run_all.py [--quick] [--skip e2e,cost,workorder,consumers]
 
 Runs, one after the other (each in its own process, results as JSON in a temporary folder):
 - ``bench/bench_e2e.py``: the platform against its ``hotline-static`` twin, ramped through the
@@ -10,7 +10,9 @@ Runs, one after the other (each in its own process, results as JSON in a tempora
   at 500 concurrent calls / 30 s after;
 - ``bench/bench_asterisk_cost.py``: Asterisk's CPU per call and RSS, the platform's configuration
   against a minimal Answer->Queue one, first and last chunk;
-- ``bench/bench_workorder.py``: API creates against direct inserts, list/search p99 at 4 clients.
+- ``bench/bench_workorder.py``: API creates against direct inserts, list/search p99 at 4 clients;
+- ``bench/bench_consumers.py``: CPU per answered call of ``hotline stats`` and ``hotline handoff``
+  against a raw reader on the same AMI user, and a forced AMI disconnect (drafts, stats vs queue_log).
 
 ``--quick`` makes every run small (a smoke test of the command, not figures).
 """
@@ -151,10 +153,26 @@ def workorder(quick: bool) -> list[tuple[str, str, str]]:
     return rows
 
 
+def consumers(out: Path, quick: bool) -> list[tuple[str, str, str]]:
+    calls = "300" if quick else "2000"
+    _run([PY, "bench/bench_consumers.py", "--calls", calls, "--rate", "30", "--kicks", "2", "--json-out", str(out)])
+    r = json.loads(out.read_text())
+    cpu = r["cpu_ms_per_call"]
+    return [
+        (
+            "AMI consumers ms CPU / answered call (floor; ratio); forced reconnects: drafts missing / doubled, stats",
+            f"stats {cpu['stats']} ({cpu['floor-stats']}; {r['ratio']['stats']}x), handoff {cpu['handoff']} "
+            f"({cpu['floor-handoff']}; {r['ratio']['handoff']}x); {len(r['kicks'])} cuts: {r['orders_missing']} / "
+            f"{r['orders_doubled']}, stats {'= queue_log' if r['stats_equal'] else '!= queue_log'}",
+            "< 0.5 each; 0 / 0, =",
+        )
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--skip", default="", help="comma-separated: e2e, cost, workorder")
+    ap.add_argument("--skip", default="", help="comma-separated: e2e, cost, workorder, consumers")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     tmp = Path(tempfile.mkdtemp(prefix="bench-all-"))
@@ -165,6 +183,8 @@ def main() -> int:
         rows += cost(tmp / "cost.json", a.quick)
     if "workorder" not in skip:
         rows += workorder(a.quick)
+    if "consumers" not in skip:
+        rows += consumers(tmp / "consumers.json", a.quick)
     w = max(len(r[0]) for r in rows) if rows else 10
     print(f"\n{'figure':<{w}} | measured | goal")
     for name, value, goal in rows:

@@ -1,10 +1,11 @@
 """The AMI client of the platform: one module, two ways to use it.
 
-- :func:`manager`: an asyncio ``panoramisk.Manager`` for the long-running
-  consumers (statistics, hand-off) -- reconnects, event callbacks.  panoramisk
-  1.4 decodes every TCP chunk on its own with errors ignored, so a multi-byte
-  character split across two reads is lost (``CallerIDName: 张三`` arrives as
-  ``三``); :class:`Utf8AMIProtocol` keeps an incremental decoder per connection.
+- :func:`manager`: an asyncio :class:`LeanManager` (panoramisk's Manager: login, re-login,
+  Ping, actions) for the long-running consumers (statistics, hand-off), with a reader of our
+  own (:class:`LeanAMIProtocol`): bytes split into whole messages before they are decoded, only
+  the events a callback wants parsed, into plain dicts.  It costs a fraction of panoramisk's
+  parser per event (``bench/bench_consumers.py``) and keeps multi-byte characters split across
+  reads, which panoramisk 1.4 loses.
 - :func:`connect`: a blocking :class:`AMIConnection` for one-shot work
   (``hotline reload``, the CLI, the end-to-end tests): send an action, get its
   answer (and list events).  It reads bytes and decodes whole messages, so
@@ -15,7 +16,7 @@ Both log in with the generated credentials of the instance (:func:`credentials`)
 
 from __future__ import annotations
 
-import codecs
+import asyncio
 import itertools
 import logging
 import socket
@@ -26,21 +27,80 @@ from typing import Any
 
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
 
 from hotline.log import Outage
 
 
-class Utf8AMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no types
+class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no types
+    """The consumers' AMI reader: bytes split on the blank line, each message decoded whole (so
+    a multi-byte character split across TCP reads is kept: panoramisk 1.4 decodes every chunk on
+    its own with errors ignored, ``CallerIDName: 张三`` arriving as ``三``), events parsed into a
+    plain ``dict`` (:func:`parse_message`) and handed to :meth:`LeanManager.dispatch` -- only
+    those some callback wants.  Responses to our actions, and the events of a listing (with
+    our ``ActionID``), take panoramisk's own path (its ``Message``, the action's future)."""
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.version: str | None = None  # the banner's protocol version (panoramisk's attribute)
+        self._buf = b""
 
     def data_received(self, data: bytes) -> None:
-        # Complete characters only; an unfinished tail waits in the decoder.
-        text = self._decoder.decode(data)
-        if text:
-            self.encoding = "utf-8"
-            super().data_received(text.encode("utf-8"))
+        buf = self._buf + data if self._buf else data
+        if b"\r\n\r\n" not in buf:
+            self._buf = buf
+            return
+        *blocks, self._buf = buf.split(b"\r\n\r\n")
+        for raw in blocks:
+            self._message(raw.decode("utf-8", "replace"))
+
+    def _message(self, text: str) -> None:
+        if text.startswith("Event: ") and "\r\nActionID: " not in text:
+            end = text.find("\r\n")
+            name = text[7:end] if end >= 0 else text[7:]
+            if self.factory.wants(name):
+                self.factory.dispatch(parse_message(text))
+            if name == "Shutdown":  # Asterisk is stopping: reconnect (as panoramisk does)
+                self.connection_lost(None)
+            return
+        text = text.strip()
+        if self.version is None and text.startswith("Asterisk Call Manager/"):
+            self.version = text.partition("\r\n")[0].partition("/")[2].strip()
+        message = Message.from_line(text)
+        if message is not None:
+            self.handle_message(message)
+
+
+class LeanManager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager (login, re-login, Ping, actions and their answers) with a dispatch of
+    its own: callbacks by exact event name (or ``"*"``), called with the event as a plain dict."""
+
+    def __init__(self, **config: Any) -> None:
+        self.by_name: dict[str, list[Callable[..., Any]]] = {}
+        self.every: list[Callable[..., Any]] = []
+        super().__init__(**config)
+
+    def register_event(self, pattern: str, callback: Callable[..., Any] | None = None) -> Any:
+        if callback is None:
+            return lambda cb: self.register_event(pattern, cb)
+        if pattern == "*":
+            self.every.append(callback)
+        elif any(c in pattern for c in "*?["):
+            raise ValueError(f"AMI event callbacks are by exact name or '*', not {pattern!r}")
+        else:
+            self.by_name.setdefault(pattern, []).append(callback)
+        return callback
+
+    def wants(self, name: str) -> bool:
+        return bool(self.every) or name in self.by_name
+
+    def dispatch(self, event: Any) -> None:
+        if not isinstance(event, dict):  # an event that took panoramisk's path
+            event = dict(event.items())
+        for callback in (*self.by_name.get(event.get("Event", ""), ()), *self.every):
+            ret = callback(self, event)
+            if ret is not None and (asyncio.iscoroutine(ret) or isinstance(ret, asyncio.Future)):
+                asyncio.ensure_future(ret)
 
 
 def credentials(settings: Any, secrets: dict[str, Any]) -> tuple[str, int, str, str]:
@@ -60,9 +120,10 @@ def consumer_credentials(settings: Any, secrets: dict[str, Any], consumer: str) 
     return host, port, consumer_user(secrets, consumer), str(secrets["ami_consumers"][consumer])
 
 
-def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None, **kwargs: Any) -> Manager:
-    """A panoramisk Manager for this instance's AMI (not yet connected); ``consumer``: log in
-    as that consumer's own user (see :func:`consumer_credentials`)."""
+def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None, **kwargs: Any) -> LeanManager:
+    """A :class:`LeanManager` for this instance's AMI (not yet connected); ``consumer``: log in
+    as that consumer's own user (see :func:`consumer_credentials`).  Event callbacks get plain
+    dicts, by exact event name or ``"*"``."""
     if consumer is None:
         host, port, user, secret = credentials(settings, secrets)
     else:
@@ -73,12 +134,12 @@ def manager(settings: Any, secrets: dict[str, Any], consumer: str | None = None,
         username=user,
         secret=secret,
         encoding="utf-8",
-        protocol_factory=Utf8AMIProtocol,
+        protocol_factory=LeanAMIProtocol,
         ping_delay=10,
         reconnect_timeout=1,
     )
     config.update(kwargs)
-    return Manager(**config)
+    return LeanManager(**config)
 
 
 def watch(
@@ -130,11 +191,13 @@ def parse_message(block: str) -> dict[str, Any]:
             if line.strip():
                 msg.setdefault("_output", []).append(line)
             continue
-        if key in msg:
-            prev = msg[key]
-            msg[key] = (prev if isinstance(prev, list) else [prev]) + [value]
-        else:
+        prev = msg.get(key)
+        if prev is None:
             msg[key] = value
+        elif type(prev) is list:
+            prev.append(value)
+        else:
+            msg[key] = [prev, value]
     return msg
 
 

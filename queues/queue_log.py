@@ -25,8 +25,8 @@ def queue_log_event(line: str) -> dict | None:
         return data[i] if len(data) > i else "0"
 
     base = {"Timestamp": ts, "Queue": queue, "Uniqueid": callid}
-    if event == "ENTERQUEUE":
-        return {**base, "Event": "QueueCallerJoin"}
+    if event == "ENTERQUEUE":  # data: url|callerid|position
+        return {**base, "Event": "QueueCallerJoin", "CallerIDNum": data[1] if len(data) > 1 else ""}
     if event == "CONNECT":
         return {
             **base,
@@ -52,14 +52,18 @@ def queue_log_event(line: str) -> dict | None:
     return None
 
 
-def replay_queue_log(agg: Aggregator, lines, after: float, before: float | None = None) -> int:
-    """Feed queue_log lines newer than ``after`` (the last event already applied) and, with
-    ``before``, older than it (what the live events from then on will bring)."""
-    n = 0
+def queue_log_events(lines, after: float):
+    """The statistics events of the queue_log lines newer than ``after``, in order."""
     for line in lines:
         ev = queue_log_event(line)
-        if ev is None or ev["Timestamp"] <= after or (before is not None and ev["Timestamp"] >= before):
-            continue
+        if ev is not None and ev["Timestamp"] > after:
+            yield ev
+
+
+def replay_queue_log(agg: Aggregator, lines, after: float) -> int:
+    """Feed queue_log lines newer than ``after`` (the last event already applied); returns how many."""
+    n = 0
+    for ev in queue_log_events(lines, after):
         agg.apply(ev)
         n += 1
     return n

@@ -42,16 +42,16 @@ from hotline import ami
 from hotline.log import OUTAGE_LOG_INTERVAL, Outage
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
-from hotline.transfer_map import load_map_for
-from hotline.yamlsrc import ConfigError
 from queues.agents import login
-from queues.config import queue_specs
 from queues.queue_log import replay_queue_log
 from queues.stats import EVENTS, Aggregator
 from queues.stats_calls import CallFigures
-from queues.stats_metrics import CallMetrics, label_values
+from queues.stats_consts import GAP_MARGIN
+from queues.stats_metrics import CallMetrics
+from queues.stats_settings import figures_factory, metric_labels, queue_wrapups
 
 log = logging.getLogger("hotline.queues")
+STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
 
 
 def keys(instance: str) -> dict[str, str]:
@@ -72,30 +72,36 @@ class RedisStore:
     def __init__(self, client, instance: str):
         self.r = client
         self.k = keys(instance)
+        self.written: dict[str, dict] = {}  # agent -> the hash last written
 
     async def load(self) -> dict | None:
         raw = await self.r.get(self.k["state"])
         return json.loads(raw) if raw else None
 
-    async def save(self, state: dict, view: dict, agents: list[dict]) -> None:
+    async def save(self, state: dict | None, view: dict, agents: list[dict]) -> None:
+        """``state`` None: the view, and only the agents' hashes that changed (with the state: all)."""
         pipe = self.r.pipeline(transaction=True)
-        pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+        if state is not None:
+            pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
+        written = {}
         for a in agents:
-            pipe.hset(
-                self.k["agent"] + a["name"],
-                mapping={
-                    "state": a["state"] or "",
-                    "paused": int(a["paused"]),
-                    "reason": a["reason"] or "",
-                    "interface": a["interface"],
-                    "queues": json.dumps(a["queues"], ensure_ascii=False),
-                    "since": a["since"],
-                },
-            )
+            mapping = {
+                "state": a["state"] or "",
+                "paused": int(a["paused"]),
+                "reason": a["reason"] or "",
+                "interface": a["interface"],
+                "queues": json.dumps(a["queues"], ensure_ascii=False),
+                "since": a["since"],
+            }
+            written[a["name"]] = mapping
+            if state is not None or self.written.get(a["name"]) != mapping:
+                pipe.hset(self.k["agent"] + a["name"], mapping=mapping)
         pipe.publish(self.k["updates"], str(view["at"]))
+        self.written = {}  # a failed write leaves nothing taken for written
         await pipe.execute()
+        self.written = written
 
     async def take_records(self, limit: int = 500) -> list[dict]:
         """The sub-center records accepted since the last call (oldest first)."""
@@ -121,7 +127,9 @@ class MemoryStore:
         return out
 
     async def save(self, state, view, agents):
-        self.state, self.view, self.agents = state, view, agents
+        if state is not None:
+            self.state = state
+        self.view, self.agents = view, agents
         self.saves += 1
 
 
@@ -145,6 +153,7 @@ class Consumer:
         self.webhook = webhook
         self.agg = Aggregator(wrapup=self.wrapup, figures=self.new_figures())
         self.dirty = False
+        self._state_saved = float("-inf")  # when the state was last written (clock time)
         self.received = 0
         self._flusher: asyncio.Task | None = None
         self._posts: set[asyncio.Task] = set()
@@ -153,6 +162,7 @@ class Consumer:
         self.logins = 0
         self.queue_log: Path | None = None
         self.gap_from: float | None = None  # the last event applied before the AMI connection dropped
+        self.replay_floor = 0.0  # the newest event restore() applied: everything before it is counted
 
     async def restore(self, queue_log: Path | None = None) -> int:
         self.queue_log = queue_log
@@ -161,22 +171,15 @@ class Consumer:
         if queue_log is not None and queue_log.exists():
             with queue_log.open(encoding="utf-8", errors="replace") as fh:
                 replayed = replay_queue_log(self.agg, fh, after=self.agg.last_ts)
+        self.replay_floor = self.agg.last_ts
         self.dirty = True
         return replayed
 
-    # panoramisk callback: (manager, message)
+    # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
         self.received += 1
-        store = getattr(message, "_store", None)  # panoramisk's CaseInsensitiveDict: lower -> (key, value)
-        if store is not None:
-            name = store.get("event", (None, None))[1]
-            if name in EVENTS:
-                self.agg.apply(dict(store.values()), self.clock())
-                self.dirty = True
-            return
-        name = message.get("Event")
-        if name in EVENTS:
-            self.agg.apply(dict(message.items()), self.clock())
+        if message.get("Event") in EVENTS:
+            self.agg.apply(message if type(message) is dict else dict(message.items()), self.clock())
             self.dirty = True
 
     def lost(self) -> None:
@@ -185,14 +188,16 @@ class Consumer:
             self.gap_from = self.agg.last_ts
 
     def catch_up(self, now: float) -> int:
-        """At a re-login: the counters of the gap from Asterisk's queue_log (whole seconds:
-        lines after the last event applied, before the second of the login, which the live
-        events bring)."""
+        """At a re-login: the gap's counters from queue_log, from GAP_MARGIN s before the last event
+        applied (its AMI event can come later than the line) up to now; the aggregator counts each
+        join / answer / abandon / completion once (live or replayed).  Returns the lines counted."""
         after, self.gap_from = self.gap_from, None
         if after is None or self.queue_log is None or not self.queue_log.exists():
             return 0
+        events = self.agg.events
         with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
-            n = replay_queue_log(self.agg, fh, after=after, before=float(int(now)))
+            replay_queue_log(self.agg, fh, after=max(after - GAP_MARGIN, self.replay_floor))
+        n = self.agg.events - events
         self.dirty = self.dirty or n > 0
         return n
 
@@ -211,7 +216,9 @@ class Consumer:
         messages = await manager.send_action({"Action": "QueueStatus"})
         self.apply_status(messages)
 
-    async def flush(self) -> None:
+    async def flush(self, full: bool = False) -> None:
+        """The view and the agents (every ``flush_interval``); every STATE_EVERY s or when ``full``
+        the state too (its cost grows with the calls remembered; queue_log covers a restart)."""
         for rec in await self.store.take_records():
             self.agg.figures.record(rec)
             self.dirty = True
@@ -222,8 +229,11 @@ class Consumer:
         if not self.dirty and not changes:
             return
         self.dirty = False
-        self.agg.prune(now)
-        await self.store.save(self.agg.dump(), self.agg.view(now), self.agg.agents_view(now))
+        state = None
+        if full or not now - STATE_EVERY < self._state_saved <= now:
+            self.agg.prune(now)
+            state, self._state_saved = self.agg.dump(), now
+        await self.store.save(state, self.agg.view(now), self.agg.agents_view(now))
 
     def alert(self, alert: dict) -> None:
         """One raised or cleared alert: a log line, and the webhook in the background."""
@@ -266,14 +276,14 @@ class Consumer:
             self._flusher.cancel()
             self._flusher = None
         try:
-            await self.flush()
+            await self.flush(full=True)
         except (RedisError, OSError) as exc:  # the queue_log replay catches up at the next start
             self.redis.down(exc)
         if self._posts:
             await asyncio.wait(set(self._posts), timeout=3)
 
     async def attach(self, manager) -> None:
-        """Register on a panoramisk Manager (not yet connected) and connect it."""
+        """Register on an AMI manager (:func:`hotline.ami.manager`, not yet connected) and connect it."""
         self.manager = manager
         manager.register_event("*", self.on_event)
 
@@ -343,55 +353,3 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
         await consumer.stop()
         mgr.close()
         await client.aclose()
-
-
-def queue_wrapups(settings) -> dict[str, float]:
-    """Wrap-up seconds per queue, from the same specs the renderer writes."""
-    try:
-        return {q["name"]: float(q.get("wrapuptime", 0)) for q in queue_specs(load_map_for(settings), settings)}
-    except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
-        log_event(log, "cannot read queue wrap-up times; assuming 0", logging.ERROR, error=str(exc)[:500])
-        return {}
-
-
-def metric_labels(settings) -> tuple[frozenset[str], frozenset[str]]:
-    """The lines and queues the metrics label by (a broken map: none, every line is `other`)."""
-    try:
-        tmap = load_map_for(settings)
-        return label_values(tmap, (q["name"] for q in queue_specs(tmap, settings)))
-    except (ConfigError, ValueError) as exc:
-        log_event(log, "cannot read the map for the metrics' labels", logging.ERROR, error=str(exc)[:500])
-        return frozenset(), frozenset()
-
-
-def alert_settings_problem(settings) -> str | None:
-    """What is wrong with the alert settings (None: nothing)."""
-    if not settings.stats_alert_window > 0 or settings.stats_alert_window > 24 * 60:
-        return f"HOTLINE_STATS_ALERT_WINDOW={settings.stats_alert_window}: minutes, more than 0 and at most 1440"
-    if settings.stats_alert_min_calls < 1:
-        return f"HOTLINE_STATS_ALERT_MIN_CALLS={settings.stats_alert_min_calls}: at least 1"
-    hook = settings.stats_alert_webhook
-    if hook and not hook.startswith(("http://", "https://")):
-        return f"HOTLINE_STATS_ALERT_WEBHOOK={hook!r}: an http:// or https:// URL, or empty for none"
-    return None
-
-
-def figures_factory(settings):
-    """The call figures' settings: the map's trunks (name -> kind), the alert window; checked first."""
-    problem = alert_settings_problem(settings)
-    if problem:
-        raise ValueError(problem)
-    try:
-        trunks = {name: t.kind for name, t in load_map_for(settings).trunks.items()}
-    except (ConfigError, ValueError) as exc:  # a broken map must not stop the statistics
-        log_event(
-            log, "cannot read the map's trunks: trunk answers count as 'other'", logging.ERROR, error=str(exc)[:500]
-        )
-        trunks = {}
-
-    def make() -> CallFigures:
-        return CallFigures(
-            trunks=trunks, window=settings.stats_alert_window * 60, min_calls=settings.stats_alert_min_calls
-        )
-
-    return make

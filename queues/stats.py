@@ -45,6 +45,7 @@ from queues.stats_calls import CallFigures
 from queues.stats_consts import (
     _COUNTERS,
     CALL_MEMORY,
+    DEDUPE_SECONDS,
     KEEP_HOURS,
 )
 from queues.stats_consts import (  # re-exported: the figures' vocabulary
@@ -103,6 +104,9 @@ class Aggregator(ViewsMixin):
         self.calls: dict[str, list] = {}
         self.events = 0
         self.last_ts = 0.0
+        # "kind|queue|uniqueid" -> time: what was counted lately, so that an event that comes twice
+        # (live and again from queue_log after an AMI gap, queues/queue_log.py) counts once
+        self.counted: dict[str, float] = {}
 
     # ------------------------------------------------------------------ feed
     def _bucket(self, queue: str, ts: float) -> dict[str, float]:
@@ -124,13 +128,23 @@ class Aggregator(ViewsMixin):
         ts = _f(ev, "Timestamp", now if now is not None else self.last_ts)
         if ts > self.last_ts:
             self.last_ts = ts
+        if handler is not None and handler(self, ev, ts) is False:
+            return  # counted already: live, then again from queue_log (an AMI gap's replay)
         self.events += 1
-        if handler is not None:
-            handler(self, ev, ts)
         self.figures.apply(str(name), ev, ts)
+
+    def _once(self, kind: str, q: str, uid: str, ts: float) -> bool:
+        """True the first time this caller's ``kind`` in queue ``q`` is seen (within DEDUPE_SECONDS)."""
+        key = f"{kind}|{q}|{uid}"
+        if key in self.counted:
+            return False
+        self.counted[key] = ts
+        return True
 
     def _join(self, ev, ts):
         q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
+        if not self._once("join", q, uid, ts):
+            return False
         self.waiting.setdefault(q, {})[uid] = ts
         self._bucket(q, ts)["offered"] += 1
         if uid not in self.calls:
@@ -144,6 +158,8 @@ class Aggregator(ViewsMixin):
     def _abandon(self, ev, ts):
         q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
         self.waiting.get(q, {}).pop(uid, None)
+        if not self._once("abandon", q, uid, ts):
+            return False
         self._bucket(q, ts)["abandoned"] += 1
         call = self.calls.get(uid)
         if call is not None and not call[1] and not call[2]:
@@ -153,6 +169,8 @@ class Aggregator(ViewsMixin):
     def _connect(self, ev, ts):
         q, uid = ev.get("Queue", ""), ev.get("Uniqueid", "")
         self.waiting.get(q, {}).pop(uid, None)
+        if not self._once("connect", q, uid, ts):
+            return False
         hold = _f(ev, "HoldTime")
         b = self._bucket(q, ts)
         b["answered"] += 1
@@ -177,6 +195,8 @@ class Aggregator(ViewsMixin):
 
     def _complete(self, ev, ts):
         q = ev.get("Queue", "")
+        if not self._once("complete", q, ev.get("Uniqueid", ""), ts):
+            return False
         talk = _f(ev, "TalkTime")
         for key in (q, ALL):
             b = self._bucket(key, ts)
@@ -236,7 +256,9 @@ class Aggregator(ViewsMixin):
         joined = ts - _f(ev, "Wait")
         self.waiting.setdefault(q, {})[uid] = joined
         if uid not in self.calls:
-            # it joined while we were not watching: count it as offered now
+            # it joined while we were not watching: count it as offered now (and its ENTERQUEUE,
+            # should an AMI gap's queue_log replay bring it after this, not again)
+            self.counted[f"join|{q}|{uid}"] = joined
             self.calls[uid] = [joined, False, False]
             self._bucket(q, joined)["offered"] += 1
             self._bucket(ALL, joined)["offered"] += 1
@@ -253,6 +275,9 @@ class Aggregator(ViewsMixin):
             for h in [h for h in per_q if h < oldest]:
                 del per_q[h]
         self.calls = {u: c for u, c in self.calls.items() if now - c[0] < CALL_MEMORY}
+        # relative to the last event applied, which stands still while AMI is away: the gap's replay
+        # still finds what was counted just before it
+        self.counted = {k: t for k, t in self.counted.items() if self.last_ts - t < DEDUPE_SECONDS}
         self.figures.prune(now)
 
     def dump(self) -> dict:

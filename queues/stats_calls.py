@@ -137,6 +137,7 @@ class CallFigures:
         self.buckets: dict[str, dict[int, dict[str, float]]] = {}
         self.live: dict[str, dict] = {}  # uniqueid -> the call while it lasts
         self.recent: list[list] = []  # [arrived, line, mode, answered, within_sl] of settled calls
+        self._window_memo: tuple = (None, {})  # window_figures' last answer, by (now, recent's id, len)
         self.modes: dict[str, str] = {}  # line -> the mode its calls carried last
         self.active: dict[str, dict] = {}  # "<scope>|<figure>" -> the alert raised
         self.alert_log: list[dict] = []  # the last raised / cleared alerts (newest last)
@@ -275,7 +276,11 @@ class CallFigures:
         return sum_buckets(self.buckets.get(key, {}), hours, _COUNTERS)
 
     def window_figures(self, now: float) -> dict[str, dict]:
-        """Figures of the calls that arrived in the last ``window`` seconds, per scope."""
+        """Figures of the calls that arrived in the last ``window`` seconds, per scope (once per
+        ``now`` and state: a flush asks twice, for its alerts and for the view)."""
+        memo = (now, id(self.recent), len(self.recent))
+        if self._window_memo[0] == memo:
+            return self._window_memo[1]
         tots: dict[str, dict[str, float]] = {}
         for arrived, line, mode, answered, within in self.recent:
             if arrived < now - self.window:
@@ -285,7 +290,9 @@ class CallFigures:
                 t["offered"] += 1
                 t["answered"] += 1 if answered else 0
                 t["answered_sl"] += 1 if within else 0
-        return {k: figures_of(t) for k, t in tots.items()}
+        out = {k: figures_of(t) for k, t in tots.items()}
+        self._window_memo = (memo, out)
+        return out
 
     def check_alerts(self, now: float) -> list[dict]:
         """Raise / clear the window's alerts; returns what changed (each a dict for logs and hooks)."""

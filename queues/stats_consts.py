@@ -4,6 +4,10 @@ ALL = "*"
 SL_SECONDS = 15
 KEEP_HOURS = 49
 CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
+# what was counted lately is remembered this long (not saved): an AMI gap's queue_log replay starts
+# GAP_MARGIN before the gap (AMI events can reach us that much after queue_log has them) and skips it
+DEDUPE_SECONDS = 900.0
+GAP_MARGIN = 300.0
 
 STATES = ("available", "ringing", "talking", "wrapup", "paused", "unavailable")
 # app_queue member Status (AST_DEVICE_*)

@@ -39,10 +39,9 @@ class CallMetrics:
         self.live: dict[str, bool] = {}  # uniqueid of a citizen's channel -> counted as routed yet
         self.ivr_fallbacks: set[str] = set()
 
-    # panoramisk callback: (manager, message)
+    # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
-        store = getattr(message, "_store", None)  # panoramisk's CaseInsensitiveDict: lower -> (key, value)
-        self.observe(dict(store.values()) if store is not None else dict(message.items()))
+        self.observe(message if type(message) is dict else dict(message.items()))
 
     def observe(self, ev: dict) -> None:
         name, uid = ev.get("Event", ""), ev.get("Uniqueid", "")

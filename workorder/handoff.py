@@ -144,3 +144,21 @@ def resync_events(channels: list[dict]) -> list[dict]:
                 }
             )
     return out
+
+
+def queue_log_answers(events, since: float) -> list[dict]:
+    """The calls an agent answered (queue_log ``CONNECT``) at ``since`` or later, as AgentConnect-
+    like events for :func:`answered_body`, from queue_log's events
+    (:func:`queues.queue_log.queue_log_events`): what an AMI gap hid from the hand-off.  The
+    caller's number comes from its ``ENTERQUEUE``; queue_log has no channel variables, so such a
+    draft has no origin (mode ``direct``), and the caller's uniqueid stands for the linkedid (the
+    same for a citizen's call: its first channel is the one that queues)."""
+    callers: dict[str, str] = {}
+    out = []
+    for ev in events:
+        uid = str(ev.get("Uniqueid", ""))
+        if ev.get("Event") == "QueueCallerJoin":
+            callers[uid] = str(ev.get("CallerIDNum", ""))
+        elif ev.get("Event") == "AgentConnect" and float(ev["Timestamp"]) >= since and uid:
+            out.append({**ev, "Linkedid": uid, "CallerIDNum": callers.get(uid, ""), "Resync": "queue_log"})
+    return out

@@ -20,7 +20,10 @@ the events of :data:`workorder.handoff.AMI_USER`.  After every login and every
 ``FullyBooted`` (an Asterisk restart) it re-reads the calls in progress
 (``CoreShowChannels``, :func:`workorder.handoff.resync_events`): a call answered
 while it was not connected gets its order all the same, once (the API is
-idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).
+idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).  After a
+lost AMI connection it also reads Asterisk's queue_log: a call answered in the gap that has
+ended by the re-login is no longer in ``CoreShowChannels``; its ``CONNECT`` line gets it its
+order (:func:`workorder.handoff.queue_log_answers`: no channel variables there, so no origin).
 
 An API that does not answer, answers 5xx (a 503 when the database is locked or
 down) or times out is retried with a back-off for :data:`RETRY_FOR` seconds.
@@ -31,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+from pathlib import Path
 
 import httpx
 
@@ -40,8 +45,11 @@ from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.linkage import linkage_redirect
+from queues.queue_log import queue_log_events
+from queues.stats_cli import default_queue_log
+from queues.stats_consts import GAP_MARGIN
 from workorder.client import OrdersClient
-from workorder.handoff import NotAnAgentConnect, answered_body, resync_events
+from workorder.handoff import NotAnAgentConnect, answered_body, queue_log_answers, resync_events
 
 log = logging.getLogger("workorder.handoff")
 
@@ -53,8 +61,11 @@ BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to th
 
 
 class Handoff:
-    def __init__(self, client: OrdersClient, manager=None, retry_for: float = RETRY_FOR):
+    def __init__(self, client: OrdersClient, manager=None, retry_for: float = RETRY_FOR, queue_log: Path | None = None):
         self.client, self.manager = client, manager
+        self.queue_log = queue_log
+        self.last_ts = 0.0  # Timestamp of the last AgentConnect received
+        self.gap_from: float | None = None  # set when the AMI connection drops, until the next login
         self.retry_for = retry_for
         self.queue: asyncio.Queue = asyncio.Queue(QUEUE_SIZE)
         self.done = 0
@@ -64,17 +75,22 @@ class Handoff:
         self.api = Outage(log, "work-order API")
         self.seen: dict[str, None] = {}  # linkedids queued lately, oldest first (a resync skips them)
 
-    def _note(self, linkedid: str) -> None:
-        if linkedid:
-            self.seen.pop(linkedid, None)
-            self.seen[linkedid] = None
-            while len(self.seen) > SEEN_MAX:
-                del self.seen[next(iter(self.seen))]
+    def _note(self, *ids: str) -> None:
+        for linkedid in ids:
+            if linkedid:
+                self.seen.pop(linkedid, None)
+                self.seen[linkedid] = None
+        while len(self.seen) > SEEN_MAX:
+            del self.seen[next(iter(self.seen))]
 
     def on_event(self, manager, message) -> None:
         """AMI callback: constant time, never awaits."""
         ev = message if type(message) is dict else dict(message.items())
-        self._note(ev.get("Linkedid", ""))
+        self._note(ev.get("Linkedid", ""), ev.get("Uniqueid", ""))
+        try:
+            self.last_ts = max(self.last_ts, float(ev.get("Timestamp", 0)))
+        except (TypeError, ValueError):
+            pass
         try:
             self.queue.put_nowait(ev)
         except asyncio.QueueFull:
@@ -167,11 +183,36 @@ class Handoff:
         log_event(log, "calls in progress re-read from Asterisk", why=why, handoffs=len(found), logins=self.logins)
         return len(found)
 
+    def catch_up(self, manager) -> int:
+        """After a re-login: queue a hand-off for each call queue_log shows answered since
+        GAP_MARGIN s before the gap that was not handed off (the calls still up were, by the
+        resync just before, with their channel variables)."""
+        after, self.gap_from = self.gap_from, None
+        if after is None or self.queue_log is None or not self.queue_log.exists():
+            return 0
+        since = after - GAP_MARGIN
+        with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
+            answers = queue_log_answers(queue_log_events(fh, after=since - 3600), since)  # joined up to 1 h before
+        found = [ev for ev in answers if ev["Linkedid"] not in self.seen]
+        for ev in found:
+            self.on_event(manager, ev)
+        log_event(log, "answered calls of an AMI gap re-read from queue_log", handoffs=len(found), logins=self.logins)
+        return len(found)
+
+    def lost(self) -> None:
+        """The AMI connection dropped: AgentConnects from now until the next login are missed."""
+        if self.gap_from is None:
+            self.gap_from = self.last_ts or time.time()
+
+    async def _after_login(self, manager) -> None:
+        await self.resync(manager, "login")
+        self.catch_up(manager)
+
     def logged_in(self, manager) -> None:
         """panoramisk's on_login, after the first login and every re-login."""
         self.logins += 1
         log_event(log, "AMI logged in", user=manager.config.get("username", ""), logins=self.logins)
-        asyncio.ensure_future(self.resync(manager, "login"))
+        asyncio.ensure_future(self._after_login(manager))
 
     async def worker(self) -> None:
         while True:
@@ -189,12 +230,12 @@ async def serve(settings, stop: asyncio.Event) -> None:
     client = OrdersClient.from_settings(settings, role="calls", timeout=5)
     try:
         mgr = ami.manager(settings, secrets, consumer="handoff", events="on")
-        h = Handoff(client, mgr)
+        h = Handoff(client, mgr, queue_log=default_queue_log(settings))
         mgr.register_event("AgentConnect", h.on_event)
         mgr.register_event("UserEvent", h.on_user_event)
         mgr.register_event("FullyBooted", lambda m, _msg: asyncio.ensure_future(h.resync(m, "boot")))
         await login(mgr)
-        ami.watch(mgr, log, h.logged_in)
+        ami.watch(mgr, log, h.logged_in, on_lost=h.lost)
         h.logins = 1
         await h.resync(mgr, "start")
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]

@@ -16,11 +16,13 @@ it through AMI.  Nothing here stands in for Asterisk.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -29,10 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+
 from deploy.platform import SERVICES, Platform
 from hotline.ami import AMIConnection, connect
 from hotline.secrets import ensure_sip_password
 from hotline.settings import PROJECT_ROOT, Settings
+from queues.service import keys
 
 SIPP_DIR = Path(__file__).parent / "sipp"
 DEFAULT_AGENTS = tuple(str(n) for n in range(1001, 1011))
@@ -324,6 +329,57 @@ class Stack:
     def service_log(self, name: str) -> str:
         f = self.settings.log_dir / f"{name}.log"
         return f.read_text(errors="replace") if f.exists() else ""
+
+    def kill_ami_connections(self, services: tuple[str, ...] = ("stats", "handoff")) -> dict[str, int]:
+        """Destroy the AMI TCP connections of the named services (``ss -K``, both ends get a
+        reset): a network fault, or an Asterisk that drops a slow client.  Returns how many
+        connections each had.  Needs root (CAP_NET_ADMIN)."""
+        ami_port = self.settings.ami_port
+        established = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( dport = :{ami_port} )"], capture_output=True, text=True
+        ).stdout
+        killed = {}
+        for name in services:
+            pid = self.platform.procs[name].pid
+            # columns: Recv-Q Send-Q Local Peer Process (no State column under a state filter)
+            ports = [int(ln.split()[2].rsplit(":", 1)[1]) for ln in established.splitlines() if f"pid={pid}," in ln]
+            for p in ports:
+                for flt in (f"( sport = :{p} and dport = :{ami_port} )", f"( sport = :{ami_port} and dport = :{p} )"):
+                    subprocess.run(["ss", "-K", flt], capture_output=True, check=True)
+            killed[name] = len(ports)
+        return killed
+
+    def queue_log(self, since: float = 0.0, queue: str | None = None) -> list[list[str]]:
+        """Asterisk's queue_log lines (split on ``|``) from ``since`` on, of ``queue`` (None: all)."""
+        f = self.asterisk.log_dir / "queue_log"
+        out = []
+        for line in f.read_text(errors="replace").splitlines() if f.exists() else []:
+            p = line.split("|")
+            if len(p) > 4 and float(p[0]) >= since and (queue is None or p[2] == queue):
+                out.append(p)
+        return out
+
+    def orders_by_linkedid(self) -> dict[str, int]:
+        """How many orders the store (SQLite, the harness's) holds for each call's linkedid."""
+        url = self.settings.database_url
+        con = sqlite3.connect(f"file:{url.split('///', 1)[1]}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT linkedid, count(*) FROM orders WHERE linkedid IS NOT NULL GROUP BY 1")
+            return {lid: n for lid, n in rows.fetchall()}
+        finally:
+            con.close()
+
+    def stats_figures(self, queue: str = "hotline") -> dict[str, int]:
+        """``hotline stats``' figures of ``queue`` over the last 24 h, as it wrote them to Redis."""
+        r = redis.Redis.from_url(self.settings.redis_url)
+        try:
+            raw = r.get(keys(self.settings.instance)["view"])
+        finally:
+            r.close()
+        for q in json.loads(raw)["queues"] if raw else []:
+            if q["queue"] == queue:
+                return {k: int(q["last_24h"][k]) for k in ("offered", "answered", "abandoned")}
+        return {"offered": 0, "answered": 0, "abandoned": 0}
 
     # control ----------------------------------------------------------------------
     def ami(self, action: dict, timeout: float = 10) -> list[dict]:

@@ -1,13 +1,16 @@
-"""The AMI reader keeps multi-byte characters split across TCP reads."""
+"""The AMI reader keeps multi-byte characters split across TCP reads, and hands over only wanted events."""
 
 from panoramisk.ami_protocol import AMIProtocol
 
-from hotline.ami import Utf8AMIProtocol
+from hotline.ami import LeanAMIProtocol
 
 
 class _Factory:
     def __init__(self):
         self.events = []
+
+    def wants(self, name):
+        return True
 
     def dispatch(self, message):
         self.events.append(message)
@@ -40,14 +43,14 @@ def _split_inside_chinese():
 
 
 def test_split_chinese_header_survives():
-    events = _feed(Utf8AMIProtocol, _split_inside_chinese())
+    events = _feed(LeanAMIProtocol, _split_inside_chinese())
     assert len(events) == 1
     assert events[0]["CallerIDName"] == "张三"
 
 
 def test_every_split_point_survives():
     for cut in range(1, len(RAW)):
-        events = _feed(Utf8AMIProtocol, [RAW[:cut], RAW[cut:]])
+        events = _feed(LeanAMIProtocol, [RAW[:cut], RAW[cut:]])
         assert [e["CallerIDName"] for e in events] == ["张三"], cut
 
 
@@ -55,3 +58,15 @@ def test_stock_panoramisk_loses_the_character():
     # Documents the bug we fix: if this starts passing upstream, drop our class.
     events = _feed(AMIProtocol, _split_inside_chinese())
     assert events[0]["CallerIDName"] != "张三"
+
+
+def test_only_wanted_events_are_parsed_and_dispatched():
+    class Picky(_Factory):
+        def wants(self, name):
+            return name == "AgentConnect"
+
+    proto = LeanAMIProtocol()
+    proto.connection_made(_Transport())
+    proto.factory = Picky()
+    proto.data_received(RAW + b"Event: AgentConnect\r\nChanVariable: A=1\r\nChanVariable: B=2\r\n\r\n")
+    assert proto.factory.events == [{"Event": "AgentConnect", "ChanVariable": ["A=1", "B=2"]}]

@@ -232,17 +232,27 @@ async def test_stats_catch_up_on_the_events_of_an_ami_gap_from_the_queue_log(tmp
     c.lost()  # the AMI connection drops; u2 and u3 come and go unseen
     c.lost()  # a second drop before the login does not move the start of the gap
     qlog.write_text(
-        f"{int(t)}|u1|hotline|NONE|ENTERQUEUE||13800138000|1\n"  # seen live already (same second, earlier)
+        f"{int(t) - 400}|u0|hotline|NONE|ENTERQUEUE||13800138009|1\n"  # long before the gap (and its margin)
+        f"{int(t)}|u1|hotline|NONE|ENTERQUEUE||13800138000|1\n"  # seen live already
         f"{int(t) + 5}|u2|hotline|NONE|ENTERQUEUE||13800138001|1\n"
         f"{int(t) + 6}|u2|hotline|PJSIP/1001|CONNECT|1|u2.1|1\n"
         f"{int(t) + 7}|u3|hotline|NONE|ENTERQUEUE||13800138002|2\n"
         f"{int(t) + 9}|u3|hotline|NONE|ABANDON|1|1|2\n"
-        f"{int(t) + 30}|u4|hotline|NONE|ENTERQUEUE||13800138003|1\n",  # the login's second: live events bring it
+        f"{int(t) + 30}|u4|hotline|NONE|ENTERQUEUE||13800138003|1\n",  # the login's own second
         encoding="utf-8",
     )
-    assert c.catch_up(t + 30.5) == 4
+    assert c.catch_up(t + 30.5) == 5
     today = c.agg.view(t + 30.5)["total"]["today"]
-    assert (today["offered"], today["answered"], today["abandoned"]) == (3, 1, 1)
+    assert (today["offered"], today["answered"], today["abandoned"]) == (4, 1, 1)
+    # the live events after the login bring u4 and u2's answer again: counted once all the same
+    c.on_event(None, {"Event": "QueueCallerJoin", "Queue": "hotline", "Uniqueid": "u4", "Timestamp": f"{t + 30.6}"})
+    c.on_event(
+        None,
+        {"Event": "AgentConnect", "Queue": "hotline", "Uniqueid": "u2", "HoldTime": "1", "Timestamp": f"{t + 30.7}"},
+    )
+    c.on_event(None, {"Event": "QueueCallerJoin", "Queue": "hotline", "Uniqueid": "u5", "Timestamp": f"{t + 31}"})
+    today = c.agg.view(t + 31)["total"]["today"]
+    assert (today["offered"], today["answered"], today["abandoned"]) == (5, 1, 1)
     assert c.catch_up(t + 31) == 0  # the gap is closed: nothing twice
 
 

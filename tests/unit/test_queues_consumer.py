@@ -1,4 +1,4 @@
-"""The statistics consumer: raw AMI bytes over loopback -> panoramisk + UTF-8 reader -> aggregator -> store."""
+"""The statistics consumer: raw AMI bytes over loopback -> hotline.ami's reader -> aggregator -> store."""
 
 from __future__ import annotations
 

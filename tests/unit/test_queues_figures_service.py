@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from hotline.auth import Principal, builtin_resolver
 from hotline.settings import PROJECT_ROOT, Settings
 from queues.api import new_alerts, router
-from queues.service import Consumer, MemoryStore, alert_settings_problem, keys
+from queues.service import Consumer, MemoryStore, keys
 from queues.stats_calls import CallFigures
+from queues.stats_settings import alert_settings_problem
 
 T0 = 1_790_002_800.0
 
