@@ -6,10 +6,12 @@ SQLite WAL mode (synchronous=FULL), with the N orders in it:
 
 1. creates/s through the API (uvicorn subprocess, ``hotline api``, 64 concurrent clients)
    against direct SQLAlchemy inserts (one durable transaction per order, same engine
-   settings) in the same run and the same store, and the ratio (goal >= 50%);
+   settings) in the same run and the same store, alternated in chunks, and the ratio
+   (goal >= 50%);
 2. p50/p99 of every list and search at 4 clients (goal p99 < 100 ms), each with its ratio
-   to the floor measured in the same run: an authenticated, audited request that reads
-   nothing (``GET /api/v1/workflow``) through the same server and clients.
+   to the floor measured in the same run, interleaved with the lists: an authenticated,
+   audited request that reads nothing (``GET /api/v1/workflow``) through the same server
+   and clients.
 
     python3 bench/bench_workorder.py [--orders 1000000] [--creates 2000] [--direct 2000]
 """
@@ -55,12 +57,13 @@ def pct(values: list[float], p: float) -> float:
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 
 
-def direct_inserts(url: str, n: int) -> float:
-    """Baseline: plain SQLAlchemy ORM inserts, one durable transaction each (order + history row)."""
+def direct_inserts(url: str, n: int, first: int = 0) -> float:
+    """Baseline: plain SQLAlchemy ORM inserts, one durable transaction each (order + history row);
+    numbers from ``first`` on."""
     db = Database(url)
     start = time.perf_counter()
     now = datetime.now(UTC)
-    for i in range(n):
+    for i in range(first, first + n):
         with db.write() as s:
             o = Order(
                 number=f"19990101{i:07d}",
@@ -167,33 +170,34 @@ async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[
 
 
 async def read_latency(base: str, token: str, paths: dict[str, str], rounds: int, concurrency: int) -> dict:
-    """p50/p99 ms and the fewest rows of each GET ``paths[name]``, ``rounds`` requests over
-    ``concurrency`` keep-alive clients, one path after the other (after one warm-up request)."""
+    """p50/p99 ms and the fewest rows of each GET ``paths[name]``: ``concurrency`` keep-alive
+    clients, each going through every path in turn ``rounds`` times (client k starts at path k),
+    so every path, the floor included, is measured under the same load on the machine over the
+    same minutes (after one warm-up request each)."""
     host, port = base.split("//")[1].split(":")
-    out = {}
-    for name, path in paths.items():
-        lat: list[float] = []
-        counts: list[int] = []
-        todo = iter(range(rounds))
+    names = list(paths)
+    lat: dict[str, list[float]] = {n: [] for n in names}
+    counts: dict[str, list[int]] = {n: [] for n in names}
 
-        async def worker(todo=todo, path=path, lat=lat, counts=counts):
-            c = RawClient(host, int(port), token)
-            try:
-                for _ in todo:
-                    t0 = time.perf_counter()
-                    status, data = await c.request("GET", path)
-                    lat.append(time.perf_counter() - t0)
-                    assert status == 200, data[:200]
-                    counts.append(data.count(b'"number"'))
-            finally:
-                await c.close()
+    async def worker(k: int):
+        c = RawClient(host, int(port), token)
+        try:
+            for i in range(rounds * len(names)):
+                name = names[(k + i) % len(names)]
+                t0 = time.perf_counter()
+                status, data = await c.request("GET", paths[name])
+                lat[name].append(time.perf_counter() - t0)
+                assert status == 200, data[:200]
+                counts[name].append(data.count(b'"number"'))
+        finally:
+            await c.close()
 
-        warm = RawClient(host, int(port), token)
+    warm = RawClient(host, int(port), token)
+    for path in paths.values():
         await warm.request("GET", path)
-        await warm.close()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        out[name] = (pct(lat, 50) * 1000, pct(lat, 99) * 1000, min(counts))
-    return out
+    await warm.close()
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return {n: (pct(lat[n], 50) * 1000, pct(lat[n], 99) * 1000, min(counts[n])) for n in names}
 
 
 def list_paths(db_path: Path) -> dict[str, str]:
@@ -233,7 +237,8 @@ def main() -> int:
     ap.add_argument("--creates", type=int, default=2000)
     ap.add_argument("--direct", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=300)
+    ap.add_argument("--chunks", type=int, default=4, help="direct and API creates alternate in this many chunks")
+    ap.add_argument("--rounds", type=int, default=100, help="requests of each path per client")
     ap.add_argument("--read-concurrency", type=int, default=4, help="clients for the list/search latency")
     ap.add_argument("--keep", action="store_true", help="keep the run's home folder")
     args = ap.parse_args()
@@ -250,7 +255,6 @@ def main() -> int:
         f"store of {made} orders: {db_path} (a copy of the cached seed; SQLite WAL, synchronous=FULL), "
         f"{os.cpu_count()} CPUs, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
-    direct = direct_inserts(url, args.direct)
     svc = service_creates(url, min(args.direct, 1000))
     port = free_port()
     env = {**os.environ, "HOTLINE_HOME": str(home), "HOTLINE_API_PORT": str(port), "HOTLINE_LOG_LEVEL": "WARNING"}
@@ -269,8 +273,21 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        rate, lat = asyncio.run(api_creates(base, token, args.creates, args.concurrency))
-        print(f"with {made} orders in the store, {args.direct} direct / {args.creates} API creates:")
+        # alternated in chunks, so the baseline and the API see the same load on the machine
+        direct_s = api_s = 0.0
+        lat: list[float] = []
+        for k in range(args.chunks):
+            n_d, n_a = args.direct // args.chunks, args.creates // args.chunks
+            direct_s += n_d / direct_inserts(url, n_d, first=k * n_d)
+            r, part = asyncio.run(api_creates(base, token, n_a, args.concurrency))
+            api_s += n_a / r
+            lat += part
+        direct = args.chunks * (args.direct // args.chunks) / direct_s
+        rate = args.chunks * (args.creates // args.chunks) / api_s
+        print(
+            f"with {made} orders in the store, {args.direct} direct / {args.creates} API creates"
+            f" alternated in {args.chunks} chunks:"
+        )
         print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
         print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
         print(
@@ -278,7 +295,10 @@ def main() -> int:
             f"  p99 {pct(lat, 99) * 1000:.1f} ms"
         )
         print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
-        print(f"list/search latency, {args.read_concurrency} client(s), {args.rounds} requests each:")
+        print(
+            f"list/search latency, {args.read_concurrency} clients, {args.rounds * args.read_concurrency} requests"
+            " of each path, the paths interleaved:"
+        )
         res = asyncio.run(
             read_latency(base, token, {FLOOR: "/api/v1/workflow", **paths}, args.rounds, args.read_concurrency)
         )
