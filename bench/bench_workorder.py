@@ -1,15 +1,19 @@
 """Work-order store benchmark (not part of the test suite).
 
-Measures, on one SQLite database in WAL mode (synchronous=FULL):
+On a copy of the cached store of N orders (``bench/seed_orders.py``: made by the real
+migrations, seeded once into ``~/.cache/hotline/bench/``; N defaults to 1,000,000), in
+SQLite WAL mode (synchronous=FULL), with the N orders in it:
 
-1. creates/s through the API (uvicorn subprocess, ``hotline api``, 64 concurrent
-   clients) against direct SQLAlchemy inserts (one durable transaction per order,
-   same engine settings) in the same run, and prints the ratio (goal >= 50%);
-2. p50/p99 latency of API creates at 64 concurrent clients;
-3. list and search p99 on N generated orders (goal < 100 ms); N defaults to
-   1,000,000 but generation stops at --gen-budget seconds and the N reached is printed.
+1. creates/s through the API (uvicorn subprocess, ``hotline api``, 64 concurrent clients)
+   against direct SQLAlchemy inserts (one durable transaction per order, same engine
+   settings) in the same run and the same store, alternated in chunks, and the ratio
+   (goal >= 50%);
+2. p50/p99 of every list and search at 4 clients (goal p99 < 100 ms), each with its ratio
+   to the floor measured in the same run, interleaved with the lists: an authenticated,
+   audited request that reads nothing (``GET /api/v1/workflow``) through the same server
+   and clients.
 
-    python3 bench/bench_workorder.py [--orders 1000000] [--creates 3000] [--gen-budget 120]
+    python3 bench/bench_workorder.py [--orders 1000000] [--creates 2000] [--direct 2000]
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -25,38 +29,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.seed_orders import seeded  # noqa: E402
 from hotline.auth import Principal  # noqa: E402
 from hotline.secrets import load_secrets  # noqa: E402
 from workorder.db import Database  # noqa: E402
-from workorder.migrate import upgrade  # noqa: E402
 from workorder.models import Order, Transition  # noqa: E402
 from workorder.service import Store  # noqa: E402
-
-PLACES = ["丛台区", "邯山区", "复兴区", "峰峰矿区", "永年区", "武安市", "涉县", "磁县", "魏县", "大名县"]
-ROADS = ["中华大街", "人民路", "联纺路", "滏河大街", "光明大街", "陵园路", "和平路", "东柳大街", "学院北路", "农林路"]
-TOPICS = [
-    ("噪音扰民", "夜间施工噪音扰民影响休息"),
-    ("路灯不亮", "路灯损坏多日不亮存在安全隐患"),
-    ("公积金提取", "咨询住房公积金提取条件和办理材料"),
-    ("供暖不热", "冬季供暖温度不达标室内很冷"),
-    ("垃圾堆积", "小区门口垃圾堆积多日无人清理"),
-    ("拖欠工资", "工地拖欠农民工工资多月未发"),
-    ("医保报销", "咨询异地就医医保报销比例"),
-    ("违章建筑", "楼顶私搭乱建违章建筑"),
-    ("占道经营", "商贩占道经营影响通行"),
-    ("停水通知", "小区突然停水没有提前通知"),
-]
-TYPES = ["consult", "help", "complaint", "report", "suggestion"]
-STATUSES = ["accepted", "dispatched", "handling", "replied", "callback", "closed", "archived"]
-UNITS = ["mzj", "wjw", "rsj", "gjj", "cgzf", "sthj", "jtj", "scjg", "hanshan", "congtai"]
 
 
 def free_port() -> int:
@@ -70,12 +57,13 @@ def pct(values: list[float], p: float) -> float:
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))] if v else float("nan")
 
 
-def direct_inserts(url: str, n: int) -> float:
-    """Baseline: plain SQLAlchemy ORM inserts, one durable transaction each (order + history row)."""
+def direct_inserts(url: str, n: int, first: int = 0) -> float:
+    """Baseline: plain SQLAlchemy ORM inserts, one durable transaction each (order + history row);
+    numbers from ``first`` on."""
     db = Database(url)
     start = time.perf_counter()
     now = datetime.now(UTC)
-    for i in range(n):
+    for i in range(first, first + n):
         with db.write() as s:
             o = Order(
                 number=f"19990101{i:07d}",
@@ -181,149 +169,93 @@ async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[
     return n / took, lat
 
 
-def generate(db_path: Path, target: int, budget: float) -> tuple[int, float]:
-    """Bulk-generate orders with raw SQL in batches within the time budget, then build their
-    full-text rows in one statement (the time reported includes the FTS indexing)."""
-    con = sqlite3.connect(db_path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=OFF")  # generation only; the measured paths use FULL
-    rnd = random.Random(12345)
-    start = time.perf_counter()
-    made = 0
-    day0 = datetime(2025, 1, 1, tzinfo=UTC)
-    batch = 20000
-    cols = (
-        "number, channel, received_at, caller_phone, anonymous, confidential, type, title, content, address, "
-        "urgency, origin, mode, kb_refs, status, round, main_unit, co_units, return_count, designated, "
-        "extension_pending, callback_attempts, callback_failed, dispatched_ever, created_at, updated_at, version"
-    )
-    sql = f"INSERT INTO orders ({cols}) VALUES ({','.join('?' * 27)})"
-    # bulk load without the per-row FTS triggers, then index the new rows in one statement
-    triggers = con.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'orders_fts_%'"
-    ).fetchall()
-    first_new = con.execute("SELECT coalesce(max(id), 0) FROM orders").fetchone()[0]
-    for name, _sql in triggers:
-        con.execute(f"DROP TRIGGER {name}")
-    while made < target and time.perf_counter() - start < budget:
-        rows = []
-        for _ in range(min(batch, target - made)):
-            made += 1
-            ts = day0 + timedelta(seconds=made * 30)
-            title, content = rnd.choice(TOPICS)
-            place, road = rnd.choice(PLACES), rnd.choice(ROADS)
-            t = ts.strftime("%Y-%m-%d %H:%M:%S.%f")
-            rows.append(
-                (
-                    f"{ts:%Y%m%d}{made:07d}",
-                    "phone",
-                    t,
-                    f"138{rnd.randrange(10**8):08d}",
-                    0,
-                    0,
-                    rnd.choice(TYPES),
-                    title,
-                    f"{place}{road}{rnd.randrange(1, 300)}号 {content}",
-                    f"{place}{road}{rnd.randrange(1, 300)}号",
-                    "normal",
-                    "12345",
-                    "direct",
-                    "[]",
-                    rnd.choice(STATUSES),
-                    1,
-                    rnd.choice(UNITS),
-                    "[]",
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    1,
-                    t,
-                    t,
-                    1,
-                )
-            )
-        con.execute("BEGIN")
-        con.executemany(sql, rows)
-        con.execute("COMMIT")
-    con.execute("BEGIN")
-    con.execute(
-        "INSERT INTO orders_fts(rowid, title, content, address) SELECT id, coalesce(title,''), "
-        "coalesce(content,''), coalesce(address,'') FROM orders WHERE id > ?",
-        (first_new,),
-    )
-    for _name, trigger_sql in triggers:
-        con.execute(trigger_sql)
-    con.execute("COMMIT")
-    took = time.perf_counter() - start
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.execute("ANALYZE")
-    con.close()
-    return made, took
-
-
-async def read_p99(base: str, token: str, queries: list[dict], rounds: int, concurrency: int = 4) -> dict:
-    from urllib.parse import urlencode
-
+async def read_latency(base: str, token: str, paths: dict[str, str], rounds: int, concurrency: int) -> dict:
+    """p50/p99 ms and the fewest rows of each GET ``paths[name]``: ``concurrency`` keep-alive
+    clients, each going through every path in turn ``rounds`` times (client k starts at path k),
+    so every path, the floor included, is measured under the same load on the machine over the
+    same minutes (after one warm-up request each)."""
     host, port = base.split("//")[1].split(":")
-    out = {}
-    for q in queries:
-        name = q.pop("_name")
-        path = "/api/v1/orders?" + urlencode(q)
-        lat: list[float] = []
-        counts: list[int] = []
-        todo = iter(range(rounds))
+    names = list(paths)
+    lat: dict[str, list[float]] = {n: [] for n in names}
+    counts: dict[str, list[int]] = {n: [] for n in names}
 
-        async def worker(todo=todo, path=path, lat=lat, counts=counts):
-            c = RawClient(host, int(port), token)
-            try:
-                for _ in todo:
-                    t0 = time.perf_counter()
-                    status, data = await c.request("GET", path)
-                    lat.append(time.perf_counter() - t0)
-                    assert status == 200, data[:200]
-                    counts.append(data.count(b'"number"'))
-            finally:
-                await c.close()
+    async def worker(k: int):
+        c = RawClient(host, int(port), token)
+        try:
+            for i in range(rounds * len(names)):
+                name = names[(k + i) % len(names)]
+                t0 = time.perf_counter()
+                status, data = await c.request("GET", paths[name])
+                lat[name].append(time.perf_counter() - t0)
+                assert status == 200, data[:200]
+                counts[name].append(data.count(b'"number"'))
+        finally:
+            await c.close()
 
-        warm = RawClient(host, int(port), token)
+    warm = RawClient(host, int(port), token)
+    for path in paths.values():
         await warm.request("GET", path)
-        await warm.close()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        out[name] = (pct(lat, 50) * 1000, pct(lat, 99) * 1000, min(counts))
-    return out
+    await warm.close()
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
+    return {n: (pct(lat[n], 50) * 1000, pct(lat[n], 99) * 1000, min(counts[n])) for n in names}
+
+
+def list_paths(db_path: Path) -> dict[str, str]:
+    """The lists and searches measured, with values the seeded store holds: a caller who
+    called most, a busy unit, the middle id for a second page."""
+    con = sqlite3.connect(db_path)
+    try:
+        top_id = con.execute("SELECT max(id) FROM orders").fetchone()[0]
+        phone = con.execute(
+            "SELECT caller_phone FROM orders GROUP BY caller_phone ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        unit = con.execute(
+            "SELECT main_unit FROM orders WHERE main_unit IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    queries = {
+        "list newest 50": {},
+        "list status=handling": {"status": "handling"},
+        "list unit=gjj type=complaint": {"unit": "gjj", "type": "complaint"},
+        f"list unit={unit} status=accepted (none)": {"unit": unit, "status": "accepted"},
+        "list by phone": {"phone": phone},
+        "search q=公积金提取": {"q": "公积金提取"},
+        "search q=滏河大街 status=closed": {"q": "滏河大街", "status": "closed"},
+        "search q=拖欠工资 (2 pages)": {"q": "拖欠工资", "before_id": top_id // 2},
+        "search q=医保 (2 characters)": {"q": "医保"},
+    }
+    return {name: "/api/v1/orders?" + urlencode({**q, "limit": 50}) for name, q in queries.items()}
+
+
+FLOOR = "floor GET /api/v1/workflow"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--orders", type=int, default=1_000_000)
-    ap.add_argument("--gen-budget", type=float, default=120.0)
-    ap.add_argument("--creates", type=int, default=3000)
-    ap.add_argument("--direct", type=int, default=3000)
+    ap.add_argument("--orders", type=int, default=1_000_000, help="orders in the store (seeded once, cached)")
+    ap.add_argument("--creates", type=int, default=2000)
+    ap.add_argument("--direct", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
-    ap.add_argument("--rounds", type=int, default=300)
-    ap.add_argument("--read-concurrency", type=int, default=1, help="clients for the list/search p99")
-    ap.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="reuse a previous run's folder (its generated orders); skips creates and generation",
-    )
+    ap.add_argument("--chunks", type=int, default=4, help="direct and API creates alternate in this many chunks")
+    ap.add_argument("--rounds", type=int, default=100, help="requests of each path per client")
+    ap.add_argument("--read-concurrency", type=int, default=4, help="clients for the list/search latency")
+    ap.add_argument("--keep", action="store_true", help="keep the run's home folder")
     args = ap.parse_args()
 
-    reuse = args.home is not None
-    home = args.home or Path(tempfile.mkdtemp(prefix="bench-wo-"))
+    home = Path(tempfile.mkdtemp(prefix="bench-wo-"))
     db_path = home / "hotline.db"
+    shutil.copyfile(seeded(args.orders), db_path)
     url = f"sqlite:///{db_path}"
-    if not reuse:
-        upgrade(url)
     token = load_secrets(home / "secrets.json")["api_tokens"]["admin"]
-    print(f"database: {db_path} (SQLite WAL, synchronous=FULL), {os.cpu_count()} CPUs")
-
-    if not reuse:
-        direct = direct_inserts(url, args.direct)
-        svc = service_creates(url, min(args.direct, 1000))
+    paths = list_paths(db_path)
+    made = sqlite3.connect(db_path).execute("SELECT count(*) FROM orders").fetchone()[0]
+    load = os.getloadavg()
+    print(
+        f"store of {made} orders: {db_path} (a copy of the cached seed; SQLite WAL, synchronous=FULL), "
+        f"{os.cpu_count()} CPUs, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
+    svc = service_creates(url, min(args.direct, 1000))
     port = free_port()
     env = {**os.environ, "HOTLINE_HOME": str(home), "HOTLINE_API_PORT": str(port), "HOTLINE_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
@@ -334,54 +266,58 @@ def main() -> int:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
-                if (
-                    httpx.get(
-                        f"{base}/api/v1/departments", headers={"Authorization": f"Bearer {token}"}, timeout=1
-                    ).status_code
-                    == 200
-                ):
+                r = httpx.get(f"{base}/api/v1/departments", headers={"Authorization": f"Bearer {token}"}, timeout=1)
+                if r.status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        if not reuse:
-            rate, lat = asyncio.run(api_creates(base, token, args.creates, args.concurrency))
-            print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
-            print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
-            print(
-                f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
-                f"  p99 {pct(lat, 99) * 1000:.1f} ms"
-            )
-            print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
-            made, took = generate(db_path, args.orders, args.gen_budget)
-            print(
-                f"generated {made} orders in {took:.1f} s"
-                + ("" if made >= args.orders else f" (stopped at the {args.gen_budget:.0f} s budget)")
-            )
-        else:
-            made = sqlite3.connect(db_path).execute("SELECT count(*) FROM orders").fetchone()[0]
-            print(f"reusing {made} orders")
-        print(f"list/search latency, {args.read_concurrency} client(s), {args.rounds} requests each:")
-        queries = [
-            {"_name": "list newest 50", "limit": 50},
-            {"_name": "list status=handling", "status": "handling", "limit": 50},
-            {"_name": "list unit=gjj type=complaint", "unit": "gjj", "type": "complaint", "limit": 50},
-            {"_name": "list by phone", "phone": "13800000000", "limit": 50},
-            {"_name": "search q=公积金提取", "q": "公积金提取", "limit": 50},
-            {"_name": "search q=滏河大街 status=closed", "q": "滏河大街", "status": "closed", "limit": 50},
-            {"_name": "search q=拖欠工资 (2 pages)", "q": "拖欠工资", "limit": 50, "before_id": made // 2},
-        ]
-        res = asyncio.run(read_p99(base, token, queries, args.rounds, args.read_concurrency))
+        # alternated in chunks, so the baseline and the API see the same load on the machine
+        direct_s = api_s = 0.0
+        lat: list[float] = []
+        for k in range(args.chunks):
+            n_d, n_a = args.direct // args.chunks, args.creates // args.chunks
+            direct_s += n_d / direct_inserts(url, n_d, first=k * n_d)
+            r, part = asyncio.run(api_creates(base, token, n_a, args.concurrency))
+            api_s += n_a / r
+            lat += part
+        direct = args.chunks * (args.direct // args.chunks) / direct_s
+        rate = args.chunks * (args.creates // args.chunks) / api_s
+        print(
+            f"with {made} orders in the store, {args.direct} direct / {args.creates} API creates"
+            f" alternated in {args.chunks} chunks:"
+        )
+        print(f"direct SQLAlchemy inserts : {direct:8.0f} orders/s (one durable transaction each)")
+        print(f"service layer, no HTTP    : {svc:8.0f} orders/s (number, history, outbox, FTS)")
+        print(
+            f"API creates, {args.concurrency} clients  : {rate:8.0f} orders/s  p50 {pct(lat, 50) * 1000:.1f} ms"
+            f"  p99 {pct(lat, 99) * 1000:.1f} ms"
+        )
+        print(f"ratio API / direct        : {rate / direct:.0%}  (goal >= 50%)")
+        print(
+            f"list/search latency, {args.read_concurrency} clients, {args.rounds * args.read_concurrency} requests"
+            " of each path, the paths interleaved:"
+        )
+        res = asyncio.run(
+            read_latency(base, token, {FLOOR: "/api/v1/workflow", **paths}, args.rounds, args.read_concurrency)
+        )
+        f50, f99, _ = res.pop(FLOOR)
+        print(f"  {FLOOR:40s} p50 {f50:7.1f} ms  p99 {f99:7.1f} ms  (the baseline: auth, audit, HTTP)")
         for name, (p50, p99, n) in res.items():
             flag = "ok" if p99 < 100 else "OVER"
-            print(f"  {name:34s} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({n} rows)  {flag}")
+            print(
+                f"  {name:40s} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  ({n} rows)  {flag}"
+                f"  x floor: p50 {p50 / f50:.1f} p99 {p99 / f99:.1f}"
+            )
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
     return 0
 
 

@@ -140,11 +140,11 @@ def cost(out: Path, quick: bool) -> list[tuple[str, str, str]]:
 
 
 def workorder(quick: bool) -> list[tuple[str, str, str]]:
-    args = ["--orders", "20000", "--gen-budget", "30", "--rounds", "50"] if quick else ["--gen-budget", "600"]
+    args = ["--orders", "20000", "--rounds", "50"] if quick else []
     text = _run([PY, "bench/bench_workorder.py", *args, "--read-concurrency", "4"])
     rows = []
     m = re.search(r"ratio API / direct\s*:\s*(\d+)%", text)
-    n = re.search(r"generated (\d+) orders", text)
+    n = re.search(r"store of (\d+) orders", text)
     rows.append(("work orders: API creates / direct inserts", f"{m.group(1) if m else '?'}%", ">= 50%"))
     for line in text.splitlines():
         q = re.match(r"\s+(list .+?|search .+?)\s+p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms", line)

@@ -34,10 +34,23 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.bench_workorder import PLACES, ROADS, TOPICS  # noqa: E402
 from workorder.migrate import alembic_config, upgrade  # noqa: E402
 from workorder.models import Category, Department, NumberSeq, Order, Record, Transition  # noqa: E402
 
+PLACES = ["丛台区", "邯山区", "复兴区", "峰峰矿区", "永年区", "武安市", "涉县", "磁县", "魏县", "大名县"]
+ROADS = ["中华大街", "人民路", "联纺路", "滏河大街", "光明大街", "陵园路", "和平路", "东柳大街", "学院北路", "农林路"]
+TOPICS = [
+    ("噪音扰民", "夜间施工噪音扰民影响休息"),
+    ("路灯不亮", "路灯损坏多日不亮存在安全隐患"),
+    ("公积金提取", "咨询住房公积金提取条件和办理材料"),
+    ("供暖不热", "冬季供暖温度不达标室内很冷"),
+    ("垃圾堆积", "小区门口垃圾堆积多日无人清理"),
+    ("拖欠工资", "工地拖欠农民工工资多月未发"),
+    ("医保报销", "咨询异地就医医保报销比例"),
+    ("违章建筑", "楼顶私搭乱建违章建筑"),
+    ("占道经营", "商贩占道经营影响通行"),
+    ("停水通知", "小区突然停水没有提前通知"),
+]
 CACHE = Path.home() / ".cache" / "hotline" / "bench"
 TZ = ZoneInfo("Asia/Shanghai")
 AGENTS = [f"agent{1001 + k}" for k in range(60)]

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hotline.auth import current_principal
 from web import (
     pages_admin,
     pages_agent,
@@ -31,7 +30,7 @@ from web import (
 from web.accounts import Accounts
 from web.maps import MapFile, run_reload
 from web.render import STATIC, on_login_required, on_page_forbidden
-from web.session import LoginRequired, PageForbidden, api_principal
+from web.session import LoginRequired, PageForbidden, session_principal
 from workorder.api.app import create_app as create_api
 from workorder.service import Store
 
@@ -54,7 +53,7 @@ def mount(app: FastAPI, settings, reloader: Callable[[], tuple[bool, str]] | Non
     app.state.transfer_map = MapFile(settings.transfer_map, settings.timezone)
     app.state.map_reloader = reloader or (lambda: run_reload(settings))
     # sessions as well as bearer tokens on every /api/v1 route (CSRF header on changes)
-    app.dependency_overrides[current_principal] = api_principal
+    app.state.principal_without_token = session_principal
     for module in (
         pages_auth,
         pages_agent,

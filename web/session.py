@@ -1,10 +1,11 @@
 """Who is asking: a session cookie (people) or a bearer token (machines).
 
-* :func:`api_principal` replaces :func:`hotline.auth.current_principal` for the
-  whole app (``app.dependency_overrides``): a bearer token works as before; without
-  one, a session cookie does, and a state-changing request must then carry the
-  session's CSRF token in ``X-CSRF-Token``.  So every ``/api/v1`` route, with its
-  own role check, serves the pages' scripts too, audited under the user's name.
+* :func:`session_principal` is what :func:`hotline.auth.current_principal` asks
+  when a request has no bearer token (``app.state.principal_without_token``): a bearer
+  token works as before; without one, a session cookie does, and a state-changing
+  request must then carry the session's CSRF token in ``X-CSRF-Token``.  So every
+  ``/api/v1`` route, with its own role check, serves the pages' scripts too, audited
+  under the user's name.
 * :func:`page_user` guards the page routes: no session -> 303 to ``/login``; a
   wrong role -> 403; a form post without the CSRF token (field ``csrf`` or the
   header) -> 403.
@@ -17,17 +18,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hotline.auth import Principal, current_principal
+from hotline.auth import Principal
 from web.accounts import ROLES, Accounts, SessionInfo, csrf_ok
 
 COOKIE = "hotline_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-_bearer = HTTPBearer(auto_error=False)
 _UNSEEN = object()
 
 
@@ -70,10 +69,10 @@ async def _csrf_given(request: Request) -> str | None:
     return given
 
 
-async def api_principal(request: Request, cred: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
-    if cred is not None and cred.credentials:
-        return current_principal(request, cred)
-    info = await run_in_threadpool(session_of, request)
+def session_principal(request: Request) -> Principal:
+    """A request without a bearer token: the session cookie's user (``app.state.principal_without_token``,
+    called by :func:`hotline.auth.current_principal` in the thread pool)."""
+    info = session_of(request)
     if info is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token or session", headers={"WWW-Authenticate": "Bearer"}

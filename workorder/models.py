@@ -59,6 +59,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# the columns of the statistics' covering index, in its order
+FACTS_COVERING = ("kind", "at", "unit", "ref_at", "next_at", "last_at", "open_due", "f1", "f2", "f3")
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -164,7 +168,12 @@ class Order(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_orders_status_created", "status", "created_at"),)
+    __table_args__ = (  # lists filter on two of unit/status/type, newest first (0013_list_indexes)
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_unit_status_id", "main_unit", "status", "id"),
+        Index("ix_orders_unit_type_id", "main_unit", "type", "id"),
+        Index("ix_orders_status_type_id", "status", "type", "id"),
+    )
 
     history: Mapped[list[Transition]] = relationship(
         back_populates="order", order_by="Transition.id", cascade="all, delete-orphan"
@@ -349,21 +358,7 @@ class StatsFact(Base):
     f2: Mapped[int] = mapped_column(Integer, default=0)
     f3: Mapped[int] = mapped_column(Integer, default=0)
     # covering: the statistics read only this index for a period
-    __table_args__ = (
-        Index(
-            "ix_stats_facts_kind_at",
-            "kind",
-            "at",
-            "unit",
-            "ref_at",
-            "next_at",
-            "last_at",
-            "open_due",
-            "f1",
-            "f2",
-            "f3",
-        ),
-    )
+    __table_args__ = (Index("ix_stats_facts_kind_at", *FACTS_COVERING),)
 
 
 class LineCallDay(Base):

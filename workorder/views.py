@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -130,8 +131,15 @@ SUMMARY = (
 )
 
 
+# a SUMMARY row as a plain named tuple: a SQLAlchemy Row's attribute access was half of a
+# list's Python time (0.6 of 1.1 ms for 50 rows)
+SummaryRow = namedtuple("SummaryRow", [c.key for c in SUMMARY])  # type: ignore[misc]
+
+
 def summary_dict(r, p: Principal) -> dict[str, Any]:
-    """A list row: the summary columns only (no content), masked like :func:`order_dict`."""
+    """A list row (of ``select(*SUMMARY)``): the summary columns only (no content), masked like
+    :func:`order_dict`."""
+    r = SummaryRow._make(r)
     phone, name = privacy.caller_of(r.caller_phone, r.caller_name, privacy.sees(p, r))
     return {
         "id": r.id,
