@@ -182,6 +182,15 @@ def channels_up(stack: Stack) -> int:
     return int(m.group(1)) if m else -1
 
 
+def wait_no_channels(stack: Stack, timeout: float) -> float:
+    """Seconds until no channel is up (or ``timeout``)."""
+    for i in range(int(timeout * 2)):
+        if channels_up(stack) == 0:
+            return i / 2
+        time.sleep(0.5)
+    return timeout
+
+
 def sipp_chunk(stack: Stack, scen: Path, calls: int, rate: int, caller: str) -> int:
     """Place ``calls`` calls; the number SIPp counted as failed."""
     r = stack.sipp_uac(scen, "12345", caller, calls=calls, rate=rate, concurrent=rate * 4, timeout=calls / rate + 60)
@@ -219,30 +228,29 @@ class Instance:
     def begin(self) -> None:
         self.cpu0, self.rss0 = proc_sample(self.pid)
 
-    def chunk(self, n: int, rate: int, index: int) -> None:
-        stack, ast = self.stack, self.stack.asterisk
+    def calls(self, n: int, rate: int, caller: str, settle_s: float) -> dict:
+        """Place ``n`` calls at ``rate``, wait up to ``settle_s`` for their channels to go; what it
+        cost Asterisk (CPU a call), its RSS, the failed calls, the channels left, the deepest queue."""
         cpu0, _ = proc_sample(self.pid)
         t0 = time.monotonic()
-        failed = sipp_chunk(stack, self.scen, n, rate, f"139{index % 10000:04d}{self.done % 10000:04d}")
-        for _ in range(20):
-            if channels_up(stack) == 0:
-                break
-            time.sleep(0.5)
+        failed = sipp_chunk(self.stack, self.scen, n, rate, caller)
+        wait_no_channels(self.stack, settle_s)
         cpu1, rss1 = proc_sample(self.pid)
+        depth, who = max_taskprocessor_depth(self.stack.asterisk.rx("core show taskprocessors"))
+        return {
+            "ms_per_call": round((cpu1 - cpu0) * 1000 / n, 2),
+            "rss_mib": round(rss1, 1),
+            "failed": failed,
+            "channels_left": channels_up(self.stack),
+            "max_tp_depth": depth,
+            "max_tp": who,
+            "wall_s": round(time.monotonic() - t0, 1),
+        }
+
+    def chunk(self, n: int, rate: int, index: int) -> None:
+        row = self.calls(n, rate, f"139{index % 10000:04d}{self.done % 10000:04d}", settle_s=10)
         self.done += n
-        depth, who = max_taskprocessor_depth(ast.rx("core show taskprocessors"))
-        self.rows.append(
-            {
-                "calls": self.done,
-                "ms_per_call": round((cpu1 - cpu0) * 1000 / n, 2),
-                "rss_mib": round(rss1, 1),
-                "failed": failed,
-                "channels_left": channels_up(stack),
-                "max_tp_depth": depth,
-                "max_tp": who,
-                "wall_s": round(time.monotonic() - t0, 1),
-            }
-        )
+        self.rows.append({"calls": self.done, **row})
         print(self.name, self.rows[-1], flush=True)
 
     def result(self) -> dict:
@@ -275,21 +283,10 @@ def ceiling(instances: list[Instance], rates: list[int], seconds: float) -> dict
             if out[inst.name].get("stopped"):
                 continue
             n = int(rate * seconds)
-            cpu0, _ = proc_sample(inst.pid)
-            failed = sipp_chunk(inst.stack, inst.scen, n, rate, f"138{rate:04d}0000")
-            left = -1
-            for _ in range(40):
-                left = channels_up(inst.stack)
-                if left == 0:
-                    break
-                time.sleep(0.5)
-            cpu1, _ = proc_sample(inst.pid)
-            depth, who = max_taskprocessor_depth(inst.stack.asterisk.rx("core show taskprocessors"))
-            row = {"rate": rate, "calls": n, "failed": failed, "channels_left": left, "max_tp_depth": depth}
-            row["ms_per_call"] = round((cpu1 - cpu0) * 1000 / n, 2)
+            row = {"rate": rate, "calls": n, **inst.calls(n, rate, f"138{rate:04d}0000", settle_s=20)}
             out[inst.name]["rates"].append(row)
-            print(inst.name, "ceiling", row, who, flush=True)
-            if failed or left:
+            print(inst.name, "ceiling", row, flush=True)
+            if row["failed"] or row["channels_left"]:
                 out[inst.name]["stopped"] = True
             else:
                 out[inst.name]["held"] = rate

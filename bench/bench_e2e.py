@@ -60,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import e2e_phases  # noqa: E402
+from bench.bench_asterisk_cost import wait_no_channels  # noqa: E402
 from bench.e2e_common import (  # noqa: E402
     ConsoleLog,
     QueueLog,
@@ -75,7 +76,6 @@ from bench.e2e_common import (  # noqa: E402
     service_pids,
     start_agents,
     taskqueue_peak,
-    wait_no_channels,
 )
 from hotline.settings import PROJECT_ROOT, Settings  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402

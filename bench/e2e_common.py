@@ -102,15 +102,6 @@ def channels(stack: Stack) -> tuple[int, int]:
     return len(ups), sum(1 for line in ups if line.startswith(PSTN_CHANNEL))
 
 
-def wait_no_channels(stack: Stack, timeout: float) -> float:
-    """Seconds until no channel is up (or ``timeout``)."""
-    for i in range(int(timeout * 2)):
-        if "0 active channels" in stack.cli("core show channels count"):
-            return i / 2
-        threading.Event().wait(0.5)
-    return timeout
-
-
 class Sampler(threading.Thread):
     """RSS of every process and Asterisk's channels, once a second, while calls run; the RSS at
     the peak of citizens' channels, and the first sample with ``plateau`` citizens or more."""

@@ -21,6 +21,7 @@ import dataclasses
 import time
 
 from bench import e2e_common as ec
+from bench.bench_asterisk_cost import wait_no_channels
 from hotline.settings import Settings
 from tests.e2e.harness import Stack
 
@@ -73,7 +74,7 @@ def overload(stack: Stack, a: argparse.Namespace, scenario, rate: float) -> dict
             extra=["-trace_stat", "-stf", str(stack.root / f"overload-{started}.stat.csv"), "-fd", "5"],
         )
         ended = time.time()
-        drained_s = ec.wait_no_channels(stack, AFTER_S)
+        drained_s = wait_no_channels(stack, AFTER_S)
         time.sleep(max(0.0, ended + AFTER_S - time.time()))
         left, left_citizens = ec.channels(stack)
         sampler.stop.set()
@@ -132,7 +133,7 @@ def memory(stack: Stack, a: argparse.Namespace) -> dict:
         timeout=a.memory_calls / a.memory_rate + a.memory_hold / 1000 + 90,
     )
     ended = time.time()
-    drained_s = ec.wait_no_channels(stack, 60)
+    drained_s = wait_no_channels(stack, 60)
     time.sleep(max(0.0, ended + drained_s + AFTER_S - time.time()))
     sampler.stop.set()
     sampler.join()

@@ -179,7 +179,7 @@ class Consumer:
     def on_event(self, manager, message) -> None:
         self.received += 1
         if message.get("Event") in EVENTS:
-            self.agg.apply(message if type(message) is dict else dict(message.items()), self.clock())
+            self.agg.apply(message, self.clock())
             self.dirty = True
 
     def lost(self) -> None:

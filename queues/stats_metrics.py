@@ -41,7 +41,7 @@ class CallMetrics:
 
     # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
-        self.observe(message if type(message) is dict else dict(message.items()))
+        self.observe(message)  # hotline.ami.LeanManager hands every event over as a plain dict
 
     def observe(self, ev: dict) -> None:
         name, uid = ev.get("Event", ""), ev.get("Uniqueid", "")

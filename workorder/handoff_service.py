@@ -85,7 +85,7 @@ class Handoff:
 
     def on_event(self, manager, message) -> None:
         """AMI callback: constant time, never awaits."""
-        ev = message if type(message) is dict else dict(message.items())
+        ev = message  # a plain dict (hotline.ami.LeanManager, or a resync's)
         self._note(ev.get("Linkedid", ""), ev.get("Uniqueid", ""))
         try:
             self.last_ts = max(self.last_ts, float(ev.get("Timestamp", 0)))
@@ -156,7 +156,7 @@ class Handoff:
     def on_user_event(self, manager, message) -> None:
         """AMI callback: an agent's emergency linkage (``HotlineLinkage``, raised by the
         feature's dialplan) is answered at once with the Redirect of both channels."""
-        action = linkage_redirect(dict(message.items()))
+        action = linkage_redirect(message)
         if action is None:
             return
         manager.send_action(action)
