@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import struct
 import subprocess
 import threading
 import time
@@ -142,6 +143,20 @@ def chanvars(event: dict, prefix: str = "") -> dict[str, str]:
         name, _, value = item.partition("=")
         out[name] = value
     return out
+
+
+RTP_HEADERS = 14 + 20 + 8 + 12  # Ethernet, IPv4, UDP and RTP headers before the payload
+
+
+def pcap_payloads(path: Path) -> list[bytes]:
+    """The RTP payloads of a pcap file of Ethernet frames (SIPp's audio samples)."""
+    data = path.read_bytes()
+    payloads, offset = [], 24  # the pcap file header
+    while offset + 16 <= len(data):
+        (length,) = struct.unpack_from("<I", data, offset + 8)
+        payloads.append(data[offset + 16 + RTP_HEADERS : offset + 16 + length])
+        offset += 16 + length
+    return payloads
 
 
 @dataclass
@@ -435,6 +450,17 @@ class Stack:
             "agent_answer.xml",
             {'timeout="2000" ontimeout="agent_bye"': f'timeout="{int(seconds * 1000)}" ontimeout="agent_bye"'},
         )
+
+    def endless_audio(self) -> str:
+        """A SIPp action that sends A-law speech, looped, until the call ends.
+
+        play_pcap_audio plays SIPp's 7 s sample once; a caller who must be heard for as
+        long as a loaded machine takes (the spy test, Asterisk issue #978) streams the
+        sample's RTP payloads in a loop instead (rtp_stream, loop count -1)."""
+        path = self.root / "g711a.alaw"
+        if not path.exists():
+            path.write_bytes(b"".join(pcap_payloads(Path("/usr/share/sip-tester/g711a.pcap"))))
+        return f'<nop><action><exec rtp_stream="{path},-1,8"/></action></nop>'
 
     def sipp_uac(
         self,

@@ -30,15 +30,13 @@ AGENT_EXT, AGENT_NAME = "1010", "spy1010"
 PHONE_EXT, PHONE_NAME = "1009", "sup1009"
 SUPERVISOR = "e2e-spy-sup"
 AGENT_TALKS, SUPERVISOR_TALKS = 30, 3
-PLAY = (
-    '<nop><action><exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap"/></action></nop><pause milliseconds="7000"/>'
-)
-# a citizen who keeps talking (A-law audio, four times the 7 s sample) until the agent's BYE.
+# a citizen who keeps talking (A-law audio, SIPp's sample looped) until the agent's BYE.
 # Real phones send RTP all the time; a spyee channel with no audio keeps the spyer's channel
-# from hanging up until it has some (Asterisk issue #978), so both talk: the citizen plays
-# the sample, the agent's SIPp phone echoes what it hears (-rtp_echo).
+# from hanging up until it has some (Asterisk issue #978), so both talk: the citizen streams
+# the sample, the agent's SIPp phone echoes what it hears (-rtp_echo).  A sample played once
+# (7 s, or four times over) ran out on a loaded machine before the barge, and the spy channel
+# then stayed up.
 TALKING = {
-    "<!-- IVR_ACTIONS -->": PLAY * 4,
     "IVR_WAIT": str((AGENT_TALKS + 15) * 1000),
     "RTP/AVP 0 101": "RTP/AVP 8 101",
     "a=rtpmap:0 PCMU/8000": "a=rtpmap:8 PCMA/8000",
@@ -158,7 +156,10 @@ def test_listen_whisper_and_barge_spy_on_the_agents_call_and_leave_it_up(stack, 
             assert r.status_code == 404 and "不在通话中" in r.json()["detail"], r.text
 
             call = stack.sipp_uac_async(
-                stack.sipp_file("ivr_dtmf.xml", TALKING), "12345", "13900139007", timeout=AGENT_TALKS + 20
+                stack.sipp_file("ivr_dtmf.xml", {"<!-- IVR_ACTIONS -->": stack.endless_audio(), **TALKING}),
+                "12345",
+                "13900139007",
+                timeout=AGENT_TALKS + 20,
             )
             connect = stack.events.wait_for(
                 lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == AGENT_NAME, since=mark, timeout=15
