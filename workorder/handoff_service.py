@@ -37,8 +37,6 @@ import signal
 import time
 from pathlib import Path
 
-import httpx
-
 from hotline import ami
 from hotline.log import Outage
 from hotline.log import event as log_event
@@ -48,7 +46,8 @@ from queues.linkage import linkage_redirect
 from queues.queue_log import queue_log_events
 from queues.stats_cli import default_queue_log
 from queues.stats_consts import GAP_MARGIN
-from workorder.client import OrdersClient
+from hotline.http_pool import HttpStatusError
+from workorder.client import ApiFailure, OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body, queue_log_answers, resync_events
 
 log = logging.getLogger("workorder.handoff")
@@ -115,9 +114,9 @@ class Handoff:
                 out = await self.client.call_answered(body)
                 self.api.up()
                 break
-            except (httpx.HTTPError, ValueError) as exc:
-                detail = getattr(getattr(exc, "response", None), "text", "")[:500]
-                client_error = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500
+            except ApiFailure as exc:
+                detail = exc.text[:500] if isinstance(exc, HttpStatusError) else ""
+                client_error = isinstance(exc, HttpStatusError) and exc.status < 500
                 if loop.time() + backoff > deadline or client_error:  # a 4xx will not heal by retrying
                     log_event(
                         log,
@@ -239,7 +238,7 @@ async def serve(settings, stop: asyncio.Event) -> None:
         h.logins = 1
         await h.resync(mgr, "start")
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
-        log_event(log, "hand-off consumer running", api=str(client.http.base_url))
+        log_event(log, "hand-off consumer running", api=client.base_url)
         try:
             await stop.wait()
         finally:
