@@ -22,7 +22,12 @@ target``), an entry of the view the wallboard's stream shows, and, with
 ``HOTLINE_STATS_ALERT_WEBHOOK``, a POST of the alert as JSON (2 s timeout,
 failures logged; it never holds up the consumer).  The sub-center records the
 API accepted (``<instance>:queues:records``, a list) are drained into the
-figures at every tick.
+figures at every flush.
+
+Idle, it does nothing: the flush loop waits for an event (at most one flush every
+``flush_interval``), for the alert window's next change (a 10 s slot of calls
+leaving it: an alert may clear; none while the window is empty) or for the next
+poll of the sub-center records (every :data:`RECORDS_EVERY` s, one LPOP).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from queues.stats_settings import figures_factory, metric_labels, queue_wrapups
 
 log = logging.getLogger("hotline.queues")
 STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
+RECORDS_EVERY = 5.0  # seconds between two polls of the sub-center records when no event comes
 
 
 def keys(instance: str) -> dict[str, str]:
@@ -153,6 +159,8 @@ class Consumer:
         self.webhook = webhook
         self.agg = Aggregator(wrapup=self.wrapup, figures=self.new_figures())
         self.dirty = False
+        self.wake = asyncio.Event()  # set by the first event after a flush (the flush loop waits on it)
+        self.due = float("-inf")  # clock time of the next flush with no event: records' poll, window change
         self._state_saved = float("-inf")  # when the state was last written (clock time)
         self.received = 0
         self._flusher: asyncio.Task | None = None
@@ -172,15 +180,21 @@ class Consumer:
             with queue_log.open(encoding="utf-8", errors="replace") as fh:
                 replayed = replay_queue_log(self.agg, fh, after=self.agg.last_ts)
         self.replay_floor = self.agg.last_ts
-        self.dirty = True
+        self.touch()
         return replayed
+
+    def touch(self) -> None:
+        """Something changed: the flush loop writes it at its next tick."""
+        self.dirty = True
+        self.wake.set()
 
     # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
         self.received += 1
         if message.get("Event") in EVENTS:
             self.agg.apply(message, self.clock())
-            self.dirty = True
+            if not self.dirty:
+                self.touch()
 
     def lost(self) -> None:
         """The AMI connection dropped: the events from now on until the next login are missed."""
@@ -198,7 +212,8 @@ class Consumer:
         with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
             replay_queue_log(self.agg, fh, after=max(after - GAP_MARGIN, self.replay_floor))
         n = self.agg.events - events
-        self.dirty = self.dirty or n > 0
+        if n:
+            self.touch()
         return n
 
     def apply_status(self, messages) -> None:
@@ -210,7 +225,7 @@ class Consumer:
             if ev.get("Event") in EVENTS:
                 ev.setdefault("Timestamp", now)
                 self.agg.apply(ev, now)
-        self.dirty = True
+        self.touch()
 
     async def resync(self, manager) -> None:
         messages = await manager.send_action({"Action": "QueueStatus"})
@@ -226,6 +241,8 @@ class Consumer:
         changes = self.agg.figures.check_alerts(now)
         for alert in changes:
             self.alert(alert)
+        window_change = self.agg.figures.recent.next_change(now)
+        self.due = min(now + RECORDS_EVERY, window_change if window_change is not None else float("inf"))
         if not self.dirty and not changes:
             return
         self.dirty = False
@@ -257,6 +274,13 @@ class Consumer:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.flush_interval)
+            wait = self.due - self.clock()
+            if not self.dirty and wait > 0:  # nothing happened: sleep until something does
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), wait)
+                except TimeoutError:
+                    pass
             try:
                 await self.flush()
                 self.redis.up()
