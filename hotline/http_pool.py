@@ -18,6 +18,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
 
 class HttpStatusError(Exception):
     """The server answered ``status`` >= 400 (``text``: the start of its body)."""
@@ -42,12 +44,12 @@ class HttpPool:
         self.sem = asyncio.Semaphore(size)
 
     @classmethod
-    def basic(cls, host: str, port: int, user: str, password: str, **kw) -> HttpPool:
+    def basic(cls, host: str, port: int, user: str, password: str, **kw: Any) -> HttpPool:
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         return cls(host, port, f"Basic {token}", **kw)
 
     @classmethod
-    def bearer(cls, base_url: str, token: str, **kw) -> tuple[HttpPool, str]:
+    def bearer(cls, base_url: str, token: str, **kw: Any) -> tuple[HttpPool, str]:
         """-> (a pool to ``base_url``'s host, its path prefix); ``http://`` only."""
         url = urlsplit(base_url)
         if url.scheme != "http" or not url.hostname:
@@ -58,7 +60,7 @@ class HttpPool:
         while self.idle:
             self.idle.pop()[1].close()
 
-    def _take(self):
+    def _take(self) -> Conn | None:
         now = time.monotonic()
         while self.idle:
             reader, writer, since = self.idle.pop()
@@ -70,10 +72,13 @@ class HttpPool:
     async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
         async with self.sem:
             for attempt in (0, 1):
-                conn = self._take() if attempt == 0 else None
-                fresh = conn is None
-                if conn is None:
-                    conn = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+                taken = self._take() if attempt == 0 else None
+                fresh = taken is None
+                conn: Conn = (
+                    taken
+                    if taken is not None
+                    else await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+                )
                 try:
                     status, data, keep = await asyncio.wait_for(
                         self._exchange(conn, method, target, body), self.timeout
@@ -96,7 +101,9 @@ class HttpPool:
                 return status, data
         raise OSError("unreachable")
 
-    async def json(self, method: str, target: str, params: dict | None = None, body: Any = None) -> tuple[int, Any]:
+    async def json(
+        self, method: str, target: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> tuple[int, Any]:
         """A JSON exchange -> (status, the decoded body or None); raises :class:`HttpStatusError`
         for a status >= 400."""
         if params:
@@ -107,7 +114,7 @@ class HttpPool:
             raise HttpStatusError(status, target.split("?", 1)[0], data.decode("utf-8", "replace"))
         return status, (json.loads(data) if data and status != 204 else None)
 
-    async def _exchange(self, conn, method: str, target: str, body: bytes) -> tuple[int, bytes, bool]:
+    async def _exchange(self, conn: Conn, method: str, target: str, body: bytes) -> tuple[int, bytes, bool]:
         reader, writer = conn
         extra = (
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "Content-Length: 0\r\n"
