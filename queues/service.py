@@ -10,7 +10,9 @@ Thin: every decision is in :mod:`queues.stats`.  On start it
 then applies every live event and, at most every ``flush_interval`` seconds,
 writes to Redis:
 
-* ``<instance>:queues:state`` the aggregator's state (JSON),
+* ``<instance>:queues:state`` the aggregator's state (JSON; every STATE_EVERY s), but for
+  its calls (6 h of them): ``<instance>:queues:calls``, a hash written with the calls
+  changed or forgotten since the last save only,
 * ``<instance>:queues:view`` the computed view served by the API (JSON),
 * ``<instance>:agent:<name>`` one hash per agent (state, paused, reason, queues),
 * a message on ``<instance>:queues:updates`` for the wallboard stream.
@@ -33,7 +35,6 @@ poll of the sub-center records (every :data:`RECORDS_EVERY` s, one LPOP).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import time
@@ -54,89 +55,13 @@ from queues.stats_calls import CallFigures
 from queues.stats_consts import GAP_MARGIN
 from queues.stats_metrics import CallMetrics
 from queues.stats_settings import figures_factory, metric_labels, queue_wrapups
+from queues.stats_store import MemoryStore as MemoryStore  # re-exported: the consumer's stores
+from queues.stats_store import RedisStore
+from queues.stats_store import keys as keys
 
 log = logging.getLogger("hotline.queues")
 STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
 RECORDS_EVERY = 5.0  # seconds between two polls of the sub-center records when no event comes
-
-
-def keys(instance: str) -> dict[str, str]:
-    return {
-        "state": f"{instance}:queues:state",
-        "view": f"{instance}:queues:view",
-        "agents": f"{instance}:queues:agents",
-        "updates": f"{instance}:queues:updates",
-        "agent": f"{instance}:agent:",
-        "records": f"{instance}:queues:records",  # sub-center records accepted by the API, to count
-        "record_ids": f"{instance}:queues:record-ids",  # hash: <line>:<record id> -> the record (idempotence)
-    }
-
-
-class RedisStore:
-    """Where the consumer keeps its state (redis.asyncio client)."""
-
-    def __init__(self, client, instance: str):
-        self.r = client
-        self.k = keys(instance)
-        self.written: dict[str, dict] = {}  # agent -> the hash last written
-
-    async def load(self) -> dict | None:
-        raw = await self.r.get(self.k["state"])
-        return json.loads(raw) if raw else None
-
-    async def save(self, state: dict | None, view: dict, agents: list[dict]) -> None:
-        """``state`` None: the view, and only the agents' hashes that changed (with the state: all)."""
-        pipe = self.r.pipeline(transaction=True)
-        if state is not None:
-            pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
-        pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
-        pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
-        written = {}
-        for a in agents:
-            mapping = {
-                "state": a["state"] or "",
-                "paused": int(a["paused"]),
-                "reason": a["reason"] or "",
-                "interface": a["interface"],
-                "queues": json.dumps(a["queues"], ensure_ascii=False),
-                "since": a["since"],
-            }
-            written[a["name"]] = mapping
-            if state is not None or self.written.get(a["name"]) != mapping:
-                pipe.hset(self.k["agent"] + a["name"], mapping=mapping)
-        pipe.publish(self.k["updates"], str(view["at"]))
-        self.written = {}  # a failed write leaves nothing taken for written
-        await pipe.execute()
-        self.written = written
-
-    async def take_records(self, limit: int = 500) -> list[dict]:
-        """The sub-center records accepted since the last call (oldest first)."""
-        raw = await self.r.lpop(self.k["records"], limit)
-        return [json.loads(x) for x in raw or []]
-
-
-class MemoryStore:
-    """For tests and the benchmark: keeps the last save in memory."""
-
-    def __init__(self, state: dict | None = None):
-        self.state = state
-        self.view = None
-        self.agents = None
-        self.saves = 0
-        self.records: list[dict] = []
-
-    async def load(self):
-        return self.state
-
-    async def take_records(self, limit: int = 500) -> list[dict]:
-        out, self.records = self.records[:limit], self.records[limit:]
-        return out
-
-    async def save(self, state, view, agents):
-        if state is not None:
-            self.state = state
-        self.view, self.agents = view, agents
-        self.saves += 1
 
 
 class Consumer:
@@ -246,11 +171,19 @@ class Consumer:
         if not self.dirty and not changes:
             return
         self.dirty = False
-        state = None
+        state, calls = None, None
         if full or not now - STATE_EVERY < self._state_saved <= now:
             self.agg.prune(now)
-            state, self._state_saved = self.agg.dump(), now
-        await self.store.save(state, self.agg.view(now), self.agg.agents_view(now))
+            apart = getattr(self.store, "calls_apart", False)
+            state, self._state_saved = self.agg.dump(with_calls=not apart), now
+            calls = self.agg.calls_delta() if apart else None
+        try:
+            await self.store.save(state, self.agg.view(now), self.agg.agents_view(now), calls)
+        except BaseException:
+            if calls is not None:
+                self.agg.untake(*calls)
+            self._state_saved = float("-inf")  # the next flush writes the state again
+            raise
 
     def alert(self, alert: dict) -> None:
         """One raised or cleared alert: a log line, and the webhook in the background."""
