@@ -1,4 +1,4 @@
-"""A thin ARI client on httpx + websockets that reconnects by itself.
+"""A thin ARI client on websockets and the core's keep-alive HTTP pool that reconnects by itself.
 
 The async ARI clients on PyPI neither reconnect nor exit when Asterisk drops
 the websocket; this one owns the loop: :meth:`Ari.events` yields decoded
@@ -10,18 +10,16 @@ channels still in Stasis (``GET /channels``).
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import httpx
 import websockets
 
+from hotline.http_pool import HttpPool
 from hotline.log import event
 
 log = logging.getLogger("hotline.ari")
@@ -33,101 +31,6 @@ class AriError(Exception):
         super().__init__(f"ARI {path}: HTTP {status} {body[:200]}")
 
 
-class RestPool:
-    """HTTP/1.1 keep-alive connections to Asterisk's HTTP server, on asyncio streams.
-
-    httpx's pool burns CPU in proportion to the requests waiting for a
-    connection (it rescans them all on every change), which at a few hundred
-    calls in flight stalls the event loop; ARI's REST calls are small, so a
-    plain pool of persistent connections is enough and costs almost nothing."""
-
-    def __init__(self, host: str, port: int, user: str, password: str, size: int = 24, timeout: float = 5.0):
-        self.host, self.port, self.timeout = host, port, timeout
-        token = base64.b64encode(f"{user}:{password}".encode()).decode()
-        self.head = f"Host: {host}:{port}\r\nAuthorization: Basic {token}\r\n"
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
-        self.sem = asyncio.Semaphore(size)
-
-    async def close(self) -> None:
-        while self.idle:
-            self.idle.pop()[1].close()
-
-    IDLE_MAX = 10.0  # Asterisk closes a kept-alive connection after 15 s idle (session_keep_alive)
-
-    def _take(self):
-        now = time.monotonic()
-        while self.idle:
-            reader, writer, since = self.idle.pop()
-            if now - since < self.IDLE_MAX and not reader.at_eof():
-                return reader, writer
-            writer.close()
-        return None
-
-    async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
-        async with self.sem:
-            for attempt in (0, 1):
-                conn = self._take() if attempt == 0 else None
-                fresh = conn is None
-                if conn is None:
-                    conn = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-                try:
-                    status, data, keep = await asyncio.wait_for(
-                        self._exchange(conn, method, target, body), self.timeout
-                    )
-                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    conn[1].close()
-                    if fresh:
-                        raise OSError(f"ARI {method} {target}: {exc!r}") from None
-                    # a kept-alive connection Asterisk had closed: once more on a new one
-                    while self.idle:
-                        self.idle.pop()[1].close()
-                    continue
-                except TimeoutError:
-                    conn[1].close()
-                    raise
-                if keep:
-                    self.idle.append((conn[0], conn[1], time.monotonic()))
-                else:
-                    conn[1].close()
-                return status, data
-        raise OSError("unreachable")
-
-    async def _exchange(self, conn, method: str, target: str, body: bytes) -> tuple[int, bytes, bool]:
-        reader, writer = conn
-        extra = (
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "Content-Length: 0\r\n"
-        )
-        writer.write(f"{method} {target} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + body)
-        await writer.drain()
-        line = await reader.readuntil(b"\r\n")
-        status = int(line.split(b" ", 2)[1])
-        length, chunked, keep = 0, False, True
-        while True:
-            h = await reader.readuntil(b"\r\n")
-            if h == b"\r\n":
-                break
-            name, _, value = h.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "transfer-encoding" and "chunked" in value:
-                chunked = True
-            elif name == "connection" and value == "close":
-                keep = False
-        if chunked:
-            data = b""
-            while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    await reader.readuntil(b"\r\n")
-                    break
-                data += await reader.readexactly(size)
-                await reader.readexactly(2)
-        else:
-            data = await reader.readexactly(length) if length else b""
-        return status, data, keep
-
-
 class Ari:
     def __init__(self, host: str, port: int, user: str, password: str, app: str, timeout: float = 5.0):
         self.base = f"http://{host}:{port}/ari"
@@ -135,14 +38,9 @@ class Ari:
             f"ws://{host}:{port}/ari/events?app={quote(app)}&subscribeAll=false&api_key={quote(user)}:{quote(password)}"
         )
         self.app = app
-        self.pool = RestPool(host, port, user, password, timeout=timeout)
+        self.pool = HttpPool.basic(host, port, user, password, timeout=timeout)
         # a connection of its own for the heartbeat
-        self._hb = httpx.AsyncClient(
-            base_url=self.base,
-            auth=(user, password),
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
+        self._hb = HttpPool.basic(host, port, user, password, size=1, timeout=timeout)
         self.connected = asyncio.Event()
         self.reconnects = 0
         self._ws = None
@@ -151,12 +49,12 @@ class Ari:
         if self._ws is not None:
             await self._ws.close()
         await self.pool.close()
-        await self._hb.aclose()
+        await self._hb.close()
 
     async def heartbeat_post(self, path: str, **params) -> None:
-        resp = await self._hb.post(path, params=params)
-        if resp.status_code >= 400:
-            raise AriError(resp.status_code, path, resp.text)
+        status, data = await self._hb.request("POST", "/ari" + path + ("?" + urlencode(params) if params else ""))
+        if status >= 400:
+            raise AriError(status, path, data.decode("utf-8", "replace"))
 
     # ------------------------------------------------------------ REST
     async def request(

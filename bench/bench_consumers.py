@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_e2e import cpu_of, service_pids, start_agents  # noqa: E402
+from bench.bench_e2e import TALK_MS, cpu_of, service_pids, start_agents  # noqa: E402
 from hotline import ami  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402
 
@@ -104,7 +104,7 @@ def run(a: argparse.Namespace) -> dict:
         record.mkdir(parents=True, exist_ok=True)
     try:
         stack.events.close()  # the harness's own AMI reader would be one more consumer to feed
-        start_agents(stack, a.agents)
+        start_agents(stack, a.agents, TALK_MS)
         floors = {c: start_floor(stack, c, record / f"{c}.ami" if record else None) for c in CONSUMERS}
         time.sleep(2)
         before = stack.stats_figures()

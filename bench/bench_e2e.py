@@ -37,7 +37,10 @@ the first one with a failed call, an answer p99 of 2 s or more, a caller not ser
 map) a caller that did not hear the greeting. Orders: the drafts the API holds for the run's
 calls (linkedid) against the calls the agents answered (queue_log ``CONNECT``); the draft's
 delay is its ``created_at`` minus that CONNECT's time; the bench waits up to 60 s for the
-hand-off; ``orders_lost`` = CONNECTs with no order by then. Asterisk's peak task-queue depth
+hand-off; ``orders_lost`` = CONNECTs with no order by then. With ``HOTLINE_LOG_LEVEL=INFO``
+(the default here is WARNING) the delay is also split, from the hand-off's per-call lines:
+CONNECT to the AgentConnect's AMI stamp (Asterisk), stamp to arrival, waiting for a worker, the
+POST (``order_delay_split_ms``). Asterisk's peak task-queue depth
 (``core show taskprocessors``, reset before each run) and CPU per answered call of every process
 (/proc) come from the same run. ``--memory`` and ``--overload``: bench/e2e_phases.py.
 """
@@ -68,6 +71,7 @@ from bench.e2e_common import (  # noqa: E402
     citizen,
     cpu_of,
     created_at,
+    draft_delay_split,
     percentile,
     read_periods,
     read_rtt,
@@ -132,6 +136,7 @@ def ramp(stack: Stack, path: str, a: argparse.Namespace, caller: str) -> dict:
     sampler = Sampler(stack, pids)
     sampler.start()
     console_at, ari_at = stack.asterisk_log_size(), len(stack.service_log("ari"))
+    handoff_at = len(stack.service_log("handoff"))
     started = datetime.now(UTC)
     tag = f"{path}-{time.monotonic_ns()}"
     r = stack.sipp_uac(
@@ -197,6 +202,7 @@ def ramp(stack: Stack, path: str, a: argparse.Namespace, caller: str) -> dict:
         "orders_lost": len(connects) - len(delays),
         "order_delay_p99_s": round(percentile(delays, 0.99), 2),
         "orders_within_2s": sum(1 for d in delays if d <= 2.0),
+        "order_delay_split_ms": draft_delay_split(stack.service_log("handoff")[handoff_at:], connects),
         "max_taskqueue": depth,
         "max_taskqueue_name": who,
         "taskqueue_high_water": high,
@@ -298,6 +304,10 @@ def main() -> int:
             f"{r['queue_wait_p99_s']:>16} | {r['agent_connects']:>8} | "
             f"{r['orders']:>6} ({r['orders_lost']}) | {r['orders_within_2s']:>5} | {r['max_taskqueue']:>9} | {cpu}"
         )
+    for r in out["runs"]:
+        if r.get("order_delay_split_ms"):  # the hand-off's INFO lines (HOTLINE_LOG_LEVEL=INFO)
+            split = "; ".join(f"{k} {v['p50']} / {v['p99']} / {v['max']}" for k, v in r["order_delay_split_ms"].items())
+            print(f"{r['path']:<9} draft delay, ms p50 / p99 / max: {split}")
     print(f"held: platform {out['held_platform']}/s, static twin {out['held_static']}/s, ratio {out['ratio']}")
     e2e_phases.print_summary(out)
     return 0

@@ -10,7 +10,9 @@ Thin: every decision is in :mod:`queues.stats`.  On start it
 then applies every live event and, at most every ``flush_interval`` seconds,
 writes to Redis:
 
-* ``<instance>:queues:state`` the aggregator's state (JSON),
+* ``<instance>:queues:state`` the aggregator's state (JSON; every STATE_EVERY s), but for
+  its calls (6 h of them): ``<instance>:queues:calls``, a hash written with the calls
+  changed or forgotten since the last save only,
 * ``<instance>:queues:view`` the computed view served by the API (JSON),
 * ``<instance>:agent:<name>`` one hash per agent (state, paused, reason, queues),
 * a message on ``<instance>:queues:updates`` for the wallboard stream.
@@ -22,13 +24,17 @@ target``), an entry of the view the wallboard's stream shows, and, with
 ``HOTLINE_STATS_ALERT_WEBHOOK``, a POST of the alert as JSON (2 s timeout,
 failures logged; it never holds up the consumer).  The sub-center records the
 API accepted (``<instance>:queues:records``, a list) are drained into the
-figures at every tick.
+figures at every flush.
+
+Idle, it does nothing: the flush loop waits for an event (at most one flush every
+``flush_interval``), for the alert window's next change (a 10 s slot of calls
+leaving it: an alert may clear; none while the window is empty) or for the next
+poll of the sub-center records (every :data:`RECORDS_EVERY` s, one LPOP).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import time
@@ -49,88 +55,13 @@ from queues.stats_calls import CallFigures
 from queues.stats_consts import GAP_MARGIN
 from queues.stats_metrics import CallMetrics
 from queues.stats_settings import figures_factory, metric_labels, queue_wrapups
+from queues.stats_store import MemoryStore as MemoryStore  # re-exported: the consumer's stores
+from queues.stats_store import RedisStore
+from queues.stats_store import keys as keys
 
 log = logging.getLogger("hotline.queues")
 STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
-
-
-def keys(instance: str) -> dict[str, str]:
-    return {
-        "state": f"{instance}:queues:state",
-        "view": f"{instance}:queues:view",
-        "agents": f"{instance}:queues:agents",
-        "updates": f"{instance}:queues:updates",
-        "agent": f"{instance}:agent:",
-        "records": f"{instance}:queues:records",  # sub-center records accepted by the API, to count
-        "record_ids": f"{instance}:queues:record-ids",  # hash: <line>:<record id> -> the record (idempotence)
-    }
-
-
-class RedisStore:
-    """Where the consumer keeps its state (redis.asyncio client)."""
-
-    def __init__(self, client, instance: str):
-        self.r = client
-        self.k = keys(instance)
-        self.written: dict[str, dict] = {}  # agent -> the hash last written
-
-    async def load(self) -> dict | None:
-        raw = await self.r.get(self.k["state"])
-        return json.loads(raw) if raw else None
-
-    async def save(self, state: dict | None, view: dict, agents: list[dict]) -> None:
-        """``state`` None: the view, and only the agents' hashes that changed (with the state: all)."""
-        pipe = self.r.pipeline(transaction=True)
-        if state is not None:
-            pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
-        pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
-        pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
-        written = {}
-        for a in agents:
-            mapping = {
-                "state": a["state"] or "",
-                "paused": int(a["paused"]),
-                "reason": a["reason"] or "",
-                "interface": a["interface"],
-                "queues": json.dumps(a["queues"], ensure_ascii=False),
-                "since": a["since"],
-            }
-            written[a["name"]] = mapping
-            if state is not None or self.written.get(a["name"]) != mapping:
-                pipe.hset(self.k["agent"] + a["name"], mapping=mapping)
-        pipe.publish(self.k["updates"], str(view["at"]))
-        self.written = {}  # a failed write leaves nothing taken for written
-        await pipe.execute()
-        self.written = written
-
-    async def take_records(self, limit: int = 500) -> list[dict]:
-        """The sub-center records accepted since the last call (oldest first)."""
-        raw = await self.r.lpop(self.k["records"], limit)
-        return [json.loads(x) for x in raw or []]
-
-
-class MemoryStore:
-    """For tests and the benchmark: keeps the last save in memory."""
-
-    def __init__(self, state: dict | None = None):
-        self.state = state
-        self.view = None
-        self.agents = None
-        self.saves = 0
-        self.records: list[dict] = []
-
-    async def load(self):
-        return self.state
-
-    async def take_records(self, limit: int = 500) -> list[dict]:
-        out, self.records = self.records[:limit], self.records[limit:]
-        return out
-
-    async def save(self, state, view, agents):
-        if state is not None:
-            self.state = state
-        self.view, self.agents = view, agents
-        self.saves += 1
+RECORDS_EVERY = 5.0  # seconds between two polls of the sub-center records when no event comes
 
 
 class Consumer:
@@ -153,6 +84,8 @@ class Consumer:
         self.webhook = webhook
         self.agg = Aggregator(wrapup=self.wrapup, figures=self.new_figures())
         self.dirty = False
+        self.wake = asyncio.Event()  # set by the first event after a flush (the flush loop waits on it)
+        self.due = float("-inf")  # clock time of the next flush with no event: records' poll, window change
         self._state_saved = float("-inf")  # when the state was last written (clock time)
         self.received = 0
         self._flusher: asyncio.Task | None = None
@@ -172,15 +105,21 @@ class Consumer:
             with queue_log.open(encoding="utf-8", errors="replace") as fh:
                 replayed = replay_queue_log(self.agg, fh, after=self.agg.last_ts)
         self.replay_floor = self.agg.last_ts
-        self.dirty = True
+        self.touch()
         return replayed
+
+    def touch(self) -> None:
+        """Something changed: the flush loop writes it at its next tick."""
+        self.dirty = True
+        self.wake.set()
 
     # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
         self.received += 1
         if message.get("Event") in EVENTS:
             self.agg.apply(message, self.clock())
-            self.dirty = True
+            if not self.dirty:
+                self.touch()
 
     def lost(self) -> None:
         """The AMI connection dropped: the events from now on until the next login are missed."""
@@ -198,7 +137,8 @@ class Consumer:
         with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
             replay_queue_log(self.agg, fh, after=max(after - GAP_MARGIN, self.replay_floor))
         n = self.agg.events - events
-        self.dirty = self.dirty or n > 0
+        if n:
+            self.touch()
         return n
 
     def apply_status(self, messages) -> None:
@@ -210,7 +150,7 @@ class Consumer:
             if ev.get("Event") in EVENTS:
                 ev.setdefault("Timestamp", now)
                 self.agg.apply(ev, now)
-        self.dirty = True
+        self.touch()
 
     async def resync(self, manager) -> None:
         messages = await manager.send_action({"Action": "QueueStatus"})
@@ -226,14 +166,24 @@ class Consumer:
         changes = self.agg.figures.check_alerts(now)
         for alert in changes:
             self.alert(alert)
+        window_change = self.agg.figures.recent.next_change(now)
+        self.due = min(now + RECORDS_EVERY, window_change if window_change is not None else float("inf"))
         if not self.dirty and not changes:
             return
         self.dirty = False
-        state = None
+        state, calls = None, None
         if full or not now - STATE_EVERY < self._state_saved <= now:
             self.agg.prune(now)
-            state, self._state_saved = self.agg.dump(), now
-        await self.store.save(state, self.agg.view(now), self.agg.agents_view(now))
+            apart = getattr(self.store, "calls_apart", False)
+            state, self._state_saved = self.agg.dump(with_calls=not apart), now
+            calls = self.agg.calls_delta() if apart else None
+        try:
+            await self.store.save(state, self.agg.view(now), self.agg.agents_view(now), calls)
+        except BaseException:
+            if calls is not None:
+                self.agg.untake(*calls)
+            self._state_saved = float("-inf")  # the next flush writes the state again
+            raise
 
     def alert(self, alert: dict) -> None:
         """One raised or cleared alert: a log line, and the webhook in the background."""
@@ -257,6 +207,13 @@ class Consumer:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self.flush_interval)
+            wait = self.due - self.clock()
+            if not self.dirty and wait > 0:  # nothing happened: sleep until something does
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), wait)
+                except TimeoutError:
+                    pass
             try:
                 await self.flush()
                 self.redis.up()

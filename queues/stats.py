@@ -102,6 +102,10 @@ class Aggregator(ViewsMixin):
         self.last_end: dict[str, float] = {}
         # uniqueid -> [first join, answered?, abandoned?]  (dedupe for ALL)
         self.calls: dict[str, list] = {}
+        # the calls changed and forgotten since the last calls_delta(): a store that keeps the
+        # calls apart (RedisStore: a hash) writes only these, not all of CALL_MEMORY's calls
+        self.touched: set[str] = set()
+        self.gone: set[str] = set()
         self.events = 0
         self.last_ts = 0.0
         # "kind|queue|uniqueid" -> time: what was counted lately, so that an event that comes twice
@@ -149,6 +153,7 @@ class Aggregator(ViewsMixin):
         self._bucket(q, ts)["offered"] += 1
         if uid not in self.calls:
             self.calls[uid] = [ts, False, False]
+            self.touched.add(uid)
             self._bucket(ALL, ts)["offered"] += 1
 
     def _leave(self, ev, ts):
@@ -164,6 +169,7 @@ class Aggregator(ViewsMixin):
         call = self.calls.get(uid)
         if call is not None and not call[1] and not call[2]:
             call[2] = True
+            self.touched.add(uid)
             self._bucket(ALL, ts)["abandoned"] += 1
 
     def _connect(self, ev, ts):
@@ -183,6 +189,7 @@ class Aggregator(ViewsMixin):
             self._bucket(ALL, ts - hold)["offered"] += 1
         if not call[1]:
             call[1] = True
+            self.touched.add(uid)
             wait = max(hold, ts - call[0])  # from the first join, across overflows
             a = self._bucket(ALL, ts)
             a["answered"] += 1
@@ -260,6 +267,7 @@ class Aggregator(ViewsMixin):
             # should an AMI gap's queue_log replay bring it after this, not again)
             self.counted[f"join|{q}|{uid}"] = joined
             self.calls[uid] = [joined, False, False]
+            self.touched.add(uid)
             self._bucket(q, joined)["offered"] += 1
             self._bucket(ALL, joined)["offered"] += 1
 
@@ -274,13 +282,37 @@ class Aggregator(ViewsMixin):
         for per_q in self.buckets.values():
             for h in [h for h in per_q if h < oldest]:
                 del per_q[h]
-        self.calls = {u: c for u, c in self.calls.items() if now - c[0] < CALL_MEMORY}
+        old = [u for u, c in self.calls.items() if now - c[0] >= CALL_MEMORY]
+        for u in old:
+            del self.calls[u]
+        self.gone.update(old)
+        self.touched.difference_update(old)
         # relative to the last event applied, which stands still while AMI is away: the gap's replay
         # still finds what was counted just before it
         self.counted = {k: t for k, t in self.counted.items() if self.last_ts - t < DEDUPE_SECONDS}
         self.figures.prune(now)
 
-    def dump(self) -> dict:
+    def calls_delta(self) -> tuple[dict[str, list], list[str]]:
+        """The calls changed (uid -> record) and forgotten since the last call; then none."""
+        changed = {u: self.calls[u] for u in self.touched if u in self.calls}
+        gone = sorted(self.gone)
+        self.touched, self.gone = set(), set()
+        return changed, gone
+
+    def untake(self, changed: dict[str, list], gone: list[str]) -> None:
+        """A delta that was not written: taken again by the next calls_delta()."""
+        self.touched.update(u for u in changed if u in self.calls)
+        self.gone.update(u for u in gone if u not in self.calls)
+
+    def dump(self, with_calls: bool = True) -> dict:
+        """The whole state; ``with_calls`` False: without the calls (kept apart, see calls_delta)."""
+        out = self._dump()
+        if not with_calls:
+            del out["calls"]
+            out["calls_apart"] = True
+        return out
+
+    def _dump(self) -> dict:
         return {
             "v": 1,
             "buckets": {q: {str(h): b for h, b in per.items()} for q, per in self.buckets.items()},
@@ -304,6 +336,8 @@ class Aggregator(ViewsMixin):
         agg.members = {q: {i: dict(m) for i, m in ms.items()} for q, ms in data.get("members", {}).items()}
         agg.last_end = dict(data.get("last_end", {}))
         agg.calls = {u: list(c) for u, c in data.get("calls", {}).items()}
+        if not data.get("calls_apart"):
+            agg.touched = set(agg.calls)  # saved inside the state: a store keeping them apart writes them all once
         saved_wrapup = dict(data.get("wrapup", {}))
         saved_wrapup.update(agg.wrapup)
         agg.wrapup = saved_wrapup

@@ -34,8 +34,9 @@ Figures (over settled calls; calls still in progress are shown apart):
 * ASA = mean seconds from arrival to answer.
 
 Counters live in hourly buckets of the call's arrival (UTC hour index) per key
-``*`` (overall), ``line:<number>`` and ``mode:<mode>``; the alert window uses a
-short list of the recent settled calls.
+``*`` (overall), ``line:<number>`` and ``mode:<mode>``; the alert window keeps
+running counts in 10 s slots (:mod:`queues.stats_window`): reading it does not
+walk the window's calls.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from collections.abc import Iterable
 
 from queues.sizing import TARGET_ANSWER_RATE
 from queues.stats_consts import ALL, KEEP_HOURS, SL_SECONDS, sum_buckets
+from queues.stats_window import SlidingCounts
 
 ENTRY_CONTEXT = "from-pstn"  # extensions.conf.j2: where a citizen's call enters the platform
 TRUNK_CONTEXTS = frozenset({"route-dial", "hotline-ivr-transfer"})  # contexts that Dial() a trunk
@@ -136,8 +138,8 @@ class CallFigures:
         self.min_calls = min_calls
         self.buckets: dict[str, dict[int, dict[str, float]]] = {}
         self.live: dict[str, dict] = {}  # uniqueid -> the call while it lasts
-        self.recent: list[list] = []  # [arrived, line, mode, answered, within_sl] of settled calls
-        self._window_memo: tuple = (None, {})  # window_figures' last answer, by (now, recent's id, len)
+        self.recent = SlidingCounts(window)  # the window's settled calls, counted per scope
+        self._window_memo: tuple = (None, {})  # window_figures' last answer, by (now, recent.version)
         self.modes: dict[str, str] = {}  # line -> the mode its calls carried last
         self.active: dict[str, dict] = {}  # "<scope>|<figure>" -> the alert raised
         self.alert_log: list[dict] = []  # the last raised / cleared alerts (newest last)
@@ -258,7 +260,7 @@ class CallFigures:
         else:
             counts[f"ab_{stage or 'other'}"] = 1
         self._add(arrived, line, mode, counts)
-        self.recent.append([arrived, line, mode, answered_by is not None, within])
+        self.recent.add(arrived, self._keys(line, mode), answered_by is not None, within)
 
     def record(self, rec: dict) -> None:
         """A sub-center's own call (``collect_records``): ``{arrived, line, mode, answered, wait}``."""
@@ -278,19 +280,11 @@ class CallFigures:
     def window_figures(self, now: float) -> dict[str, dict]:
         """Figures of the calls that arrived in the last ``window`` seconds, per scope (once per
         ``now`` and state: a flush asks twice, for its alerts and for the view)."""
-        memo = (now, id(self.recent), len(self.recent))
+        tots = self.recent.at(now)
+        memo = (now, self.recent.version)
         if self._window_memo[0] == memo:
             return self._window_memo[1]
-        tots: dict[str, dict[str, float]] = {}
-        for arrived, line, mode, answered, within in self.recent:
-            if arrived < now - self.window:
-                continue
-            for key in self._keys(line, mode):
-                t = tots.setdefault(key, dict.fromkeys(_COUNTERS, 0.0))
-                t["offered"] += 1
-                t["answered"] += 1 if answered else 0
-                t["answered_sl"] += 1 if within else 0
-        out = {k: figures_of(t) for k, t in tots.items()}
+        out = {k: figures_of(_window_counters(t)) for k, t in tots.items()}
         self._window_memo = (memo, out)
         return out
 
@@ -353,13 +347,13 @@ class CallFigures:
             for h in [h for h in per if h < oldest]:
                 del per[h]
         self.live = {u: c for u, c in self.live.items() if now - c["t"] < CALL_MEMORY}
-        self.recent = [r for r in self.recent if now - r[0] < max(self.window, 60.0)]
+        self.recent.prune(now)
 
     def dump(self) -> dict:
         return {
             "buckets": {k: {str(h): b for h, b in per.items()} for k, per in self.buckets.items()},
             "live": self.live,
-            "recent": self.recent,
+            "window": self.recent.dump(),
             "modes": self.modes,
             "active": self.active,
             "alert_log": self.alert_log,
@@ -370,10 +364,17 @@ class CallFigures:
             return
         self.buckets = {k: {int(h): dict(b) for h, b in per.items()} for k, per in data.get("buckets", {}).items()}
         self.live = {u: dict(c) for u, c in data.get("live", {}).items()}
-        self.recent = [list(r) for r in data.get("recent", [])]
+        self.recent.load(data.get("window"), recent=data.get("recent"), keys=self._keys)  # "recent": before 12-02
         self.modes = dict(data.get("modes", {}))
         self.active = {k: dict(a) for k, a in data.get("active", {}).items()}
         self.alert_log = [dict(a) for a in data.get("alert_log", [])]
+
+
+def _window_counters(c: list[float]) -> dict[str, float]:
+    """A scope's window counts ``[offered, answered, answered_sl]`` as the counters figures_of reads."""
+    tot = dict.fromkeys(_COUNTERS, 0.0)
+    tot["offered"], tot["answered"], tot["answered_sl"] = c[0], c[1], c[2]
+    return tot
 
 
 _HANDLERS = {

@@ -10,7 +10,11 @@ the *0110 feature, queues/linkage.py) with the AMI Redirect that moves the
 caller and the agent into the three-way conference: the dialplan cannot.
 
 It stays off the call's path: Asterisk does not wait for it.  The AMI reader
-only puts events on a bounded queue; a few workers do the HTTP round trips.
+only puts events on a bounded queue; :data:`WORKERS` workers do the HTTP round trips
+at once (the API's group commit writes concurrent creates together, so a burst of
+answers is one batch, not a line of serial round trips).  Each hand-off's line says
+where its time went: ``ami_lag_ms`` (Asterisk's event stamp to its arrival here),
+``queued_ms`` (waiting for a worker), ``api_ms`` (the POST, its retries included).
 When the queue is full the oldest hand-offs are still in it and the newest is
 logged and dropped, never blocking the AMI reader (agents can still create
 the order from the desktop: the API finds it by linkedid).
@@ -37,9 +41,8 @@ import signal
 import time
 from pathlib import Path
 
-import httpx
-
 from hotline import ami
+from hotline.http_pool import HttpStatusError
 from hotline.log import Outage
 from hotline.log import event as log_event
 from hotline.secrets import load_secrets
@@ -48,12 +51,12 @@ from queues.linkage import linkage_redirect
 from queues.queue_log import queue_log_events
 from queues.stats_cli import default_queue_log
 from queues.stats_consts import GAP_MARGIN
-from workorder.client import OrdersClient
+from workorder.client import ApiFailure, OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body, queue_log_answers, resync_events
 
 log = logging.getLogger("workorder.handoff")
 
-WORKERS = 4
+WORKERS = 16  # concurrent POSTs to the API (and its keep-alive connections)
 QUEUE_SIZE = 1000
 RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
 SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
@@ -92,7 +95,7 @@ class Handoff:
         except (TypeError, ValueError):
             pass
         try:
-            self.queue.put_nowait(ev)
+            self.queue.put_nowait((time.time(), ev))
         except asyncio.QueueFull:
             self.dropped += 1
             log_event(
@@ -102,12 +105,13 @@ class Handoff:
                 linkedid=ev.get("Linkedid", ""),
             )
 
-    async def handle(self, ev: dict) -> dict | None:
+    async def handle(self, ev: dict, received: float | None = None) -> dict | None:
         try:
             body = answered_body(ev)
         except NotAnAgentConnect:
             return None
         loop = asyncio.get_running_loop()
+        started = time.time()
         deadline = loop.time() + self.retry_for
         backoff = BACKOFF_FIRST
         while True:
@@ -115,9 +119,9 @@ class Handoff:
                 out = await self.client.call_answered(body)
                 self.api.up()
                 break
-            except (httpx.HTTPError, ValueError) as exc:
-                detail = getattr(getattr(exc, "response", None), "text", "")[:500]
-                client_error = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500
+            except ApiFailure as exc:
+                detail = exc.text[:500] if isinstance(exc, HttpStatusError) else ""
+                client_error = isinstance(exc, HttpStatusError) and exc.status < 500
                 if loop.time() + backoff > deadline or client_error:  # a 4xx will not heal by retrying
                     log_event(
                         log,
@@ -141,9 +145,17 @@ class Handoff:
                         {"Action": "Setvar", "Channel": channel, "Variable": "HOTLINE_ORDER", "Value": number}
                     )
         self.done += 1
+        received = received or started
+        try:
+            ami_lag = max(0.0, received - float(ev.get("Timestamp", received)))
+        except (TypeError, ValueError):
+            ami_lag = 0.0
         log_event(
             log,
             "call handed to a work order",
+            ami_lag_ms=round(ami_lag * 1000, 1),
+            queued_ms=round((started - received) * 1000, 1),
+            api_ms=round((time.time() - started) * 1000, 1),
             order=number,
             linkedid=body["linkedid"],
             caller=body["caller"],
@@ -216,9 +228,9 @@ class Handoff:
 
     async def worker(self) -> None:
         while True:
-            ev = await self.queue.get()
+            received, ev = await self.queue.get()
             try:
-                await self.handle(ev)
+                await self.handle(ev, received)
             except Exception:
                 log.exception("hand-off worker")
             finally:
@@ -227,7 +239,7 @@ class Handoff:
 
 async def serve(settings, stop: asyncio.Event) -> None:
     secrets = load_secrets(settings.secrets_file)
-    client = OrdersClient.from_settings(settings, role="calls", timeout=5)
+    client = OrdersClient.from_settings(settings, role="calls", timeout=5, size=WORKERS)
     try:
         mgr = ami.manager(settings, secrets, consumer="handoff", events="on")
         h = Handoff(client, mgr, queue_log=default_queue_log(settings))
@@ -239,7 +251,7 @@ async def serve(settings, stop: asyncio.Event) -> None:
         h.logins = 1
         await h.resync(mgr, "start")
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
-        log_event(log, "hand-off consumer running", api=str(client.http.base_url))
+        log_event(log, "hand-off consumer running", api=client.base_url)
         try:
             await stop.wait()
         finally:

@@ -189,10 +189,10 @@ class _FlakyStore(MemoryStore):
             raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
         return await super().take_records(limit)
 
-    async def save(self, state, view, agents):
+    async def save(self, state, view, agents, calls=None):
         if self.down:
             raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        await super().save(state, view, agents)
+        await super().save(state, view, agents, calls)
 
 
 async def test_stats_keep_counting_through_a_redis_outage_log_it_once_and_write_it_all_back(caplog):

@@ -86,3 +86,27 @@ async def test_consumer_resyncs_from_queuestatus_and_keeps_saved_day():
     assert general["waiting"] == 0  # u2 is not in QueueStatus any more
     agents = {a["name"]: a for a in store2.agents}
     assert agents["bob"]["state"] == "paused" and agents["bob"]["reason"] == "午饭"
+
+
+async def test_an_idle_consumer_does_no_work_between_events():
+    class Counting(MemoryStore):
+        polls = 0
+
+        async def take_records(self, limit: int = 500):
+            Counting.polls += 1
+            return await super().take_records(limit)
+
+    store = Counting()
+    c = Consumer(store, flush_interval=0.02, clock=lambda: T0)
+    await c.restore()
+    c.start_flusher()
+    try:
+        await asyncio.sleep(0.1)  # the restore's flush
+        saves, polls = store.saves, Counting.polls
+        await asyncio.sleep(0.6)  # 30 ticks of flush_interval with nothing happening
+        assert (store.saves, Counting.polls) == (saves, polls)
+        c.on_event(None, {"Event": "QueueCallerJoin", "Queue": "q", "Uniqueid": "u1", "Timestamp": str(T0)})
+        await asyncio.sleep(0.1)  # an event wakes it at once
+        assert store.saves == saves + 1 and store.view["total"]["today"]["offered"] == 1
+    finally:
+        await c.stop()

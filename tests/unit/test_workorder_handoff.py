@@ -2,9 +2,10 @@
 
 import json
 
-import httpx
 import pytest
 
+from hotline.http_pool import HttpStatusError
+from tests.loopback import json_app, serve_app
 from workorder.client import OrdersClient
 from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars
 
@@ -82,15 +83,17 @@ async def test_the_one_client_posts_answered_calls_to_the_contract_route():
 
     def handler(request):
         seen.update(url=str(request.url), auth=request.headers["authorization"], body=json.loads(request.content))
-        return httpx.Response(201, json={"order": {"id": 2}, "open_orders": []})
+        return 201, {"order": {"id": 2}, "open_orders": []}
 
-    client = OrdersClient("http://127.0.0.1:8000", "tok", transport=httpx.MockTransport(handler))
-    out = await client.call_answered(answered_body(EVENT))
-    assert seen["url"] == "http://127.0.0.1:8000/api/v1/calls/answered" and seen["auth"] == "Bearer tok"
+    with serve_app(json_app(handler)) as base:
+        client = OrdersClient(base, "tok")
+        out = await client.call_answered(answered_body(EVENT))
+        await client.close()
+    assert seen["url"] == f"{base}/api/v1/calls/answered" and seen["auth"] == "Bearer tok"
     assert seen["body"]["linkedid"] == "1732400000.10" and out["order"]["id"] == 2
 
     def refuse(request):
-        return httpx.Response(422, json={"detail": "bad"})
+        return 422, {"detail": "bad"}
 
-    with pytest.raises(httpx.HTTPStatusError):
-        await OrdersClient("http://x", "t", transport=httpx.MockTransport(refuse)).call_answered(answered_body(EVENT))
+    with serve_app(json_app(refuse)) as base, pytest.raises(HttpStatusError):
+        await OrdersClient(base, "t").call_answered(answered_body(EVENT))

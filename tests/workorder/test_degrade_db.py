@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sqlite3
 import threading
 import time
 
-import httpx
-import uvicorn
 from sqlalchemy import func, select
 
+from tests.loopback import json_app, serve_app
 from tests.workorder.conftest import make_api
 from workorder.client import OrdersClient
 from workorder.handoff_service import Handoff
@@ -35,12 +33,6 @@ EVENT = {
     "MemberName": "1001",
     "ChanVariable": ["HOTLINE_ORIGIN=12345", "HOTLINE_MODE=direct"],
 }
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_database_down_is_a_503_with_a_json_body(settings, tokens, tmp_path, caplog):
@@ -61,15 +53,6 @@ def test_database_down_is_a_503_with_a_json_body(settings, tokens, tmp_path, cap
 
 def test_a_locked_database_delays_the_handoff_which_is_retried_and_made_once(settings, tokens, sqlite_url):
     app, store, _ = make_api(settings, sqlite_url)
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-
     lock = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None, timeout=5, check_same_thread=False)
     lock.execute("BEGIN IMMEDIATE")  # the write lock: every writer of the API waits
     held = 2.5
@@ -79,11 +62,11 @@ def test_a_locked_database_delays_the_handoff_which_is_retried_and_made_once(set
         lock.execute("ROLLBACK")
         lock.close()
 
-    try:
+    with serve_app(app) as base:  # the real API, served by uvicorn on a loopback port
 
         async def go():
             ami = _Recorder()
-            client = OrdersClient(f"http://127.0.0.1:{port}", tokens["calls"], timeout=0.6)
+            client = OrdersClient(base, tokens["calls"], timeout=0.6)
             h = Handoff(client, ami, retry_for=30)
             threading.Thread(target=release, daemon=True).start()
             t0 = time.monotonic()
@@ -93,9 +76,6 @@ def test_a_locked_database_delays_the_handoff_which_is_retried_and_made_once(set
             return out, h, ami.actions, took
 
         out, h, actions, took = asyncio.run(go())
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
     assert out is not None, "the hand-off was given up while the database was locked"
     number = out["order"]["number"]
@@ -111,18 +91,18 @@ def test_a_locked_database_delays_the_handoff_which_is_retried_and_made_once(set
 def test_a_hand_off_is_given_up_only_after_retry_for():
     calls = []
 
-    async def go():
-        def handler(request):
-            calls.append(time.monotonic())
-            return httpx.Response(503, json={"reason": "database_unavailable"})
+    def handler(request):
+        calls.append(time.monotonic())
+        return 503, {"reason": "database_unavailable"}
 
-        client = OrdersClient("http://api", "t", transport=httpx.MockTransport(handler))
-        h = Handoff(client, retry_for=1.0)
+    async def go(base):
+        h = Handoff(OrdersClient(base, "t"), retry_for=1.0)
         t0 = time.monotonic()
         out = await h.handle(EVENT)
         return out, time.monotonic() - t0, h
 
-    out, took, h = asyncio.run(go())
+    with serve_app(json_app(handler)) as base:
+        out, took, h = asyncio.run(go(base))
     assert out is None and len(calls) >= 3  # 0.25 + 0.5 s of back-off, then the next would pass the second
     assert 0.7 <= took <= 1.5 and h.api.is_down
 

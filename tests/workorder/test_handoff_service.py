@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
-
+from tests.loopback import json_app, serve_app
 from tests.workorder.conftest import make_api
 from workorder.client import OrdersClient
 from workorder.handoff_service import Handoff
@@ -36,16 +35,18 @@ class _Recorder:
 def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
     app, store, _ = make_api(settings, sqlite_url)
 
-    async def go():
-        transport = httpx.ASGITransport(app=app)
+    async def go(base):
         ami = _Recorder()
-        h = Handoff(OrdersClient("http://api", tokens["calls"], transport=transport), ami)
+        client = OrdersClient(base, tokens["calls"])
+        h = Handoff(client, ami)
         first = await h.handle(EVENT)
         again = await h.handle(EVENT)  # a repeated event makes no second order
         bad = await h.handle({**EVENT, "Event": "AgentCalled"})
+        await client.close()
         return first, again, bad, ami.actions
 
-    first, again, bad, actions = asyncio.run(go())
+    with serve_app(app) as base:  # the real API on a loopback port
+        first, again, bad, actions = asyncio.run(go(base))
     order = first["order"]
     assert order["origin"] == "12349" and order["mode"] == "merge"
     assert order["origin_department"] == "mzj"  # the map's code travels with the call
@@ -61,13 +62,13 @@ def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
 def test_a_rejected_body_is_not_retried():
     calls = []
 
-    async def go():
-        def handler(request):
-            calls.append(request)
-            return httpx.Response(422, json={"detail": "bad"})
+    def handler(request):
+        calls.append(request)
+        return 422, {"detail": "bad"}
 
-        client = OrdersClient("http://api", "t", transport=httpx.MockTransport(handler))
-        return await Handoff(client).handle(EVENT)
+    async def go(base):
+        return await Handoff(OrdersClient(base, "t")).handle(EVENT)
 
-    assert asyncio.run(go()) is None
+    with serve_app(json_app(handler)) as base:
+        assert asyncio.run(go(base)) is None
     assert len(calls) == 1
