@@ -74,6 +74,14 @@ class AdminMixin:
         (:meth:`Database.run`): concurrent reads share one fsync instead of queueing for
         one each behind the writer lock.  Changes are audited inside their own transaction
         instead (:meth:`_audit_tx`)."""
+        self.db.run(self._audit_job(p, method, path, status_code, order_id))
+
+    def audit_submit(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None):
+        """:meth:`audit` without waiting (:meth:`Database.submit`): the future of the durable row,
+        or None without a group commit (then call :meth:`audit` in a thread)."""
+        return self.db.submit(self._audit_job(p, method, path, status_code, order_id))
+
+    def _audit_job(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None):
         row = dict(
             at=self.now(),
             subject=p.subject,
@@ -84,7 +92,7 @@ class AdminMixin:
             status_code=status_code,
             order_id=order_id,
         )
-        self.db.run(lambda s: s.execute(_INSERT_AUDIT, row))
+        return lambda s: s.execute(_INSERT_AUDIT, row)
 
     def _audit_tx(self, s: Session, order_id: int | None, status_code: int) -> None:
         """Audit the current request inside the change's own transaction (no second commit)."""
