@@ -107,6 +107,13 @@ class Database:
                 return fn(s)
         return self._batcher.submit(fn)
 
+    def submit(self, fn: Callable[[Session], T]) -> Future | None:
+        """:meth:`run` without waiting, for a caller on an event loop: the future of ``fn``'s result,
+        set once the batch is durable (``asyncio.wrap_future`` awaits it with no worker thread
+        parked on it); None without a group commit (PostgreSQL, ``group_commit=False``): use
+        :meth:`run` in a thread then."""
+        return None if self._batcher is None else self._batcher.enqueue(fn)
+
     def dispose(self) -> None:
         if self._batcher is not None:
             self._batcher.stop()
@@ -122,10 +129,13 @@ class _GroupCommitter:
         self.thread.start()
 
     def submit(self, fn):
+        return self.enqueue(fn).result()
+
+    def enqueue(self, fn) -> Future:
         fut: Future = Future()
         ctx = contextvars.copy_context()  # the caller's context (e.g. the request being audited)
         self.q.put((lambda s: ctx.run(fn, s), fut))
-        return fut.result()
+        return fut
 
     def stop(self):
         self.q.put(None)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, insert, select, text
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from workorder.repeat import RepeatRule
 from workorder.service_admin import AdminMixin
 from workorder.service_calls import CallsMixin
 from workorder.service_chain import VISIBLE_KINDS, ChainMixin
+from workorder.service_create import CreateMixin
 from workorder.service_reads import ReadsMixin
 from workorder.service_repeat import RepeatMixin
 from workorder.views import (
@@ -43,11 +45,13 @@ from workorder.views import (
     summary_dict,
 )
 
+_INSERT_OUTBOX = insert(Outbox.__table__)
+
 __all__ = ["AUDIT_CTX", "SYSTEM", "Conflict", "Forbidden", "Invalid", "NotFound", "Store", "order_dict", "summary_dict"]
 
 
 @dataclass
-class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
+class Store(CreateMixin, ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
     db: Database
     cfg: WorkorderConfig = field(default_factory=load_all)
     rules: states.Rules = states.RULES
@@ -67,8 +71,9 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
         last = s.execute(self._NEXT, {"day": day}).scalar_one()
         return f"{day}{last:05d}"
 
-    def _outbox(self, s: Session, o: Order | None, kind: str, extra: dict | None = None) -> dict | None:
-        """Append the change to the outbox; returns the full (unmasked) order snapshot."""
+    def _outbox(self, s: Session, o: Any, kind: str, extra: dict | None = None) -> dict | None:
+        """Append the change to the outbox; returns the full (unmasked) order snapshot (``o``: the
+        ORM object, or a create's inserted row)."""
         if self.db.engine.dialect.name == "postgresql":
             # serialise outbox appends so ids follow commit order (the push keeps that order)
             s.execute(text("SELECT pg_advisory_xact_lock(7312345)"))
@@ -79,14 +84,15 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
         if extra:
             payload.update(extra)
         s.execute(
-            insert(Outbox.__table__).values(
+            _INSERT_OUTBOX,  # one statement with parameters: no statement built and cache-keyed per change
+            dict(
                 event_id=str(uuid.uuid4()),
                 order_id=o.id if o is not None else None,
                 kind=kind,
                 payload=payload,
                 created_at=self.now(),
                 attempts=0,
-            )
+            ),
         )
         return payload.get("order")
 
@@ -113,53 +119,7 @@ class Store(ReadsMixin, CallsMixin, AdminMixin, ChainMixin, RepeatMixin):
             raise NotFound(f"order {order_id} not found")
         return o
 
-    # -- orders -----------------------------------------------------------------
-    def create(self, data: dict, p: Principal, status: str = "draft") -> dict:
-        now = self.now()
-        try:
-
-            def tx(s: Session):
-                self._check_refs(s, data)
-                o = Order(
-                    number=self._next_number(s, now),
-                    received_at=data.get("received_at") or now,
-                    created_at=now,
-                    updated_at=now,
-                    created_by=p.subject,
-                    status="draft",
-                    origin=data.get("origin") or self.cfg.hotline_number,
-                    **{k: v for k, v in data.items() if k not in ("received_at", "origin")},
-                )
-                rows = [dict(action="create", from_status="", to_status="draft", payload={})]
-                if status != "draft":
-                    # 受理 at once: decided before the INSERT, so the row is written once (version 1)
-                    if not o.type or not (o.content or o.title):
-                        raise Conflict("incomplete", "fill in type and content before 受理")
-                    try:
-                        res = states.apply(states.OrderState(), "accept", p.role, {}, p.department, self.rules)
-                    except states.TransitionError as exc:
-                        raise Conflict(exc.reason, exc.message) from None
-                    _put_state(o, res.state)
-                    rows.append(dict(action="accept", from_status="draft", to_status=o.status, payload={}))
-                s.add(o)
-                s.flush()
-                s.execute(
-                    insert(Transition.__table__),
-                    [
-                        dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now, comment=None, **r)
-                        for r in rows
-                    ],
-                )
-                if status != "draft":
-                    self._after_accept(s, o, p, now)
-                snap = self._outbox(s, o, "order.created")
-                self._audit_tx(s, o.id, 201)
-                return masked(snap, o, p)
-
-            return self.db.run(tx)
-        except StaleDataError:
-            raise Conflict("version_conflict", "the order changed meanwhile; reload and retry") from None
-
+    # -- orders (create: workorder/service_create.py) ----------------------------
     def update(self, order_id: int, data: dict, p: Principal, version: int | None = None) -> dict:
         try:
 

@@ -16,6 +16,8 @@ from workorder.errors import Conflict, Invalid
 from workorder.models import ApiToken, AuditLog, Department, Order, Record
 from workorder.views import AUDIT_CTX, SYSTEM, _iso
 
+_INSERT_AUDIT = insert(AuditLog.__table__)
+
 
 def audit_in_tx(s: Session, at, order_id: int | None, status_code: int) -> None:
     """The audit row of the current API request (AUDIT_CTX), written in ``s``'s transaction;
@@ -25,7 +27,8 @@ def audit_in_tx(s: Session, at, order_id: int | None, status_code: int) -> None:
     if ctx is None or p is None:
         return
     s.execute(
-        insert(AuditLog.__table__).values(
+        _INSERT_AUDIT,  # parameters, not a statement built (and cache-keyed) per request
+        dict(
             at=at,
             subject=p.subject,
             role=p.role,
@@ -34,7 +37,7 @@ def audit_in_tx(s: Session, at, order_id: int | None, status_code: int) -> None:
             what="change",
             status_code=status_code,
             order_id=order_id,
-        )
+        ),
     )
     ctx["state"]["audited"] = True
 
@@ -71,6 +74,14 @@ class AdminMixin:
         (:meth:`Database.run`): concurrent reads share one fsync instead of queueing for
         one each behind the writer lock.  Changes are audited inside their own transaction
         instead (:meth:`_audit_tx`)."""
+        self.db.run(self._audit_job(p, method, path, status_code, order_id))
+
+    def audit_submit(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None):
+        """:meth:`audit` without waiting (:meth:`Database.submit`): the future of the durable row,
+        or None without a group commit (then call :meth:`audit` in a thread)."""
+        return self.db.submit(self._audit_job(p, method, path, status_code, order_id))
+
+    def _audit_job(self, p: Principal, method: str, path: str, status_code: int, order_id: int | None):
         row = dict(
             at=self.now(),
             subject=p.subject,
@@ -81,7 +92,7 @@ class AdminMixin:
             status_code=status_code,
             order_id=order_id,
         )
-        self.db.run(lambda s: s.execute(insert(AuditLog.__table__).values(**row)))
+        return lambda s: s.execute(_INSERT_AUDIT, row)
 
     def _audit_tx(self, s: Session, order_id: int | None, status_code: int) -> None:
         """Audit the current request inside the change's own transaction (no second commit)."""

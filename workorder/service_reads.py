@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Integer, func, or_, select, text
 
 from hotline.auth import Principal
 from workorder import privacy, states
@@ -19,6 +19,13 @@ from workorder.views import (
     state_of,
     summary_dict,
 )
+
+
+def _fts_chunk(phrase: str, upper: int | None, n: int):
+    """The ids of the ``n`` newest orders matching ``phrase`` (below ``upper``), newest first."""
+    below = " AND rowid < :u" if upper else ""
+    sql = text(f"SELECT rowid FROM orders_fts WHERE orders_fts MATCH :m{below} ORDER BY rowid DESC LIMIT :n")
+    return sql.bindparams(m=phrase, n=n, **({"u": upper} if upper else {}))
 
 
 class ReadsMixin:
@@ -113,23 +120,20 @@ class ReadsMixin:
             # common words with selective filters, instead of materialising every match
             phrase = '"' + q.replace('"', '""') + '"'
             chunk = max(limit * 4, self.fts_chunk)
-            items: list[dict] = []
-            upper = before_id
             with self.db.read() as s:
-                while len(items) < limit:
-                    fts = (
-                        "SELECT rowid FROM orders_fts WHERE orders_fts MATCH :m"
-                        + (" AND rowid < :u" if upper else "")
-                        + " ORDER BY rowid DESC LIMIT :n"
-                    )
-                    ids = [r[0] for r in s.execute(text(fts), {"m": phrase, "u": upper, "n": chunk})]
-                    if not ids:
-                        break
-                    part = stmt.where(Order.id.in_(ids)).order_by(Order.id.desc()).limit(limit - len(items))
-                    items.extend(summary_dict(r, p) for r in s.execute(part))
-                    if len(ids) < chunk:
-                        break
-                    upper = ids[-1]
+                # the first chunk as a subquery joined to the orders: a page that fills there (most
+                # searches) brings no ids up to Python, where each row fetched costs a GIL hand-off
+                # (under load, 200 ids took 20-50 ms of a search's latency)
+                ids = _fts_chunk(phrase, before_id, chunk).columns(rowid=Integer).subquery("fts")
+                part = stmt.join(ids, Order.id == ids.c.rowid).order_by(Order.id.desc()).limit(limit)
+                items = [summary_dict(r, p) for r in s.execute(part)]
+                if len(items) < limit:  # selective filters: was the chunk full, where did it end?
+                    n, upper = s.execute(select(func.count(), func.min(ids.c.rowid)).select_from(ids)).one()
+                    while n == chunk and len(items) < limit:  # the next chunks' ids, filtered
+                        found = [r[0] for r in s.execute(_fts_chunk(phrase, upper, chunk))]
+                        part = stmt.where(Order.id.in_(found)).order_by(Order.id.desc()).limit(limit - len(items))
+                        items.extend(summary_dict(r, p) for r in s.execute(part))
+                        n, upper = len(found), found[-1] if found else None
             return {"items": items, "next_before_id": items[-1]["id"] if len(items) == limit else None}
         if q:
             stmt = stmt.where(self._text_match(q))

@@ -13,6 +13,7 @@ time, a ``repeat_undone`` record (:meth:`_on_repeat_event`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ def _phones(key: str) -> list[str]:
 class RepeatMixin:
     repeat: RepeatRule
 
-    def _earlier_of(self, s: Session, o: Order) -> list[dict]:
+    def _earlier_of(self, s: Session, o: Any) -> list[dict]:
         """The caller's orders of the same category before ``o``, and every parent they lead to."""
         key = caller_key(o.caller_phone)
         rows = list(
@@ -75,10 +76,11 @@ class RepeatMixin:
             for r in rows
         ]
 
-    def _after_accept(self, s: Session, o: Order, p: Principal, now: datetime) -> None:
-        """The rule on an order just accepted; its disposition as a transition of ``p``."""
+    def _after_accept(self, s: Session, o: Any, p: Principal, now: datetime) -> Order | None:
+        """The rule on an order just accepted (the ORM object, or the row a create inserted); its
+        disposition as a transition of ``p``.  Returns the ORM object when the rule changed the order."""
         if not self.repeat.active or o.anonymous or not o.category_code or not caller_key(o.caller_phone):
-            return
+            return None
         mine = {
             "id": o.id,
             "caller_phone": o.caller_phone,
@@ -90,7 +92,7 @@ class RepeatMixin:
         }
         m = find_repeat(mine, self._earlier_of(s, o), self.repeat)
         if m is None:
-            return
+            return None
         parent = s.get(Order, m.parent_id)
         data = {
             "parent_id": m.parent_id,
@@ -116,7 +118,9 @@ class RepeatMixin:
             )
             s.add(back)
         if m.disposition == "link":
-            return
+            return None
+        if not isinstance(o, Order):  # a create's row: the object the transition changes
+            o = s.get(Order, o.id)
         action, payload = (
             ("merge", {"parent_id": m.parent_id})
             if m.disposition == "merge"
@@ -129,6 +133,7 @@ class RepeatMixin:
             rec.data = {**data, "disposition": "link", "refused": exc.reason}
             if back is not None:
                 back.data = {**back.data, "disposition": "link"}
+        return o
 
     def _on_repeat_event(self, s: Session, o: Order, ev: dict, p: Principal, now: datetime) -> None:
         """``repeat_undone`` (workorder/states.py ``undo_repeat``): the order is open again."""

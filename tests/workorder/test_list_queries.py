@@ -121,3 +121,23 @@ def test_the_lists_read_the_composite_indexes_on_sqlite(sqlite_api):
         with store.db.read() as s:
             plan = " ".join(r[-1] for r in s.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
         assert index in plan and "TEMP B-TREE" not in plan, (kw, plan)
+
+
+def test_trigram_search_gives_the_rows_of_the_old_subquery_in_every_chunk_size(api):
+    """The first chunk of the FTS walk joined in SQL, the next ones as ids: the same rows as
+    ``id IN (every match)``, page after page, whether a page fills in the first chunk or not."""
+    store = api.store
+    fill(store)
+    for chunk, q, kw in itertools.product(
+        [1, 3, 200],
+        ["公积金提取", "复兴区人民路", "中华大街", "无此词"],
+        [{}, {"status": "handling"}, {"unit": "gjj", "type_": "help"}, {"unit": "mzj", "status": "closed"}],
+    ):
+        store.fts_chunk = chunk  # a chunk is max(limit * 4, fts_chunk) ids
+        old = select(Order.id).where(Order.id.in_(old_text_ids(store, q)))
+        for k, v in kw.items():
+            old = old.where({"unit": Order.main_unit, "status": Order.status, "type_": Order.type}[k] == v)
+        with store.db.read() as s:
+            want = list(s.scalars(old.order_by(Order.id.desc())))
+        for limit in (1, 7):
+            assert pages(store, limit=limit, q=q, **kw) == want, (chunk, q, kw, limit)

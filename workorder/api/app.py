@@ -8,6 +8,7 @@ method, path, read/change, status, order).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -70,14 +71,14 @@ class AuditMiddleware:
             principal = state.get("principal")
             if principal is not None and not (state.get("audited") and 200 <= status["code"] < 300):
                 try:
-                    await run_in_threadpool(
-                        self.get_store().audit,
-                        principal,
-                        scope["method"],
-                        scope["path"],
-                        status["code"],
-                        state.get("audit_order_id"),
-                    )
+                    store = self.get_store()
+                    row = (principal, scope["method"], scope["path"], status["code"], state.get("audit_order_id"))
+                    # on the group commit's future: no worker thread hop per request (SQLite)
+                    fut = store.audit_submit(*row)
+                    if fut is None:
+                        await run_in_threadpool(store.audit, *row)
+                    else:
+                        await asyncio.wrap_future(fut)
                     outages = getattr(scope.get("app"), "state", None)
                     if outages is not None and hasattr(outages, "outages"):
                         outages.outages["database"].up()  # a write went through: the DB is back
