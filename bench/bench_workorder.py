@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.seed_orders import seeded  # noqa: E402
 from hotline.auth import Principal  # noqa: E402
+from hotline.http_pool import HttpPool  # noqa: E402
 from hotline.secrets import load_secrets  # noqa: E402
 from workorder.db import Database  # noqa: E402
 from workorder.models import Order, Transition  # noqa: E402
@@ -107,49 +108,21 @@ def service_creates(url: str, n: int) -> float:
     return n / took
 
 
-class RawClient:
-    """A minimal keep-alive HTTP/1.1 client on asyncio streams: httpx's async client costs
-    more CPU per request than the server does, which on a 2-core box measures the client."""
-
-    def __init__(self, host: str, port: int, token: str):
-        self.host, self.port, self.token = host, port, token
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {self.token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            k, _, v = line.decode().partition(":")
-            if k.lower() == "content-length":
-                length = int(v)
-        data = await self.reader.readexactly(length) if length else b""
-        return status, data
-
-    async def close(self):
-        if self.writer is not None:
-            self.writer.close()
+def one_connection(base: str, token: str) -> HttpPool:
+    """One kept-alive connection to the API (the platform's own client, hotline/http_pool.py):
+    httpx's async client costs more CPU per request than the server does, which on a 2-core
+    box measures the client."""
+    return HttpPool.bearer(base, token, size=1, timeout=60)[0]
 
 
 async def api_creates(base: str, token: str, n: int, concurrency: int) -> tuple[float, list[float]]:
     import json as _json
 
-    host, port = base.split("//")[1].split(":")
     lat: list[float] = []
     counter = iter(range(n))
 
     async def worker():
-        c = RawClient(host, int(port), token)
+        c = one_connection(base, token)
         try:
             for i in counter:
                 body = _json.dumps(
@@ -174,13 +147,12 @@ async def read_latency(base: str, token: str, paths: dict[str, str], rounds: int
     clients, each going through every path in turn ``rounds`` times (client k starts at path k),
     so every path, the floor included, is measured under the same load on the machine over the
     same minutes (after one warm-up request each)."""
-    host, port = base.split("//")[1].split(":")
     names = list(paths)
     lat: dict[str, list[float]] = {n: [] for n in names}
     counts: dict[str, list[int]] = {n: [] for n in names}
 
     async def worker(k: int):
-        c = RawClient(host, int(port), token)
+        c = one_connection(base, token)
         try:
             for i in range(rounds * len(names)):
                 name = names[(k + i) % len(names)]
@@ -192,7 +164,7 @@ async def read_latency(base: str, token: str, paths: dict[str, str], rounds: int
         finally:
             await c.close()
 
-    warm = RawClient(host, int(port), token)
+    warm = one_connection(base, token)
     for path in paths.values():
         await warm.request("GET", path)
     await warm.close()
