@@ -1,16 +1,22 @@
-"""Real HTTP servers on a free loopback port for the tests of the platform's HTTP clients
-(hotline.http_pool): uvicorn in a thread serving an ASGI app, either the real API
-(tests/workorder/conftest.py's ``make_api``) or :func:`json_app`, a handler's canned answers."""
+"""Real servers on a free loopback port for the tests: HTTP for the platform's HTTP clients
+(hotline.http_pool), uvicorn in a thread serving an ASGI app, either the real API
+(tests/workorder/conftest.py's ``make_api``) or :func:`json_app`, a handler's canned answers;
+and a throw-away redis-server (:func:`redis_server`)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import pytest
+import redis
 import uvicorn
 
 
@@ -18,6 +24,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_server(port: int, folder: Path) -> Iterator[int]:
+    """A redis-server on 127.0.0.1:``port`` (nothing saved, working in ``folder``), answering
+    PING when the block starts, stopped when it ends; the test is skipped without redis-server."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        with redis.Redis(port=port) as r:
+            for _ in range(200):
+                try:
+                    r.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.02)
+            else:
+                raise RuntimeError(f"redis-server on port {port} did not answer")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @contextlib.contextmanager

@@ -4,43 +4,20 @@ hash written by changes, the rest one JSON; a restart restores both."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import time
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from queues.service import Consumer, RedisStore
-from tests.loopback import free_port
+from tests.loopback import free_port, redis_server
 
 T0 = 1_790_000_000.0
 
 
 @pytest.fixture
 def redis_port(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    r = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            r.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    try:
+    with redis_server(free_port(), tmp_path) as port:
         yield port
-    finally:
-        r.close()
-        proc.terminate()
-        proc.wait(10)
 
 
 def _join(c: Consumer, uid: str, ts: float) -> None:

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 import redis
 
 from hotline.secrets import load_secrets
+from tests.loopback import free_port, redis_server
 from tests.web.test_assessment import Clock, through_the_loop
 from workorder.line_days import days_pass, month_calls
 
@@ -24,11 +20,7 @@ from .conftest import make_api
 def test_answer_rate_of_the_units_own_lines_for_the_month(settings, sqlite_url, tmp_path):
     """The jobs' step keeps the call figures' complete days (from the consumer's state in a real Redis);
     the month's report sums them for the units whose lines keep seats."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     st = settings.with_(redis_port=port, instance="astest")
     tz = ZoneInfo("Asia/Shanghai")
     app, store, client = make_api(st, sqlite_url)
@@ -44,19 +36,8 @@ def test_answer_rate_of_the_units_own_lines_for_the_month(settings, sqlite_url, 
         "line:12349": {str(h): {"offered": 10, "answered": 5}},
         "*": {str(h): {"offered": 15, "answered": 9}},
     }
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
+    with redis_server(port, tmp_path):
         r = redis.Redis(port=port)
-        for _ in range(100):
-            try:
-                r.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
         r.set("astest:queues:state", json.dumps({"v": 1, "figures": {"buckets": buckets}}))
         r.close()
         assert days_pass(st, store.db, tz, now) == {"days": 3}
@@ -78,9 +59,6 @@ def test_answer_rate_of_the_units_own_lines_for_the_month(settings, sqlite_url, 
         assert rows["mzj"]["answer_rate"] is None  # 12349 is 整体并入: 12345 answers it, not the unit
         assert rows["ycj"]["rank"] == 1  # its only indicator this month
         store.db.dispose()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_the_month_on_each_database(api):

@@ -8,9 +8,14 @@ from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 
+from hotline.secrets import load_secrets
+from tests.loopback import free_port, redis_server
+from workorder.api.app import queue_answer_rate
 from workorder.outbox import push_pending
 
+from .conftest import make_api
 from .test_workorder_api import act, dept_token, new_order
 
 # the knowledge base's tests are in tests/kb/ (search, lifecycle, API)
@@ -226,60 +231,15 @@ def test_jobs_pass_archives_and_pushes(api, upstream):
 
 
 def test_call_answer_rate_comes_from_the_queues_view(settings, sqlite_url, tmp_path):
-    import json
-    import shutil
-    import socket
-    import subprocess
-    import time
-
-    from workorder.api.app import queue_answer_rate
-
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     st = settings.with_(redis_port=port, instance="wotest")
     assert queue_answer_rate(st)() is None  # no Redis yet: unknown, not an error
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        import redis
-
-        r = redis.Redis(port=port)
-        for _ in range(50):
-            try:
-                r.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+    with redis_server(port, tmp_path), redis.Redis(port=port) as r:
         view = {"total": {"today": {"answer_rate": 0.96, "offered": 250}, "last_24h": {"answer_rate": 0.95}}}
         r.set("wotest:queues:view", json.dumps(view))
         assert queue_answer_rate(st)() == {"today": 0.96, "last_24h": 0.95, "offered_today": 250}
-        from .conftest import make_api
-
         app, store, client = make_api(st, sqlite_url)
-        from hotline.secrets import load_secrets
-
         tok = load_secrets(st.secrets_file)["api_tokens"]["supervisor"]
         with client:
             out = client.get("/api/v1/stats", headers={"Authorization": f"Bearer {tok}"}).json()
         assert out["overall"]["call_answer_rate"]["today"] == 0.96
-        r.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
