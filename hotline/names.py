@@ -17,6 +17,9 @@ RESERVED_QUEUES = frozenset({"general"})
 DEFAULT_HOTLINE_QUEUE = "hotline"
 # the AstDB key (family/key) the disk guard sets to "off" to stop recording agent calls
 RECORDING_SWITCH = "hotline/recording"
+# AstDB family/key: the Timestamp of the last AgentConnect `hotline handoff` took (this node's
+# Asterisk keeps it, as it keeps the queue_log the hand-off catches up from after a stop)
+HANDOFF_MARK = "hotline/handoff_last"
 # a PJSIP endpoint (trunk) name
 ENDPOINT_NAME_RE = QUEUE_NAME_RE
 

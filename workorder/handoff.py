@@ -16,11 +16,12 @@ from typing import Any
 
 # `hotline handoff`'s own AMI user (rendered into manager.conf by deploy/configure.py): the
 # answered calls, the agents' linkage UserEvent, FullyBooted for the resync after a restart.
-# Write: call (Setvar, Redirect, Getvar), reporting (CoreShowChannels, for the resync).
+# Write: call (Setvar, Redirect, Getvar), reporting (CoreShowChannels, for the resync; DBGet),
+# system (DBPut: the mark of the last answer it took, hotline.names.HANDOFF_MARK).
 AMI_USER = {
     "events": ("AgentConnect", "FullyBooted", "UserEvent"),
     "read": "agent,user,system",
-    "write": "call,reporting",
+    "write": "call,reporting,system",
 }
 
 VARS = (

@@ -28,6 +28,10 @@ idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped
 lost AMI connection it also reads Asterisk's queue_log: a call answered in the gap that has
 ended by the re-login is no longer in ``CoreShowChannels``; its ``CONNECT`` line gets it its
 order (:func:`workorder.handoff.queue_log_answers`: no channel variables there, so no origin).
+The same after a stop: every :data:`MARK_EVERY` s it keeps the stamp of the last AgentConnect
+it took in Asterisk's AstDB (:data:`hotline.names.HANDOFF_MARK`), and at its start it reads
+queue_log from there on (at most :data:`CATCH_UP_MAX` s back), so the calls answered while
+it was stopped or restarting get their drafts too.
 
 An API that does not answer, answers 5xx (a 503 when the database is locked or
 down) or times out is retried with a back-off for :data:`RETRY_FOR` seconds.
@@ -45,6 +49,7 @@ from hotline import ami
 from hotline.http_pool import HttpStatusError
 from hotline.log import Outage
 from hotline.log import event as log_event
+from hotline.names import HANDOFF_MARK
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.linkage import linkage_redirect
@@ -61,6 +66,9 @@ QUEUE_SIZE = 1000
 RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
 SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
 BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to the cap
+MARK_EVERY = 1.0  # seconds between two saves of the last AgentConnect's stamp (HANDOFF_MARK)
+MARK_SLACK = 2.0  # seconds before the mark a start reads queue_log from
+CATCH_UP_MAX = 86400.0  # seconds of queue_log read back at a start, however long it was stopped
 
 
 class Handoff:
@@ -195,14 +203,17 @@ class Handoff:
         log_event(log, "calls in progress re-read from Asterisk", why=why, handoffs=len(found), logins=self.logins)
         return len(found)
 
-    def catch_up(self, manager) -> int:
+    def catch_up(self, manager, since: float | None = None) -> int:
         """After a re-login: queue a hand-off for each call queue_log shows answered since
         GAP_MARGIN s before the gap that was not handed off (the calls still up were, by the
-        resync just before, with their channel variables)."""
-        after, self.gap_from = self.gap_from, None
-        if after is None or self.queue_log is None or not self.queue_log.exists():
+        resync just before, with their channel variables); at a start, since ``since``."""
+        if since is None:
+            after, self.gap_from = self.gap_from, None
+            if after is None:
+                return 0
+            since = after - GAP_MARGIN
+        if self.queue_log is None or not self.queue_log.exists():
             return 0
-        since = after - GAP_MARGIN
         with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
             answers = queue_log_answers(queue_log_events(fh, after=since - 3600), since)  # joined up to 1 h before
         found = [ev for ev in answers if ev["Linkedid"] not in self.seen]
@@ -210,6 +221,46 @@ class Handoff:
             self.on_event(manager, ev)
         log_event(log, "answered calls of an AMI gap re-read from queue_log", handoffs=len(found), logins=self.logins)
         return len(found)
+
+    async def read_mark(self, manager) -> float | None:
+        """The stamp of the last AgentConnect a previous run took (AstDB), or None."""
+        family, key = HANDOFF_MARK.split("/", 1)
+        try:
+            reply = await manager.send_action({"Action": "DBGet", "Family": family, "Key": key})
+        except Exception as exc:  # no catch-up this start; the mark is written again from now
+            log_event(log, "hand-off mark unreadable", logging.WARNING, error=str(exc)[:300])
+            return None
+        for msg in reply if isinstance(reply, list) else [reply]:
+            if msg.get("Event") == "DBGetResponse":
+                try:
+                    return float(msg.get("Val", ""))
+                except ValueError:
+                    return None
+        return None
+
+    async def keep_mark(self, manager) -> None:
+        """Every MARK_EVERY s, the last AgentConnect's stamp into AstDB when it moved."""
+        family, key = HANDOFF_MARK.split("/", 1)
+        saved = 0.0
+        while True:
+            await asyncio.sleep(MARK_EVERY)
+            if self.last_ts > saved:
+                try:
+                    put = {"Action": "DBPut", "Family": family, "Key": key, "Val": repr(self.last_ts)}
+                    await manager.send_action(put)
+                    saved = self.last_ts
+                except Exception:  # AMI away: the next pass writes it
+                    pass
+
+    async def start(self, manager) -> int:
+        """At the service's start: hand off the calls answered since the last run's mark."""
+        mark = await self.read_mark(manager)
+        if mark is None:
+            return 0
+        # from a little before the mark (queue_log stamps whole seconds); the API is idempotent
+        found = self.catch_up(manager, since=max(mark - MARK_SLACK, time.time() - CATCH_UP_MAX))
+        log_event(log, "answered calls since the last run re-read from queue_log", handoffs=found, since=mark)
+        return found
 
     def lost(self) -> None:
         """The AMI connection dropped: AgentConnects from now until the next login are missed."""
@@ -250,7 +301,9 @@ async def serve(settings, stop: asyncio.Event) -> None:
         ami.watch(mgr, log, h.logged_in, on_lost=h.lost)
         h.logins = 1
         await h.resync(mgr, "start")
+        await h.start(mgr)
         workers = [asyncio.create_task(h.worker()) for _ in range(WORKERS)]
+        workers.append(asyncio.create_task(h.keep_mark(mgr)))
         log_event(log, "hand-off consumer running", api=client.base_url)
         try:
             await stop.wait()

@@ -68,3 +68,52 @@ def test_calls_answered_while_the_consumers_ami_is_cut_get_one_order_each_and_ar
     replays = _logged(stack, "handoff", marks["handoff"], "answered calls of an AMI gap re-read from queue_log")
     assert replays and sum(r["handoffs"] for r in replays) >= 1, replays
     assert len(_logged(stack, "stats", marks["stats"], "AMI logged in")) >= 1
+
+
+def _connects(stack, since: float) -> list[str]:
+    return [p[1] for p in stack.queue_log(since, "hotline") if p[4] == "CONNECT"]
+
+
+def _drafted(stack, since: float, want: int, timeout: float = 20) -> tuple[list[str], dict[str, int]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        connects, orders = _connects(stack, since), stack.orders_by_linkedid()
+        if (len(connects) >= want and all(orders.get(c) for c in connects)) or time.monotonic() > deadline:
+            return connects, orders
+        time.sleep(0.5)
+
+
+def test_calls_answered_while_the_handoff_is_stopped_get_their_order_when_it_starts(stack):
+    """A stopped (not disconnected) hand-off: its mark in AstDB says where it was, and at its
+    start it hands off the calls queue_log shows answered since, once each."""
+    talk = stack.talking_agent(0.5)
+    citizen = stack.sipp_file("citizen_call.xml", {'timeout="30000"': 'timeout="8000"'})
+    with contextlib.ExitStack() as agents:
+        for name in AGENTS[:2]:
+            agents.enter_context(stack.agent(name, scenario=talk))
+        time.sleep(1.0)
+        since = time.time()
+        first = stack.sipp_uac(citizen, "12345", "13800138311", timeout=30)
+        assert first.ok, first.stdout + first.log
+        connects, orders = _drafted(stack, since, 1)
+        assert [orders.get(c) for c in connects] == [1], (connects, orders)
+        time.sleep(2.5)  # the mark of that answer is in AstDB (written every second)
+        mark = stack.ami({"Action": "DBGet", "Family": "hotline", "Key": "handoff_last"})
+        assert any(m.get("Event") == "DBGetResponse" and float(m["Val"]) >= since for m in mark), mark
+        stack.platform.stop_service("handoff")
+        try:
+            stopped = time.time()
+            calls = stack.sipp_uac(citizen, "12345", "13800138312", calls=2, rate=2, timeout=30)
+            assert calls.ok, calls.stdout + calls.log
+            assert len(_connects(stack, stopped)) == 2
+            log_mark = len(stack.service_log("handoff"))
+            time.sleep(1.0)
+            missing = [c for c in _connects(stack, stopped) if not stack.orders_by_linkedid().get(c)]
+            assert len(missing) == 2, missing  # nothing made them while it was stopped
+        finally:
+            stack.platform.start_service("handoff")
+        connects, orders = _drafted(stack, since, 3)
+    assert len(connects) == 3, connects
+    assert [c for c in connects if orders.get(c) != 1] == [], {c: orders.get(c) for c in connects}
+    starts = _logged(stack, "handoff", log_mark, "answered calls since the last run re-read from queue_log")
+    assert starts and starts[-1]["handoffs"] >= 2, starts
