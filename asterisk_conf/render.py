@@ -29,7 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
 from asterisk_conf.map_context import map_context
 from hotline.instance import call_recordings_dir
-from hotline.names import RECORDING_SWITCH
+from hotline.names import QUEUE_LOG_FACTS, RECORDING_SWITCH
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -83,6 +83,8 @@ def _env() -> Environment:
     env.filters["conf_value"] = conf_value
     env.filters["comment"] = comment
     env.filters["callerid_name"] = callerid_name
+    # Queue()'s URL argument: the route's facts for queue_log's ENTERQUEUE (hotline.names)
+    env.globals["queue_facts"] = "&".join(f"{k}=${{URIENCODE(${{{var}}})}}" for k, var in QUEUE_LOG_FACTS)
     return env
 
 

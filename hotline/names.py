@@ -20,6 +20,17 @@ RECORDING_SWITCH = "hotline/recording"
 # AstDB family/key: the Timestamp of the last AgentConnect `hotline handoff` took (this node's
 # Asterisk keeps it, as it keeps the queue_log the hand-off catches up from after a stop)
 HANDOFF_MARK = "hotline/handoff_last"
+# the route's facts that a caller's queue_log ENTERQUEUE line carries: Queue()'s URL argument
+# (sent to an agent only over a channel with HTML, which PJSIP is not), written as
+# key=URIENCODE(value) pairs; a hand-off that missed the AMI event reads them back there
+QUEUE_LOG_FACTS = (
+    ("o", "HOTLINE_ORIGIN"),
+    ("m", "HOTLINE_MODE"),
+    ("d", "HOTLINE_DEPT"),
+    ("l", "HOTLINE_LEVEL"),
+    ("po", "HOTLINE_PEER_ORDER"),
+    ("p", "HOTLINE_PEER"),
+)
 # a PJSIP endpoint (trunk) name
 ENDPOINT_NAME_RE = QUEUE_NAME_RE
 

@@ -25,8 +25,13 @@ def queue_log_event(line: str) -> dict | None:
         return data[i] if len(data) > i else "0"
 
     base = {"Timestamp": ts, "Queue": queue, "Uniqueid": callid}
-    if event == "ENTERQUEUE":  # data: url|callerid|position
-        return {**base, "Event": "QueueCallerJoin", "CallerIDNum": data[1] if len(data) > 1 else ""}
+    if event == "ENTERQUEUE":  # data: url (the route's facts, hotline.names.QUEUE_LOG_FACTS)|callerid|position
+        return {
+            **base,
+            "Event": "QueueCallerJoin",
+            "CallerIDNum": data[1] if len(data) > 1 else "",
+            "Url": data[0] if data else "",
+        }
     if event == "CONNECT":
         return {
             **base,

@@ -13,6 +13,9 @@ wins over the agent's; plain keys win over both.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
+
+from hotline.names import QUEUE_LOG_FACTS
 
 # `hotline handoff`'s own AMI user (rendered into manager.conf by deploy/configure.py): the
 # answered calls, the agents' linkage UserEvent, FullyBooted for the resync after a restart.
@@ -147,19 +150,27 @@ def resync_events(channels: list[dict]) -> list[dict]:
     return out
 
 
+def queue_log_facts(url: str) -> dict[str, str]:
+    """The channel variables a caller's ENTERQUEUE line carries in Queue()'s URL argument
+    (``o=12349&m=merge&d=...``, hotline.names.QUEUE_LOG_FACTS), the empty ones left out."""
+    names = dict(QUEUE_LOG_FACTS)
+    return {names[k]: v for k, v in parse_qsl(url, keep_blank_values=False) if k in names and v}
+
+
 def queue_log_answers(events, since: float) -> list[dict]:
     """The calls an agent answered (queue_log ``CONNECT``) at ``since`` or later, as AgentConnect-
     like events for :func:`answered_body`, from queue_log's events
     (:func:`queues.queue_log.queue_log_events`): what an AMI gap hid from the hand-off.  The
-    caller's number comes from its ``ENTERQUEUE``; queue_log has no channel variables, so such a
-    draft has no origin (mode ``direct``), and the caller's uniqueid stands for the linkedid (the
+    caller's number and the route's facts (origin, mode, department, level, peer) come from its
+    ``ENTERQUEUE`` (:func:`queue_log_facts`); the caller's uniqueid stands for the linkedid (the
     same for a citizen's call: its first channel is the one that queues)."""
-    callers: dict[str, str] = {}
+    callers: dict[str, tuple[str, dict[str, str]]] = {}
     out = []
     for ev in events:
         uid = str(ev.get("Uniqueid", ""))
         if ev.get("Event") == "QueueCallerJoin":
-            callers[uid] = str(ev.get("CallerIDNum", ""))
+            callers[uid] = (str(ev.get("CallerIDNum", "")), queue_log_facts(str(ev.get("Url", ""))))
         elif ev.get("Event") == "AgentConnect" and float(ev["Timestamp"]) >= since and uid:
-            out.append({**ev, "Linkedid": uid, "CallerIDNum": callers.get(uid, ""), "Resync": "queue_log"})
+            number, facts = callers.get(uid, ("", {}))
+            out.append({**ev, **facts, "Linkedid": uid, "CallerIDNum": number, "Resync": "queue_log"})
     return out

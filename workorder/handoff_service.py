@@ -27,7 +27,7 @@ while it was not connected gets its order all the same, once (the API is
 idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).  After a
 lost AMI connection it also reads Asterisk's queue_log: a call answered in the gap that has
 ended by the re-login is no longer in ``CoreShowChannels``; its ``CONNECT`` line gets it its
-order (:func:`workorder.handoff.queue_log_answers`: no channel variables there, so no origin).
+order (:func:`workorder.handoff.queue_log_answers`, with the route's facts its ENTERQUEUE line carries).
 The same after a stop: every :data:`MARK_EVERY` s it keeps the stamp of the last AgentConnect
 it took in Asterisk's AstDB (:data:`hotline.names.HANDOFF_MARK`), and at its start it reads
 queue_log from there on (at most :data:`CATCH_UP_MAX` s back), so the calls answered while

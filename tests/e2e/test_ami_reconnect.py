@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import time
 from collections import Counter
 
@@ -117,3 +118,21 @@ def test_calls_answered_while_the_handoff_is_stopped_get_their_order_when_it_sta
     assert [c for c in connects if orders.get(c) != 1] == [], {c: orders.get(c) for c in connects}
     starts = _logged(stack, "handoff", log_mark, "answered calls since the last run re-read from queue_log")
     assert starts and starts[-1]["handoffs"] >= 2, starts
+    # the drafts made from queue_log carry the route's facts (its ENTERQUEUE line), as the live one
+    facts = _route_facts(stack, connects)
+    assert facts[connects[0]][2] == "hotline", facts  # the 12345 route's department, from AMI
+    assert len(set(facts.values())) == 1, facts
+
+
+def _route_facts(stack, linkedids: list[str]) -> dict[str, tuple]:
+    """(origin, mode, origin_department) of each call's order."""
+    url = stack.settings.database_url
+    con = sqlite3.connect(f"file:{url.split('///', 1)[1]}?mode=ro", uri=True)
+    try:
+        marks = ",".join("?" * len(linkedids))
+        rows = con.execute(
+            f"SELECT linkedid, origin, mode, origin_department FROM orders WHERE linkedid IN ({marks})", linkedids
+        )
+        return {lid: (origin, mode, dept) for lid, origin, mode, dept in rows.fetchall()}
+    finally:
+        con.close()

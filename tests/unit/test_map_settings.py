@@ -144,7 +144,10 @@ def test_queue_specs_and_the_dialplan_carry_the_max_wait(tmap, monkeypatch):
         '"hotline"]?:${IF($["${HOTLINE_QNEXT_${HOTLINE_QUEUE}}" = ""]?hotline:${HOTLINE_QNEXT_${HOTLINE_QUEUE}})})})'
     ), enqueue
     # Queue()'s own timeout argument (the 5th), and one priority up after a timeout
-    assert "Queue(${HOTLINE_QUEUE},${ARG1}b(agent-predial^s^1),,,${HOTLINE_QWAIT})" in enqueue
+    # and the route's facts as its URL argument (the 3rd), for queue_log's ENTERQUEUE line
+    facts = "o=${URIENCODE(${HOTLINE_ORIGIN})}&m=${URIENCODE(${HOTLINE_MODE})}&d=${URIENCODE(${HOTLINE_DEPT})}"
+    assert f"Queue(${{HOTLINE_QUEUE}},${{ARG1}}b(agent-predial^s^1),{facts}&l=" in enqueue, enqueue
+    assert "},,${HOTLINE_QWAIT})" in enqueue
     assert 'ExecIf($["${QUEUESTATUS}" = "TIMEOUT"]?Set(QUEUE_PRIO=$[${QUEUE_PRIO} + 1]))' in enqueue
     # both ways into a queue use it: a routed call (FastAGI or static) and an IVR flow's queue node
     assert "Gosub(hotline-enqueue,s,1(t))" in _context(text, "route-queue")

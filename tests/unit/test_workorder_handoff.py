@@ -1,13 +1,15 @@
 """AMI AgentConnect -> calls/answered body (pure)."""
 
 import json
+from urllib.parse import quote
 
 import pytest
 
 from hotline.http_pool import HttpStatusError
+from queues.queue_log import queue_log_events
 from tests.loopback import json_app, serve_app
 from workorder.client import OrdersClient
-from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars
+from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars, queue_log_answers, queue_log_facts
 
 EVENT = {
     "Event": "AgentConnect",
@@ -97,3 +99,28 @@ async def test_the_one_client_posts_answered_calls_to_the_contract_route():
 
     with serve_app(json_app(refuse)) as base, pytest.raises(HttpStatusError):
         await OrdersClient(base, "t").call_answered(answered_body(EVENT))
+
+
+def test_a_queue_log_answer_carries_the_route_facts_of_its_enterqueue():
+    """The facts the dialplan writes into ENTERQUEUE (Queue()'s URL, each value URIENCODEd) come
+    back whole, Chinese and separators included; empty ones are left out, as unset variables."""
+    dept = "住建局|物业,科=甲&乙 ~"
+    url = f"o=12349&m=merge&d={quote(dept, safe='')}&l=city&po=&p="
+    lines = [
+        f"1796252400|ast1-1.5|hotline|NONE|ENTERQUEUE|{url}|13800138000|1",
+        "1796252403|ast1-1.5|hotline|PJSIP/1005|CONNECT|3|ast1-1.6|1",
+        "1796252404|ast1-1.7|hotline|NONE|ENTERQUEUE||13900139000|1",  # no facts (an older dialplan)
+        "1796252405|ast1-1.7|hotline|PJSIP/1006|CONNECT|1|ast1-1.8|1",
+    ]
+    answers = queue_log_answers(queue_log_events(lines, after=0), since=1796252401)
+    assert [a["Linkedid"] for a in answers] == ["ast1-1.5", "ast1-1.7"]
+    first, second = (answered_body(a) for a in answers)
+    assert (first["origin"], first["mode"], first["department"], first["caller"]) == (
+        "12349",
+        "merge",
+        dept,
+        "13800138000",
+    )
+    assert "peer" not in first and "peer_order" not in first
+    assert (second["origin"], second["mode"], second["department"]) == ("", "direct", "")
+    assert queue_log_facts("") == {} and queue_log_facts("x=1&o=") == {}
