@@ -23,6 +23,7 @@ HANDOFF_MARK = "hotline/handoff_last"
 # the route's facts that a caller's queue_log ENTERQUEUE line carries: Queue()'s URL argument
 # (sent to an agent only over a channel with HTML, which PJSIP is not), written as
 # key=URIENCODE(value) pairs; a hand-off that missed the AMI event reads them back there
+LINKEDID_FACT = "CHANNEL(linkedid)"
 QUEUE_LOG_FACTS = (
     ("o", "HOTLINE_ORIGIN"),
     ("m", "HOTLINE_MODE"),
@@ -30,6 +31,9 @@ QUEUE_LOG_FACTS = (
     ("l", "HOTLINE_LEVEL"),
     ("po", "HOTLINE_PEER_ORDER"),
     ("p", "HOTLINE_PEER"),
+    # the call's linkedid: the queueing channel's own uniqueid (queue_log's call id) is not it
+    # for a callback or any call whose first channel is not the one that queues (a Local ;2)
+    ("c", LINKEDID_FACT),
 )
 # a PJSIP endpoint (trunk) name
 ENDPOINT_NAME_RE = QUEUE_NAME_RE

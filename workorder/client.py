@@ -109,13 +109,14 @@ class OrdersClient:
             },
         )
 
-    async def call_answered(self, body: dict[str, str]) -> dict:
-        """``POST /calls/answered`` (idempotent by linkedid): ``{"order": ..., "open_orders": [...]}``.
+    async def call_answered(self, body: dict[str, str]) -> tuple[dict, bool]:
+        """``POST /calls/answered`` (idempotent by linkedid): ``{"order": ..., "open_orders": [...]}``
+        and whether the order is new (201) rather than the call's existing one (200).
         Raises one of :data:`ApiFailure` (``HttpStatusError`` for a refusal) so the caller decides on retries."""
-        _, out = await self.http.json("POST", self.prefix + "/calls/answered", body=body)
+        status, out = await self.http.json("POST", self.prefix + "/calls/answered", body=body)
         if not isinstance(out, dict):
             raise ValueError(f"calls/answered: not a JSON object: {out!r}"[:200])
-        return out
+        return out, status == 201
 
     async def _post(self, path: str, body: dict[str, Any]) -> tuple[bool, dict]:
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from hotline.names import QUEUE_LOG_FACTS
+from hotline.names import LINKEDID_FACT, QUEUE_LOG_FACTS
 
 # `hotline handoff`'s own AMI user (rendered into manager.conf by deploy/configure.py): the
 # answered calls, the agents' linkage UserEvent, FullyBooted for the resync after a restart.
@@ -162,8 +162,9 @@ def queue_log_answers(events, since: float) -> list[dict]:
     like events for :func:`answered_body`, from queue_log's events
     (:func:`queues.queue_log.queue_log_events`): what an AMI gap hid from the hand-off.  The
     caller's number and the route's facts (origin, mode, department, level, peer) come from its
-    ``ENTERQUEUE`` (:func:`queue_log_facts`); the caller's uniqueid stands for the linkedid (the
-    same for a citizen's call: its first channel is the one that queues)."""
+    ``ENTERQUEUE`` (:func:`queue_log_facts`), and so does the call's linkedid (the key the API
+    is idempotent by: for a callback the queueing channel, whose uniqueid queue_log has, is a
+    Local ;2); a line written without it falls back to that uniqueid."""
     callers: dict[str, tuple[str, dict[str, str]]] = {}
     out = []
     for ev in events:
@@ -172,5 +173,7 @@ def queue_log_answers(events, since: float) -> list[dict]:
             callers[uid] = (str(ev.get("CallerIDNum", "")), queue_log_facts(str(ev.get("Url", ""))))
         elif ev.get("Event") == "AgentConnect" and float(ev["Timestamp"]) >= since and uid:
             number, facts = callers.get(uid, ("", {}))
-            out.append({**ev, **facts, "Linkedid": uid, "CallerIDNum": number, "Resync": "queue_log"})
+            facts = dict(facts)
+            linkedid = facts.pop(LINKEDID_FACT, "") or uid
+            out.append({**ev, **facts, "Linkedid": linkedid, "CallerIDNum": number, "Resync": "queue_log"})
     return out

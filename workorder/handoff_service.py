@@ -124,7 +124,7 @@ class Handoff:
         backoff = BACKOFF_FIRST
         while True:
             try:
-                out = await self.client.call_answered(body)
+                out, created = await self.client.call_answered(body)
                 self.api.up()
                 break
             except ApiFailure as exc:
@@ -165,6 +165,9 @@ class Handoff:
             queued_ms=round((started - received) * 1000, 1),
             api_ms=round((time.time() - started) * 1000, 1),
             order=number,
+            # false: the call had its order already (a catch-up re-read a call handed off before
+            # the stop, or a retry whose first try the store had made in the end)
+            new_order=created,
             linkedid=body["linkedid"],
             caller=body["caller"],
             origin=body["origin"],

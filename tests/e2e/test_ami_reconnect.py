@@ -71,6 +71,11 @@ def test_calls_answered_while_the_consumers_ami_is_cut_get_one_order_each_and_ar
     assert len(_logged(stack, "stats", marks["stats"], "AMI logged in")) >= 1
 
 
+def _second() -> float:
+    """Now, as queue_log stamps it (whole seconds): a call answered within this second counts."""
+    return float(int(time.time()))
+
+
 def _connects(stack, since: float) -> list[str]:
     return [p[1] for p in stack.queue_log(since, "hotline") if p[4] == "CONNECT"]
 
@@ -93,7 +98,7 @@ def test_calls_answered_while_the_handoff_is_stopped_get_their_order_when_it_sta
         for name in AGENTS[:2]:
             agents.enter_context(stack.agent(name, scenario=talk))
         time.sleep(1.0)
-        since = time.time()
+        since = _second()
         first = stack.sipp_uac(citizen, "12345", "13800138311", timeout=30)
         assert first.ok, first.stdout + first.log
         connects, orders = _drafted(stack, since, 1)
@@ -103,7 +108,7 @@ def test_calls_answered_while_the_handoff_is_stopped_get_their_order_when_it_sta
         assert any(m.get("Event") == "DBGetResponse" and float(m["Val"]) >= since for m in mark), mark
         stack.platform.stop_service("handoff")
         try:
-            stopped = time.time()
+            stopped = _second()
             calls = stack.sipp_uac(citizen, "12345", "13800138312", calls=2, rate=2, timeout=30)
             assert calls.ok, calls.stdout + calls.log
             assert len(_connects(stack, stopped)) == 2
@@ -122,6 +127,50 @@ def test_calls_answered_while_the_handoff_is_stopped_get_their_order_when_it_sta
     facts = _route_facts(stack, connects)
     assert facts[connects[0]][2] == "hotline", facts  # the 12345 route's department, from AMI
     assert len(set(facts.values())) == 1, facts
+
+
+def test_a_callback_answered_while_the_handoff_is_stopped_gets_its_order_by_the_calls_linkedid(stack):
+    """A callback's queueing channel is a Local ;2 (ari_apps/callback.py), so queue_log's call id
+    is not the call's linkedid.  The draft the start catch-up makes still carries the linkedid
+    (the ENTERQUEUE line's ``c=``), the key the API is idempotent by: a live AgentConnect, a
+    resync and a catch-up all find the same order."""
+    number = "13800138321"
+    with stack.agent(AGENTS[0], scenario=stack.talking_agent(0.5)):
+        time.sleep(1.0)
+        since = _second()
+        first = stack.sipp_uac(
+            stack.sipp_file("citizen_call.xml", {'timeout="30000"': 'timeout="8000"'}), "12345", "13800138320"
+        )
+        assert first.ok, first.stdout + first.log
+        _drafted(stack, since, 1)
+        time.sleep(2.5)  # the mark of that answer is in AstDB
+        stack.platform.stop_service("handoff")
+        try:
+            mark = stack.events.mark()
+            # the callback app's own channel, its ;1 half holding the line (no citizen needed here)
+            local = f"Local/cb-hotline-0-{number}@hotline-ivr-callback"
+            stack.ami(
+                {"Action": "Originate", "Channel": local + "/n", "Application": "Wait", "Data": "3", "Async": "true"}
+            )
+            connect = stack.events.wait_for(
+                lambda e: e.get("Event") == "AgentConnect" and e.get("Channel", "").startswith(local),
+                since=mark,
+                timeout=15,
+            )
+            stack.events.wait_for(
+                lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == connect["Uniqueid"],
+                since=mark,
+                timeout=15,
+            )
+        finally:
+            stack.platform.start_service("handoff")
+    linkedid, uniqueid = connect["Linkedid"], connect["Uniqueid"]
+    assert linkedid != uniqueid  # the Local ;2 queued, ;1 is the call's first channel
+    deadline = time.monotonic() + 20
+    while not stack.orders_by_linkedid().get(linkedid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    orders = stack.orders_by_linkedid()
+    assert orders.get(linkedid) == 1 and uniqueid not in orders, (linkedid, uniqueid, orders.get(uniqueid))
 
 
 def _route_facts(stack, linkedids: list[str]) -> dict[str, tuple]:

@@ -89,10 +89,10 @@ async def test_the_one_client_posts_answered_calls_to_the_contract_route():
 
     with serve_app(json_app(handler)) as base:
         client = OrdersClient(base, "tok")
-        out = await client.call_answered(answered_body(EVENT))
+        out, created = await client.call_answered(answered_body(EVENT))
         await client.close()
     assert seen["url"] == f"{base}/api/v1/calls/answered" and seen["auth"] == "Bearer tok"
-    assert seen["body"]["linkedid"] == "1732400000.10" and out["order"]["id"] == 2
+    assert seen["body"]["linkedid"] == "1732400000.10" and out["order"]["id"] == 2 and created
 
     def refuse(request):
         return 422, {"detail": "bad"}
@@ -111,10 +111,14 @@ def test_a_queue_log_answer_carries_the_route_facts_of_its_enterqueue():
         "1796252403|ast1-1.5|hotline|PJSIP/1005|CONNECT|3|ast1-1.6|1",
         "1796252404|ast1-1.7|hotline|NONE|ENTERQUEUE||13900139000|1",  # no facts (an older dialplan)
         "1796252405|ast1-1.7|hotline|PJSIP/1006|CONNECT|1|ast1-1.8|1",
+        # a callback: the Local ;2 that queues (ast1-1.10) is not the call's first channel
+        "1796252406|ast1-1.10|hotline|NONE|ENTERQUEUE|o=&c=ast1-1.9|13700137000|1",
+        "1796252407|ast1-1.10|hotline|PJSIP/1005|CONNECT|1|ast1-1.11|1",
     ]
     answers = queue_log_answers(queue_log_events(lines, after=0), since=1796252401)
-    assert [a["Linkedid"] for a in answers] == ["ast1-1.5", "ast1-1.7"]
-    first, second = (answered_body(a) for a in answers)
+    assert [a["Linkedid"] for a in answers] == ["ast1-1.5", "ast1-1.7", "ast1-1.9"]
+    assert [answered_body(a)["uniqueid"] for a in answers] == ["ast1-1.5", "ast1-1.7", "ast1-1.10"]
+    first, second, _ = (answered_body(a) for a in answers)
     assert (first["origin"], first["mode"], first["department"], first["caller"]) == (
         "12349",
         "merge",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from tests.loopback import json_app, serve_app
 from tests.workorder.conftest import make_api
@@ -32,8 +33,9 @@ class _Recorder:
         self.actions.append(action)
 
 
-def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
+def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url, caplog):
     app, store, _ = make_api(settings, sqlite_url)
+    caplog.set_level(logging.INFO, logger="workorder")
 
     async def go(base):
         ami = _Recorder()
@@ -56,6 +58,9 @@ def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url):
         ("PJSIP/pstn-00000001", "HOTLINE_ORDER", order["number"]),
         ("PJSIP/1001-00000002", "HOTLINE_ORDER", order["number"]),
     ] * 2
+    # the log says which hand-off made the order and which found the call's order there
+    handed = [r.fields for r in caplog.records if r.getMessage() == "call handed to a work order"]
+    assert [(f["order"], f["new_order"]) for f in handed] == [(order["number"], True), (order["number"], False)]
     store.db.dispose()
 
 
