@@ -186,6 +186,14 @@ def test_the_agent_answers_in_the_page_and_saves_the_order_of_the_call(stack, si
         wait_for(lambda: "保持" in text_of(page, "sp-call"), timeout=10, what="held")
         _click(page, "sp-hold")
         wait_for(lambda: "保持" not in text_of(page, "sp-call"), timeout=10, what="unheld")
+        # a quick double click: the second comes while the hold's re-INVITE is in flight, when
+        # JsSIP takes no re-offer (and a failed one ends the call: "WebRTC Error"); the page
+        # disables 保持 until the last one is done, so the call stays up, held, then comes back
+        page.execute_script("var b = document.getElementById('sp-hold'); b.click(); b.click();")
+        wait_for(lambda: "保持" in text_of(page, "sp-call"), timeout=10, what="held after a double click")
+        _click(page, "sp-hold")  # enabled again once the re-INVITE is done
+        wait_for(lambda: "保持" not in text_of(page, "sp-call"), timeout=10, what="unheld after it")
+        assert text_of(page, "sp-call").startswith("通话中"), text_of(page, "sp-call")
         _click(page, "sp-mute")
         wait_for(lambda: "静音" in text_of(page, "sp-call"), timeout=5, what="muted")
         _click(page, "sp-mute")

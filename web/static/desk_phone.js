@@ -26,7 +26,7 @@
     $("sp-call").dataset.state = st.call;
     $("sp-answer").disabled = st.call !== "ringing";
     $("sp-hangup").disabled = st.call === "idle";
-    $("sp-hold").disabled = !on || st.consult !== "idle";
+    $("sp-hold").disabled = !on || st.consult !== "idle" || !!st.renegotiating;
     $("sp-hold").textContent = st.held ? "取消保持" : "保持";
     $("sp-hold").setAttribute("aria-pressed", String(!!st.held));
     $("sp-mute").disabled = !on;

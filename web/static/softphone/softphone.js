@@ -27,8 +27,11 @@
   var current = null;   // the call the agent works on
   var consult = null;   // the second leg of an attended transfer
   var audio = null;
+  // renegotiating: a hold or unhold re-INVITE is in flight.  JsSIP takes no second one then
+  // (isReadyToReOffer) and ends the call with "WebRTC Error" when a re-INVITE fails, so the page
+  // offers hold again only once the last one is done.
   var state = {registration: 'stopped', call: 'idle', held: false, muted: false,
-               callId: null, linkedid: null, consult: 'idle'};
+               callId: null, linkedid: null, consult: 'idle', renegotiating: false};
 
   function emit(name, detail) {
     document.dispatchEvent(new CustomEvent('softphone:' + name, {detail: detail}));
@@ -121,6 +124,7 @@
     state.call = call;
     if (call === 'idle') {
       state.held = false; state.muted = false; state.callId = null; state.linkedid = null;
+      state.renegotiating = false;
     } else {
       state.callId = session.hotline.callId; state.linkedid = session.hotline.linkedid;
     }
@@ -245,7 +249,15 @@
     },
     hold: function (on) {
       var s = need(current, 'hold');
-      if (on) { s.hold(); } else { s.unhold(); }
+      if (state.renegotiating || !s.isReadyToReOffer()) { throw new Error('softphone: the last hold is still in progress'); }
+      function done() {
+        if (s !== current) { return; }
+        state.renegotiating = false;
+        emit('held', details(s));
+      }
+      state.renegotiating = true;
+      var sent = on ? s.hold({}, done) : s.unhold({}, done);
+      if (!sent) { state.renegotiating = false; }
     },
     // muting stops sending audio (the RTP stream pauses: Asterisk sees no packets)
     mute: function (on) {
