@@ -29,7 +29,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
 from asterisk_conf.map_context import map_context
 from hotline.instance import call_recordings_dir
-from hotline.names import QUEUE_LOG_FACTS, RECORDING_SWITCH
+from hotline.names import (
+    ANSWERED_EVENT,
+    IVR_FALLBACK_EVENT,
+    LINKAGE_EVENT,
+    RECORDING_SWITCH,
+    ROUTED_EVENT,
+    call_facts_expression,
+)
 from hotline.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -83,8 +90,13 @@ def _env() -> Environment:
     env.filters["conf_value"] = conf_value
     env.filters["comment"] = comment
     env.filters["callerid_name"] = callerid_name
-    # Queue()'s URL argument: the route's facts for queue_log's ENTERQUEUE (hotline.names)
-    env.globals["queue_facts"] = "&".join(f"{k}=${{URIENCODE(${{{var}}})}}" for k, var in QUEUE_LOG_FACTS)
+    # the call's facts (hotline.names.CALL_FACTS): the UserEvents HotlineRouted and
+    # HotlineAnswered, and Queue()'s URL argument (queue_log's ENTERQUEUE)
+    env.globals["call_facts"] = call_facts_expression()
+    env.globals["routed_event"] = ROUTED_EVENT
+    env.globals["answered_event"] = ANSWERED_EVENT
+    env.globals["ivr_fallback_event"] = IVR_FALLBACK_EVENT
+    env.globals["linkage_event"] = LINKAGE_EVENT
     return env
 
 

@@ -112,6 +112,10 @@ def _decline(*types: str) -> Callable[[Path], None]:
 # initialize manager channel handling") and Asterisk exits.  Left to try: security events.
 UNREAD = ("ast_security_event_type",)
 NO_NEWEXTEN = "timestampevents = yes\ndisabledevents = Newexten,VarSet"
+CHANNELVARS_9 = (
+    "channelvars = HOTLINE_ORIGIN,HOTLINE_MODE,HOTLINE_DEPT,HOTLINE_LEVEL,HOTLINE_ORDER,HOTLINE_FLAG,"
+    "HOTLINE_ROUTER,HOTLINE_PEER_ORDER,HOTLINE_PEER"
+)
 
 VARIANTS: dict[str, list[Callable[[Path], None]]] = {
     "platform": [],
@@ -120,8 +124,8 @@ VARIANTS: dict[str, list[Callable[[Path], None]]] = {
     "cdr-off": [_sub("cdr.conf", r"^enable = yes", "enable = no")],
     "no-cel_manager": [_sub("modules.conf", r"^load => cel_manager\.so", "noload => cel_manager.so")],
     "no-cdr_manager": [_sub("modules.conf", r"^load => cdr_manager\.so", "noload => cdr_manager.so")],
-    "no-channelvars": [_sub("manager.conf", r"^channelvars = .*$", "")],
-    "channelvars-1": [_sub("manager.conf", r"^channelvars = .*$", "channelvars = HOTLINE_ORIGIN")],
+    # the platform before 2026-12-03: the call's facts as manager channelvars, not UserEvents
+    "channelvars-9": [_sub("manager.conf", r"^timestampevents = yes$", "timestampevents = yes\n" + CHANNELVARS_9)],
     "no-queue-vars": [
         _sub("queues.conf", r"^setqueueentryvar = yes", "setqueueentryvar = no"),
         _sub("queues.conf", r"^setqueuevar = yes", "setqueuevar = no"),
@@ -133,7 +137,6 @@ VARIANTS: dict[str, list[Callable[[Path], None]]] = {
     "no-newexten-varset": [_sub("manager.conf", r"^timestampevents = yes$", NO_NEWEXTEN)],
     "lean": [
         _decline(*UNREAD),
-        _sub("manager.conf", r"^channelvars = .*$", ""),
         _sub("manager.conf", r"^timestampevents = yes$", NO_NEWEXTEN),
     ],
     "minimal": [_minimal],

@@ -7,6 +7,7 @@ Asterisk queues and PJSIP endpoints; they all check and build them here.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl
 
 # an Asterisk queue name: a section of queues.conf and a Redis key part
 QUEUE_NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
@@ -20,21 +21,56 @@ RECORDING_SWITCH = "hotline/recording"
 # AstDB family/key: the Timestamp of the last AgentConnect `hotline handoff` took (this node's
 # Asterisk keeps it, as it keeps the queue_log the hand-off catches up from after a stop)
 HANDOFF_MARK = "hotline/handoff_last"
-# the route's facts that a caller's queue_log ENTERQUEUE line carries: Queue()'s URL argument
-# (sent to an agent only over a channel with HTML, which PJSIP is not), written as
-# key=URIENCODE(value) pairs; a hand-off that missed the AMI event reads them back there
+# The call's facts, one string of key=URIENCODE(value) pairs (``o=12349&m=merge&d=...``) that
+# the dialplan writes where a consumer reads them, instead of manager.conf ``channelvars`` (which
+# copy every listed variable into every channel snapshot: each dialplan step of every call):
+#   UserEvent HotlineRouted   once the route is taken (the statistics: line, mode, level, router)
+#   UserEvent HotlineAnswered on the agent's channel once it answered ([agent-connected]; the
+#                             hand-off: what the draft order says; the variables are inherited)
+#   queue_log ENTERQUEUE      Queue()'s URL argument (sent to an agent only over a channel with
+#                             HTML, which PJSIP is not): a hand-off that missed the AMI events
+# and that AMI Getvar reads back as one EVAL (the hand-off's resync of the calls in progress).
 LINKEDID_FACT = "CHANNEL(linkedid)"
-QUEUE_LOG_FACTS = (
+CALL_FACTS = (
     ("o", "HOTLINE_ORIGIN"),
     ("m", "HOTLINE_MODE"),
     ("d", "HOTLINE_DEPT"),
     ("l", "HOTLINE_LEVEL"),
+    ("r", "HOTLINE_ROUTER"),
+    ("f", "HOTLINE_FLAG"),
     ("po", "HOTLINE_PEER_ORDER"),
     ("p", "HOTLINE_PEER"),
+    ("n", "HOTLINE_ORDER"),
     # the call's linkedid: the queueing channel's own uniqueid (queue_log's call id) is not it
     # for a callback or any call whose first channel is not the one that queues (a Local ;2)
     ("c", LINKEDID_FACT),
 )
+ROUTED_EVENT = "HotlineRouted"
+ANSWERED_EVENT = "HotlineAnswered"
+# the other UserEvents a consumer reads: hotline-ivr-fallback's (the IVR app was down or shedding
+# load: /metrics) and the *0110 emergency linkage's (the hand-off answers it with a Redirect)
+IVR_FALLBACK_EVENT = "HotlineIvrFallback"
+LINKAGE_EVENT = "HotlineLinkage"
+
+
+def user_event_filter(name: str) -> str:
+    """A consumer's AMI user's event list entry for one UserEvent (manager.conf ``eventfilter``
+    on the event's ``UserEvent`` header): it is sent that UserEvent and no other."""
+    return f"UserEvent:{name}"
+
+
+def call_facts_expression() -> str:
+    """The dialplan expression of the call's facts (:data:`CALL_FACTS`)."""
+    return "&".join(f"{k}=${{URIENCODE(${{{var}}})}}" for k, var in CALL_FACTS)
+
+
+def parse_call_facts(text: str) -> dict[str, str]:
+    """``o=12349&m=merge&...`` -> ``{"HOTLINE_ORIGIN": "12349", ...}``, the empty ones (unset
+    variables) and unknown keys left out."""
+    names = dict(CALL_FACTS)
+    return {names[k]: v for k, v in parse_qsl(text or "", keep_blank_values=False) if k in names and v}
+
+
 # a PJSIP endpoint (trunk) name
 ENDPOINT_NAME_RE = QUEUE_NAME_RE
 

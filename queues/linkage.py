@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotline.names import dial_string
+from hotline.names import LINKAGE_EVENT, dial_string
 from queues.config import LINKAGE_CODE
 
 FEATURE_PREFIX = "hotline-linkage-"
@@ -100,7 +100,7 @@ def linkage_redirect(event: dict) -> dict | None:
     that moves its caller and agent channels into the conference; None for any other
     event or one missing a field.  The dialplan raises the event only for numbers
     with a linkage trunk (the feature exists for no other)."""
-    if event.get("Event") != "UserEvent" or event.get("UserEvent") != "HotlineLinkage":
+    if event.get("Event") != "UserEvent" or event.get("UserEvent") != LINKAGE_EVENT:
         return None
     number, conf = event.get("Number", ""), event.get("Conference", "")
     agent, caller = event.get("AgentChannel", ""), event.get("CallerChannel", "")

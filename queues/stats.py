@@ -39,6 +39,7 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from hotline.names import IVR_FALLBACK_EVENT, ROUTED_EVENT, user_event_filter
 from hotline.settings import local_zone
 from queues.stats_calls import EVENTS as CALL_EVENTS
 from queues.stats_calls import CallFigures
@@ -367,12 +368,18 @@ _HANDLERS = {
 EVENTS = frozenset(_HANDLERS) | CALL_EVENTS
 
 # `hotline stats`' own AMI user (rendered into manager.conf by deploy/configure.py): Asterisk sends
-# it these events only (``eventfilter``), FullyBooted for the resync after a restart, UserEvent
-# for /metrics (HotlineIvrFallback, queues/stats_metrics.py); the
+# it these events only (``eventfilter``), FullyBooted for the resync after a restart, and two
+# UserEvents: the route's facts (HotlineRouted) and the IVR fallback (/metrics,
+# queues/stats_metrics.py); the
 # QueueStatus answer is not filtered.  Read: call (channels, dials), agent (queues), system (boot).
 AMI_USER = {
-    "events": tuple(sorted(EVENTS | {"FullyBooted", "UserEvent"})),
-    "read": "call,agent,system,user",  # user: the UserEvents (HotlineIvrFallback for /metrics)
+    "events": tuple(
+        sorted(
+            (EVENTS - {"UserEvent"})
+            | {"FullyBooted", user_event_filter(ROUTED_EVENT), user_event_filter(IVR_FALLBACK_EVENT)}
+        )
+    ),
+    "read": "call,agent,system,user",  # user: the UserEvents
     "write": "agent",
 }
 

@@ -5,8 +5,9 @@ call counts from the moment it **reached the platform**: its channel was
 created in the public entry context (AMI ``Newchannel`` in ``from-pstn``).  No
 dialplan step is added for it: every fact comes from AMI events Asterisk sends
 anyway (``Newchannel``, ``QueueCallerJoin``, ``DialBegin``/``DialEnd``,
-``AgentConnect``, ``Hangup``), each carrying the call's ``HOTLINE_*`` channel
-variables (``channelvars`` in ``manager.conf``).
+``AgentConnect``, ``Hangup``), and the route's facts (line, mode, level) from the
+``HotlineRouted`` UserEvent the dialplan raises once the route is taken
+(``hotline.names.CALL_FACTS``; AMI events carry no channel variables).
 
 A call is *settled* once its outcome is known:
 
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hotline.names import ROUTED_EVENT, parse_call_facts
 from queues.sizing import TARGET_ANSWER_RATE
 from queues.stats_consts import ALL, KEEP_HOURS, SL_SECONDS, sum_buckets
 from queues.stats_window import SlidingCounts
@@ -68,14 +70,11 @@ RECENT_MEMORY = 24 * 3600  # the longest alert window
 CALL_MEMORY = 6 * 3600  # forget an unsettled call after this (a lost Hangup)
 
 
-def chanvars(ev: dict) -> dict[str, str]:
-    """The ``ChanVariable: NAME=value`` headers of an event (one string or a list)."""
-    raw = ev.get("ChanVariable") or ev.get("chanvariable") or []
-    out: dict[str, str] = {}
-    for item in raw if isinstance(raw, list) else [raw]:
-        name, _, value = str(item).partition("=")
-        out[name] = value
-    return out
+def routed_facts(ev: dict) -> dict[str, str] | None:
+    """The route's facts of a ``HotlineRouted`` UserEvent (``HOTLINE_ORIGIN``: ..., set ones), else None."""
+    if ev.get("UserEvent") != ROUTED_EVENT:
+        return None
+    return parse_call_facts(str(ev.get("Facts", "")))
 
 
 def endpoint_of(channel: str) -> str:
@@ -151,13 +150,15 @@ class CallFigures:
             handler(self, ev, ts)
 
     def _call(self, ev: dict) -> dict | None:
-        call = self.live.get(ev.get("Uniqueid", ""))
+        return self.live.get(ev.get("Uniqueid", ""))
+
+    def _routed(self, ev: dict, ts: float) -> None:
+        facts = routed_facts(ev)
+        call = self._call(ev) if facts is not None else None
         if call is not None:
-            cv = chanvars(ev)
             for var, key in (("HOTLINE_ORIGIN", "line"), ("HOTLINE_MODE", "mode"), ("HOTLINE_LEVEL", "level")):
-                if cv.get(var):
-                    call[key] = cv[var]
-        return call
+                if facts.get(var):
+                    call[key] = facts[var]
 
     def _newchannel(self, ev: dict, ts: float) -> None:
         if ev.get("Context") != ENTRY_CONTEXT:
@@ -384,5 +385,6 @@ _HANDLERS = {
     "DialEnd": CallFigures._dial_end,
     "AgentConnect": CallFigures._connect,
     "Hangup": CallFigures._hangup,
+    "UserEvent": CallFigures._routed,
 }
 EVENTS = frozenset(_HANDLERS)

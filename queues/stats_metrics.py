@@ -4,9 +4,10 @@
 statistics, :func:`queues.service.serve`) and counts, once per call:
 
 * ``hotline_calls_routed{line, mode, router}``: a citizen's channel (created in
-  ``from-pstn``) whose events first carry ``HOTLINE_ROUTER`` (``agi`` when
-  FastAGI routed it, ``static`` when the fallback dialplan did); the line is
-  ``HOTLINE_ORIGIN`` when it is a number of the map, else ``other``;
+  ``from-pstn``) on its first ``HotlineRouted`` UserEvent (the route's facts, raised
+  once the route is taken; ``HOTLINE_ROUTER`` is ``agi`` when FastAGI routed it,
+  ``static`` when the fallback dialplan did); the line is ``HOTLINE_ORIGIN`` when
+  it is a number of the map, else ``other``;
 * ``hotline_fallbacks{kind="routing"}`` for each ``static`` one, and
   ``{kind="ivr"}`` when a channel enters ``hotline-ivr-fallback``
   (extensions_ivr.conf: the IVR app was down or shedding load; its ``HotlineIvrFallback`` UserEvent);
@@ -21,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hotline.metrics import CALLS_ROUTED, FALLBACKS, OTHER_LINE, QUEUE_WAIT_SECONDS, ROUTERS
+from hotline.names import IVR_FALLBACK_EVENT
 from hotline.policy import NEVER_INTEGRATED
-from queues.stats_calls import ENTRY_CONTEXT, chanvars
+from queues.stats_calls import ENTRY_CONTEXT, routed_facts
 
-# sent by hotline-ivr-fallback (extensions_ivr.conf.j2): one event on that rare path, so that the
-# consumer's AMI user needs no Newexten, the most frequent event of all (its eventfilter)
-IVR_FALLBACK_EVENT = "HotlineIvrFallback"
+# IVR_FALLBACK_EVENT is sent by hotline-ivr-fallback (extensions_ivr.conf.j2): one event on that
+# rare path, so that the consumer's AMI user needs no Newexten, the most frequent event of all
 MAX_TRACKED = 100_000  # citizens' channels remembered until their Hangup (a lost Hangup must not grow this)
 
 
@@ -50,8 +51,6 @@ class CallMetrics:
                 self.live.setdefault(uid, False)
             return
         if name == "Hangup":
-            # a call that ends before a queue or a dial (in the IVR, say) shows its variables first here
-            self._routed(uid, ev)
             self.live.pop(uid, None)
             self.ivr_fallbacks.discard(uid)
             return
@@ -64,10 +63,12 @@ class CallMetrics:
         self._routed(uid, ev)
 
     def _routed(self, uid: str, ev: dict) -> None:
-        """Count a citizen's call as routed on the first of its events that carries ``HOTLINE_ROUTER``."""
+        """Count a citizen's call as routed on its first ``HotlineRouted`` UserEvent."""
         if self.live.get(uid) is not False:
             return
-        cv = chanvars(ev)
+        cv = routed_facts(ev)
+        if cv is None:
+            return
         router = cv.get("HOTLINE_ROUTER", "")
         if router in ROUTERS:
             self.live[uid] = True

@@ -1,65 +1,64 @@
 """Hand-off from calls: an AMI ``AgentConnect`` event -> the ``calls/answered`` service call.
 
 :func:`answered_body` is pure: it reads the caller's channel ids, the caller number,
-the queue, the agent (``MemberName``, else the ``Interface``) and the inherited
-``HOTLINE_*`` channel variables.  Variables arrive as ``ChanVariable: NAME=value``
-lines (one string, or a list when there are several), as ``DestChanVariable`` for
-the agent's leg, or already as plain keys (``HOTLINE_ORIGIN``).  The caller's leg
-wins over the agent's; plain keys win over both.
+the queue, the agent (``MemberName``, else the ``Interface``) and the call's facts
+(``HOTLINE_*`` as plain keys of the event).  No channel variable travels with AMI events
+(manager.conf sets no ``channelvars``: each would be copied into every snapshot of every
+channel); the hand-off adds the facts to the event from the ``HotlineAnswered`` UserEvent
+the agent's channel raises as it answers, from one ``Getvar`` at a resync, or from queue_log
+(``hotline.names.CALL_FACTS``, :func:`call_facts`).
 
 :class:`workorder.client.OrdersClient` posts it to the work-order API.
 """
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import parse_qsl
-
-from hotline.names import LINKEDID_FACT, QUEUE_LOG_FACTS
+from hotline.names import (
+    ANSWERED_EVENT,
+    CALL_FACTS,
+    LINKAGE_EVENT,
+    LINKEDID_FACT,
+    call_facts_expression,
+    parse_call_facts,
+    user_event_filter,
+)
 
 # `hotline handoff`'s own AMI user (rendered into manager.conf by deploy/configure.py): the
 # answered calls, the agents' linkage UserEvent, FullyBooted for the resync after a restart.
 # Write: call (Setvar, Redirect, Getvar), reporting (CoreShowChannels, for the resync; DBGet),
 # system (DBPut: the mark of the last answer it took, hotline.names.HANDOFF_MARK).
 AMI_USER = {
-    "events": ("AgentConnect", "FullyBooted", "UserEvent"),
+    "events": ("AgentConnect", "FullyBooted", user_event_filter(ANSWERED_EVENT), user_event_filter(LINKAGE_EVENT)),
     "read": "agent,user,system",
     "write": "call,reporting,system",
 }
 
-VARS = (
-    "HOTLINE_ORIGIN",
-    "HOTLINE_MODE",
-    "HOTLINE_DEPT",
-    "HOTLINE_LEVEL",
-    "HOTLINE_ORDER",
-    "HOTLINE_PEER_ORDER",
-    "HOTLINE_PEER",
-)
-
-
-def _chanvars(raw: Any) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if isinstance(raw, dict):
-        return {str(k): str(v) for k, v in raw.items()}
-    items = raw if isinstance(raw, (list, tuple)) else [raw]
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = str(item).partition("=")
-        if sep:
-            out[name.strip()] = value.strip()
-    return out
+FACTS = tuple(var for _, var in CALL_FACTS if var != LINKEDID_FACT)
 
 
 def channel_vars(event: dict) -> dict[str, str]:
-    out = _chanvars(event.get("DestChanVariable"))
-    out.update(_chanvars(event.get("ChanVariable")))
-    for name in VARS:
-        for key in (name, "__" + name):
-            if event.get(key) not in (None, ""):
-                out[name] = str(event[key])
-    return out
+    """The call's facts an event carries as plain keys (``HOTLINE_ORIGIN``), set ones only."""
+    return {name: str(event[name]) for name in FACTS if event.get(name) not in (None, "")}
+
+
+def call_facts(text: str) -> dict[str, str]:
+    """The facts of a ``HotlineAnswered`` UserEvent, a Getvar's EVAL or an ENTERQUEUE URL
+    (``hotline.names.CALL_FACTS``), the call's linkedid left out."""
+    facts = parse_call_facts(text)
+    facts.pop(LINKEDID_FACT, None)
+    return facts
+
+
+def facts_getvar(channel: str) -> dict[str, str]:
+    """The AMI action that reads a channel's facts in one round trip (EVAL of the same string)."""
+    return {"Action": "Getvar", "Channel": channel, "Variable": f"EVAL({call_facts_expression()})"}
+
+
+def answered_facts(event: dict) -> tuple[str, dict[str, str]] | None:
+    """(agent channel, facts) of a ``HotlineAnswered`` UserEvent, else None."""
+    if event.get("UserEvent") != ANSWERED_EVENT or not event.get("Channel"):
+        return None
+    return str(event["Channel"]), call_facts(str(event.get("Facts", "")))
 
 
 def _agent(event: dict) -> str:
@@ -116,8 +115,9 @@ def resync_events(channels: list[dict]) -> list[dict]:
     consumer was not connected still gets its draft order.
 
     A caller's leg is one in the ``Queue`` application, up, in a bridge; its agent is the
-    other channel of that bridge.  A call whose caller already carries ``HOTLINE_ORDER``
-    was handed off; the API is idempotent by linkedid for the rest."""
+    other channel of that bridge.  The listing has no channel variables: the service reads
+    each caller's facts with :func:`facts_getvar` (a call whose caller already carries
+    ``HOTLINE_ORDER`` was handed off); the API is idempotent by linkedid for the rest."""
     by_bridge: dict[str, list[dict]] = {}
     for ch in channels:
         if ch.get("Event") == "CoreShowChannel" and ch.get("BridgeId"):
@@ -126,8 +126,6 @@ def resync_events(channels: list[dict]) -> list[dict]:
     for members in by_bridge.values():
         callers = [c for c in members if c.get("Application") == "Queue" and str(c.get("ChannelState")) == "6"]
         for caller in callers:
-            if channel_vars(caller).get("HOTLINE_ORDER"):
-                continue
             agents = [c for c in members if c is not caller]
             if len(agents) != 1:
                 continue  # not a plain caller-agent bridge (a conference): not an answer to hand off
@@ -142,19 +140,10 @@ def resync_events(channels: list[dict]) -> list[dict]:
                     "CallerIDNum": caller.get("CallerIDNum", ""),
                     "Queue": str(caller.get("ApplicationData", "")).split(",", 1)[0],
                     "Interface": _agent_interface(str(agent.get("Channel", ""))),
-                    "ChanVariable": caller.get("ChanVariable", []),
-                    "DestChanVariable": agent.get("ChanVariable", []),
                     "Resync": "yes",
                 }
             )
     return out
-
-
-def queue_log_facts(url: str) -> dict[str, str]:
-    """The channel variables a caller's ENTERQUEUE line carries in Queue()'s URL argument
-    (``o=12349&m=merge&d=...``, hotline.names.QUEUE_LOG_FACTS), the empty ones left out."""
-    names = dict(QUEUE_LOG_FACTS)
-    return {names[k]: v for k, v in parse_qsl(url, keep_blank_values=False) if k in names and v}
 
 
 def queue_log_answers(events, since: float) -> list[dict]:
@@ -162,7 +151,7 @@ def queue_log_answers(events, since: float) -> list[dict]:
     like events for :func:`answered_body`, from queue_log's events
     (:func:`queues.queue_log.queue_log_events`): what an AMI gap hid from the hand-off.  The
     caller's number and the route's facts (origin, mode, department, level, peer) come from its
-    ``ENTERQUEUE`` (:func:`queue_log_facts`), and so does the call's linkedid (the key the API
+    ``ENTERQUEUE`` (:func:`call_facts`), and so does the call's linkedid (the key the API
     is idempotent by: for a callback the queueing channel, whose uniqueid queue_log has, is a
     Local ;2); a line written without it falls back to that uniqueid."""
     callers: dict[str, tuple[str, dict[str, str]]] = {}
@@ -170,7 +159,7 @@ def queue_log_answers(events, since: float) -> list[dict]:
     for ev in events:
         uid = str(ev.get("Uniqueid", ""))
         if ev.get("Event") == "QueueCallerJoin":
-            callers[uid] = (str(ev.get("CallerIDNum", "")), queue_log_facts(str(ev.get("Url", ""))))
+            callers[uid] = (str(ev.get("CallerIDNum", "")), parse_call_facts(str(ev.get("Url", ""))))
         elif ev.get("Event") == "AgentConnect" and float(ev["Timestamp"]) >= since and uid:
             number, facts = callers.get(uid, ("", {}))
             facts = dict(facts)

@@ -3,7 +3,12 @@
 An AMI consumer: on each ``AgentConnect`` it posts the call to the work-order
 API (``POST /api/v1/calls/answered``, idempotent by linkedid), then stamps the
 order's number on both legs of the call as ``HOTLINE_ORDER`` (AMI ``Setvar``),
-so every later event, the CDR and the survey carry it.
+so the CDR, a transfer and the survey carry it.  What the draft says of the call (origin,
+mode, department, level, the other level's order) comes with the ``HotlineAnswered``
+UserEvent the agent's channel raises as it answers ([agent-connected], just before the
+AgentConnect): AMI events carry no channel variables (no manager ``channelvars``: their
+cost was in every snapshot of every channel).  An AgentConnect waits for its facts at most
+:data:`FACTS_WAIT` s, then goes without them (logged).
 
 It also answers an agent's emergency linkage (the ``HotlineLinkage`` UserEvent of
 the *0110 feature, queues/linkage.py) with the AMI Redirect that moves the
@@ -22,9 +27,9 @@ the order from the desktop: the API finds it by linkedid).
 It logs in as its own AMI user (``hotline-handoff``), which Asterisk sends only
 the events of :data:`workorder.handoff.AMI_USER`.  After every login and every
 ``FullyBooted`` (an Asterisk restart) it re-reads the calls in progress
-(``CoreShowChannels``, :func:`workorder.handoff.resync_events`): a call answered
-while it was not connected gets its order all the same, once (the API is
-idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).  After a
+(``CoreShowChannels``, :func:`workorder.handoff.resync_events`, each caller's facts read by
+one ``Getvar``): a call answered while it was not connected gets its order all the same, once
+(the API is idempotent by linkedid; a call already stamped with ``HOTLINE_ORDER`` is skipped).  After a
 lost AMI connection it also reads Asterisk's queue_log: a call answered in the gap that has
 ended by the re-login is no longer in ``CoreShowChannels``; its ``CONNECT`` line gets it its
 order (:func:`workorder.handoff.queue_log_answers`, with the route's facts its ENTERQUEUE line carries).
@@ -57,7 +62,16 @@ from queues.queue_log import queue_log_events
 from queues.stats_cli import default_queue_log
 from queues.stats_consts import GAP_MARGIN
 from workorder.client import ApiFailure, OrdersClient
-from workorder.handoff import NotAnAgentConnect, answered_body, queue_log_answers, resync_events
+from workorder.handoff import (
+    NotAnAgentConnect,
+    answered_body,
+    answered_facts,
+    call_facts,
+    facts_getvar,
+    queue_log_answers,
+    resync_events,
+)
+from workorder.handoff_facts import AnswerFacts
 
 log = logging.getLogger("workorder.handoff")
 
@@ -69,6 +83,7 @@ BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to th
 MARK_EVERY = 1.0  # seconds between two saves of the last AgentConnect's stamp (HANDOFF_MARK)
 MARK_SLACK = 2.0  # seconds before the mark a start reads queue_log from
 CATCH_UP_MAX = 86400.0  # seconds of queue_log read back at a start, however long it was stopped
+FACTS_WAIT = 2.0  # seconds an AgentConnect waits for its HotlineAnswered facts
 
 
 class Handoff:
@@ -85,6 +100,7 @@ class Handoff:
         self.logins = 0
         self.api = Outage(log, "work-order API")
         self.seen: dict[str, None] = {}  # linkedids queued lately, oldest first (a resync skips them)
+        self.answers = AnswerFacts(FACTS_WAIT)  # each answer's HotlineAnswered facts
 
     def _note(self, *ids: str) -> None:
         for linkedid in ids:
@@ -113,7 +129,22 @@ class Handoff:
                 linkedid=ev.get("Linkedid", ""),
             )
 
+    async def facts_of(self, ev: dict) -> dict[str, str]:
+        """The facts of a live AgentConnect's call (its agent channel's HotlineAnswered)."""
+        facts = await self.answers.take(str(ev.get("DestChannel", "")))
+        if facts is None:
+            log_event(
+                log,
+                "answered call without its facts; draft made without origin",
+                logging.WARNING,
+                linkedid=ev.get("Linkedid", ""),
+                agent_channel=ev.get("DestChannel", ""),
+            )
+        return facts or {}
+
     async def handle(self, ev: dict, received: float | None = None) -> dict | None:
+        if ev.get("Event") == "AgentConnect" and not ev.get("Resync"):
+            ev = {**await self.facts_of(ev), **ev}
         try:
             body = answered_body(ev)
         except NotAnAgentConnect:
@@ -177,8 +208,13 @@ class Handoff:
         return out
 
     def on_user_event(self, manager, message) -> None:
-        """AMI callback: an agent's emergency linkage (``HotlineLinkage``, raised by the
-        feature's dialplan) is answered at once with the Redirect of both channels."""
+        """AMI callback: an answer's facts (``HotlineAnswered``) go to its AgentConnect; an
+        agent's emergency linkage (``HotlineLinkage``, raised by the feature's dialplan) is
+        answered at once with the Redirect of both channels."""
+        answered = answered_facts(message)
+        if answered is not None:
+            self.answers.put(*answered)
+            return
         action = linkage_redirect(message)
         if action is None:
             return
@@ -200,11 +236,30 @@ class Handoff:
             log_event(log, "call resync failed", logging.ERROR, why=why, error=str(exc)[:300])
             return 0
         messages = listing if isinstance(listing, list) else [listing]
-        found = [ev for ev in resync_events([dict(m.items()) for m in messages]) if ev["Linkedid"] not in self.seen]
-        for ev in found:
-            self.on_event(manager, ev)
+        candidates = [
+            ev for ev in resync_events([dict(m.items()) for m in messages]) if ev["Linkedid"] not in self.seen
+        ]
+        found = []
+        for ev in candidates:
+            facts = await self.read_facts(manager, ev["Channel"])
+            if facts is None or facts.get("HOTLINE_ORDER") or ev["Linkedid"] in self.seen:
+                continue  # gone, handed off already, or queued while this resync read
+            self.on_event(manager, {**facts, **ev})
+            found.append(ev)
         log_event(log, "calls in progress re-read from Asterisk", why=why, handoffs=len(found), logins=self.logins)
         return len(found)
+
+    async def read_facts(self, manager, channel: str) -> dict[str, str] | None:
+        """A channel's facts in one ``Getvar`` (None when it is gone)."""
+        try:
+            reply = await manager.send_action(facts_getvar(channel))
+        except Exception as exc:
+            log_event(log, "call facts unreadable", logging.WARNING, channel=channel, error=str(exc)[:300])
+            return None
+        msg = reply[0] if isinstance(reply, list) and reply else reply
+        if not msg or msg.get("Response") != "Success":
+            return None
+        return call_facts(str(msg.get("Value") or ""))
 
     def catch_up(self, manager, since: float | None = None) -> int:
         """After a re-login: queue a hand-off for each call queue_log shows answered since

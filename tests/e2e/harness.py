@@ -36,6 +36,7 @@ import redis
 
 from deploy.platform import SERVICES, Platform
 from hotline.ami import AMIConnection, connect
+from hotline.names import ANSWERED_EVENT, ROUTED_EVENT, parse_call_facts
 from hotline.secrets import ensure_sip_password
 from hotline.settings import PROJECT_ROOT, Settings
 from queues.service import keys
@@ -133,16 +134,27 @@ class EventLog:
         with contextlib.suppress(OSError):
             self.conn.sock.close()
 
-
-def chanvars(event: dict, prefix: str = "") -> dict[str, str]:
-    """Channel variables of an AMI event (``ChanVariable: NAME=value`` lines)."""
-    raw = event.get(f"{prefix}ChanVariable", [])
-    raw = raw if isinstance(raw, list) else [raw]
-    out = {}
-    for item in raw:
-        name, _, value = item.partition("=")
-        out[name] = value
-    return out
+    def facts(self, event: dict, timeout: float = 5) -> dict[str, str]:
+        """The call's facts (``hotline.names.CALL_FACTS``, as ``{"HOTLINE_ORIGIN": ...}``) at an
+        event, as the consumers get them (AMI events carry no channel variables): an
+        AgentConnect's from the ``HotlineAnswered`` UserEvent of its agent channel; any other
+        event's from the ``HotlineRouted`` of its channel, with the flag of a
+        ``HotlineOverflow`` of that channel (set when the route's target did not answer)."""
+        if event.get("Event") == "AgentConnect":
+            agent = event.get("DestChannel")
+            found = self.wait_for(
+                lambda e: e.get("UserEvent") == ANSWERED_EVENT and e.get("Channel") == agent, timeout=timeout
+            )
+            return parse_call_facts(found.get("Facts", ""))
+        uid = event.get("Uniqueid")
+        routed = self.wait_for(
+            lambda e: e.get("UserEvent") == ROUTED_EVENT and e.get("Uniqueid") == uid, timeout=timeout
+        )
+        out = parse_call_facts(routed.get("Facts", ""))
+        for e in self.since(0):
+            if e.get("UserEvent") == "HotlineOverflow" and e.get("Uniqueid") == uid and e.get("Flag"):
+                out["HOTLINE_FLAG"] = e["Flag"]
+        return out
 
 
 RTP_HEADERS = 14 + 20 + 8 + 12  # Ethernet, IPv4, UDP and RTP headers before the payload

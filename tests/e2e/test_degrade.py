@@ -214,9 +214,13 @@ def test_a_call_answered_while_the_handoff_is_away_gets_its_order_once(stack):
     counts = {name: len(log.since(0)) for name, log in seen.items()}
     print(f"\nAMI events of one answered call: all {len(everything)}, {counts}")
     for name, spec in (("stats", STATS_USER), ("handoff", HANDOFF_USER)):
-        names = {e["Event"] for e in seen[name].since(0)}
+        # an event by its name, a UserEvent by its UserEvent header (UserEvent:HotlineAnswered)
+        names = {":".join(filter(None, (e["Event"], e.get("UserEvent")))) for e in seen[name].since(0)}
         assert "AgentConnect" in names and names <= set(spec["events"]), (name, names - set(spec["events"]))
-    assert counts["stats"] < len(everything) / 2 and counts["handoff"] <= 3, counts
+    # the hand-off's user (beside its login's FullyBooted): the call's facts, then its AgentConnect
+    got = [(e["Event"], e.get("UserEvent", "")) for e in seen["handoff"].since(0) if e["Event"] != "FullyBooted"]
+    assert got == [("UserEvent", "HotlineAnswered"), ("AgentConnect", "")], got
+    assert counts["stats"] < len(everything) / 2, counts
     assert [o["number"] for o in _orders(_api(stack), caller)] == [number]
     lines = _lines(stack, "handoff", since)
     resyncs = [ln for ln in lines if ln["msg"] == "calls in progress re-read from Asterisk"]

@@ -21,7 +21,7 @@ from agi.routing import decide
 from deploy.commands_status import contact_states, trunk_lines
 from deploy.demo_peers import DemoPeers, placeholders
 from hotline.transfer_map import load_map_for
-from tests.e2e.harness import chanvars, free_port, worker_rtp_range
+from tests.e2e.harness import free_port, worker_rtp_range
 from tests.e2e.test_modes import DEFAULT_MAP, TRUNKS, _is, _wait
 
 GENERAL = "hotline"
@@ -79,7 +79,7 @@ def test_each_of_the_28_numbers_is_answered_by_its_peer_or_a_12345_queue(stack, 
             joins = [e for e in evs if _is(e, "QueueCallerJoin", CallerIDNum=caller)]
             assert joins, (ln.number, "never queued")
             assert joins[0]["Queue"] in (route.channel_vars()["HOTLINE_QUEUE"], GENERAL), (ln.number, joins[0])
-            assert chanvars(joins[0]).get("HOTLINE_ORIGIN") == ln.number, joins[0]
+            assert stack.events.facts(joins[0]).get("HOTLINE_ORIGIN") == ln.number, joins[0]
             to_queue += 1
     assert (to_peer, to_queue) == (16, 12)
     assert not [e for e in evs if _is(e, "UserEvent", UserEvent="HotlinePeerUnreachable")]
@@ -117,6 +117,6 @@ def test_a_peer_that_is_down_is_said_to_the_caller_and_shown_by_status(stack, de
     plays = [e.get("AppData", "") for e in stack.events.since(mark) if _is(e, "Newexten", Application="Playback")]
     assert any(p.endswith("/unreachable-province") for p in plays), plays
     assert (stack.asterisk.sounds / "unreachable-province.wav").exists()
-    assert chanvars(join).get("HOTLINE_FLAG") == "province_noanswer", join
+    assert stack.events.facts(join).get("HOTLINE_FLAG") == "province_noanswer", join
     th.join(60)
     assert th.result.ok, th.result.stdout[-800:]

@@ -6,7 +6,7 @@ SIPp citizen -> from-pstn -> FastAGI `route` -> Queue(hotline) -> SIPp agent.
 from __future__ import annotations
 
 from hotline.log import mask_number
-from tests.e2e.harness import chanvars, metric, wait_metric
+from tests.e2e.harness import metric, wait_metric
 
 CALLER = "13800138000"
 
@@ -57,8 +57,8 @@ def test_12345_reaches_an_agent_through_fastagi(stack):
         )
         assert connect["MemberName"] == "1001"
         assert connect["CallerIDNum"] == CALLER
-        assert chanvars(connect).get("HOTLINE_ROUTER") == "agi"
-        assert chanvars(connect).get("HOTLINE_ORIGIN") == "12345"
+        assert stack.events.facts(connect).get("HOTLINE_ROUTER") == "agi"
+        assert stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12345"
         # the wait is on the statistics consumer's /metrics (docs/operations.md "Metrics")
         port = stack.settings.stats_metrics_port
         assert wait_metric(port, "hotline_queue_wait_seconds_count", waited + 1, **waits) == waited + 1
@@ -108,7 +108,7 @@ def test_calls_reach_an_agent_when_fastagi_is_down(stack):
             connect = stack.events.wait_for(
                 lambda e: e.get("Event") == "AgentConnect" and e.get("MemberName") == "1002", since=mark, timeout=15
             )
-            assert chanvars(connect).get("HOTLINE_ROUTER") == "static"
+            assert stack.events.facts(connect).get("HOTLINE_ROUTER") == "static"
             assert connect["Queue"] == "hotline"
     finally:
         stack.platform.start_service("agi")

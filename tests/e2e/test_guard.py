@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from hotline.names import parse_call_facts
 from tests.e2e.harness import metric, queue_direct, wait_metric
 from tests.e2e.test_ivr import _PCAPS, _RTP, _pcap, dtmf, pause
 
@@ -87,15 +88,13 @@ def test_a_call_is_routed_by_fastagi_while_others_send_it_garbage(stack):
     finally:
         for c in socks:
             c.close()
-    mine = [e for e in evs if e.get("CallerIDNum") == "13900000010" and "ChanVariable" in e]
-    routers = {v.partition("=")[2] for e in mine for v in _list(e["ChanVariable"]) if v.startswith("HOTLINE_ROUTER=")}
+    # the route's facts of the call's channel(s) (HotlineRouted: AMI events carry no channel variables)
+    mine = {e["Uniqueid"] for e in evs if e.get("CallerIDNum") == "13900000010"}
+    routed = [e for e in evs if e.get("UserEvent") == "HotlineRouted" and e.get("Uniqueid") in mine]
+    routers = {parse_call_facts(e["Facts"]).get("HOTLINE_ROUTER") for e in routed}
     assert r.ok, r.stdout[-800:]
     assert "agi" in routers and "static" not in routers, routers
     assert stack.platform.procs["agi"].poll() is None
-
-
-def _list(v):
-    return v if isinstance(v, list) else [v]
 
 
 def garbage_dtmf_pcap() -> str:

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 from deploy.platform import startup_warnings
 from tests.e2e import test_modes
-from tests.e2e.harness import chanvars
 from tests.e2e.test_modes import _ami_ok, _is, _ts, _wait, answered, modes_map_text
 
 modes = test_modes.modes  # the fixture: the map with its trunks at SIPp peers
@@ -79,7 +78,7 @@ def test_skill_queue_overflows_to_12345_after_its_max_wait(stack, modes):
         with stack.agent("1002", skills={"hotline": 0}):
             connect = _wait(stack, mark, "AgentConnect", MemberName="1002", timeout=20)
             assert connect["CallerIDNum"] == caller and connect["Queue"] == "hotline"
-            assert chanvars(connect).get("HOTLINE_ORIGIN") == "12336"
+            assert stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12336"
         # the earlier caller is still waiting for 12345: let it go (it is not what this test is about)
         for e in stack.ami({"Action": "Status"}, timeout=10):
             if e.get("Event") == "Status" and e.get("CallerIDNum") == waiting:
@@ -138,7 +137,7 @@ def test_seats_until_past_12350_goes_to_12345_not_the_seats(stack, modes):
         assert any("temporarily retained seats of 12350 ended" in w for w in warnings), warnings
         with modes.peer("seats-12350", "peer_answer.xml") as seats, stack.agent("1005", skills={"yingji": 0}):
             connect = answered(stack, "12350", caller)
-            cv = chanvars(connect)
+            cv = stack.events.facts(connect)
             assert connect["Queue"] == "yingji" and cv.get("HOTLINE_ROUTER") == "agi"
             assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE")) == ("12350", "dual")
             # FastAGI down: the static fallback says the same
@@ -148,7 +147,7 @@ def test_seats_until_past_12350_goes_to_12345_not_the_seats(stack, modes):
                 result = stack.sipp_uac("citizen_call.xml", "12350", caller2)
                 assert result.ok, result.stdout + result.log
                 connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller2)
-                assert connect["Queue"] == "yingji" and chanvars(connect).get("HOTLINE_ROUTER") == "static"
+                assert connect["Queue"] == "yingji" and stack.events.facts(connect).get("HOTLINE_ROUTER") == "static"
             finally:
                 stack.platform.start_service("agi")
                 stack.platform.wait_port(stack.settings.agi_port)
@@ -207,7 +206,7 @@ def test_cancelled_number_after_its_transition_connects_without_the_announcement
             result = stack.sipp_uac("citizen_call.xml", "12349", caller)
             assert result.ok, result.stdout + result.log
             connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
-            assert connect["Queue"] == "minzheng" and chanvars(connect).get("HOTLINE_ORIGIN") == "12349"
+            assert connect["Queue"] == "minzheng" and stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12349"
             assert not [
                 e
                 for e in stack.events.since(mark)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, chanvars, free_port, metric, queue_direct, wait_metric
+from tests.e2e.harness import SIPP_DIR, free_port, metric, queue_direct, wait_metric
 
 # the session's map: the shipped one with its queue-direct option (see harness.Stack)
 DEFAULT_MAP = queue_direct((PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8"))
@@ -149,7 +149,7 @@ def test_merge_12349_announcement_then_the_department_skill(stack, modes):
         join = _wait(stack, mark, "QueueCallerJoin", CallerIDNum=caller)
         assert 4 <= _ts(join) - _ts(play) < 7
         assert connect["Queue"] == "minzheng" and connect["MemberName"] == "1001"
-        cv = chanvars(connect)
+        cv = stack.events.facts(connect)
         assert (cv.get("HOTLINE_ORIGIN"), cv.get("HOTLINE_MODE"), cv.get("HOTLINE_DEPT")) == ("12349", "merge", "mzj")
         assert play["Uniqueid"] == connect["Uniqueid"]
         pops = agent.screen_pops()
@@ -166,8 +166,8 @@ def test_dual_seats_cancelled_12329_is_answered_by_12345_agents_of_the_skill(sta
     with stack.agent("1002", skills={"gongjijin": 0}) as agent:
         connect = answered(stack, "12329", caller)
         assert connect["Queue"] == "gongjijin"
-        assert chanvars(connect).get("HOTLINE_MODE") == "dual"
-        assert chanvars(connect).get("HOTLINE_DEPT") == "gjj"
+        assert stack.events.facts(connect).get("HOTLINE_MODE") == "dual"
+        assert stack.events.facts(connect).get("HOTLINE_DEPT") == "gjj"
         assert "origin=12329" in agent.screen_pops()[-1]
 
 
@@ -179,7 +179,7 @@ def test_dual_seats_kept_12350_rings_the_department_seats_first(stack, modes):
         assert result.ok, result.stdout + result.log
         end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
-        assert chanvars(end).get("HOTLINE_MODE") == "dual"
+        assert stack.events.facts(end).get("HOTLINE_MODE") == "dual"
         invites = seats.invites()
         assert invites and "ruri=INVITE sip:12350" in invites[-1] and "origin=12350" in invites[-1]
     assert not [e for e in stack.events.since(mark) if _is(e, "AgentConnect", CallerIDNum=caller)]
@@ -197,8 +197,8 @@ def test_dual_seats_kept_overflow_to_12345_after_the_timeout(stack, modes):
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         assert time.monotonic() - t0 >= SEATS_TIMEOUT
         assert connect["Queue"] == "yingji"
-        assert chanvars(connect).get("HOTLINE_FLAG") == "seats_noanswer"
-        assert chanvars(connect).get("HOTLINE_ORIGIN") == "12350"
+        assert stack.events.facts(connect).get("HOTLINE_FLAG") == "seats_noanswer"
+        assert stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12350"
         assert seats.invites(), "the seats were tried first"
 
 
@@ -212,7 +212,7 @@ def test_dual_seats_kept_overflow_at_once_when_no_seat_is_free(stack, modes):
         assert over["DialStatus"] == "BUSY"
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         assert time.monotonic() - t0 < SEATS_TIMEOUT + 2  # no waiting out the ring timeout
-        assert connect["Queue"] == "yingji" and chanvars(connect).get("HOTLINE_FLAG") == "seats_noanswer"
+        assert connect["Queue"] == "yingji" and stack.events.facts(connect).get("HOTLINE_FLAG") == "seats_noanswer"
         th.join(40)
         assert th.result.ok, th.result.stdout + th.result.log
         assert seats.invites()
@@ -262,8 +262,8 @@ def test_subcenter_no_answer_comes_back_to_12345_first_and_flagged(stack, modes)
         with stack.agent("1005", skills={"hotline": 0}):
             connect = _wait(stack, mark, "AgentConnect", MemberName="1005")
             assert connect["CallerIDNum"] == caller, "the flagged call is answered first"
-            assert chanvars(connect).get("HOTLINE_FLAG") == "subcenter_noanswer"
-            assert chanvars(connect).get("HOTLINE_ORIGIN") == "12313"
+            assert stack.events.facts(connect).get("HOTLINE_FLAG") == "subcenter_noanswer"
+            assert stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12313"
             _wait(stack, mark, "AgentConnect", CallerIDNum=waiting, timeout=30)
         second.join(70)
         first.join(70)
@@ -316,7 +316,7 @@ def test_department_seats_transfer_back_to_12345(stack, modes):
         assert blind["Extension"] == "12345" and blind["Context"] == "from-trunk-seats-12350"
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
         assert connect["Queue"] == "yingji"  # back to 12345 agents of the department's skill
-        cv = chanvars(connect)
+        cv = stack.events.facts(connect)
         assert cv.get("HOTLINE_FLAG") == "transfer_from_seats-12350" and cv.get("HOTLINE_ORIGIN") == "12350"
         assert "origin=12350" in agent.screen_pops()[-1]
 
@@ -387,7 +387,7 @@ def test_province_row_12366_goes_over_the_province_trunk(stack, modes):
         assert result.ok, result.stdout + result.log
         end = _wait(stack, mark, "DialEnd", CallerIDNum=caller)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/province-")
-        assert chanvars(end).get("HOTLINE_LEVEL") == "province"
+        assert stack.events.facts(end).get("HOTLINE_LEVEL") == "province"
         assert "ruri=INVITE sip:12366" in prov.invites()[-1]
 
 
@@ -432,7 +432,7 @@ def test_reload_keeps_the_call_in_progress_and_new_calls_follow_the_new_map(stac
         assert result.ok, result.stdout + result.log
         end = _wait(stack, mark2, "DialEnd", CallerIDNum=caller2)
         assert end["DialStatus"] == "ANSWER" and end["DestChannel"].startswith("PJSIP/seats-12350-")
-        assert chanvars(end).get("HOTLINE_MODE") == "dual"
+        assert stack.events.facts(end).get("HOTLINE_MODE") == "dual"
         assert "ruri=INVITE sip:12336" in seats.invites()[-1]
         # the first call ends normally: the agent hangs up after its 9 s of talk
         complete = _wait(stack, mark, "AgentComplete", Uniqueid=connect["Uniqueid"], timeout=20)
@@ -461,7 +461,7 @@ def test_a_bad_map_is_refused_and_calls_follow_the_last_good_one(stack, modes):
     try:
         with stack.agent("1001", skills={"ziran": 0}):
             connect = answered(stack, "12336", caller)
-            assert connect["Queue"] == "ziran" and chanvars(connect).get("HOTLINE_ROUTER") == "agi"
+            assert connect["Queue"] == "ziran" and stack.events.facts(connect).get("HOTLINE_ROUTER") == "agi"
     finally:
         stack.reload(transfer_map=good)
 
@@ -483,7 +483,7 @@ def test_fastagi_down_the_static_fallback_still_rings_the_seats(stack, modes):
                 timeout=20,
             )
             assert end["DialStatus"] == "ANSWER"
-            assert chanvars(end).get("HOTLINE_ROUTER") == "static"
+            assert stack.events.facts(end).get("HOTLINE_ROUTER") == "static"
             assert "ruri=INVITE sip:12350" in seats.invites()[-1]
             # counted: hotline_fallbacks_total (docs/operations.md "Metrics")
             port = stack.settings.stats_metrics_port
@@ -520,7 +520,7 @@ def test_department_seats_closed_on_a_holiday_12345_answers_at_once(stack, modes
             result = stack.sipp_uac("citizen_call.xml", "12350", caller)
             assert result.ok, result.stdout + result.log
             connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
-            assert connect["Queue"] == "yingji" and chanvars(connect).get("HOTLINE_ORIGIN") == "12350"
+            assert connect["Queue"] == "yingji" and stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12350"
             assert seats.invites() == [], "closed seats are not rung"
             assert not [e for e in stack.events.since(mark) if _is(e, "UserEvent", UserEvent="HotlineOverflow")]
         routes = [l for l in stack.service_log("agi").splitlines() if '"dialed": "12350"' in l]
@@ -537,7 +537,7 @@ def test_a_number_delivered_with_the_area_code(stack, modes):
     caller = "13800000021"
     with stack.agent("1003", skills={"gongjijin": 0}):
         connect = answered(stack, "031012329", caller)
-        assert connect["Queue"] == "gongjijin" and chanvars(connect).get("HOTLINE_ORIGIN") == "12329"
+        assert connect["Queue"] == "gongjijin" and stack.events.facts(connect).get("HOTLINE_ORIGIN") == "12329"
 
 
 def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
@@ -551,7 +551,7 @@ def test_province_platform_unreachable_12345_answers_flagged(stack, modes):
         assert over["Origin"] == "12316" and over["Flag"] == "province_noanswer"
         assert over["DialStatus"] in ("NOANSWER", "CHANUNAVAIL", "CONGESTION")
         connect = _wait(stack, mark, "AgentConnect", CallerIDNum=caller)
-        cv = chanvars(connect)
+        cv = stack.events.facts(connect)
         assert connect["Queue"] == "nongye"
         assert (cv.get("HOTLINE_LEVEL"), cv.get("HOTLINE_FLAG"), cv.get("HOTLINE_DEPT")) == (
             "province",
@@ -579,7 +579,7 @@ def test_overflow_to_another_number_keeps_the_origin(stack, modes):
                 timeout=20,
             )
             assert end["DialStatus"] == "ANSWER"
-            assert chanvars(end).get("HOTLINE_ORIGIN") == "12350"  # what the citizen dialed
+            assert stack.events.facts(end).get("HOTLINE_ORIGIN") == "12350"  # what the citizen dialed
             invite = other.invites()[-1]
             assert "ruri=INVITE sip:12320" in invite and "origin=12350" in invite
     finally:

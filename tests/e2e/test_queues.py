@@ -411,7 +411,7 @@ def test_empty_skill_queue_overflows_to_12345(stack):
             lambda e: e.get("Event") == "AgentConnect" and e.get("CallerIDNum") == "13800000005", since=m, timeout=10
         )
     assert connect["Queue"] == "hotline" and connect["MemberName"] == A
-    assert "HOTLINE_ORIGIN=12329" in connect.get("ChanVariable", [])
+    assert stack.events.facts(connect)["HOTLINE_ORIGIN"] == "12329"
     joined = [
         e["Queue"]
         for e in stack.events.since(m)

@@ -38,7 +38,7 @@ from sqlalchemy import select, update
 from deploy.platform import SERVICES
 from hotline.secrets import trunk_password
 from hotline.settings import PROJECT_ROOT, settings_env
-from tests.e2e.harness import Stack, chanvars, queue_direct
+from tests.e2e.harness import Stack, queue_direct
 from tests.e2e.netns import NetnsUnavailable, Pair, inside
 from workorder.db import Database
 from workorder.jobs_cli import heartbeat_path, read_heartbeat
@@ -215,7 +215,7 @@ def test_city_agent_transfers_a_province_matter_with_its_order(levels):
     number = items[0]["number"]
     # the province's agent got the call with the city's order, the hand-off linked it
     assert pconnect["Queue"] == skill
-    pv = chanvars(pconnect)
+    pv = prov.events.facts(pconnect)
     assert pv.get("HOTLINE_PEER_ORDER") == number and pv.get("HOTLINE_PEER") == "handan", pv
     pop = prov_agent.screen_pops()[-1]
     assert f"order={number}" in pop, pop  # the screen pop: X-Hotline-Order

@@ -29,7 +29,8 @@ from queues.service import Consumer, MemoryStore
 from queues.stats import AMI_USER as STATS_USER
 from queues.stats import EVENTS as STATS_EVENTS
 from workorder.handoff import AMI_USER as HANDOFF_USER
-from workorder.handoff import answered_body, resync_events
+from workorder.handoff import answered_body, call_facts, resync_events
+from workorder.handoff_service import Handoff
 
 
 def _logger() -> tuple[logging.Logger, io.StringIO]:
@@ -73,7 +74,7 @@ def test_an_outage_is_one_line_per_interval_then_one_when_back():
     assert o.down("again") is True and _lines(out)[-1]["msg"] == "redis unavailable"
 
 
-def _chan(name, uid, linked, bridge, app="AppQueue", data="(Outgoing Line)", state="6", vars=()):
+def _chan(name, uid, linked, bridge, app="AppQueue", data="(Outgoing Line)", state="6"):
     return {
         "Event": "CoreShowChannel",
         "Channel": name,
@@ -84,7 +85,6 @@ def _chan(name, uid, linked, bridge, app="AppQueue", data="(Outgoing Line)", sta
         "Application": app,
         "ApplicationData": data,
         "BridgeId": bridge,
-        "ChanVariable": list(vars),
     }
 
 
@@ -99,11 +99,10 @@ def test_resync_finds_the_answered_calls_without_an_order():
             "b1",
             app="Queue",
             data="minzheng,tT,,,300",
-            vars=["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_DEPT=mzj", "HOTLINE_ORDER="],
         ),
-        _chan("PJSIP/1001-00000002", "a.2", "a.1", "b1", vars=["HOTLINE_ORIGIN=12349"]),
-        # already handed off: the caller carries its order number
-        _chan("PJSIP/pstn-00000003", "c.3", "c.3", "b2", app="Queue", data="hotline", vars=["HOTLINE_ORDER=HD1"]),
+        _chan("PJSIP/1001-00000002", "a.2", "a.1", "b1"),
+        # already handed off (the service's Getvar finds its HOTLINE_ORDER: the next test)
+        _chan("PJSIP/pstn-00000003", "c.3", "c.3", "b2", app="Queue", data="hotline"),
         _chan("PJSIP/1002-00000004", "c.4", "c.3", "b2"),
         # still waiting in the queue (no bridge) and ringing (not up): nothing to hand off
         _chan("PJSIP/pstn-00000005", "d.5", "d.5", "", app="Queue", data="hotline"),
@@ -118,8 +117,8 @@ def test_resync_finds_the_answered_calls_without_an_order():
         {"Event": "CoreShowChannelsComplete", "ListItems": "11"},
     ]
     found = resync_events(listing)
-    assert [ev["Linkedid"] for ev in found] == ["a.1", "f.7"]
-    body = answered_body(found[0])
+    assert [ev["Linkedid"] for ev in found] == ["a.1", "c.3", "f.7"]
+    body = answered_body({**call_facts("o=12349&m=merge&d=mzj&n="), **found[0]})
     assert body == {
         "uniqueid": "a.1",
         "linkedid": "a.1",
@@ -131,8 +130,44 @@ def test_resync_finds_the_answered_calls_without_an_order():
         "queue": "minzheng",
     }
     assert found[0]["Channel"] == "PJSIP/pstn-00000001" and found[0]["DestChannel"] == "PJSIP/1001-00000002"
-    assert answered_body(found[1])["agent"] == "1003" and answered_body(found[1])["queue"] == "hotline"
+    assert answered_body(found[2])["agent"] == "1003" and answered_body(found[2])["queue"] == "hotline"
     assert resync_events([]) == []
+
+
+class _Manager:
+    """What Asterisk answers the hand-off's resync: the listing, then one Getvar per caller."""
+
+    def __init__(self, listing, facts):
+        self.listing, self.facts, self.actions = listing, facts, []
+
+    async def send_action(self, action):
+        self.actions.append(action)
+        if action["Action"] == "CoreShowChannels":
+            return self.listing
+        if action["Channel"] not in self.facts:
+            return {"Response": "Error", "Message": "No such channel"}
+        return {"Response": "Success", "Variable": action["Variable"], "Value": self.facts[action["Channel"]]}
+
+
+async def test_the_resync_reads_each_callers_facts_in_one_getvar_and_skips_the_handed_off():
+    listing = [
+        _chan("PJSIP/pstn-00000001", "a.1", "a.1", "b1", app="Queue", data="minzheng"),
+        _chan("PJSIP/1001-00000002", "a.2", "a.1", "b1"),
+        _chan("PJSIP/pstn-00000003", "c.3", "c.3", "b2", app="Queue", data="hotline"),
+        _chan("PJSIP/1002-00000004", "c.4", "c.3", "b2"),
+        _chan("PJSIP/pstn-00000005", "e.5", "e.5", "b3", app="Queue", data="hotline"),  # gone since
+        _chan("PJSIP/1003-00000006", "e.6", "e.5", "b3"),
+    ]
+    facts = {"PJSIP/pstn-00000001": "o=12349&m=merge&d=mzj&n=", "PJSIP/pstn-00000003": "o=12345&n=HD1"}
+    manager = _Manager(listing, facts)
+    h = Handoff(None, manager)
+    assert await h.resync(manager, "login") == 1
+    _, ev = h.queue.get_nowait()
+    assert h.queue.empty()
+    assert answered_body(ev)["origin"] == "12349" and answered_body(ev)["department"] == "mzj"
+    getvars = [a for a in manager.actions if a["Action"] == "Getvar"]
+    assert [a["Channel"] for a in getvars] == ["PJSIP/pstn-00000001", "PJSIP/pstn-00000003", "PJSIP/pstn-00000005"]
+    assert all(a["Variable"].startswith("EVAL(o=${URIENCODE(${HOTLINE_ORIGIN})}") for a in getvars)
 
 
 def test_each_ami_consumer_has_its_own_user_with_its_events_only(tmp_path):
@@ -154,10 +189,24 @@ def test_each_ami_consumer_has_its_own_user_with_its_events_only(tmp_path):
         body = sections[consumer_user(secrets, name)]
         assert f"secret = {secrets['ami_consumers'][name]}\n" in body
         assert "permit = 127.0.0.0/255.0.0.0" in body and "deny = 0.0.0.0/0.0.0.0" in body
-        filters = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\) =$", body, flags=re.M)
-        assert filters == sorted(spec["events"]), (name, body)
+        names = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\) =$", body, flags=re.M)
+        # a UserEvent by its name only (the UserEvent header, matched exactly): no other UserEvent
+        user = r"^eventfilter\(action\(include\),name\(UserEvent\),header\(UserEvent\),method\(exact\)\) = (\w+)$"
+        users = [f"UserEvent:{u}" for u in re.findall(user, body, flags=re.M)]
+        assert sorted(names + users) == sorted(spec["events"]), (name, body)
+        assert "name(UserEvent)) =" not in body  # never every UserEvent
         assert f"read = {spec['read']}\n" in body and f"write = {spec['write']}\n" in body
-    assert set(STATS_USER["events"]) == STATS_EVENTS | {"FullyBooted", "UserEvent"}  # UserEvent: /metrics
+    assert set(STATS_USER["events"]) == (STATS_EVENTS - {"UserEvent"}) | {
+        "FullyBooted",
+        "UserEvent:HotlineRouted",  # the route's facts (the figures, /metrics)
+        "UserEvent:HotlineIvrFallback",  # /metrics
+    }
+    assert set(HANDOFF_USER["events"]) == {
+        "AgentConnect",
+        "FullyBooted",
+        "UserEvent:HotlineAnswered",
+        "UserEvent:HotlineLinkage",
+    }
     assert "Newstate" not in STATS_USER["events"] and "VarSet" not in STATS_USER["events"]
     assert ami_consumers({"ami_user": "u", "ami_secret": "x"}) == []  # no secret, no user
 

@@ -27,13 +27,19 @@ def fallbacks(kind):
     return value(metrics.STATS, "hotline_fallbacks_total", {"kind": kind})
 
 
+def facts(uid, origin, mode, router):
+    """The HotlineRouted UserEvent the dialplan raises once the route is taken (CALL_FACTS)."""
+    text = f"o={origin}&m={mode}&d=&l=city&r={router}&f=&po=&p=&n=&c={uid}"
+    return {"Event": "UserEvent", "UserEvent": "HotlineRouted", "Uniqueid": uid, "Facts": text}
+
+
 def call(uid, origin, mode, router, context="route-queue"):
-    var = [f"HOTLINE_ORIGIN={origin}", f"HOTLINE_MODE={mode}", f"HOTLINE_ROUTER={router}"]
     return [
         {"Event": "Newchannel", "Uniqueid": uid, "Context": "from-pstn", "Exten": origin},
+        facts(uid, origin, mode, router),
         # what the stats user's eventfilter lets through (queues/stats.py AMI_USER): no Newexten
-        {"Event": "QueueCallerJoin", "Uniqueid": uid, "Context": context, "ChanVariable": var},
-        {"Event": "QueueCallerLeave", "Uniqueid": uid, "Context": context, "ChanVariable": var},
+        {"Event": "QueueCallerJoin", "Uniqueid": uid, "Context": context},
+        {"Event": "QueueCallerLeave", "Uniqueid": uid, "Context": context},
     ]
 
 
@@ -46,8 +52,9 @@ def test_calls_routed_per_line_mode_router_once_per_call_and_fallbacks():
     # a number not in the map is `other` (a caller never makes a label)
     for ev in call("1.3", "98765432101", "merge", "agi"):
         m.observe(ev)
-    # the agent's leg inherits the variables: not a second routed call
-    m.observe({"Event": "DialBegin", "Uniqueid": "1.9", "Context": "agents", "ChanVariable": ["HOTLINE_ROUTER=agi"]})
+    # a second HotlineRouted of a call (routed again) and one of a channel that is no citizen's
+    m.observe(facts("1.1", "12349", "merge", "agi"))
+    m.observe(facts("1.9", "12349", "merge", "agi"))
     # the IVR fallback (its UserEvent, extensions_ivr.conf hotline-ivr-fallback), once per channel
     for _ in range(3):
         m.observe({"Event": "UserEvent", "UserEvent": "HotlineIvrFallback", "Uniqueid": "1.1"})
@@ -61,15 +68,15 @@ def test_calls_routed_per_line_mode_router_once_per_call_and_fallbacks():
     assert not m.live and not m.ivr_fallbacks
 
 
-def test_a_call_that_ends_in_the_ivr_is_counted_on_its_hangup_once():
-    """No queue or dial event: the stats user is sent no Newexten, so the Hangup is the first event
-    carrying the call's variables (tests/e2e/test_guard.py's 12349 call through the IVR)."""
+def test_a_call_that_ends_in_the_ivr_is_counted_once_by_its_route_event():
+    """No queue or dial event: the HotlineRouted UserEvent counts it (tests/e2e/test_guard.py's
+    12349 call through the IVR), and its Hangup forgets it."""
     m = CallMetrics(lines={"12349"})
     r0 = routed("12349", "merge", "agi")
-    var = ["HOTLINE_ORIGIN=12349", "HOTLINE_MODE=merge", "HOTLINE_ROUTER=agi"]
     m.observe({"Event": "Newchannel", "Uniqueid": "2.1", "Context": "from-pstn", "Exten": "12349"})
-    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr", "ChanVariable": var})
-    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr", "ChanVariable": var})  # a repeat
+    m.observe(facts("2.1", "12349", "merge", "agi"))
+    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr"})
+    m.observe({"Event": "Hangup", "Uniqueid": "2.1", "Context": "hotline-ivr"})  # a repeat
     assert routed("12349", "merge", "agi") == r0 + 1 and not m.live
 
 

@@ -18,11 +18,16 @@ TRUNKS = {"seats-12350": "seats", "subcenter-12313": "subcenter", "province": "p
 
 def ev(name, t, uid, **kw):
     out = {"Event": name, "Timestamp": f"{t:.6f}", "Uniqueid": uid}
-    cv = kw.pop("vars", None)
     out.update({k: str(v) for k, v in kw.items()})
-    if cv:
-        out["ChanVariable"] = [f"{k}={v}" for k, v in cv.items()]
     return out
+
+
+def routed(t, uid, facts):
+    """The HotlineRouted UserEvent the dialplan raises once the route is taken (CALL_FACTS)."""
+    keys = {"HOTLINE_ORIGIN": "o", "HOTLINE_MODE": "m", "HOTLINE_LEVEL": "l"}
+    return ev(
+        "UserEvent", t, uid, UserEvent="HotlineRouted", Facts="&".join(f"{keys[k]}={v}" for k, v in facts.items())
+    )
 
 
 def route_vars(line, mode, level="city"):
@@ -33,6 +38,13 @@ class Calls:
     def __init__(self, agg):
         self.agg = agg
         self.n = 0
+        self.routed: set[str] = set()
+
+    def route(self, uid, t, v):
+        """The call's route facts, once, before its first event that follows the route."""
+        if v and uid not in self.routed:
+            self.routed.add(uid)
+            self.agg.apply(routed(t, uid, v))
 
     def arrive(self, t, dialed):
         self.n += 1
@@ -41,24 +53,29 @@ class Calls:
         return uid
 
     def queue(self, uid, t, queue, v):
-        self.agg.apply(ev("QueueCallerJoin", t, uid, Queue=queue, Position=1, Count=1, vars=v))
+        self.route(uid, t, v)
+        self.agg.apply(ev("QueueCallerJoin", t, uid, Queue=queue, Position=1, Count=1))
 
     def agent(self, uid, t, queue, hold, v):
-        self.agg.apply(ev("QueueCallerLeave", t, uid, Queue=queue, Count=0, vars=v))
+        self.route(uid, t, v)
+        self.agg.apply(ev("QueueCallerLeave", t, uid, Queue=queue, Count=0))
         self.agg.apply(
-            ev("AgentConnect", t, uid, Queue=queue, HoldTime=hold, Interface="PJSIP/1001", MemberName="1001", vars=v)
+            ev("AgentConnect", t, uid, Queue=queue, HoldTime=hold, Interface="PJSIP/1001", MemberName="1001")
         )
 
     def dial(self, uid, t, trunk, status, v, context="route-dial"):
+        self.route(uid, t, v)
         dest = f"PJSIP/{trunk}-0000{self.n:04x}"
-        self.agg.apply(ev("DialBegin", t, uid, Context=context, DestChannel=dest, vars=v))
+        self.agg.apply(ev("DialBegin", t, uid, Context=context, DestChannel=dest))
         return dest
 
     def dial_end(self, uid, t, dest, status, v, context="route-dial"):
-        self.agg.apply(ev("DialEnd", t, uid, Context=context, DestChannel=dest, DialStatus=status, vars=v))
+        self.route(uid, t, v)
+        self.agg.apply(ev("DialEnd", t, uid, Context=context, DestChannel=dest, DialStatus=status))
 
     def hangup(self, uid, t, context, v=None):
-        self.agg.apply(ev("Hangup", t, uid, Context=context, Exten="s", Cause=16, vars=v or {}))
+        self.route(uid, t, v)
+        self.agg.apply(ev("Hangup", t, uid, Context=context, Exten="s", Cause=16))
 
 
 def worked_example(agg):
@@ -98,7 +115,7 @@ def worked_example(agg):
     dest = c.dial(u, H0 + 361, "seats-12350", "", s)
     c.dial_end(u, H0 + 366, dest, "NOANSWER", s)
     c.queue(u, H0 + 366, "yingji", s)
-    agg.apply(ev("QueueCallerAbandon", H0 + 381, u, Queue="yingji", HoldTime=15, vars=s))
+    agg.apply(ev("QueueCallerAbandon", H0 + 381, u, Queue="yingji", HoldTime=15))
     c.hangup(u, H0 + 381, "route-queue", s)
     # 8: 12313 (设分中心): the sub-center answers after 3 s
     sc = route_vars("12313", "subcenter")

@@ -31,15 +31,8 @@ def abandoned_in_ivr(consumer, n, t):
     for i in range(n):
         uid = f"u{t}.{i}"
         consumer.agg.apply(ev("Newchannel", t + i, uid, Context="from-pstn", Exten="12345"))
-        consumer.agg.apply(
-            ev(
-                "Hangup",
-                t + i + 1,
-                uid,
-                Context="route-ivr",
-                ChanVariable=["HOTLINE_ORIGIN=12345", "HOTLINE_MODE=direct"],
-            )
-        )
+        consumer.agg.apply(ev("UserEvent", t + i, uid, UserEvent="HotlineRouted", Facts="o=12345&m=direct"))
+        consumer.agg.apply(ev("Hangup", t + i + 1, uid, Context="route-ivr"))
     consumer.dirty = True
 
 

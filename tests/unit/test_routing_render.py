@@ -12,6 +12,7 @@ from asterisk_conf import render as R
 from asterisk_conf.escape import callerid_name, comment, conf_value, dialplan_arg
 from deploy.configure import gather, render_instance
 from deploy.platform import Platform
+from hotline.names import call_facts_expression
 from hotline.secrets import load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import load_map
@@ -47,9 +48,11 @@ def test_every_number_has_a_static_fallback(rendered):
         assert f"exten => {number},1," in static, number
     assert "exten => 031012349,1,Goto(hotline-static,12349,1)" in static  # area code variants
     block = static.split("exten => 12313,1,")[1].split("exten =>")[0]
-    # every variable of the route in one step (a step costs Asterisk a snapshot and an AMI event), then the Goto
-    mset, goto = block.strip().split("\n")
+    # every variable of the route in one step (a step costs Asterisk a snapshot and an AMI event),
+    # the route's facts for the statistics (no channelvars), then the Goto
+    mset, routed, goto = block.strip().split("\n")
     assert mset.startswith("MSet(") and mset.endswith(")")
+    assert routed.strip() == f"same => n,UserEvent(HotlineRouted,Facts: {call_facts_expression()})"
     assert goto.strip() == "same => n,Goto(route-${HOTLINE_KIND},s,1)"
     pairs = dict(pair.split("=", 1) for pair in mset[len("MSet(") : -1].split(","))
     assert pairs["HOTLINE_TARGET"] == "PJSIP/12313@subcenter-12313" and pairs["__HOTLINE_ROUTER"] == "static"
@@ -139,7 +142,7 @@ def test_the_static_twin_of_12345_enters_the_ivr_greeting(rendered):
     files, tmap = rendered
     assert tmap.hotline.flow == "12345"
     static = _context(files["extensions_routes.conf"], "hotline-static")
-    mset, goto = static.split("exten => 12345,1,")[1].split("exten =>")[0].strip().split("\n")
+    mset, _, goto = static.split("exten => 12345,1,")[1].split("exten =>")[0].strip().split("\n")
     pairs = dict(pair.split("=", 1) for pair in mset[len("MSet(") : -1].split(","))
     assert pairs["HOTLINE_KIND"] == "ivr" and pairs["HOTLINE_FLOW"] == "12345"
     assert goto.strip() == "same => n,Goto(route-${HOTLINE_KIND},s,1)"

@@ -161,11 +161,14 @@ def test_a_call_from_the_other_level_names_its_order():
         "Linkedid": "1.1",
         "CallerIDNum": "13800138000",
         "MemberName": "1001",
-        "ChanVariable": ["HOTLINE_ORIGIN=12396", "HOTLINE_PEER_ORDER=2026120200001", "HOTLINE_PEER=handan"],
+        # the facts of its HotlineAnswered UserEvent (the variables the trunk's context set)
+        "HOTLINE_ORIGIN": "12396",
+        "HOTLINE_PEER_ORDER": "2026120200001",
+        "HOTLINE_PEER": "handan",
     }
     body = answered_body(ev)
     assert body["peer_order"] == "2026120200001" and body["peer"] == "handan"
-    ev["ChanVariable"] = ev["ChanVariable"][:2]  # no source: an ordinary call, a draft of its own
+    del ev["HOTLINE_PEER"]  # no source: an ordinary call, a draft of its own
     assert "peer_order" not in answered_body(ev)
 
 

@@ -6,10 +6,19 @@ from urllib.parse import quote
 import pytest
 
 from hotline.http_pool import HttpStatusError
+from hotline.names import call_facts_expression
 from queues.queue_log import queue_log_events
 from tests.loopback import json_app, serve_app
 from workorder.client import OrdersClient
-from workorder.handoff import NotAnAgentConnect, answered_body, channel_vars, queue_log_answers, queue_log_facts
+from workorder.handoff import (
+    NotAnAgentConnect,
+    answered_body,
+    answered_facts,
+    call_facts,
+    channel_vars,
+    facts_getvar,
+    queue_log_answers,
+)
 
 EVENT = {
     "Event": "AgentConnect",
@@ -21,12 +30,15 @@ EVENT = {
     "Interface": "PJSIP/1001",
     "MemberName": "Agent 1001",
     "DestUniqueid": "1732400000.12",
-    "ChanVariable": ["HOTLINE_ORIGIN=12329", "HOTLINE_MODE=dual", "HOTLINE_DEPT=gjj", "HOTLINE_LEVEL=city"],
-    "DestChanVariable": ["HOTLINE_ORIGIN=12345", "HOTLINE_MODE=direct"],
+    # the facts the service added from the call's HotlineAnswered UserEvent
+    "HOTLINE_ORIGIN": "12329",
+    "HOTLINE_MODE": "dual",
+    "HOTLINE_DEPT": "gjj",
+    "HOTLINE_LEVEL": "city",
 }
 
 
-def test_caller_leg_variables_win_over_agent_leg():
+def test_the_calls_facts_make_the_body():
     assert answered_body(EVENT) == {
         "uniqueid": "1732400000.11",
         "linkedid": "1732400000.10",
@@ -39,12 +51,26 @@ def test_caller_leg_variables_win_over_agent_leg():
     }
 
 
-def test_single_chanvariable_string_and_plain_keys():
-    ev = {**EVENT, "ChanVariable": "HOTLINE_ORIGIN=12315", "DestChanVariable": None, "HOTLINE_DEPT": "scjg"}
-    v = channel_vars(ev)
-    assert v["HOTLINE_ORIGIN"] == "12315" and v["HOTLINE_DEPT"] == "scjg"
-    body = answered_body(ev)
-    assert body["origin"] == "12315" and body["mode"] == "direct" and body["department"] == "scjg"
+def test_the_answered_user_event_carries_the_facts_and_getvar_reads_the_same_string():
+    """HotlineAnswered (the agent's channel, [agent-connected]) and a resync's Getvar EVAL both
+    carry hotline.names.CALL_FACTS, each value URIENCODEd; empty ones are unset variables."""
+    dept = "住建局|物业,科=甲&乙 ~"
+    facts = f"o=12315&m=&d={quote(dept, safe='')}&l=city&r=agi&f=&po=&p=&n=&c=ast1-1.9"
+    ev = {"Event": "UserEvent", "UserEvent": "HotlineAnswered", "Channel": "PJSIP/1001-0000002a", "Facts": facts}
+    channel, got = answered_facts(ev)
+    assert channel == "PJSIP/1001-0000002a"
+    assert got == {"HOTLINE_ORIGIN": "12315", "HOTLINE_DEPT": dept, "HOTLINE_LEVEL": "city", "HOTLINE_ROUTER": "agi"}
+    body = answered_body({**EVENT, "HOTLINE_MODE": "", **got})
+    assert body["origin"] == "12315" and body["mode"] == "direct" and body["department"] == dept
+    assert answered_facts({**ev, "UserEvent": "HotlineLinkage"}) is None
+    assert call_facts("") == {} and call_facts("x=1&o=") == {}
+    action = facts_getvar("PJSIP/pstn-00000001")
+    assert action == {
+        "Action": "Getvar",
+        "Channel": "PJSIP/pstn-00000001",
+        "Variable": f"EVAL({call_facts_expression()})",
+    }
+    assert "o=${URIENCODE(${HOTLINE_ORIGIN})}&m=${URIENCODE(${HOTLINE_MODE})}" in action["Variable"]
 
 
 def test_defaults_and_interface_fallback_and_unknown_caller():
@@ -70,7 +96,8 @@ def test_defaults_and_interface_fallback_and_unknown_caller():
 
 
 def test_value_with_equals_sign_kept_whole():
-    assert channel_vars({"ChanVariable": ["HOTLINE_ORDER=a=b"]})["HOTLINE_ORDER"] == "a=b"
+    assert call_facts("n=" + quote("a=b", safe=""))["HOTLINE_ORDER"] == "a=b"
+    assert channel_vars({"HOTLINE_ORDER": "a=b", "HOTLINE_MODE": "", "Other": "x"}) == {"HOTLINE_ORDER": "a=b"}
 
 
 def test_refuses_other_events_and_missing_ids():
@@ -127,4 +154,3 @@ def test_a_queue_log_answer_carries_the_route_facts_of_its_enterqueue():
     )
     assert "peer" not in first and "peer_order" not in first
     assert (second["origin"], second["mode"], second["department"]) == ("", "direct", "")
-    assert queue_log_facts("") == {} and queue_log_facts("x=1&o=") == {}

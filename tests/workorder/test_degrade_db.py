@@ -31,8 +31,8 @@ EVENT = {
     "CallerIDNum": "13800138011",
     "Queue": "hotline",
     "MemberName": "1001",
-    "ChanVariable": ["HOTLINE_ORIGIN=12345", "HOTLINE_MODE=direct"],
 }
+FACTS = {"HOTLINE_ORIGIN": "12345", "HOTLINE_MODE": "direct"}  # its HotlineAnswered UserEvent's
 
 
 def test_database_down_is_a_503_with_a_json_body(settings, tokens, tmp_path, caplog):
@@ -68,6 +68,7 @@ def test_a_locked_database_delays_the_handoff_which_is_retried_and_made_once(set
             ami = _Recorder()
             client = OrdersClient(base, tokens["calls"], timeout=0.6)
             h = Handoff(client, ami, retry_for=30)
+            h.answers.put(EVENT["DestChannel"], FACTS)
             threading.Thread(target=release, daemon=True).start()
             t0 = time.monotonic()
             out = await h.handle(EVENT)
@@ -97,6 +98,7 @@ def test_a_hand_off_is_given_up_only_after_retry_for():
 
     async def go(base):
         h = Handoff(OrdersClient(base, "t"), retry_for=1.0)
+        h.answers.put(EVENT["DestChannel"], FACTS)
         t0 = time.monotonic()
         out = await h.handle(EVENT)
         return out, time.monotonic() - t0, h
