@@ -257,9 +257,10 @@ def draft_delay_split(handoff_log: str, connects: dict[str, float]) -> dict[str,
     """Where each draft's delay went, from the hand-off's ``call handed to a work order`` lines
     (INFO: present with ``HOTLINE_LOG_LEVEL=INFO``) and queue_log's CONNECT times: ``asterisk``
     (CONNECT to the AgentConnect's AMI stamp: the manager's queue), ``ami`` (stamp to arrival),
-    ``queued`` (waiting for a hand-off worker), ``api`` (the POST, retries included); p50 / p99 /
-    max ms of each over the calls of ``connects``.  Empty without the lines."""
-    parts: dict[str, list[float]] = {"asterisk": [], "ami": [], "queued": [], "api": []}
+    ``queued`` (waiting for a hand-off worker), ``facts`` (then for the call's HotlineAnswered),
+    ``api`` (the POST, retries included); p50 / p99 / max ms of each over the calls of
+    ``connects``.  Empty without the lines."""
+    parts: dict[str, list[float]] = {"asterisk": [], "ami": [], "queued": [], "facts": [], "api": []}
     for line in handoff_log.splitlines():
         if HANDED not in line:
             continue
@@ -271,10 +272,12 @@ def draft_delay_split(handoff_log: str, connects: dict[str, float]) -> dict[str,
         if t_connect is None or "api_ms" not in rec:
             continue
         done = datetime.strptime(rec["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
-        stamp = done - (rec["api_ms"] + rec["queued_ms"] + rec["ami_lag_ms"]) / 1000
+        facts = rec.get("facts_ms", 0.0)  # lines from before 2026-12-03 have none
+        stamp = done - (rec["api_ms"] + facts + rec["queued_ms"] + rec["ami_lag_ms"]) / 1000
         parts["asterisk"].append(max(0.0, stamp - t_connect) * 1000)
         parts["ami"].append(rec["ami_lag_ms"])
         parts["queued"].append(rec["queued_ms"])
+        parts["facts"].append(facts)
         parts["api"].append(rec["api_ms"])
     return {
         k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1), "max": round(max(v), 1)}

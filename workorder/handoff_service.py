@@ -19,7 +19,8 @@ only puts events on a bounded queue; :data:`WORKERS` workers do the HTTP round t
 at once (the API's group commit writes concurrent creates together, so a burst of
 answers is one batch, not a line of serial round trips).  Each hand-off's line says
 where its time went: ``ami_lag_ms`` (Asterisk's event stamp to its arrival here),
-``queued_ms`` (waiting for a worker), ``api_ms`` (the POST, its retries included).
+``queued_ms`` (waiting for a worker), ``facts_ms`` (waiting for the call's facts: 0 when its
+``HotlineAnswered`` came first, as it does), ``api_ms`` (the POST, its retries included).
 When the queue is full the oldest hand-offs are still in it and the newest is
 logged and dropped, never blocking the AMI reader (agents can still create
 the order from the desktop: the API finds it by linkedid).
@@ -143,6 +144,7 @@ class Handoff:
         return facts or {}
 
     async def handle(self, ev: dict, received: float | None = None) -> dict | None:
+        picked = time.time()  # a worker took it
         if ev.get("Event") == "AgentConnect" and not ev.get("Resync"):
             ev = {**await self.facts_of(ev), **ev}
         try:
@@ -184,7 +186,7 @@ class Handoff:
                         {"Action": "Setvar", "Channel": channel, "Variable": "HOTLINE_ORDER", "Value": number}
                     )
         self.done += 1
-        received = received or started
+        received = received or picked
         try:
             ami_lag = max(0.0, received - float(ev.get("Timestamp", received)))
         except (TypeError, ValueError):
@@ -193,7 +195,8 @@ class Handoff:
             log,
             "call handed to a work order",
             ami_lag_ms=round(ami_lag * 1000, 1),
-            queued_ms=round((started - received) * 1000, 1),
+            queued_ms=round((picked - received) * 1000, 1),
+            facts_ms=round((started - picked) * 1000, 1),  # waiting for its HotlineAnswered
             api_ms=round((time.time() - started) * 1000, 1),
             order=number,
             # false: the call had its order already (a catch-up re-read a call handed off before
