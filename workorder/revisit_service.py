@@ -87,16 +87,23 @@ class Revisits:
         cands = {c.order_id: c for c in self.candidates()}
         return [cands[i] for i in R.due(cands.values(), now, self.tz, self.cfg)]
 
-    def claim(self, order_id: int, now: datetime) -> bool:
-        """Take the order for one call; False when another pass or node holds it (or it moved on)."""
+    def claim(self, order_id: int, now: datetime, attempts: int | None = None) -> bool:
+        """Take the order for one call; False when another pass or node holds it (or it moved on).
+
+        ``attempts``: the unreached attempts the order had when it was judged due; another node
+        that called it meanwhile (a busy line ends the call at once, and releases the lock) has
+        counted one more, and the order is not due again until the interval has passed."""
+        conditions = [
+            Order.id == order_id,
+            Order.status == "callback",
+            Order.no_callback.is_(False),
+            or_(Order.revisit_lock_until.is_(None), Order.revisit_lock_until <= now),
+        ]
+        if attempts is not None:
+            conditions.append(func.coalesce(Order.callback_attempts, 0) == attempts)
         stmt = (
             update(Order)
-            .where(
-                Order.id == order_id,
-                Order.status == "callback",
-                Order.no_callback.is_(False),
-                or_(Order.revisit_lock_until.is_(None), Order.revisit_lock_until <= now),
-            )
+            .where(*conditions)
             .values(revisit_lock_until=now + self.hold)
             .execution_options(synchronize_session=False)
         )
@@ -184,7 +191,7 @@ class Dialer:
         out: dict[str, Any] = {"due": len(due), "called": 0, "results": []}
         if not due:
             return out
-        claimed = [c for c in due if rv.claim(c.order_id, now)]
+        claimed = [c for c in due if rv.claim(c.order_id, now, c.attempts)]
         if not claimed:
             return out
         try:

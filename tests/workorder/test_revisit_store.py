@@ -62,6 +62,11 @@ def test_claim_candidates_and_results(db_url):
         cand = {c.order_id: c for c in rv.candidates()}[a]
         assert cand.attempts == 1 and cand.locked_until is None and cand.last_attempt is not None
         assert a in [c.order_id for c in rv.due(clock())]
+        # a node that judged it due before that attempt was counted does not call it again
+        assert not rv.claim(a, clock(), attempts=0)
+        assert {c.order_id: c for c in rv.candidates()}[a].locked_until is None
+        assert rv.claim(a, clock(), attempts=1)  # one that saw the count takes it
+        rv.release(a)
         # reached and 不满意: the store's reopen rule (next round), lock released
         assert rv.claim(b, clock())
         out = rv.record(b, Outcome(True, 4, "answered"))
