@@ -34,6 +34,7 @@ AMI_USER = {
 }
 
 FACTS = tuple(var for _, var in CALL_FACTS if var != LINKEDID_FACT)
+FACTS_EVAL = f"EVAL({call_facts_expression()})"  # a Getvar of the facts: the dialplan's same string
 
 
 def channel_vars(event: dict) -> dict[str, str]:
@@ -51,7 +52,7 @@ def call_facts(text: str) -> dict[str, str]:
 
 def facts_getvar(channel: str) -> dict[str, str]:
     """The AMI action that reads a channel's facts in one round trip (EVAL of the same string)."""
-    return {"Action": "Getvar", "Channel": channel, "Variable": f"EVAL({call_facts_expression()})"}
+    return {"Action": "Getvar", "Channel": channel, "Variable": FACTS_EVAL}
 
 
 def answered_facts(event: dict) -> tuple[str, dict[str, str]] | None:
@@ -154,15 +155,15 @@ def queue_log_answers(events, since: float) -> list[dict]:
     ``ENTERQUEUE`` (:func:`call_facts`), and so does the call's linkedid (the key the API
     is idempotent by: for a callback the queueing channel, whose uniqueid queue_log has, is a
     Local ;2); a line written without it falls back to that uniqueid."""
-    callers: dict[str, tuple[str, dict[str, str]]] = {}
+    callers: dict[str, dict[str, str]] = {}  # uniqueid -> what its ENTERQUEUE says
     out = []
     for ev in events:
         uid = str(ev.get("Uniqueid", ""))
         if ev.get("Event") == "QueueCallerJoin":
-            callers[uid] = (str(ev.get("CallerIDNum", "")), parse_call_facts(str(ev.get("Url", ""))))
+            url = str(ev.get("Url", ""))
+            linkedid = parse_call_facts(url).get(LINKEDID_FACT) or uid
+            callers[uid] = {**call_facts(url), "Linkedid": linkedid, "CallerIDNum": str(ev.get("CallerIDNum", ""))}
         elif ev.get("Event") == "AgentConnect" and float(ev["Timestamp"]) >= since and uid:
-            number, facts = callers.get(uid, ("", {}))
-            facts = dict(facts)
-            linkedid = facts.pop(LINKEDID_FACT, "") or uid
-            out.append({**ev, **facts, "Linkedid": linkedid, "CallerIDNum": number, "Resync": "queue_log"})
+            joined = callers.get(uid, {"Linkedid": uid, "CallerIDNum": ""})
+            out.append({**ev, **joined, "Resync": "queue_log"})
     return out
