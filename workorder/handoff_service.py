@@ -1,7 +1,7 @@
 """``hotline handoff``: every answered call becomes a draft work order.
 
 An AMI consumer: on each ``AgentConnect`` it posts the call to the work-order
-API (``POST /api/v1/calls/answered``, idempotent by linkedid), then stamps the
+API (``POST /api/v1/calls/answered/batch``, idempotent by linkedid), then stamps the
 order's number on both legs of the call as ``HOTLINE_ORDER`` (AMI ``Setvar``),
 so the CDR, a transfer and the survey carry it.  What the draft says of the call (origin,
 mode, department, level, the other level's order) comes with the ``HotlineAnswered``
@@ -15,12 +15,16 @@ the *0110 feature, queues/linkage.py) with the AMI Redirect that moves the
 caller and the agent into the three-way conference: the dialplan cannot.
 
 It stays off the call's path: Asterisk does not wait for it.  The AMI reader
-only puts events on a bounded queue; :data:`WORKERS` workers do the HTTP round trips
-at once (the API's group commit writes concurrent creates together, so a burst of
-answers is one batch, not a line of serial round trips).  Each hand-off's line says
+only puts events on a bounded queue; :data:`WORKERS` workers take them, and the calls
+they post meanwhile go together (:class:`workorder.client.AnsweredCalls`: up to
+:data:`BATCH_MAX` calls in one request and one transaction, :data:`BATCHES_IN_FLIGHT`
+requests at once; a call alone goes at once), so a burst of answers costs the API a few
+requests, not one each.  Each hand-off's line says
 where its time went: ``ami_lag_ms`` (Asterisk's event stamp to its arrival here),
 ``queued_ms`` (waiting for a worker), ``facts_ms`` (waiting for the call's facts: 0 when its
-``HotlineAnswered`` came first, as it does), ``api_ms`` (the POST, its retries included).
+``HotlineAnswered`` came first, as it does), ``api_ms`` (waiting for its batch's answer,
+the batch before it included, and its retries), ``batch`` (the calls of the request that
+carried it).
 When the queue is full the oldest hand-offs are still in it and the newest is
 logged and dropped, never blocking the AMI reader (agents can still create
 the order from the desktop: the API finds it by linkedid).
@@ -62,7 +66,8 @@ from queues.linkage import linkage_redirect
 from queues.queue_log import queue_log_events
 from queues.stats_cli import default_queue_log
 from queues.stats_consts import GAP_MARGIN
-from workorder.client import ApiFailure, OrdersClient
+from workorder.api.schemas import ANSWERED_BATCH_MAX
+from workorder.client import AnsweredCalls, ApiFailure, OrdersClient
 from workorder.handoff import (
     NotAnAgentConnect,
     answered_body,
@@ -76,7 +81,9 @@ from workorder.handoff_facts import AnswerFacts
 
 log = logging.getLogger("workorder.handoff")
 
-WORKERS = 16  # concurrent POSTs to the API (and its keep-alive connections)
+WORKERS = 64  # hand-offs at once (each waits for its facts, then for its batch's answer)
+BATCHES_IN_FLIGHT = 2  # requests to the API at once (and its keep-alive connections)
+BATCH_MAX = min(WORKERS, ANSWERED_BATCH_MAX)  # calls in one POST /calls/answered/batch
 QUEUE_SIZE = 1000
 RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
 SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
@@ -102,6 +109,7 @@ class Handoff:
         self.api = Outage(log, "work-order API")
         self.seen: dict[str, None] = {}  # linkedids queued lately, oldest first (a resync skips them)
         self.answers = AnswerFacts(FACTS_WAIT)  # each answer's HotlineAnswered facts
+        self.posts = AnsweredCalls(client, BATCH_MAX, BATCHES_IN_FLIGHT)  # the calls posted together
 
     def _note(self, *ids: str) -> None:
         for linkedid in ids:
@@ -157,7 +165,7 @@ class Handoff:
         backoff = BACKOFF_FIRST
         while True:
             try:
-                out, created = await self.client.call_answered(body)
+                out, created = await self.posts.post(body)
                 self.api.up()
                 break
             except ApiFailure as exc:
@@ -198,6 +206,7 @@ class Handoff:
             queued_ms=round((picked - received) * 1000, 1),
             facts_ms=round((started - picked) * 1000, 1),  # waiting for its HotlineAnswered
             api_ms=round((time.time() - started) * 1000, 1),
+            batch=out.get("batch", 1),
             order=number,
             # false: the call had its order already (a catch-up re-read a call handed off before
             # the stop, or a retry whose first try the store had made in the end)
@@ -351,7 +360,7 @@ class Handoff:
 
 async def serve(settings, stop: asyncio.Event) -> None:
     secrets = load_secrets(settings.secrets_file)
-    client = OrdersClient.from_settings(settings, role="calls", timeout=5, size=WORKERS)
+    client = OrdersClient.from_settings(settings, role="calls", timeout=5, size=BATCHES_IN_FLIGHT)
     try:
         mgr = ami.manager(settings, secrets, consumer="handoff", events="on")
         h = Handoff(client, mgr, queue_log=default_queue_log(settings))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,9 +23,11 @@ from workorder.models import Order, Transition
 from workorder.views import _put_state, masked
 
 _ORDERS = Order.__table__
-_INSERT_ORDER = insert(_ORDERS).returning(*_ORDERS.c)
-_INSERT_TRANSITION = insert(Transition.__table__)
+INSERT_ORDER = insert(_ORDERS).returning(*_ORDERS.c)
+INSERT_TRANSITION = insert(Transition.__table__)
+SELECT_ORDERS = select(_ORDERS)  # whole rows, the shape INSERT_ORDER returns
 _COLUMNS = frozenset(_ORDERS.c.keys())
+CREATED = dict(action="create", from_status="", to_status="draft", payload={})  # a new order's first history row
 # like the ORM's INSERT: a None is left out (the column's default applies), except where the type
 # stores None as a value (JSON: ``null``)
 _NONE_AS_VALUE = frozenset(c.key for c in _ORDERS.c if c.type.should_evaluate_none)
@@ -56,7 +58,7 @@ class CreateMixin:
                 status="draft",
                 origin=data.get("origin") or self.cfg.hotline_number,  # type: ignore[attr-defined]
             )
-            rows = [dict(action="create", from_status="", to_status="draft", payload={})]
+            rows = [CREATED]
             if status != "draft":
                 # 受理 at once: decided before the INSERT, so the row is written once (version 1)
                 if not data.get("type") or not (data.get("content") or data.get("title")):
@@ -69,9 +71,9 @@ class CreateMixin:
                 _put_state(put, res.state)  # type: ignore[arg-type]
                 fixed.update(vars(put))
                 rows.append(dict(action="accept", from_status="draft", to_status=fixed["status"], payload={}))
-            o: Any = s.execute(_INSERT_ORDER, order_row(data, fixed)).one()
+            o: Any = s.execute(INSERT_ORDER, order_row(data, fixed)).one()
             s.execute(
-                _INSERT_TRANSITION,
+                INSERT_TRANSITION,
                 [dict(order_id=o.id, round=1, actor=p.subject, role=p.role, at=now, comment=None, **r) for r in rows],
             )
             if status != "draft":

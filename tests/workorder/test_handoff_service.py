@@ -6,11 +6,15 @@ import asyncio
 import json
 import logging
 
+from sqlalchemy import func, select
+
 from tests.loopback import json_app, serve_app
 from tests.workorder.conftest import make_api
 from workorder import handoff_service
 from workorder.client import OrdersClient
 from workorder.handoff_service import Handoff
+from workorder.models import Order
+from workorder.views import order_dict
 
 EVENT = {
     "Event": "AgentConnect",
@@ -61,7 +65,10 @@ def test_answered_call_becomes_one_draft_order(settings, tokens, sqlite_url, cap
 
     with serve_app(app) as base:  # the real API on a loopback port
         first, again, bad, actions = asyncio.run(go(base))
-    order = first["order"]
+    with store.db.read() as s:
+        row = s.scalars(select(Order).where(Order.linkedid == EVENT["Linkedid"])).one()
+        order = order_dict(row)
+    assert first["order"]["number"] == order["number"]
     assert order["origin"] == "12349" and order["mode"] == "merge"
     assert order["origin_department"] == "mzj"  # the map's code travels with the call
     assert again["order"]["number"] == order["number"]
@@ -101,8 +108,8 @@ def test_an_answer_whose_facts_never_come_is_handed_off_without_them_after_the_w
     bodies = []
 
     def handler(request):
-        bodies.append(json.loads(request.content))
-        return 201, {"order": {"number": "N1"}, "open_orders": []}
+        bodies.extend(json.loads(request.content)["calls"])
+        return 200, {"results": [{"linkedid": bodies[-1]["linkedid"], "status": 201, "order": {"number": "N1"}}]}
 
     monkeypatch.setattr(handoff_service, "FACTS_WAIT", 0.3)  # read as a Handoff is made
     caplog.set_level(logging.WARNING, logger="workorder")
@@ -119,3 +126,116 @@ def test_an_answer_whose_facts_never_come_is_handed_off_without_them_after_the_w
     assert bodies[0]["origin"] == "" and bodies[0]["mode"] == "direct" and bodies[0]["caller"] == "13800138000"
     assert "PJSIP/1009-00000009" in h.answers.kept  # kept for its own AgentConnect
     assert [r.getMessage() for r in caplog.records] == ["answered call without its facts; draft made without origin"]
+
+
+def _event(i: int) -> tuple[dict, dict]:
+    """The AgentConnect of the ``i``-th call and its HotlineAnswered."""
+    uid = f"ast1-{i}.{i}"
+    agent = f"PJSIP/1001-{i:08x}"
+    ev = {**EVENT, "Channel": f"PJSIP/pstn-{i:08x}", "DestChannel": agent, "Uniqueid": uid, "Linkedid": uid}
+    return ev, {**ANSWERED, "Channel": agent, "Facts": ANSWERED["Facts"].replace("c=ast1-1.1", f"c={uid}")}
+
+
+def test_answers_at_once_go_in_few_requests_and_each_gets_its_own_order(settings, tokens, sqlite_url, caplog):
+    """30 answers at once: the first goes alone at once, so does the second (two requests in
+    flight), and the 28 that came meanwhile go together in the next request: 3 requests, not 30;
+    each call has one order, made with its own facts, and both its legs carry that order's number."""
+    app, store, _ = make_api(settings, sqlite_url)
+    caplog.set_level(logging.INFO, logger="workorder")
+    calls = [_event(i) for i in range(1, 31)]
+
+    async def go(base):
+        ami = _Recorder()
+        client = OrdersClient(base, tokens["calls"])
+        h = Handoff(client, ami)
+        for _ev, answered in calls:
+            h.on_user_event(ami, answered)
+        outs = await asyncio.gather(*(h.handle(ev) for ev, _ in calls))
+        await client.close()
+        return h, outs, ami.actions
+
+    with serve_app(app) as base:
+        h, outs, actions = asyncio.run(go(base))
+    assert h.posts.batches == 3 and h.done == 30
+    with store.db.read() as s:
+        rows = {o.linkedid: o for o in s.scalars(select(Order).where(Order.linkedid.like("ast1-%")))}
+        assert s.scalar(select(func.count()).select_from(Order)) == 30
+    for (ev, _), out in zip(calls, outs, strict=True):
+        number = rows[ev["Linkedid"]].number
+        assert out["order"]["number"] == number and rows[ev["Linkedid"]].origin_department == "mzj"
+        stamped = [(a["Channel"], a["Value"]) for a in actions if a["Value"] == number]
+        assert stamped == [(ev["Channel"], number), (ev["DestChannel"], number)]
+    handed = [r.fields for r in caplog.records if r.getMessage() == "call handed to a work order"]
+    assert sorted(f["batch"] for f in handed) == [1, 1] + [28] * 28 and all(f["new_order"] for f in handed)
+
+
+def test_a_batch_refused_whole_is_posted_call_by_call_so_only_the_bad_call_fails():
+    """The API refuses a batch as a whole when one call's body is bad (422): the calls of that
+    batch are posted again one by one, and only the bad one is given up (a 4xx is not retried)."""
+    paths = []
+
+    def handler(request):
+        path = request.url.split("/api/v1", 1)[1]
+        body = json.loads(request.content)
+        paths.append((path, [c["linkedid"] for c in body["calls"]] if "calls" in body else body["linkedid"]))
+        calls = body.get("calls", [body])
+        if any(c["caller"] == "bad number" for c in calls):
+            return 422, {"detail": "caller: bad"}
+        if "calls" in body:
+            return 200, {
+                "results": [
+                    {"linkedid": c["linkedid"], "status": 201, "order": {"number": "N" + c["linkedid"]}} for c in calls
+                ]
+            }
+        return 201, {"order": {"number": "N" + body["linkedid"]}, "open_orders": []}
+
+    async def go(base):
+        h = Handoff(OrdersClient(base, "t"))
+        h.posts.in_flight = 1
+        evs = [_event(i) for i in (1, 2, 3)]
+        for _ev, answered in evs:
+            h.on_user_event(None, answered)
+        evs[1][0]["CallerIDNum"] = "bad number"
+        return await asyncio.gather(*(h.handle(ev) for ev, _ in evs))
+
+    with serve_app(json_app(handler)) as base:
+        outs = asyncio.run(go(base))
+    assert [o and o["order"]["number"] for o in outs] == ["Nast1-1.1", None, "Nast1-3.3"]
+    assert paths[:2] + sorted(paths[2:]) == [  # the two single posts go at once, in either order
+        ("/calls/answered/batch", ["ast1-1.1"]),
+        ("/calls/answered/batch", ["ast1-2.2", "ast1-3.3"]),
+        ("/calls/answered", "ast1-2.2"),
+        ("/calls/answered", "ast1-3.3"),
+    ]
+
+
+def test_a_call_that_failed_in_its_batch_is_retried_alone():
+    """One call of a batch failed in the store (its result 500, the others made): that call is
+    retried after the back-off; the others are not posted again."""
+    posted = []
+
+    def handler(request):
+        calls = json.loads(request.content)["calls"]
+        posted.append([c["linkedid"] for c in calls])
+        first = len(posted) <= 2
+        return 200, {
+            "results": [
+                {"linkedid": c["linkedid"], "status": 500, "error": "OperationalError"}
+                if first and c["linkedid"] == "ast1-2.2"
+                else {"linkedid": c["linkedid"], "status": 201, "order": {"number": "N" + c["linkedid"]}}
+                for c in calls
+            ]
+        }
+
+    async def go(base):
+        h = Handoff(OrdersClient(base, "t"))
+        h.posts.in_flight = 1
+        evs = [_event(i) for i in (1, 2, 3)]
+        for _ev, answered in evs:
+            h.on_user_event(None, answered)
+        return h, await asyncio.gather(*(h.handle(ev) for ev, _ in evs))
+
+    with serve_app(json_app(handler)) as base:
+        h, outs = asyncio.run(go(base))
+    assert [o["order"]["number"] for o in outs] == ["Nast1-1.1", "Nast1-2.2", "Nast1-3.3"]
+    assert posted == [["ast1-1.1"], ["ast1-2.2", "ast1-3.3"], ["ast1-2.2"]] and h.retried == 1

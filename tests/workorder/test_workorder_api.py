@@ -312,6 +312,65 @@ def test_calls_answered_contract(api):
     assert api.post("/api/v1/calls/answered", as_="calls", json={"uniqueid": "x"}).status_code == 422
 
 
+def test_calls_answered_in_one_batch(api):
+    """The hand-off's batch: one request and one transaction for several answered calls, each
+    answered as ``POST /calls/answered`` would have (201 made, 200 the call had its order), in
+    order, each order made the same way and audited on its own."""
+    first = {"uniqueid": "1700000100.1", "linkedid": "1700000100.1", "caller": PHONE, "origin": "12349"}
+    old = api.post("/api/v1/calls/answered", as_="calls", json=first).json()["order"]
+    calls = [
+        {
+            "uniqueid": "1700000100.2",
+            "linkedid": "1700000100.2",
+            "caller": PHONE,
+            "origin": "12329",
+            "mode": "dual",
+            "department": "gjj",
+            "agent": "1002",
+            "queue": "general",
+        },
+        first,  # answered before: its order
+        {"uniqueid": "1700000100.3", "linkedid": "1700000100.3", "department": "no_such_unit"},
+        {"uniqueid": "1700000100.2", "linkedid": "1700000100.2"},  # the same call twice in one batch
+    ]
+    r = api.post("/api/v1/calls/answered/batch", as_="calls", json={"calls": calls})
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [(x["linkedid"], x["status"]) for x in res] == [
+        ("1700000100.2", 201),
+        ("1700000100.1", 200),
+        ("1700000100.3", 201),
+        ("1700000100.2", 200),
+    ]
+    assert res[1]["order"] == {"id": old["id"], "number": old["number"]} and res[3]["order"] == res[0]["order"]
+    made = api.get(f"/api/v1/orders/{res[0]['order']['id']}", as_="agent").json()
+    assert made["number"] == res[0]["order"]["number"] and made["status"] == "draft" and made["channel"] == "phone"
+    assert made["origin"] == "12329" and made["mode"] == "dual" and made["origin_department"] == "gjj"
+    assert made["agent"] == "1002" and made["queue"] == "general" and made["caller_phone"] == PHONE
+    third = api.get(f"/api/v1/orders/{res[2]['order']['id']}", as_="agent").json()
+    assert third["origin_department"] is None and third["origin"] == "12345"  # unknown unit: made all the same
+    history = api.get(f"/api/v1/orders/{made['id']}/history", as_="agent").json()["history"]
+    assert [(h["action"], h["to"], h["comment"]) for h in history] == [("create", "draft", "call answered")]
+    with api.store.db.read() as s:
+        kinds = s.scalars(select(Outbox.kind).where(Outbox.order_id.in_([made["id"], third["id"]]))).all()
+    assert kinds == ["order.created", "order.created"]  # one event per order made, none for the repeats
+    with api.store.db.read() as s:
+        from workorder.models import AuditLog
+
+        audited = s.execute(
+            select(AuditLog.order_id, AuditLog.status_code).where(AuditLog.path == "/api/v1/calls/answered/batch")
+        ).all()
+    ids = [x["order"]["id"] for x in res]
+    assert sorted(audited) == sorted(zip(ids, [201, 200, 201, 200], strict=True))
+    # the same rules as one call: a bad call refuses the batch whole (the hand-off then posts one by one)
+    bad = {"calls": [calls[0], {"uniqueid": "x"}]}
+    assert api.post("/api/v1/calls/answered/batch", as_="calls", json=bad).status_code == 422
+    assert api.post("/api/v1/calls/answered/batch", as_="calls", json={"calls": []}).status_code == 422
+    many = [{"uniqueid": f"b.{i}", "linkedid": f"b.{i}"} for i in range(101)]
+    assert api.post("/api/v1/calls/answered/batch", as_="calls", json={"calls": many}).status_code == 422
+    assert api.post("/api/v1/calls/answered/batch", as_="agent", json={"calls": calls[:1]}).status_code == 403
+
+
 def test_ivr_contract(api):
     o = new_order(api)
     n = o["number"]

@@ -15,6 +15,7 @@ from hotline.settings import local_zone
 from workorder import photos
 from workorder.api.schemas import (
     CallAnswered,
+    CallsAnswered,
     IvrDraft,
     IvrSurvey,
     OrderCreate,
@@ -192,6 +193,30 @@ async def calls_answered(
         response.status_code = 200
     _mark(request, out["order"]["id"])
     return out
+
+
+@router.post("/calls/answered/batch", tags=["calls"])
+async def calls_answered_batch(body: CallsAnswered, request: Request, p: Principal = Depends(require_roles("calls"))):
+    """Several answered calls in one request and one transaction (the AMI hand-off's batch):
+    ``{"results": [{"linkedid", "status", "order": {"id", "number"}}, ...]}`` in the order of
+    ``calls``, each ``status`` what ``POST /calls/answered`` would have answered for that call
+    (201 made, 200 the call had its order; 500 that call failed, the others stored).  Each
+    order gets its own audit row.  A call from the other level is linked to its mirror, one by one."""
+    calls = [c.model_dump() for c in body.calls]
+    results: list[dict | None] = [None] * len(calls)
+    local = [i for i, c in enumerate(calls) if not (c["peer_order"] and c["peer"])]
+    if local:
+        stored = await run_in_threadpool(store(request).calls_answered, [calls[i] for i in local], p)
+        for i, res in zip(local, stored, strict=True):
+            results[i] = res
+    for i, c in enumerate(calls):
+        if results[i] is None:  # a call from the other level: its order, mirrored here
+            view, created = await run_in_threadpool(
+                request.app.state.exchange.link_call, c["peer"], c["peer_order"], c["linkedid"]
+            )
+            order = {"number": view["number"], "mirrored": True}  # the other level's order
+            results[i] = {"linkedid": c["linkedid"], "status": 201 if created else 200, "order": order}
+    return {"results": results}
 
 
 @router.get("/ivr/orders/{number}", tags=["ivr"])

@@ -95,6 +95,15 @@ class CallAnswered(_Body):
     peer: Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9_]*$")] = ""
 
 
+ANSWERED_BATCH_MAX = 100  # calls in one POST /calls/answered/batch (the hand-off sends up to this)
+
+
+class CallsAnswered(_Body):
+    """Several answered calls at once (the hand-off's batch): one request, one transaction."""
+
+    calls: Annotated[list[CallAnswered], Field(min_length=1, max_length=ANSWERED_BATCH_MAX)]
+
+
 class IvrSurvey(_Body):
     linkedid: Id64
     caller: Annotated[str, Field(max_length=32, pattern=r"^[+0-9A-Za-z_-]*$")] = ""
