@@ -62,6 +62,9 @@ from queues.stats_store import keys as keys
 log = logging.getLogger("hotline.queues")
 STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
 RECORDS_EVERY = 5.0  # seconds between two polls of the sub-center records when no event comes
+# seconds the AMI reader rests between two reads (hotline.ami.LeanManager.read_every): the
+# events of that time come in one read, not a wake-up each; the view is written every 0.5 s
+READ_EVERY = 0.1
 
 
 class Consumer:
@@ -299,7 +302,7 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
             except TimeoutError:
                 pass
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
-    mgr = ami.manager(settings, load_secrets(settings.secrets_file), consumer="stats")
+    mgr = ami.manager(settings, load_secrets(settings.secrets_file), consumer="stats", read_every=READ_EVERY)
     mgr.register_event("*", CallMetrics(*metric_labels(settings)).on_event)  # /metrics (queues/stats_metrics.py)
     await consumer.attach(mgr)
     consumer.start_flusher()

@@ -38,9 +38,9 @@ one ``Getvar``): a call answered while it was not connected gets its order all t
 lost AMI connection it also reads Asterisk's queue_log: a call answered in the gap that has
 ended by the re-login is no longer in ``CoreShowChannels``; its ``CONNECT`` line gets it its
 order (:func:`workorder.handoff.queue_log_answers`, with the route's facts its ENTERQUEUE line carries).
-The same after a stop: every :data:`MARK_EVERY` s it keeps the stamp of the last AgentConnect
-it took in Asterisk's AstDB (:data:`hotline.names.HANDOFF_MARK`), and at its start it reads
-queue_log from there on (at most :data:`CATCH_UP_MAX` s back), so the calls answered while
+The same after a stop (:mod:`workorder.handoff_catchup`): every ``MARK_EVERY`` s it keeps the
+stamp of the last AgentConnect it took in Asterisk's AstDB (:data:`hotline.names.HANDOFF_MARK`),
+and at its start it reads queue_log from there on (at most ``CATCH_UP_MAX`` s back), so the calls answered while
 it was stopped or restarting get their drafts too.
 
 An API that does not answer, answers 5xx (a 503 when the database is locked or
@@ -59,13 +59,10 @@ from hotline import ami
 from hotline.http_pool import HttpStatusError
 from hotline.log import Outage
 from hotline.log import event as log_event
-from hotline.names import HANDOFF_MARK
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.linkage import linkage_redirect
-from queues.queue_log import queue_log_events
 from queues.stats_cli import default_queue_log
-from queues.stats_consts import GAP_MARGIN
 from workorder.api.schemas import ANSWERED_BATCH_MAX
 from workorder.client import AnsweredCalls, ApiFailure, OrdersClient
 from workorder.handoff import (
@@ -74,9 +71,9 @@ from workorder.handoff import (
     answered_facts,
     call_facts,
     facts_getvar,
-    queue_log_answers,
     resync_events,
 )
+from workorder.handoff_catchup import CatchUpMixin
 from workorder.handoff_facts import AnswerFacts
 
 log = logging.getLogger("workorder.handoff")
@@ -88,13 +85,13 @@ QUEUE_SIZE = 1000
 RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
 SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
 BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to the cap
-MARK_EVERY = 1.0  # seconds between two saves of the last AgentConnect's stamp (HANDOFF_MARK)
-MARK_SLACK = 2.0  # seconds before the mark a start reads queue_log from
-CATCH_UP_MAX = 86400.0  # seconds of queue_log read back at a start, however long it was stopped
 FACTS_WAIT = 2.0  # seconds an AgentConnect waits for its HotlineAnswered facts
+# seconds the AMI reader rests between two reads (hotline.ami.LeanManager.read_every): the
+# answers of that time come in one read, not a wake-up each (and go in one batch)
+READ_EVERY = 0.05
 
 
-class Handoff:
+class Handoff(CatchUpMixin):
     def __init__(self, client: OrdersClient, manager=None, retry_for: float = RETRY_FOR, queue_log: Path | None = None):
         self.client, self.manager = client, manager
         self.queue_log = queue_log
@@ -273,70 +270,6 @@ class Handoff:
             return None
         return call_facts(str(msg.get("Value") or ""))
 
-    def catch_up(self, manager, since: float | None = None) -> int:
-        """After a re-login: queue a hand-off for each call queue_log shows answered since
-        GAP_MARGIN s before the gap that was not handed off (the calls still up were, by the
-        resync just before, with their channel variables); at a start, since ``since``."""
-        if since is None:
-            after, self.gap_from = self.gap_from, None
-            if after is None:
-                return 0
-            since = after - GAP_MARGIN
-        if self.queue_log is None or not self.queue_log.exists():
-            return 0
-        with self.queue_log.open(encoding="utf-8", errors="replace") as fh:
-            answers = queue_log_answers(queue_log_events(fh, after=since - 3600), since)  # joined up to 1 h before
-        found = [ev for ev in answers if ev["Linkedid"] not in self.seen]
-        for ev in found:
-            self.on_event(manager, ev)
-        log_event(log, "answered calls of an AMI gap re-read from queue_log", handoffs=len(found), logins=self.logins)
-        return len(found)
-
-    async def read_mark(self, manager) -> float | None:
-        """The stamp of the last AgentConnect a previous run took (AstDB), or None."""
-        family, key = HANDOFF_MARK.split("/", 1)
-        try:
-            reply = await manager.send_action({"Action": "DBGet", "Family": family, "Key": key})
-        except Exception as exc:  # no catch-up this start; the mark is written again from now
-            log_event(log, "hand-off mark unreadable", logging.WARNING, error=str(exc)[:300])
-            return None
-        for msg in reply if isinstance(reply, list) else [reply]:
-            if msg.get("Event") == "DBGetResponse":
-                try:
-                    return float(msg.get("Val", ""))
-                except ValueError:
-                    return None
-        return None
-
-    async def keep_mark(self, manager) -> None:
-        """Every MARK_EVERY s, the last AgentConnect's stamp into AstDB when it moved."""
-        family, key = HANDOFF_MARK.split("/", 1)
-        saved = 0.0
-        while True:
-            await asyncio.sleep(MARK_EVERY)
-            if self.last_ts > saved:
-                try:
-                    put = {"Action": "DBPut", "Family": family, "Key": key, "Val": repr(self.last_ts)}
-                    await manager.send_action(put)
-                    saved = self.last_ts
-                except Exception:  # AMI away: the next pass writes it
-                    pass
-
-    async def start(self, manager) -> int:
-        """At the service's start: hand off the calls answered since the last run's mark."""
-        mark = await self.read_mark(manager)
-        if mark is None:
-            return 0
-        # from a little before the mark (queue_log stamps whole seconds); the API is idempotent
-        found = self.catch_up(manager, since=max(mark - MARK_SLACK, time.time() - CATCH_UP_MAX))
-        log_event(log, "answered calls since the last run re-read from queue_log", handoffs=found, since=mark)
-        return found
-
-    def lost(self) -> None:
-        """The AMI connection dropped: AgentConnects from now until the next login are missed."""
-        if self.gap_from is None:
-            self.gap_from = self.last_ts or time.time()
-
     async def _after_login(self, manager) -> None:
         await self.resync(manager, "login")
         self.catch_up(manager)
@@ -362,7 +295,7 @@ async def serve(settings, stop: asyncio.Event) -> None:
     secrets = load_secrets(settings.secrets_file)
     client = OrdersClient.from_settings(settings, role="calls", timeout=5, size=BATCHES_IN_FLIGHT)
     try:
-        mgr = ami.manager(settings, secrets, consumer="handoff", events="on")
+        mgr = ami.manager(settings, secrets, consumer="handoff", events="on", read_every=READ_EVERY)
         h = Handoff(client, mgr, queue_log=default_queue_log(settings))
         mgr.register_event("AgentConnect", h.on_event)
         mgr.register_event("UserEvent", h.on_user_event)
