@@ -4,13 +4,18 @@ SQLite specifics:
 * ``journal_mode=WAL`` and ``synchronous=FULL``: an acknowledged commit survives kill -9 and power loss;
 * ``busy_timeout`` so concurrent writers wait instead of failing;
 * write sessions start with ``BEGIN IMMEDIATE`` (:func:`write_session`) so a read-then-write
-  transaction never dies with SQLITE_BUSY half-way; reads use plain deferred ``BEGIN``.
+  transaction never dies with SQLITE_BUSY half-way; reads use plain deferred ``BEGIN``;
+* on a file, the WAL checkpoint runs on a thread of the :class:`Database` from its own
+  connection (:class:`_Checkpointer`), not inside a commit (``wal_autocheckpoint=0``).
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import os
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -22,10 +27,54 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.log import Outage
+
 T = TypeVar("T")
+log = logging.getLogger("workorder.db")
+
+# The WAL checkpoint of a SQLite file, off the commit path.  SQLite's automatic checkpoint (every
+# 1000 pages) runs inside the COMMIT that crosses the mark: on the group-commit thread, so every
+# request waiting for that batch's fsync (a GET's audit row included) also waited while the
+# checkpoint copied the pages into the main file and synced it.  So the engine's connections set
+# ``wal_autocheckpoint=0`` and a thread of each Database checkpoints from its own connection:
+CHECKPOINT_INTERVAL = 1.0  # s between two looks at the WAL
+# Each look that finds commits since the last one (PRAGMA data_version, any process) or frames the
+# last checkpoint could not copy runs a PASSIVE checkpoint: it waits for no lock and nobody waits
+# for it (readers and writers go on; it copies what no reader still needs).  Every second, not
+# every N pages: nobody waits for it, so there is no reason to let pages pile up, and a look at an
+# idle database is one PRAGMA.  The part of the WAL a reader searches (frames not yet copied) stays
+# at about a second of commits.
+CHECKPOINT_RESET_FRAMES = 16384  # 64 MiB at 4 KiB pages
+# When, after the PASSIVE, the WAL holds this many frames, a RESTART: under a steady stream of
+# commits the checkpoint beside the writers never finds the WAL fully copied when a writer begins,
+# so SQLite never starts it again from the beginning and it grows by every commit.  The RESTART
+# takes this process's writer lock (the group commit waits on a Python lock, woken at once, not in
+# SQLite's busy handler that sleeps in steps) and SQLite's, copies the frames since the PASSIVE,
+# waits at most CHECKPOINT_RESET_BUSY_MS for readers of older snapshots, and the next commit writes
+# the WAL from its start, into the same file (no new blocks on the commit path).  The one moment
+# commits wait: a few ms every CHECKPOINT_RESET_FRAMES frames; a reader still there: retried a
+# second later.
+CHECKPOINT_RESET_BUSY_MS = 20
+CHECKPOINT_TRUNCATE_BYTES = 4 * CHECKPOINT_RESET_FRAMES * 4096
+# The WAL file past this (readers held old snapshots through many RESTART attempts): a TRUNCATE
+# instead, which also gives the file's space back.  Several processes on one file (the API, the
+# jobs, the CLI) each run a checkpointer: SQLite lets one checkpoint run at a time (the others get
+# SQLITE_BUSY at once and try again a second later), and a checkpoint from any connection is safe.
 
 
-def make_engine(url: str, **kw) -> Engine:
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, None for PostgreSQL and in-memory databases."""
+    if not url.startswith("sqlite"):
+        return None
+    path, _, query = (url.split("///", 1)[-1] if "///" in url else "").partition("?")
+    if not path or path == ":memory:" or path.startswith("file::memory:") or "mode=memory" in query:
+        return None
+    return path
+
+
+def make_engine(url: str, wal_autocheckpoint: bool = True, **kw) -> Engine:
+    """``wal_autocheckpoint=False``: SQLite's automatic checkpoint is off on every connection
+    (for a Database, which checkpoints on its own thread)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -46,6 +95,8 @@ def make_engine(url: str, **kw) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            if not wal_autocheckpoint:
+                cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -66,13 +117,15 @@ class Database:
 
     def __init__(self, url: str, group_commit: bool = True, **kw):
         self.url = url
-        self.engine = make_engine(url, **kw)
+        path = sqlite_file(url)
+        self.engine = make_engine(url, wal_autocheckpoint=path is None, **kw)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(writer, expire_on_commit=False)
         self._lock = threading.Lock() if self.is_sqlite else None
         self._batcher = _GroupCommitter(self) if self.is_sqlite and group_commit else None
+        self._checkpointer = _Checkpointer(path, self._lock) if path is not None and self._lock else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -118,6 +171,9 @@ class Database:
         if self._batcher is not None:
             self._batcher.stop()
             self._batcher = None
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
 
 
@@ -180,3 +236,81 @@ class _GroupCommitter:
                 fut.set_exception(exc)
             else:
                 fut.set_result(result)
+
+
+class _Checkpointer:
+    """The WAL checkpoints of one SQLite file, on a thread with its own connection (the
+    constants above say when and why).  A failure is logged (one line per
+    ``hotline.log.OUTAGE_LOG_INTERVAL`` while it lasts) and tried again at the next look; the
+    thread never stops on one, and a failed checkpoint holds no lock a commit waits for."""
+
+    def __init__(self, path: str, writer_lock: threading.Lock):
+        self.path, self.writer_lock = path, writer_lock
+        self.interval = CHECKPOINT_INTERVAL
+        self.reset_frames, self.reset_busy_ms = CHECKPOINT_RESET_FRAMES, CHECKPOINT_RESET_BUSY_MS
+        self.truncate_bytes = CHECKPOINT_TRUNCATE_BYTES
+        self.outage = Outage(log, "wal checkpoint")
+        self.con: sqlite3.Connection | None = None
+        self.seen_version: int | None = None
+        self.pending = True  # frames the last checkpoint left (or not looked yet)
+        self.last: tuple[str, int, int, int] | None = None  # (mode, busy, log, checkpointed), for tests
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.tick()
+                    self.outage.up()
+                except Exception as exc:  # noqa: BLE001 - logged, tried again at the next look
+                    self.outage.down(exc)
+                    self._close()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self.con is not None:
+            try:
+                self.con.close()
+            except sqlite3.Error:
+                pass
+            self.con, self.seen_version = None, None
+
+    def tick(self) -> None:
+        """One look: a PASSIVE checkpoint when something was committed since the last one, then a
+        RESTART (or TRUNCATE) when the WAL is past its bound."""
+        if self.con is None:
+            # timeout=0: a PASSIVE checkpoint never waits; the RESTART sets its own short wait
+            self.con = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
+        version = self.con.execute("PRAGMA data_version").fetchone()[0]
+        if version == self.seen_version and not self.pending:
+            return
+        self.seen_version = version
+        busy, frames, done = self._checkpoint("PASSIVE")
+        self.pending = bool(busy) or done < frames
+        if frames < self.reset_frames:
+            return
+        try:
+            size = os.path.getsize(self.path + "-wal")
+        except OSError:
+            size = 0
+        mode = "TRUNCATE" if size > self.truncate_bytes else "RESTART"
+        self.con.execute(f"PRAGMA busy_timeout={int(self.reset_busy_ms)}")
+        try:
+            with self.writer_lock:
+                busy, frames, done = self._checkpoint(mode)
+        finally:
+            self.con.execute("PRAGMA busy_timeout=0")
+        self.pending = bool(busy) or done < frames
+
+    def _checkpoint(self, mode: str) -> tuple[int, int, int]:
+        assert self.con is not None
+        busy, frames, done = self.con.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        self.last = (mode, busy, frames, done)
+        return busy, frames, done
