@@ -1,12 +1,14 @@
 """The floor of an AMI consumer's CPU: a raw reader logged in as the consumer's own AMI user.
 
-    python bench/ami_floor.py HOST PORT USER SECRET [RECORD_FILE]
+    python bench/ami_floor.py HOST PORT USER SECRET [RECORD_FILE] [REST]
 
 Asterisk sends it the same filtered events as the consumer (same user, same ``eventfilter``
 lines); it reads the socket and counts the messages (``bytes.count``), nothing else (and a Ping
 every 10 s, as the consumers do). Prints ``ready`` once logged in and, at SIGTERM, a JSON line
 ``{"messages": N}``. Standard library only, so that it starts at once (bench/bench_consumers.py
 measures its CPU from ``ready`` on).  ``RECORD_FILE``: also write the raw bytes there.
+``REST``: seconds it sleeps after each read, as the consumer's reader rests (its ``read_every``),
+so that the floor wakes up no more often than the consumer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import signal
 import sys
 
 
-async def floor_reader(host: str, port: int, user: str, secret: str, record: str) -> None:
+async def floor_reader(host: str, port: int, user: str, secret: str, record: str, rest: float = 0.0) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\nEvents: on\r\n\r\n".encode())
     banner_and_login = b""
@@ -40,6 +42,8 @@ async def floor_reader(host: str, port: int, user: str, secret: str, record: str
             count += data.count(b"\r\n\r\n")
             if out is not None:
                 out.write(data)
+            if rest:
+                await asyncio.sleep(rest)
 
     print("ready", flush=True)
     task = asyncio.ensure_future(read())
@@ -58,4 +62,5 @@ async def floor_reader(host: str, port: int, user: str, secret: str, record: str
 
 if __name__ == "__main__":
     h, p, u, s = sys.argv[1:5]
-    asyncio.run(floor_reader(h, int(p), u, s, sys.argv[5] if len(sys.argv) > 5 else ""))
+    record = sys.argv[5] if len(sys.argv) > 5 else ""
+    asyncio.run(floor_reader(h, int(p), u, s, record, float(sys.argv[6]) if len(sys.argv) > 6 else 0.0))

@@ -11,7 +11,8 @@ queue-direct map) at ``--rate`` calls/s, ``--calls`` in all.
 
 The floor, measured in the same run: one more process per consumer (this file with ``--floor``)
 logged in as **the same AMI user** (so Asterisk sends it the same filtered events), reading the
-socket and counting messages (``bytes.count``), nothing else. Per answered call (queue_log
+socket and counting messages (``bytes.count``), nothing else, resting between reads as long as
+its consumer's reader does (``READ_EVERY``). Per answered call (queue_log
 ``CONNECT``): user+system CPU (/proc/<pid>/stat) of each consumer and of its floor, the ratio,
 and the AMI messages each floor received.
 
@@ -43,7 +44,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_e2e import TALK_MS, cpu_of, service_pids, start_agents  # noqa: E402
 from hotline import ami  # noqa: E402
+from queues.service import READ_EVERY as STATS_READ_EVERY  # noqa: E402
 from tests.e2e.harness import Stack  # noqa: E402
+from workorder.handoff_service import READ_EVERY as HANDOFF_READ_EVERY  # noqa: E402
 
 CONSUMERS = ("stats", "handoff")
 GOAL_MS = 0.5
@@ -52,9 +55,14 @@ GOAL_MS = 0.5
 # --- the floor: a raw reader logged in as a consumer's user (bench/ami_floor.py) ------------
 
 
+# each consumer's reader rests this long between reads (hotline.ami.LeanManager.read_every); its floor too
+REST = {"stats": STATS_READ_EVERY, "handoff": HANDOFF_READ_EVERY}
+
+
 def start_floor(stack: Stack, consumer: str, record: Path | None) -> subprocess.Popen:
     host, port, user, secret = ami.consumer_credentials(stack.settings, stack.secrets, consumer)
-    argv = [sys.executable, str(ROOT / "bench" / "ami_floor.py"), host, str(port), user, secret, str(record or "")]
+    floor = str(ROOT / "bench" / "ami_floor.py")
+    argv = [sys.executable, floor, host, str(port), user, secret, str(record or ""), str(REST[consumer])]
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert p.stdout is not None and p.stdout.readline().strip() == "ready", f"the {consumer} floor did not log in"
     return p

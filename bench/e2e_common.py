@@ -258,9 +258,10 @@ def draft_delay_split(handoff_log: str, connects: dict[str, float]) -> dict[str,
     (INFO: present with ``HOTLINE_LOG_LEVEL=INFO``) and queue_log's CONNECT times: ``asterisk``
     (CONNECT to the AgentConnect's AMI stamp: the manager's queue), ``ami`` (stamp to arrival),
     ``queued`` (waiting for a hand-off worker), ``facts`` (then for the call's HotlineAnswered),
-    ``api`` (the POST, retries included); p50 / p99 / max ms of each over the calls of
+    ``api`` (waiting for its batch's answer, retries included), ``batch`` (the calls of the
+    request that carried it: a count, not ms); p50 / p99 / max of each over the calls of
     ``connects``.  Empty without the lines."""
-    parts: dict[str, list[float]] = {"asterisk": [], "ami": [], "queued": [], "facts": [], "api": []}
+    parts: dict[str, list[float]] = {"asterisk": [], "ami": [], "queued": [], "facts": [], "api": [], "batch": []}
     for line in handoff_log.splitlines():
         if HANDED not in line:
             continue
@@ -279,6 +280,7 @@ def draft_delay_split(handoff_log: str, connects: dict[str, float]) -> dict[str,
         parts["queued"].append(rec["queued_ms"])
         parts["facts"].append(facts)
         parts["api"].append(rec["api_ms"])
+        parts["batch"].append(float(rec.get("batch", 1)))  # lines from before the batches have none
     return {
         k: {"p50": round(percentile(v, 0.5), 1), "p99": round(percentile(v, 0.99), 1), "max": round(max(v), 1)}
         for k, v in parts.items()
