@@ -3,9 +3,10 @@
 Thin: every decision is in :mod:`queues.stats`.  On start it
 
 1. loads the aggregator's last state from Redis (the day's counters survive a restart),
-2. replays queue_log lines newer than that state (what happened while it was down),
-3. connects to AMI and re-reads ``QueueStatus`` (who is logged in, paused,
-   waiting now) - again after every reconnect,
+2. replays queue_log from RESTORE_MARGIN s before that state's last event (what happened
+   while it was down; what the state counted in that margin it counts once),
+3. connects to AMI, replays what queue_log got since step 2, and re-reads ``QueueStatus``
+   (who is logged in, paused, waiting now) - again after every reconnect,
 
 then applies every live event and, at most every ``flush_interval`` seconds,
 writes to Redis:
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import time
 from pathlib import Path
@@ -106,8 +108,11 @@ class Consumer:
         replayed = 0
         if queue_log is not None and queue_log.exists():
             with queue_log.open(encoding="utf-8", errors="replace") as fh:
-                replayed = replay_queue_log(self.agg, fh, after=self.agg.last_ts)
-        self.replay_floor = self.agg.last_ts
+                replayed = replay_queue_log(self.agg, fh, after=self.agg.replay_after)
+        # a gap catch-up never goes back before this (what came earlier is counted, and its keys
+        # may be gone from ``counted``): a second before the last event's whole second, since
+        # queue_log has whole seconds; everything from there on is in ``counted``
+        self.replay_floor = math.floor(self.agg.last_ts) - 1.0
         self.touch()
         return replayed
 
@@ -171,8 +176,8 @@ class Consumer:
             self.alert(alert)
         window_change = self.agg.figures.recent.next_change(now)
         self.due = min(now + RECORDS_EVERY, window_change if window_change is not None else float("inf"))
-        if not self.dirty and not changes:
-            return
+        if not self.dirty and not changes and not full:
+            return  # (``full``, at the stop: the state is written even so, with its last event)
         self.dirty = False
         state, calls = None, None
         if full or not now - STATE_EVERY < self._state_saved <= now:
@@ -268,6 +273,10 @@ class Consumer:
 
         await login(manager)
         self.logins = 1
+        # the time between restore()'s read of queue_log and this login is a gap like any other
+        if self.gap_from is None:
+            self.gap_from = self.replay_floor
+        self.catch_up(self.clock())
         await self.resync(manager)
         # panoramisk calls on_login (plainly, not awaited) after every re-login; an Asterisk that
         # restarts takes logins before its queues are loaded: FullyBooted says they are

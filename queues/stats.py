@@ -48,6 +48,7 @@ from queues.stats_consts import (
     CALL_MEMORY,
     DEDUPE_SECONDS,
     KEEP_HOURS,
+    RESTORE_MARGIN,
 )
 from queues.stats_consts import (  # re-exported: the figures' vocabulary
     ALL as ALL,
@@ -112,6 +113,8 @@ class Aggregator(ViewsMixin):
         # "kind|queue|uniqueid" -> time: what was counted lately, so that an event that comes twice
         # (live and again from queue_log after an AMI gap, queues/queue_log.py) counts once
         self.counted: dict[str, float] = {}
+        # where a start's queue_log replay begins (load: RESTORE_MARGIN before the state's last event)
+        self.replay_after = 0.0
 
     # ------------------------------------------------------------------ feed
     def _bucket(self, queue: str, ts: float) -> dict[str, float]:
@@ -324,6 +327,8 @@ class Aggregator(ViewsMixin):
             "wrapup": self.wrapup,
             "events": self.events,
             "last_ts": self.last_ts,
+            # what was counted lately: a start replays queue_log from RESTORE_MARGIN before last_ts
+            "counted": {k: t for k, t in self.counted.items() if self.last_ts - t < 2 * RESTORE_MARGIN},
             "figures": self.figures.dump(),
         }
 
@@ -344,6 +349,11 @@ class Aggregator(ViewsMixin):
         agg.wrapup = saved_wrapup
         agg.events = int(data.get("events", 0))
         agg.last_ts = float(data.get("last_ts", 0.0))
+        if "counted" in data:
+            agg.counted = {str(k): float(t) for k, t in data["counted"].items()}
+            agg.replay_after = agg.last_ts - RESTORE_MARGIN
+        else:  # saved without what it counted lately: from its last event (a line of that second may be lost)
+            agg.replay_after = agg.last_ts
         agg.figures.load(data.get("figures"))
         return agg
 

@@ -8,6 +8,13 @@ CALL_MEMORY = 6 * 3600  # forget per-call dedupe records after this
 # GAP_MARGIN before the gap (AMI events can reach us that much after queue_log has them) and skips it
 DEDUPE_SECONDS = 900.0
 GAP_MARGIN = 300.0
+# At a start, the replay of queue_log begins RESTORE_MARGIN s before the saved state's last event,
+# not at it: queue_log has whole seconds, and an AMI event's Timestamp (when the manager's queue
+# built it, seconds late under load) can be later than the line of an event the state has not
+# seen. The state carries what it counted in the last 2 x RESTORE_MARGIN s (Aggregator.dump), so
+# the replay counts each line once. A state saved before this margin existed has no such record
+# and is replayed from its last event, as before.
+RESTORE_MARGIN = 10.0
 
 STATES = ("available", "ringing", "talking", "wrapup", "paused", "unavailable")
 # app_queue member Status (AST_DEVICE_*)

@@ -110,3 +110,19 @@ async def test_an_idle_consumer_does_no_work_between_events():
         assert store.saves == saves + 1 and store.view["total"]["today"]["offered"] == 1
     finally:
         await c.stop()
+
+
+async def test_the_stop_saves_the_state_with_its_last_event():
+    """The state is written every STATE_EVERY s: the stop writes it even when the last flush wrote
+    only the view, so that the next start replays queue_log from the real last event."""
+    store = MemoryStore()
+    c = Consumer(store, clock=lambda: T0 + 1)
+    await c.restore()
+    c.on_event(None, {"Event": "QueueCallerJoin", "Timestamp": f"{T0:.6f}", "Queue": "q", "Uniqueid": "u1"})
+    await c.flush()
+    assert store.state["last_ts"] == T0
+    c.on_event(None, {"Event": "QueueCallerJoin", "Timestamp": f"{T0 + 0.5:.6f}", "Queue": "q", "Uniqueid": "u2"})
+    await c.flush()  # within STATE_EVERY: the view only
+    assert store.state["last_ts"] == T0
+    await c.stop()
+    assert store.state["last_ts"] == T0 + 0.5
