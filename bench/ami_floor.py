@@ -42,8 +42,10 @@ async def floor_reader(host: str, port: int, user: str, secret: str, record: str
             count += data.count(b"\r\n\r\n")
             if out is not None:
                 out.write(data)
-            if rest:
+            if rest:  # the transport paused too, as the consumer's reader does (else it reads on)
+                writer.transport.pause_reading()
                 await asyncio.sleep(rest)
+                writer.transport.resume_reading()
 
     print("ready", flush=True)
     task = asyncio.ensure_future(read())

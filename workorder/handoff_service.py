@@ -18,8 +18,8 @@ It stays off the call's path: Asterisk does not wait for it.  The AMI reader
 only puts events on a bounded queue; :data:`WORKERS` workers take them, and the calls
 they post meanwhile go together (:class:`workorder.client.AnsweredCalls`: up to
 :data:`BATCH_MAX` calls in one request and one transaction, :data:`BATCHES_IN_FLIGHT`
-requests at once; a call alone goes at once), so a burst of answers costs the API a few
-requests, not one each.  Each hand-off's line says
+requests at once; a call waits at most :data:`BATCH_LINGER` for others), so the answers
+of a busy minute cost the API a few requests a second, not one each.  Each hand-off's line says
 where its time went: ``ami_lag_ms`` (Asterisk's event stamp to its arrival here),
 ``queued_ms`` (waiting for a worker), ``facts_ms`` (waiting for the call's facts: 0 when its
 ``HotlineAnswered`` came first, as it does), ``api_ms`` (waiting for its batch's answer,
@@ -81,6 +81,9 @@ log = logging.getLogger("workorder.handoff")
 WORKERS = 64  # hand-offs at once (each waits for its facts, then for its batch's answer)
 BATCHES_IN_FLIGHT = 2  # requests to the API at once (and its keep-alive connections)
 BATCH_MAX = min(WORKERS, ANSWERED_BATCH_MAX)  # calls in one POST /calls/answered/batch
+# seconds a call waits for others to go in its request (a full batch goes at once): at 30
+# answers a second a request then carries ~3 calls, not ~1; drafts come that much later
+BATCH_LINGER = 0.1
 QUEUE_SIZE = 1000
 RETRY_FOR = 120.0  # seconds a hand-off is retried (an API restart, a locked or restarting database)
 SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect hand a call off once
@@ -106,7 +109,7 @@ class Handoff(CatchUpMixin):
         self.api = Outage(log, "work-order API")
         self.seen: dict[str, None] = {}  # linkedids queued lately, oldest first (a resync skips them)
         self.answers = AnswerFacts(FACTS_WAIT)  # each answer's HotlineAnswered facts
-        self.posts = AnsweredCalls(client, BATCH_MAX, BATCHES_IN_FLIGHT)  # the calls posted together
+        self.posts = AnsweredCalls(client, BATCH_MAX, BATCHES_IN_FLIGHT, BATCH_LINGER)  # the calls posted together
 
     def _note(self, *ids: str) -> None:
         for linkedid in ids:

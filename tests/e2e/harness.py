@@ -97,7 +97,10 @@ class EventLog:
         self.thread.start()
 
     def _run(self) -> None:
-        self.conn.sock.settimeout(None)
+        try:
+            self.conn.sock.settimeout(None)
+        except OSError:  # closed before this thread ran (bench_consumers closes it at once)
+            return
         while True:
             try:
                 msg = self.conn.read_message()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.loopback import json_app, serve_app
 from tests.workorder.conftest import make_api
 from workorder import handoff_service
-from workorder.client import OrdersClient
+from workorder.client import AnsweredCalls, OrdersClient
 from workorder.handoff_service import Handoff
 from workorder.models import Order
 from workorder.views import order_dict
@@ -137,9 +137,9 @@ def _event(i: int) -> tuple[dict, dict]:
 
 
 def test_answers_at_once_go_in_few_requests_and_each_gets_its_own_order(settings, tokens, sqlite_url, caplog):
-    """30 answers at once: the first goes alone at once, so does the second (two requests in
-    flight), and the 28 that came meanwhile go together in the next request: 3 requests, not 30;
-    each call has one order, made with its own facts, and both its legs carry that order's number."""
+    """30 answers at once: the first waits BATCH_LINGER for others and the 29 come meanwhile, so
+    all go in one request, not 30; each call has one order, made with its own facts, and both its
+    legs carry that order's number."""
     app, store, _ = make_api(settings, sqlite_url)
     caplog.set_level(logging.INFO, logger="workorder")
     calls = [_event(i) for i in range(1, 31)]
@@ -156,7 +156,7 @@ def test_answers_at_once_go_in_few_requests_and_each_gets_its_own_order(settings
 
     with serve_app(app) as base:
         h, outs, actions = asyncio.run(go(base))
-    assert h.posts.batches == 3 and h.done == 30
+    assert h.posts.batches == 1 and h.done == 30
     with store.db.read() as s:
         rows = {o.linkedid: o for o in s.scalars(select(Order).where(Order.linkedid.like("ast1-%")))}
         assert s.scalar(select(func.count()).select_from(Order)) == 30
@@ -166,7 +166,40 @@ def test_answers_at_once_go_in_few_requests_and_each_gets_its_own_order(settings
         stamped = [(a["Channel"], a["Value"]) for a in actions if a["Value"] == number]
         assert stamped == [(ev["Channel"], number), (ev["DestChannel"], number)]
     handed = [r.fields for r in caplog.records if r.getMessage() == "call handed to a work order"]
-    assert sorted(f["batch"] for f in handed) == [1, 1] + [28] * 28 and all(f["new_order"] for f in handed)
+    assert [f["batch"] for f in handed] == [30] * 30 and all(f["new_order"] for f in handed)
+
+
+class _Timed:
+    """A client whose batch request records when it was sent and answers after ``delay``."""
+
+    def __init__(self, delay: float = 0.0):
+        self.sent: list[tuple[float, int]] = []
+        self.delay = delay
+
+    async def calls_answered(self, bodies):
+        self.sent.append((asyncio.get_running_loop().time(), len(bodies)))
+        await asyncio.sleep(self.delay)
+        return [{"status": 201, "order": {"number": "N" + b["linkedid"]}} for b in bodies]
+
+
+def test_a_call_waits_at_most_the_linger_and_a_full_batch_not_at_all():
+    async def go():
+        loop = asyncio.get_running_loop()
+        alone = _Timed()
+        t0 = loop.time()
+        await AnsweredCalls(alone, max_batch=4, in_flight=2, linger=0.2).post({"linkedid": "a"})
+        waited_alone = alone.sent[0][0] - t0
+        full = _Timed()
+        t0 = loop.time()
+        posts = AnsweredCalls(full, max_batch=4, in_flight=2, linger=0.3)
+        outs = await asyncio.gather(*(posts.post({"linkedid": str(i)}) for i in range(9)))
+        return waited_alone, full.sent, t0, outs
+
+    waited_alone, sent, t0, outs = asyncio.run(go())
+    assert 0.19 <= waited_alone < 0.6  # waited for company, then went alone
+    # 9 calls, batches of 4: the two full batches go at once, the 9th waits its linger for company
+    assert [n for _, n in sent] == [4, 4, 1] and sent[1][0] - t0 < 0.1 and 0.29 <= sent[2][0] - t0 < 0.8
+    assert [o[0]["batch"] for o in outs] == [4] * 8 + [1]
 
 
 def test_a_batch_refused_whole_is_posted_call_by_call_so_only_the_bad_call_fails():
@@ -191,7 +224,7 @@ def test_a_batch_refused_whole_is_posted_call_by_call_so_only_the_bad_call_fails
 
     async def go(base):
         h = Handoff(OrdersClient(base, "t"))
-        h.posts.in_flight = 1
+        h.posts.in_flight, h.posts.linger = 1, 0.0  # a call alone goes at once: the batches' shape is known
         evs = [_event(i) for i in (1, 2, 3)]
         for _ev, answered in evs:
             h.on_user_event(None, answered)
@@ -229,7 +262,7 @@ def test_a_call_that_failed_in_its_batch_is_retried_alone():
 
     async def go(base):
         h = Handoff(OrdersClient(base, "t"))
-        h.posts.in_flight = 1
+        h.posts.in_flight, h.posts.linger = 1, 0.0  # a call alone goes at once: the batches' shape is known
         evs = [_event(i) for i in (1, 2, 3)]
         for _ev, answered in evs:
             h.on_user_event(None, answered)
