@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import subprocess
@@ -79,7 +80,9 @@ def stop_floor(p: subprocess.Popen) -> int:
 
 def queue_log_counts(stack: Stack, since: float, queue: str = "hotline") -> tuple[Counter, list[str]]:
     """Counts of the queue_log events of ``queue`` since ``since``, and the CONNECTs' callids."""
-    lines = stack.queue_log(since, queue)
+    # queue_log has whole seconds: a call that joined in the second the run began is the run's
+    # (nothing queues before it), else its ENTERQUEUE is missed and its CONNECT counted
+    lines = stack.queue_log(math.floor(since), queue)
     return Counter(p[4] for p in lines), [p[1] for p in lines if p[4] == "CONNECT"]
 
 

@@ -89,6 +89,8 @@ class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no
         super().connection_lost(exc)
 
     def _message(self, text: str) -> None:
+        if FIRE_ID in text and not text.startswith("Event: "):
+            return  # the answer to an action sent with LeanManager.fire: nobody waits for it
         if text.startswith("Event: ") and "\r\nActionID: " not in text:
             end = text.find("\r\n")
             name = text[7:end] if end >= 0 else text[7:]
@@ -105,6 +107,10 @@ class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no
             self.handle_message(message)
 
 
+# the ActionID prefix of the actions nobody waits an answer for (LeanManager.fire)
+FIRE_ID = "\r\nActionID: fire-"
+
+
 class LeanManager(Manager):  # type: ignore[misc]
     """panoramisk's Manager (login, re-login, Ping, actions and their answers) with a dispatch of
     its own: callbacks by exact event name (or ``"*"``), called with the event as a plain dict."""
@@ -115,7 +121,30 @@ class LeanManager(Manager):  # type: ignore[misc]
         # seconds the reader rests after a read while no action awaits its answer (0: never);
         # events then reach the callbacks up to that much later, in bursts (LeanAMIProtocol._rest)
         self.read_every = read_every
+        self._fired: list[bytes] = []  # actions fired in this turn of the loop (fire)
+        self.fired = 0
         super().__init__(**config)
+
+    def fire(self, action: dict[str, str]) -> bool:
+        """Send ``action`` without waiting for its answer (the reader drops it unparsed): no
+        future, no wake-up of a resting reader, and the actions fired in one turn of the loop
+        go in one write.  For actions whose failure changes nothing the caller would do (the
+        hand-off's ``Setvar`` of the order number: a channel gone meanwhile has no use for it).
+        False when not connected (the action is not sent)."""
+        proto = self.protocol
+        if proto is None or proto.closed:
+            return False
+        if not self._fired:
+            asyncio.get_running_loop().call_soon(self._fire_out)
+        self.fired += 1
+        self._fired.append(_format({**action, "ActionID": f"fire-{self.fired}"}))
+        return True
+
+    def _fire_out(self) -> None:
+        data, self._fired = b"".join(self._fired), []
+        proto = self.protocol
+        if data and proto is not None and not proto.closed:
+            proto.transport.write(data)
 
     def register_event(self, pattern: str, callback: Callable[..., Any] | None = None) -> Any:
         if callback is None:
@@ -221,6 +250,9 @@ def _format(action: dict[str, Any]) -> bytes:
 
 
 def parse_message(block: str) -> dict[str, Any]:
+    """One AMI message (its lines, without the blank line) -> its headers as a dict; a header
+    that comes more than once -> the list of its values; lines that are no header -> ``_output``.
+    (~12 us for a 530-byte event here: ``dict(line.split(": ", 1) ...)`` is no faster.)"""
     msg: dict[str, Any] = {}
     for line in block.split("\r\n"):
         key, sep, value = line.partition(": ")

@@ -7,7 +7,7 @@ Asterisk queues and PJSIP endpoints; they all check and build them here.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 # an Asterisk queue name: a section of queues.conf and a Redis key part
 QUEUE_NAME_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,39}$")
@@ -45,6 +45,7 @@ CALL_FACTS = (
     # for a callback or any call whose first channel is not the one that queues (a Local ;2)
     ("c", LINKEDID_FACT),
 )
+_FACT_NAMES = dict(CALL_FACTS)  # short key -> variable
 ROUTED_EVENT = "HotlineRouted"
 ANSWERED_EVENT = "HotlineAnswered"
 # the other UserEvents a consumer reads: hotline-ivr-fallback's (the IVR app was down or shedding
@@ -67,8 +68,13 @@ def call_facts_expression() -> str:
 def parse_call_facts(text: str) -> dict[str, str]:
     """``o=12349&m=merge&...`` -> ``{"HOTLINE_ORIGIN": "12349", ...}``, the empty ones (unset
     variables) and unknown keys left out."""
-    names = dict(CALL_FACTS)
-    return {names[k]: v for k, v in parse_qsl(text or "", keep_blank_values=False) if k in names and v}
+    out: dict[str, str] = {}
+    for pair in (text or "").split("&"):  # parse_qsl's reading, at a fifth of its cost (two a call)
+        key, _, value = pair.partition("=")
+        name = _FACT_NAMES.get(key)
+        if name is not None and value:
+            out[name] = unquote_plus(value) if "%" in value or "+" in value else value
+    return out
 
 
 # a PJSIP endpoint (trunk) name

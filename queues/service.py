@@ -15,7 +15,7 @@ writes to Redis:
   its calls (6 h of them): ``<instance>:queues:calls``, a hash written with the calls
   changed or forgotten since the last save only,
 * ``<instance>:queues:view`` the computed view served by the API (JSON),
-* ``<instance>:agent:<name>`` one hash per agent (state, paused, reason, queues),
+* ``<instance>:queues:agents`` the agents (state, paused, reason, queues; one JSON list),
 * a message on ``<instance>:queues:updates`` for the wallboard stream.
 
 At every flush it also judges the platform's call figures over the rolling

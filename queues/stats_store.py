@@ -12,7 +12,6 @@ def keys(instance: str) -> dict[str, str]:
         "view": f"{instance}:queues:view",
         "agents": f"{instance}:queues:agents",
         "updates": f"{instance}:queues:updates",
-        "agent": f"{instance}:agent:",
         "calls": f"{instance}:queues:calls",  # hash: uniqueid -> the aggregator's call record (JSON)
         "records": f"{instance}:queues:records",  # sub-center records accepted by the API, to count
         "record_ids": f"{instance}:queues:record-ids",  # hash: <line>:<record id> -> the record (idempotence)
@@ -28,7 +27,6 @@ class RedisStore:
     def __init__(self, client, instance: str):
         self.r = client
         self.k = keys(instance)
-        self.written: dict[str, dict] = {}  # agent -> the hash last written
 
     async def load(self) -> dict | None:
         raw = await self.r.get(self.k["state"])
@@ -41,8 +39,10 @@ class RedisStore:
         return state
 
     async def save(self, state: dict | None, view: dict, agents: list[dict], calls=None) -> None:
-        """``state`` None: the view, and only the agents' hashes that changed (with the state: all);
-        ``calls``: the aggregator's calls changed and forgotten since the last save."""
+        """``state`` None: the view and the agents only; ``calls``: the aggregator's calls changed
+        and forgotten since the last save.  The agents are one JSON list (``:queues:agents``,
+        what the wallboard and the API read), not a hash each: those were written at every
+        flush, 30 of them a flush at 30 calls a second, and read by nobody."""
         pipe = self.r.pipeline(transaction=True)
         if state is not None:
             pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
@@ -54,23 +54,8 @@ class RedisStore:
                 pipe.hdel(self.k["calls"], *gone)
         pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
         pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
-        written = {}
-        for a in agents:
-            mapping = {
-                "state": a["state"] or "",
-                "paused": int(a["paused"]),
-                "reason": a["reason"] or "",
-                "interface": a["interface"],
-                "queues": json.dumps(a["queues"], ensure_ascii=False),
-                "since": a["since"],
-            }
-            written[a["name"]] = mapping
-            if state is not None or self.written.get(a["name"]) != mapping:
-                pipe.hset(self.k["agent"] + a["name"], mapping=mapping)
         pipe.publish(self.k["updates"], str(view["at"]))
-        self.written = {}  # a failed write leaves nothing taken for written
         await pipe.execute()
-        self.written = written
 
     async def take_records(self, limit: int = 500) -> list[dict]:
         """The sub-center records accepted since the last call (oldest first)."""

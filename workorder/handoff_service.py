@@ -189,8 +189,8 @@ class Handoff(CatchUpMixin):
         number = (out.get("order") or {}).get("number", "")
         if number and self.manager is not None:
             for channel in (ev.get("Channel"), ev.get("DestChannel")):
-                if channel:
-                    self.manager.send_action(
+                if channel:  # unanswered: a channel hung up meanwhile needs no number
+                    self.manager.fire(
                         {"Action": "Setvar", "Channel": channel, "Variable": "HOTLINE_ORDER", "Value": number}
                     )
         self.done += 1

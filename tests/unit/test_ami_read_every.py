@@ -63,3 +63,26 @@ async def test_an_actions_answer_is_not_held_back_by_the_rest():
     got, _reads, waited = await _run(2.0, action_at=0.1)
     assert waited is not None and waited < 0.5, waited
     assert len(got) == EVENTS
+
+
+async def test_fired_actions_go_in_one_write_and_their_answers_wake_no_one():
+    async with FeedServer(b"") as srv:
+        mgr = ami.manager(Settings(ami_port=srv.port), SECRETS, ping_delay=1000, read_every=2.0)
+        got: list[dict] = []
+        mgr.register_event("*", lambda _m, ev: got.append(ev))
+        await login(mgr)
+        writes: list[bytes] = []
+        transport = mgr.protocol.transport
+        real_write = transport.write
+        transport.write = lambda data: (writes.append(data), real_write(data))[1]
+        sent = [mgr.fire({"Action": "Setvar", "Channel": f"PJSIP/{n}", "Variable": "V", "Value": "1"}) for n in (1, 2)]
+        assert sent == [True, True] and writes == []  # at the end of this turn of the loop, together
+        await asyncio.sleep(0)
+        assert len(writes) == 1 and writes[0].count(b"Action: Setvar") == 2
+        assert mgr.protocol._resume is not None  # the reader rests on (a send_action wakes it)
+        # a Ping reads on: the fake's two Success answers come before its own, and are dropped
+        await asyncio.wait_for(mgr.send_action({"Action": "Ping"}), 5)
+        assert [a["Channel"] for a in srv.actions if a.get("Action") == "Setvar"] == ["PJSIP/1", "PJSIP/2"]
+        assert not mgr.protocol.responses and got == []  # no future waits; no callback saw them
+        mgr.close()
+        assert mgr.fire({"Action": "Setvar", "Channel": "PJSIP/3", "Variable": "V", "Value": "1"}) is False

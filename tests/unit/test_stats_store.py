@@ -86,3 +86,17 @@ async def test_a_state_saved_with_its_calls_inside_is_moved_to_the_hash_once(red
     assert sorted(await client.hkeys("st:queues:calls")) == [b"a", b"b"]
     assert json.loads(await client.get("st:queues:state"))["calls_apart"] is True
     await client.aclose()
+
+
+async def test_the_agents_are_one_json_list_written_with_the_view(redis_port):
+    client = aioredis.from_url(f"redis://127.0.0.1:{redis_port}")
+    c = Consumer(RedisStore(client, "st"), clock=lambda: T0)
+    await c.restore()
+    member = {"Queue": "hotline", "Interface": "PJSIP/1001", "MemberName": "1001", "Status": "1", "Paused": "0"}
+    c.on_event(None, {"Event": "QueueMemberAdded", "Timestamp": str(T0), **member})
+    await c.flush()
+    agents = json.loads(await client.get("st:queues:agents"))
+    assert [a["name"] for a in agents] == ["1001"] and agents[0]["state"] == "available"
+    written = sorted(k.decode() for k in await client.keys("st:*"))
+    assert written == ["st:queues:agents", "st:queues:state", "st:queues:view"]  # no hash per agent
+    await client.aclose()
