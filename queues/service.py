@@ -65,8 +65,10 @@ log = logging.getLogger("hotline.queues")
 STATE_EVERY = 5.0  # seconds between two saves of the aggregator's whole state
 RECORDS_EVERY = 5.0  # seconds between two polls of the sub-center records when no event comes
 # seconds the AMI reader rests between two reads (hotline.ami.LeanManager.read_every): the
-# events of that time come in one read, not a wake-up each; the view is written every 0.5 s
-READ_EVERY = 0.1
+# events of that time come in one read, not a wake-up each (a wake-up of this loop costs more
+# than the events of 0.1 s: bench/bench_consumers.py); the view is written every 0.5 s, so an
+# event is on the wallboard at most 0.75 s after Asterisk sent it (plus the stream's 1 s poll)
+READ_EVERY = 0.25
 
 
 class Consumer:

@@ -20,6 +20,7 @@ statistics, :func:`queues.service.serve`) and counts, once per call:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from hotline.metrics import CALLS_ROUTED, FALLBACKS, OTHER_LINE, QUEUE_WAIT_SECONDS, ROUTERS
 from hotline.names import IVR_FALLBACK_EVENT
@@ -39,6 +40,15 @@ class CallMetrics:
         self.queues = frozenset(queues)
         self.live: dict[str, bool] = {}  # uniqueid of a citizen's channel -> counted as routed yet
         self.ivr_fallbacks: set[str] = set()
+        # (metric, labels) -> its child: prometheus_client's labels() locks and checks each time
+        self.children: dict[tuple, Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        got = self.children.get(key)
+        if got is None:
+            got = self.children[key] = metric.labels(*labels)
+        return got
 
     # AMI callback (hotline.ami.LeanManager): (manager, event dict)
     def on_event(self, manager, message) -> None:
@@ -59,7 +69,7 @@ class CallMetrics:
         if name == "UserEvent" and ev.get("UserEvent") == IVR_FALLBACK_EVENT and uid not in self.ivr_fallbacks:
             if len(self.ivr_fallbacks) < MAX_TRACKED:
                 self.ivr_fallbacks.add(uid)
-            FALLBACKS.labels("ivr").inc()
+            self.child(FALLBACKS, "ivr").inc()
         self._routed(uid, ev)
 
     def _routed(self, uid: str, ev: dict) -> None:
@@ -74,9 +84,9 @@ class CallMetrics:
             self.live[uid] = True
             origin = cv.get("HOTLINE_ORIGIN", "")
             line = origin if origin in self.lines else OTHER_LINE
-            CALLS_ROUTED.labels(line, cv.get("HOTLINE_MODE", "") or "unknown", router).inc()
+            self.child(CALLS_ROUTED, line, cv.get("HOTLINE_MODE", "") or "unknown", router).inc()
             if router == "static":
-                FALLBACKS.labels("routing").inc()
+                self.child(FALLBACKS, "routing").inc()
 
     def _wait(self, ev: dict, outcome: str) -> None:
         try:
@@ -86,7 +96,7 @@ class CallMetrics:
         queue = str(ev.get("Queue", ""))
         if self.queues and queue not in self.queues:
             queue = OTHER_LINE
-        QUEUE_WAIT_SECONDS.labels(queue, outcome).observe(max(0.0, hold))
+        self.child(QUEUE_WAIT_SECONDS, queue, outcome).observe(max(0.0, hold))
 
 
 def label_values(tmap, queue_names: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:

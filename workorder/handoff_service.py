@@ -90,8 +90,9 @@ SEEN_MAX = 10000  # linkedids remembered so that the resyncs of one reconnect ha
 BACKOFF_FIRST, BACKOFF_CAP = 0.25, 4.0  # seconds: doubling from the first to the cap
 FACTS_WAIT = 2.0  # seconds an AgentConnect waits for its HotlineAnswered facts
 # seconds the AMI reader rests between two reads (hotline.ami.LeanManager.read_every): the
-# answers of that time come in one read, not a wake-up each (and go in one batch)
-READ_EVERY = 0.05
+# answers of that time come in one read, not a wake-up each (and go in one batch: the linger
+# of BATCH_LINGER then adds little)
+READ_EVERY = 0.1
 
 
 class Handoff(CatchUpMixin):

@@ -141,7 +141,13 @@ def test_redis_down_calls_and_orders_go_on_the_api_says_503_and_all_comes_back(s
 
 def test_asterisk_restart_clients_back_within_5_s_agents_as_they_were_one_order(stack):
     r = redis.Redis(host=stack.settings.bind, port=stack.settings.redis_port, decode_responses=True)
-    agent_key = keys(stack.settings.instance)["agent"]
+    agents_key = keys(stack.settings.instance)["agents"]
+
+    def paused(name: str) -> bool | None:
+        """Whether the statistics' agents list (in Redis) shows ``name`` paused."""
+        raw = r.get(agents_key)
+        return next((bool(a["paused"]) for a in json.loads(raw) if a["name"] == name), None) if raw else None
+
     with stack.agent("1001"), stack.agent("1002", paused=True):
         marks = {name: len(stack.service_log(name)) for name in ("stats", "handoff", "ari")}
         stopped, booted = stack.restart_asterisk()
@@ -171,7 +177,7 @@ def test_asterisk_restart_clients_back_within_5_s_agents_as_they_were_one_order(
         assert members["1001"]["Paused"] == "0" and members["1002"]["Paused"] == "1", members
         # ... and the statistics re-read them after the boot
         _until(
-            lambda: r.hget(agent_key + "1002", "paused") == "1" and r.hget(agent_key + "1001", "paused") == "0",
+            lambda: paused("1002") is True and paused("1001") is False,
             NEEDED,
             "the statistics showing 1002 paused and 1001 available",
         )
