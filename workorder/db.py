@@ -17,6 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -55,6 +56,12 @@ CHECKPOINT_RESET_FRAMES = 16384  # 64 MiB at 4 KiB pages
 # commits wait: a few ms every CHECKPOINT_RESET_FRAMES frames; a reader still there: retried a
 # second later.
 CHECKPOINT_RESET_BUSY_MS = 20
+# A checkpoint SQLite refuses as busy (SQLITE_BUSY: another connection's write transaction held
+# its lock past CHECKPOINT_RESET_BUSY_MS, or another process's checkpoint ran) is tried again at
+# the next look and not logged: it is the normal case beside writers that do not take this
+# process's writer lock (another process, a session of its own).  Refused this long without a
+# break (the WAL then grows by every commit), it is logged as an outage.
+CHECKPOINT_BUSY_LOG_AFTER = 60.0
 CHECKPOINT_TRUNCATE_BYTES = 4 * CHECKPOINT_RESET_FRAMES * 4096
 # The WAL file past this (readers held old snapshots through many RESTART attempts): a TRUNCATE
 # instead, which also gives the file's space back.  Several processes on one file (the API, the
@@ -238,6 +245,14 @@ class _GroupCommitter:
                 fut.set_result(result)
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (or SQLITE_LOCKED): the lock was held; nothing is wrong with the file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "database is locked" in str(exc)
+
+
 class _Checkpointer:
     """The WAL checkpoints of one SQLite file, on a thread with its own connection (the
     constants above say when and why).  A failure is logged (one line per
@@ -249,6 +264,8 @@ class _Checkpointer:
         self.interval = CHECKPOINT_INTERVAL
         self.reset_frames, self.reset_busy_ms = CHECKPOINT_RESET_FRAMES, CHECKPOINT_RESET_BUSY_MS
         self.truncate_bytes = CHECKPOINT_TRUNCATE_BYTES
+        self.busy_log_after = CHECKPOINT_BUSY_LOG_AFTER
+        self.busy_since: float | None = None  # monotonic time of the first of the busy refusals in a row
         self.outage = Outage(log, "wal checkpoint")
         self.con: sqlite3.Connection | None = None
         self.seen_version: int | None = None
@@ -268,6 +285,17 @@ class _Checkpointer:
                 try:
                     self.tick()
                     self.outage.up()
+                    self.busy_since = None
+                except sqlite3.OperationalError as exc:
+                    if not _busy(exc):
+                        self.outage.down(exc)
+                        self._close()
+                        continue
+                    now = time.monotonic()
+                    self.busy_since = now if self.busy_since is None else self.busy_since
+                    self.pending = True
+                    if now - self.busy_since >= self.busy_log_after:
+                        self.outage.down(exc)
                 except Exception as exc:  # noqa: BLE001 - logged, tried again at the next look
                     self.outage.down(exc)
                     self._close()

@@ -329,3 +329,50 @@ def test_postgresql_has_no_checkpointer(pg_cluster):
             assert s.execute(text("SELECT 1")).scalar() == 1
     finally:
         db.dispose()
+
+
+def _lock_out(path: Path) -> sqlite3.Connection:
+    """A WAL file, and a connection that holds it locked for itself (``locking_mode=EXCLUSIVE``)
+    until it is closed: another connection's reads get SQLITE_BUSY ("database is locked"), as a
+    checkpointer's did while the bench's other connections opened a copied file."""
+    con = sqlite3.connect(path, isolation_level=None, timeout=5)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY)")
+    con.execute("PRAGMA locking_mode=EXCLUSIVE")
+    con.execute("BEGIN EXCLUSIVE")
+    con.execute("INSERT INTO t DEFAULT VALUES")
+    con.execute("COMMIT")
+    return con
+
+
+def test_a_checkpoint_refused_as_busy_is_retried_quietly_and_logged_only_when_it_lasts(tmp_path, fast, caplog):
+    """The file is locked by another connection: each look gets SQLITE_BUSY.  Tried again at the
+    next look and not logged while it is short, and the checkpoints go on once the lock is gone;
+    refused for longer than CHECKPOINT_BUSY_LOG_AFTER, it is one logged outage, and "back"
+    when it ends."""
+    with caplog.at_level(logging.INFO, logger="workorder.db"):
+        other = _lock_out(tmp_path / "a.db")
+        ck = wdb._Checkpointer(str(tmp_path / "a.db"), threading.Lock())
+        try:
+            assert wait_for(lambda: ck.busy_since is not None, 5)
+            time.sleep(0.3)  # ~6 looks refused, well under the minute
+            assert ck.thread.is_alive() and ck.last is None
+            other.close()
+            assert wait_for(lambda: ck.busy_since is None and ck.last is not None, 5)  # a checkpoint ran
+        finally:
+            ck.stop()
+        assert not [r for r in caplog.records if r.name == "workorder.db"]
+
+        other = _lock_out(tmp_path / "b.db")
+        ck = wdb._Checkpointer(str(tmp_path / "b.db"), threading.Lock())
+        ck.busy_log_after = 0.3
+        try:
+            assert wait_for(lambda: [r for r in caplog.records if r.name == "workorder.db"], 5)
+            time.sleep(0.3)  # refused on: counted, not logged again
+            other.close()
+            assert wait_for(lambda: ck.busy_since is None, 5)
+        finally:
+            ck.stop()
+    lines = [r for r in caplog.records if r.name == "workorder.db"]
+    assert [r.getMessage() for r in lines] == ["wal checkpoint unavailable", "wal checkpoint back"]
+    assert "locked" in lines[0].fields["error"]
