@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -24,8 +25,11 @@ def test_the_jobs_service_runs_a_clean_pass_and_status_shows_it(stack):
     assert beat["ok"] is True and beat["pid"] == stack.platform.procs["jobs"].pid, beat
     assert "ERROR" not in log and "Traceback" not in log, log
     assert "jobs pass" in log, log
-    # the first pass gives Asterisk's idle heap back to the system (HOTLINE_ASTERISK_TRIM_INTERVAL)
-    assert beat["result"]["asterisk_trim"] in ("Returned some memory to the OS.", "No memory returned to the OS."), beat
+    # the first pass gives Asterisk's idle heap back to the system (HOTLINE_ASTERISK_TRIM_INTERVAL);
+    # the heartbeat is the latest pass's, which is not the first when other tests ran before this one
+    passes = [json.loads(ln) for ln in log.splitlines() if '"msg": "jobs pass"' in ln]
+    assert passes and "asterisk_trim" in passes[0], passes[:1]
+    assert passes[0]["asterisk_trim"] in ("Returned some memory to the OS.", "No memory returned to the OS."), passes[0]
     lines = status.service_lines(stack.settings, datetime.now(UTC))
     jobs = next(ln for ln in lines if ln.split()[0] == "jobs")
     assert f"running (pid {beat['pid']}); ok: last pass" in jobs, lines
