@@ -86,6 +86,9 @@ def test_wallboard_counts_a_real_call_and_shows_the_agent_busy_then_in_wrapup(st
             sign_in(browser, people, "e2e-sup", password=PASSWORD)
             assert browser.current_url.endswith("/wallboard")
             wait_for(lambda: "空闲" in _state_of(browser, AGENT_NAME), timeout=15, what="the agent, idle")
+            # the agents' table is read at load, the figures come with the stream's first event:
+            # before that the KPI reads no number (-1), and "before + 1" could never match
+            wait_for(lambda: _offered(browser) >= 0, timeout=15, what="the figures from the stream")
             before = _offered(browser)
             call = stack.sipp_uac_async("citizen_call.xml", "12345", "13900139000")
             wait_for(lambda: "通话中" in _state_of(browser, AGENT_NAME), timeout=15, what="the agent talking")
