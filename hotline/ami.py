@@ -89,8 +89,6 @@ class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no
         super().connection_lost(exc)
 
     def _message(self, text: str) -> None:
-        if FIRE_ID in text and not text.startswith("Event: "):
-            return  # the answer to an action sent with LeanManager.fire: nobody waits for it
         if text.startswith("Event: ") and "\r\nActionID: " not in text:
             end = text.find("\r\n")
             name = text[7:end] if end >= 0 else text[7:]
@@ -98,6 +96,8 @@ class LeanAMIProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk ships no
                 self.factory.dispatch(parse_message(text))
             if name == "Shutdown":  # Asterisk is stopping: reconnect (as panoramisk does)
                 self.connection_lost(None)
+            return
+        if FIRE_ID in text:  # answers and listings only: the answer to a fire(), which nobody awaits
             return
         text = text.strip()
         if self.version is None and text.startswith("Asterisk Call Manager/"):
