@@ -61,6 +61,31 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 _media_next = [20000 + (os.getpid() % 2000) * 4]
+_sip_next = [10000 + (os.getpid() % 1000) * 10]
+_ports_lock = threading.Lock()  # tests start SIPp from many threads at once (28 callers in test_demo)
+
+
+def sip_port() -> int:
+    """A SIP port for one SIPp, free for UDP and TCP.
+
+    Taken in turn from 10000-19999 (each process from its own point in it), below the kernel's
+    ephemeral ports: :func:`free_port`'s bind-to-0 could hand the same port to another test
+    worker, or to a client socket, before SIPp binds it ("Unable to bind main socket")."""
+    for _ in range(10000):
+        with _ports_lock:
+            port = _sip_next[0]
+            _sip_next[0] = 10000 + (port - 10000 + 1) % 10000
+        try:
+            with (
+                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t,
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u,
+            ):
+                t.bind(("127.0.0.1", port))
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free SIP port")
 
 
 def media_port() -> int:
@@ -69,8 +94,9 @@ def media_port() -> int:
     Taken from 20000-27999, below Asterisk's RTP range and the kernel's
     ephemeral ports, so no other socket grabs them between check and use."""
     for _ in range(2000):
-        base = _media_next[0]
-        _media_next[0] = 20000 + (base - 20000 + 4) % 8000
+        with _ports_lock:
+            base = _media_next[0]
+            _media_next[0] = 20000 + (base - 20000 + 4) % 8000
         socks = []
         try:
             for p in range(base, base + 4):
@@ -504,7 +530,7 @@ class Stack:
             "-i",
             self.settings.bind,
             "-p",
-            str(port or free_port()),
+            str(port or sip_port()),
             "-mp",
             str(media_port()),
             "-m",
@@ -554,7 +580,7 @@ class Stack:
                     "-i",
                     local,
                     "-p",
-                    str(free_port()),
+                    str(sip_port()),
                     "-mp",
                     str(media_port()),
                     "-m",
@@ -630,7 +656,7 @@ class Stack:
         if name not in {a["name"] for a in self.agents_spec}:
             self.agents_spec.append(self._agent_spec(name))
             self.reload()
-        port = free_port()
+        port = sip_port()
         self.register(name, port)
         path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
         log = self.root / f"agent-{name}-{port}.log"

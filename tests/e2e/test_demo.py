@@ -21,7 +21,7 @@ from agi.routing import decide
 from deploy.commands_status import contact_states, trunk_lines
 from deploy.demo_peers import DemoPeers, placeholders
 from hotline.transfer_map import load_map_for
-from tests.e2e.harness import free_port, worker_rtp_range
+from tests.e2e.harness import sip_port, worker_rtp_range
 from tests.e2e.test_modes import DEFAULT_MAP, TRUNKS, _is, _wait
 
 GENERAL = "hotline"
@@ -32,7 +32,7 @@ PEERS_RTP = (28000, 2000)  # the demo peers' RTP ports, 28000-29999, below the s
 def demo(stack):
     text = DEFAULT_MAP
     for contact in TRUNKS:
-        text = text.replace(contact, f"sip:127.0.0.1:{free_port()}")
+        text = text.replace(contact, f"sip:127.0.0.1:{sip_port()}")
     stack.reload(transfer_map=text)
     tmap = load_map_for(stack.settings)
     peers = DemoPeers(stack.settings, rtp=worker_rtp_range(*PEERS_RTP))

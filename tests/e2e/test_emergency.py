@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from tests.e2e.harness import SIPP_DIR, free_port, media_port, queue_direct
+from tests.e2e.harness import SIPP_DIR, media_port, queue_direct, sip_port
 from tests.e2e.test_ivr import dtmf, pause
 
 LINKAGE = """  linkage-110:
@@ -42,7 +42,7 @@ def test_ivr_without_a_linkage_trunk_tells_the_caller_to_dial_110(stack):
 
 def test_agent_star0110_makes_a_three_way_call_the_agent_can_leave(stack):
     base = stack.settings.transfer_map.read_text(encoding="utf-8")
-    port = free_port()
+    port = sip_port()
     stack.reload(transfer_map=base.replace("\ntrunks:\n", "\ntrunks:\n" + LINKAGE.format(port=port), 1))
     log = stack.root / f"peer-110-{time.monotonic_ns()}.log"
     peer_scen = stack.sipp_file(

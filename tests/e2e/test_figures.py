@@ -23,7 +23,7 @@ import redis
 
 from hotline.settings import PROJECT_ROOT
 from queues.service import keys
-from tests.e2e.harness import free_port
+from tests.e2e.harness import sip_port
 from tests.e2e.test_modes import TRUNKS, modes_map_text, sipp_peer
 
 SHIPPED_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")  # 12345 with its IVR greeting
@@ -32,7 +32,7 @@ SHIPPED_MAP = (PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8")  
 @pytest.fixture(scope="module")
 def figures_stack(stack):
     before = stack.settings.transfer_map.read_text(encoding="utf-8")
-    ports = {name: free_port() for name in TRUNKS.values()}
+    ports = {name: sip_port() for name in TRUNKS.values()}
     stack.reload(transfer_map=modes_map_text(ports, SHIPPED_MAP))
     stack.trunk_ports = ports
     try:

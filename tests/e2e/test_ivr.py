@@ -27,7 +27,7 @@ import pytest
 
 from deploy.platform import settings_env
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, free_port, metric, queue_direct, wait_metric
+from tests.e2e.harness import SIPP_DIR, metric, queue_direct, sip_port, wait_metric
 
 E2E_FLOWS = """
 flows:
@@ -83,7 +83,7 @@ class Ivr:
             shutil.copy(f, self.flows / f.name)
         (self.flows / "e2e.yaml").write_text(E2E_FLOWS, encoding="utf-8")
         self.log = root / "ari.log"
-        self.callback_port = free_port()
+        self.callback_port = sip_port()
         self.map_text = stack.settings.transfer_map.read_text(encoding="utf-8")
         self.proc = None
 
@@ -575,7 +575,7 @@ def test_callback_is_placed_once_and_dialed_when_the_turn_comes(stack, ivr):
             "-p",
             str(ivr.callback_port),
             "-mp",
-            str(free_port()),
+            str(sip_port()),
             "-m",
             "1",
             "-nostdin",

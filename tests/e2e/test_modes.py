@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hotline.settings import PROJECT_ROOT
-from tests.e2e.harness import SIPP_DIR, free_port, metric, queue_direct, wait_metric
+from tests.e2e.harness import SIPP_DIR, media_port, metric, queue_direct, sip_port, wait_metric
 
 # the session's map: the shipped one with its queue-direct option (see harness.Stack)
 DEFAULT_MAP = queue_direct((PROJECT_ROOT / "transfer_map.yaml").read_text(encoding="utf-8"))
@@ -73,7 +73,7 @@ def sipp_peer(stack, trunk: str, port: int, scenario: str | Path):
     log = stack.root / f"peer-{trunk}-{time.monotonic_ns()}.log"
     path = scenario if isinstance(scenario, Path) else SIPP_DIR / scenario
     proc = subprocess.Popen(
-        ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(free_port())]
+        ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port())]
         + ["-nostdin", "-trace_logs", "-log_file", str(log)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -92,7 +92,7 @@ def sipp_peer(stack, trunk: str, port: int, scenario: str | Path):
 
 @pytest.fixture(scope="module")
 def modes(stack):
-    ports = {name: free_port() for name in TRUNKS.values()}
+    ports = {name: sip_port() for name in TRUNKS.values()}
     stack.reload(transfer_map=modes_map_text(ports))
     assert "seats-12350" in stack.cli("pjsip show endpoints")
 

@@ -23,7 +23,7 @@ import pytest
 from hotline.ami import connect
 from hotline.auth import Principal
 from hotline.settings import settings_env
-from tests.e2e.harness import SIPP_DIR, free_port, media_port
+from tests.e2e.harness import SIPP_DIR, media_port, sip_port
 from tests.e2e.test_ivr import dtmf
 from workorder.db import Database
 from workorder.jobs_cli import heartbeat_path, read_heartbeat
@@ -54,7 +54,7 @@ class Citizen:
     """One SIPp phone on its own loopback port."""
 
     def __init__(self, stack, root: Path, name: str, scenario: Path):
-        self.port = free_port()
+        self.port = sip_port()
         self.log = root / f"citizen-{name}.log"
         self.proc = subprocess.Popen(
             [

@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 from deploy.platform import settings_env
-from tests.e2e.harness import free_port
+from tests.e2e.harness import free_port, sip_port
 from tests.e2e.test_modes import DEFAULT_MAP, TRUNKS, _is, _wait, modes_map_text
 
 
 def _ports() -> dict[str, int]:
-    return {name: free_port() for name in TRUNKS.values()}
+    return {name: sip_port() for name in TRUNKS.values()}
 
 
 def _hotline_12346(text: str) -> str:

@@ -26,7 +26,7 @@ from hotline.secrets import ensure_sip_password
 from hotline.settings import PROJECT_ROOT
 from queues.config import FEATURE_CODES
 from tests.e2e.browser import Browser, SoftphonePage, StaticServer
-from tests.e2e.harness import free_port
+from tests.e2e.harness import sip_port
 
 CALLER = "13800138000"
 AGENT = "1001"
@@ -138,7 +138,7 @@ def test_the_browser_and_the_desk_phone_are_two_endpoints_of_one_agent(page, sta
     # opus is there for browser-to-browser calls: Asterisk can translate it
     assert "1 modules loaded" in stack.cli("module show like codec_opus")
     # the desk phone keeps registering and ringing as before (tests/e2e/test_first_call.py)
-    stack.register(AGENT, port=free_port())
+    stack.register(AGENT, port=sip_port())
 
 
 @contextlib.contextmanager
