@@ -25,6 +25,7 @@ from asterisk_conf import prompts as P
 from asterisk_conf.render import AstPaths, RenderInputs, render
 from hotline.ami import consumer_user
 from hotline.log import event
+from hotline.names import event_filter
 from hotline.secrets import AMI_CONSUMERS, trunk_password
 from hotline.settings import Settings
 from queues import config as qconfig
@@ -117,7 +118,9 @@ def ami_consumers(secrets: dict[str, Any]) -> list[dict[str, Any]]:
         if not secret:
             continue
         spec, home = AMI_USERS[name]
-        out.append({"name": name, "user": consumer_user(secrets, name), "secret": secret, "home": home, **spec})
+        filters = [event_filter(entry) for entry in spec["events"]]  # (event, header, value) a line
+        user = consumer_user(secrets, name)
+        out.append({"name": name, "user": user, "secret": secret, "home": home, "filters": filters, **spec})
     return out
 
 

@@ -7,6 +7,7 @@ Asterisk queues and PJSIP endpoints; they all check and build them here.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import unquote_plus
 
 # an Asterisk queue name: a section of queues.conf and a Redis key part
@@ -58,6 +59,33 @@ def user_event_filter(name: str) -> str:
     """A consumer's AMI user's event list entry for one UserEvent (manager.conf ``eventfilter``
     on the event's ``UserEvent`` header): it is sent that UserEvent and no other."""
     return f"UserEvent:{name}"
+
+
+def header_filter(event: str, header: str, value: str) -> str:
+    """A consumer's AMI user's event list entry for ``event`` with ``header`` equal to ``value``
+    only (manager.conf ``eventfilter(...,header(H),method(exact))``); several entries of one
+    event: any of them lets it through.  For an event a consumer reads only in some contexts
+    (the statistics: a ``Newchannel`` in the entry context, not the agents' legs)."""
+    return f"{event}:{header}={value}"
+
+
+def event_filter(entry: str) -> tuple[str, str | None, str | None]:
+    """An event list entry (a name, :func:`user_event_filter`'s, :func:`header_filter`'s) ->
+    (event, header or None, value or None): what manager.conf's ``eventfilter`` line says."""
+    event, sep, rest = entry.partition(":")
+    if not sep:
+        return event, None, None
+    header, eq, value = rest.partition("=")
+    return (event, header, value) if eq else (event, "UserEvent", rest)
+
+
+def event_admitted(entries: tuple[str, ...] | list[str], event: dict[str, Any]) -> bool:
+    """Whether an AMI user with these event list entries is sent ``event`` (a dict of headers)."""
+    for entry in entries:
+        name, header, value = event_filter(entry)
+        if name == event.get("Event") and (header is None or event.get(header) == value):
+            return True
+    return False
 
 
 def call_facts_expression() -> str:

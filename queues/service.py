@@ -52,7 +52,7 @@ from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.queue_log import replay_queue_log
-from queues.stats import EVENTS, Aggregator
+from queues.stats import EVENTS, READS, Aggregator
 from queues.stats_calls import CallFigures
 from queues.stats_consts import GAP_MARGIN
 from queues.stats_metrics import CallMetrics
@@ -313,7 +313,9 @@ async def serve(settings, queue_log: Path | None = None, stop: asyncio.Event | N
             except TimeoutError:
                 pass
     log_event(log, "queue statistics restored", replayed_queue_log=replayed, events=consumer.agg.events)
-    mgr = ami.manager(settings, load_secrets(settings.secrets_file), consumer="stats", read_every=READ_EVERY)
+    mgr = ami.manager(
+        settings, load_secrets(settings.secrets_file), consumer="stats", read_every=READ_EVERY, reads=READS
+    )
     mgr.register_event("*", CallMetrics(*metric_labels(settings)).on_event)  # /metrics (queues/stats_metrics.py)
     await consumer.attach(mgr)
     consumer.start_flusher()

@@ -388,3 +388,14 @@ _HANDLERS = {
     "UserEvent": CallFigures._routed,
 }
 EVENTS = frozenset(_HANDLERS)
+# the headers each handler reads of its event (hotline.ami.LeanManager's ``reads``; a header left
+# out here would read as missing: tests/unit/test_ami_reads.py checks them on real events)
+READS: dict[str, tuple[str, ...]] = {
+    "Newchannel": ("Context", "Uniqueid", "Exten"),
+    "QueueCallerJoin": ("Uniqueid",),
+    "DialBegin": ("Context", "Uniqueid"),
+    "DialEnd": ("Context", "Uniqueid", "DialStatus", "DestChannel"),
+    "AgentConnect": ("Uniqueid",),
+    "Hangup": ("Context", "Uniqueid"),
+    "UserEvent": ("UserEvent", "Facts", "Uniqueid"),
+}

@@ -30,6 +30,16 @@ from queues.stats_calls import ENTRY_CONTEXT, routed_facts
 # IVR_FALLBACK_EVENT is sent by hotline-ivr-fallback (extensions_ivr.conf.j2): one event on that
 # rare path, so that the consumer's AMI user needs no Newexten, the most frequent event of all
 MAX_TRACKED = 100_000  # citizens' channels remembered until their Hangup (a lost Hangup must not grow this)
+# the headers CallMetrics.observe reads, by event (hotline.ami.LeanManager's ``reads``); of any
+# other event it reads Uniqueid (and UserEvent, which only a UserEvent has)
+READS: dict[str, tuple[str, ...]] = {
+    "Newchannel": ("Context", "Uniqueid"),
+    "Hangup": ("Uniqueid",),
+    "AgentConnect": ("HoldTime", "Queue", "Uniqueid"),
+    "QueueCallerAbandon": ("HoldTime", "Queue", "Uniqueid"),
+    "UserEvent": ("UserEvent", "Facts", "Uniqueid"),
+}
+ALWAYS_READ = ("Uniqueid",)
 
 
 class CallMetrics:

@@ -190,13 +190,23 @@ def test_each_ami_consumer_has_its_own_user_with_its_events_only(tmp_path):
         assert f"secret = {secrets['ami_consumers'][name]}\n" in body
         assert "permit = 127.0.0.0/255.0.0.0" in body and "deny = 0.0.0.0/0.0.0.0" in body
         names = re.findall(r"^eventfilter\(action\(include\),name\((\w+)\)\) =$", body, flags=re.M)
-        # a UserEvent by its name only (the UserEvent header, matched exactly): no other UserEvent
-        user = r"^eventfilter\(action\(include\),name\(UserEvent\),header\(UserEvent\),method\(exact\)\) = (\w+)$"
-        users = [f"UserEvent:{u}" for u in re.findall(user, body, flags=re.M)]
-        assert sorted(names + users) == sorted(spec["events"]), (name, body)
+        # a UserEvent by its name only (the UserEvent header, matched exactly): no other UserEvent;
+        # another event by one header's value (a Newchannel in the entry context only)
+        by_header = r"^eventfilter\(action\(include\),name\((\w+)\),header\((\w+)\),method\(exact\)\) = ([\w-]+)$"
+        headed = [
+            f"UserEvent:{v}" if (e, h) == ("UserEvent", "UserEvent") else f"{e}:{h}={v}"
+            for e, h, v in re.findall(by_header, body, flags=re.M)
+        ]
+        assert len(names) + len(headed) == body.count("eventfilter"), body
+        assert sorted(names + headed) == sorted(spec["events"]), (name, body)
         assert "name(UserEvent)) =" not in body  # never every UserEvent
         assert f"read = {spec['read']}\n" in body and f"write = {spec['write']}\n" in body
-    assert set(STATS_USER["events"]) == (STATS_EVENTS - {"UserEvent"}) | {
+    assert set(STATS_USER["events"]) == (STATS_EVENTS - {"UserEvent", "Newchannel", "DialBegin", "DialEnd"}) | {
+        "Newchannel:Context=from-pstn",  # a citizen's channel, not an agent's leg
+        "DialBegin:Context=route-dial",  # a trunk dialled (the seats, a sub-center, the province) ...
+        "DialEnd:Context=route-dial",
+        "DialBegin:Context=hotline-ivr-transfer",  # ... from a route or by the IVR, not a queue's agent
+        "DialEnd:Context=hotline-ivr-transfer",
         "FullyBooted",
         "UserEvent:HotlineRouted",  # the route's facts (the figures, /metrics)
         "UserEvent:HotlineIvrFallback",  # /metrics
