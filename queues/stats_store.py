@@ -5,6 +5,15 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
+
+def _json(obj) -> bytes:
+    """JSON as the readers' ``json.loads`` reads it back (UTF-8, integer keys as strings): orjson,
+    an eighth of ``json.dumps``' time on these floats-heavy documents (every flush, twice a
+    second; the state's 100 KB every 5 s), none of which holds a NaN."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
 
 def keys(instance: str) -> dict[str, str]:
     return {
@@ -45,15 +54,15 @@ class RedisStore:
         flush, 30 of them a flush at 30 calls a second, and read by nobody."""
         pipe = self.r.pipeline(transaction=True)
         if state is not None:
-            pipe.set(self.k["state"], json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+            pipe.set(self.k["state"], _json(state))
         if calls is not None:
             changed, gone = calls
             if changed:
-                pipe.hset(self.k["calls"], mapping={u: json.dumps(c) for u, c in changed.items()})
+                pipe.hset(self.k["calls"], mapping={u: _json(c) for u, c in changed.items()})
             if gone:
                 pipe.hdel(self.k["calls"], *gone)
-        pipe.set(self.k["view"], json.dumps(view, ensure_ascii=False, separators=(",", ":")))
-        pipe.set(self.k["agents"], json.dumps(agents, ensure_ascii=False, separators=(",", ":")))
+        pipe.set(self.k["view"], _json(view))
+        pipe.set(self.k["agents"], _json(agents))
         pipe.publish(self.k["updates"], str(view["at"]))
         await pipe.execute()
 
