@@ -34,12 +34,28 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotline.ami import LeanAMIProtocol, LeanManager  # noqa: E402
+from hotline.ami import LeanAMIProtocol, LeanManager, parse_message  # noqa: E402
+from hotline.names import event_admitted  # noqa: E402
 from queues.service import READ_EVERY, Consumer  # noqa: E402
+from queues.stats_ami import AMI_USER, READS  # noqa: E402
 from queues.stats_metrics import CallMetrics  # noqa: E402
 from queues.stats_store import RedisStore  # noqa: E402
 
 STAMP = re.compile(rb"\r\nTimestamp: (\d+\.\d+)")
+WHOLE = [False]  # --whole
+
+
+def admitted(data: bytes) -> bytes:
+    """The stream without the events the consumer's AMI user is not sent any more (a stream
+    recorded before its ``eventfilter`` changed: the agents' legs' Newchannel, their dials)."""
+    blocks = data.split(b"\r\n\r\n")
+    keep = [
+        b
+        for b in blocks
+        if not b.startswith(b"Event: ")
+        or event_admitted(AMI_USER["events"], parse_message(b.decode("utf-8", "replace")))
+    ]
+    return b"\r\n\r\n".join(keep)
 
 
 def reads(data: bytes, every: float) -> list[tuple[float, bytes]]:
@@ -97,12 +113,14 @@ class _Client:
 
 
 class _Factory:
-    """What the reader needs of its manager: which events are wanted, and where they go."""
+    """What the reader needs of its manager: which events are wanted, which headers of them
+    (the consumer's ``READS``; ``--whole``: none, every event parsed whole), and where they go."""
 
-    def __init__(self, callbacks: list) -> None:
+    def __init__(self, callbacks: list, whole: bool = False) -> None:
         self.mgr = LeanManager.__new__(LeanManager)
         self.mgr.by_name, self.mgr.every = {}, list(callbacks)
         self.read_every = 0.0
+        self.picks = {} if whole else LeanManager(reads=READS).picks
 
     def wants(self, name: str) -> bool:
         return self.mgr.wants(name)
@@ -119,7 +137,7 @@ class _Transport:
 def _reader(callbacks: list) -> LeanAMIProtocol:
     p = LeanAMIProtocol()
     p.connection_made(_Transport())
-    p.factory = _Factory(callbacks)
+    p.factory = _Factory(callbacks, WHOLE[0])
     p.version = "x"
     return p
 
@@ -169,9 +187,14 @@ def main() -> int:
     ap.add_argument("stream", type=Path)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--profile", type=Path, default=None)
+    ap.add_argument("--whole", action="store_true", help="parse every event whole (no READS)")
+    ap.add_argument("--unfiltered", action="store_true", help="keep events the AMI user is not sent now")
     a = ap.parse_args()
+    WHOLE[0] = a.whole
     data = a.stream.read_bytes()
     data = data[data.find(b"Event: ") :]  # from the first event (the login's answer before it)
+    if not a.unfiltered:
+        data = admitted(data)
     chunks = reads(data, READ_EVERY)
     answered = data.count(b"Event: AgentConnect\r\n")
     messages = data.count(b"\r\n\r\n")

@@ -30,13 +30,13 @@ from hotline.secrets import AMI_CONSUMERS, trunk_password
 from hotline.settings import Settings
 from queues import config as qconfig
 from queues.linkage import linkage_context
-from queues.stats import AMI_USER as STATS_AMI_USER
+from queues.stats_ami import AMI_USER as STATS_AMI_USER
 from workorder import revisit
 from workorder.handoff import AMI_USER as HANDOFF_AMI_USER
 
 # where each AMI consumer's user (its events, its rights) is defined
 AMI_USERS = {
-    "stats": (STATS_AMI_USER, "queues/stats.py"),
+    "stats": (STATS_AMI_USER, "queues/stats_ami.py"),
     "handoff": (HANDOFF_AMI_USER, "workorder/handoff.py"),
 }
 

@@ -52,7 +52,8 @@ from hotline.log import event as log_event
 from hotline.secrets import load_secrets
 from queues.agents import login
 from queues.queue_log import replay_queue_log
-from queues.stats import EVENTS, READS, Aggregator
+from queues.stats import EVENTS, Aggregator
+from queues.stats_ami import READS
 from queues.stats_calls import CallFigures
 from queues.stats_consts import GAP_MARGIN
 from queues.stats_metrics import CallMetrics

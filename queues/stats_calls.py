@@ -388,8 +388,7 @@ _HANDLERS = {
     "UserEvent": CallFigures._routed,
 }
 EVENTS = frozenset(_HANDLERS)
-# the headers each handler reads of its event (hotline.ami.LeanManager's ``reads``; a header left
-# out here would read as missing: tests/unit/test_ami_reads.py checks them on real events)
+# the headers each handler reads of its event (queues/stats_ami.py READS; tests/unit/test_ami_reads.py)
 READS: dict[str, tuple[str, ...]] = {
     "Newchannel": ("Context", "Uniqueid", "Exten"),
     "QueueCallerJoin": ("Uniqueid",),

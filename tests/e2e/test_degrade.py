@@ -27,7 +27,7 @@ import redis
 from hotline.ami import AMIConnection, consumer_credentials
 from hotline.names import event_admitted
 from queues.service import keys
-from queues.stats import AMI_USER as STATS_USER
+from queues.stats_ami import AMI_USER as STATS_USER
 from tests.e2e.harness import EventLog
 from workorder.handoff import AMI_USER as HANDOFF_USER
 

@@ -14,7 +14,8 @@ from hotline.ami import _picks, parse_message, pick_headers
 from hotline.metrics import CALLS_ROUTED, FALLBACKS, QUEUE_WAIT_SECONDS
 from hotline.settings import Settings
 from queues.agents import login
-from queues.stats import EVENTS, READS, Aggregator
+from queues.stats import EVENTS, Aggregator
+from queues.stats_ami import READS
 from queues.stats_calls import CallFigures
 from queues.stats_metrics import CallMetrics
 from tests.fakes.amifeed import FeedServer, render_event

@@ -6,6 +6,8 @@ from hotline.ami import LeanAMIProtocol
 
 
 class _Factory:
+    picks: dict = {}  # every event parsed whole (hotline.ami.LeanManager's reads: none)
+
     def __init__(self):
         self.events = []
 

@@ -26,8 +26,8 @@ from hotline.secrets import AMI_CONSUMERS, load_secrets
 from hotline.settings import Settings
 from hotline.transfer_map import load_map_for
 from queues.service import Consumer, MemoryStore
-from queues.stats import AMI_USER as STATS_USER
 from queues.stats import EVENTS as STATS_EVENTS
+from queues.stats_ami import AMI_USER as STATS_USER
 from workorder.handoff import AMI_USER as HANDOFF_USER
 from workorder.handoff import answered_body, call_facts, resync_events
 from workorder.handoff_service import Handoff

@@ -37,7 +37,7 @@ def call(uid, origin, mode, router, context="route-queue"):
     return [
         {"Event": "Newchannel", "Uniqueid": uid, "Context": "from-pstn", "Exten": origin},
         facts(uid, origin, mode, router),
-        # what the stats user's eventfilter lets through (queues/stats.py AMI_USER): no Newexten
+        # what the stats user's eventfilter lets through (queues/stats_ami.py AMI_USER): no Newexten
         {"Event": "QueueCallerJoin", "Uniqueid": uid, "Context": context},
         {"Event": "QueueCallerLeave", "Uniqueid": uid, "Context": context},
     ]
