@@ -60,28 +60,35 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     raise RuntimeError("no free port")
 
 
-_media_next = [20000 + (os.getpid() % 2000) * 4]
-_sip_next = [10000 + (os.getpid() % 1000) * 10]
 _ports_lock = threading.Lock()  # tests start SIPp from many threads at once (28 callers in test_demo)
+_next: dict[str, int] = {}  # the next SIP port, the next media base of this process (sip_port, media_port)
+
+
+def _take(kind: str, base: int, size: int, step: int) -> int:
+    """The next of this test worker's share of ``base`` .. ``base + size - 1`` (its own part:
+    :func:`worker_rtp_range`), ``step`` ports at a time, from a point of its own (its pid)."""
+    lo, hi = worker_rtp_range(base, size)
+    slots = (hi - lo + 1) // step
+    with _ports_lock:
+        slot = _next.get(kind, os.getpid() % slots)
+        _next[kind] = (slot + 1) % slots
+    return lo + slot * step
 
 
 def sip_port() -> int:
     """A SIP port for one SIPp, free for UDP and TCP.
 
-    Taken in turn from 10000-19999 (each process from its own point in it), below the kernel's
-    ephemeral ports: :func:`free_port`'s bind-to-0 could hand the same port to another test
-    worker, or to a client socket, before SIPp binds it ("Unable to bind main socket")."""
+    Taken in turn from this test worker's share of 10000-19999, below the kernel's ephemeral
+    ports: :func:`free_port`'s bind-to-0 could hand the same port to another test worker, or to
+    a client socket, before SIPp binds it ("Unable to bind main socket"); and a port a module
+    keeps for a peer it starts later is never handed to the other worker."""
     for _ in range(10000):
-        with _ports_lock:
-            port = _sip_next[0]
-            _sip_next[0] = 10000 + (port - 10000 + 1) % 10000
+        port = _take("sip", 10000, 10000, 1)
         try:
-            with (
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t,
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u,
-            ):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
                 t.bind(("127.0.0.1", port))
-                u.bind(("127.0.0.1", port))
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind(("127.0.0.1", port))
             return port
         except OSError:
             continue
@@ -91,12 +98,10 @@ def sip_port() -> int:
 def media_port() -> int:
     """A base RTP port for SIPp: it uses this one and the next three (audio, video).
 
-    Taken from 20000-27999, below Asterisk's RTP range and the kernel's
-    ephemeral ports, so no other socket grabs them between check and use."""
+    Taken in turn from this test worker's share of 20000-27999, below Asterisk's RTP range and
+    the kernel's ephemeral ports, so no other socket grabs them between check and use."""
     for _ in range(2000):
-        with _ports_lock:
-            base = _media_next[0]
-            _media_next[0] = 20000 + (base - 20000 + 4) % 8000
+        base = _take("media", 20000, 8000, 4)
         socks = []
         try:
             for p in range(base, base + 4):
