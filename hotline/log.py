@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 _DIGITS = re.compile(r"\d{7,}")
-_DIGIT_RUN = _DIGITS
 OUTAGE_LOG_INTERVAL = 30.0  # seconds between two log lines of one dependency's outage (:class:`Outage`)
 MASKED_KEYS = frozenset({"caller", "callerid", "phone", "caller_number", "callback_number"})
 
@@ -55,7 +54,7 @@ class JsonFormatter(logging.Formatter):
             "ts": f"{self._second[1]}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "msg": mask_text(msg) if _DIGIT_RUN.search(msg) else msg,
+            "msg": mask_text(msg) if _DIGITS.search(msg) else msg,
         }
         fields = getattr(record, "fields", None)
         if fields:
