@@ -45,18 +45,29 @@ SIPP_DIR = Path(__file__).parent / "sipp"
 DEFAULT_AGENTS = tuple(str(n) for n in range(1001, 1011))
 
 
+def _free(port: int, kinds: tuple[int, ...] = (socket.SOCK_STREAM, socket.SOCK_DGRAM)) -> bool:
+    """Whether loopback ``port`` binds now for each socket type of ``kinds``."""
+    socks = []
+    try:
+        for kind in kinds:
+            socks.append(socket.socket(socket.AF_INET, kind))
+            socks[-1].bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     """A port free for both TCP and UDP (SIP is UDP, AMI/HTTP/AGI are TCP)."""
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
             t.bind(("127.0.0.1", 0))
             port = t.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                u.bind(("127.0.0.1", port))
+        if _free(port, (socket.SOCK_DGRAM,)):
             return port
-        except OSError:
-            continue
     raise RuntimeError("no free port")
 
 
@@ -84,14 +95,8 @@ def sip_port() -> int:
     keeps for a peer it starts later is never handed to the other worker."""
     for _ in range(10000):
         port = _take("sip", 10000, 10000, 1)
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                t.bind(("127.0.0.1", port))
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                    u.bind(("127.0.0.1", port))
+        if _free(port):
             return port
-        except OSError:
-            continue
     raise RuntimeError("no free SIP port")
 
 
@@ -102,18 +107,8 @@ def media_port() -> int:
     the kernel's ephemeral ports, so no other socket grabs them between check and use."""
     for _ in range(2000):
         base = _take("media", 20000, 8000, 4)
-        socks = []
-        try:
-            for p in range(base, base + 4):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
+        if all(_free(p, (socket.SOCK_DGRAM,)) for p in range(base, base + 4)):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no free media ports")
 
 
