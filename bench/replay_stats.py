@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotline.ami import LeanAMIProtocol, LeanManager, parse_message  # noqa: E402
+from hotline.ami import LeanAMIProtocol, LeanManager, parse_message, picks_of  # noqa: E402
 from hotline.names import event_admitted  # noqa: E402
 from queues.service import READ_EVERY, Consumer  # noqa: E402
 from queues.stats_ami import AMI_USER, READS  # noqa: E402
@@ -42,7 +42,6 @@ from queues.stats_metrics import CallMetrics  # noqa: E402
 from queues.stats_store import RedisStore  # noqa: E402
 
 STAMP = re.compile(rb"\r\nTimestamp: (\d+\.\d+)")
-WHOLE = [False]  # --whole
 
 
 def admitted(data: bytes) -> bytes:
@@ -120,7 +119,7 @@ class _Factory:
         self.mgr = LeanManager.__new__(LeanManager)
         self.mgr.by_name, self.mgr.every = {}, list(callbacks)
         self.read_every = 0.0
-        self.picks = {} if whole else LeanManager(reads=READS).picks
+        self.picks = {} if whole else picks_of(READS)
 
     def wants(self, name: str) -> bool:
         return self.mgr.wants(name)
@@ -134,10 +133,10 @@ class _Transport:
         pass
 
 
-def _reader(callbacks: list) -> LeanAMIProtocol:
+def _reader(callbacks: list, whole: bool) -> LeanAMIProtocol:
     p = LeanAMIProtocol()
     p.connection_made(_Transport())
-    p.factory = _Factory(callbacks, WHOLE[0])
+    p.factory = _Factory(callbacks, whole)
     p.version = "x"
     return p
 
@@ -150,19 +149,21 @@ def floor(chunks: list[tuple[float, bytes]]) -> float:
     return time.process_time() - t
 
 
-def parse(chunks: list[tuple[float, bytes]]) -> float:
-    p = _reader([lambda mgr, ev: None])
+def parse(chunks: list[tuple[float, bytes]], whole: bool = False) -> float:
+    p = _reader([lambda mgr, ev: None], whole)
     t = time.process_time()
     for _, data in chunks:
         p.data_received(data)
     return time.process_time() - t
 
 
-def consumer(chunks: list[tuple[float, bytes]], prof: cProfile.Profile | None = None) -> tuple[float, Consumer]:
+def consumer(
+    chunks: list[tuple[float, bytes]], prof: cProfile.Profile | None = None, whole: bool = False
+) -> tuple[float, Consumer]:
     clock = [chunks[0][0]]
     c = Consumer(RedisStore(_Client(), "bench"), clock=lambda: clock[0])
     metrics = CallMetrics()
-    p = _reader([c.on_event, metrics.on_event])
+    p = _reader([c.on_event, metrics.on_event], whole)
     loop = asyncio.new_event_loop()
     flushed = chunks[0][0]
     if prof is not None:
@@ -190,7 +191,6 @@ def main() -> int:
     ap.add_argument("--whole", action="store_true", help="parse every event whole (no READS)")
     ap.add_argument("--unfiltered", action="store_true", help="keep events the AMI user is not sent now")
     a = ap.parse_args()
-    WHOLE[0] = a.whole
     data = a.stream.read_bytes()
     data = data[data.find(b"Event: ") :]  # from the first event (the login's answer before it)
     if not a.unfiltered:
@@ -201,11 +201,11 @@ def main() -> int:
     best = {"floor": float("inf"), "parse": float("inf"), "consumer": float("inf")}
     for _ in range(a.rounds):
         best["floor"] = min(best["floor"], floor(chunks))
-        best["parse"] = min(best["parse"], parse(chunks))
-        best["consumer"] = min(best["consumer"], consumer(chunks)[0])
+        best["parse"] = min(best["parse"], parse(chunks, a.whole))
+        best["consumer"] = min(best["consumer"], consumer(chunks, whole=a.whole)[0])
     if a.profile:
         prof = cProfile.Profile()
-        consumer(chunks, prof)
+        consumer(chunks, prof, a.whole)
         prof.dump_stats(str(a.profile))
     span = chunks[-1][0] - chunks[0][0]
     print(

@@ -122,7 +122,7 @@ class LeanManager(Manager):  # type: ignore[misc]
 
     def __init__(self, read_every: float = 0.0, reads: dict[str, tuple[str, ...]] | None = None, **config: Any) -> None:
         self.by_name: dict[str, list[Callable[..., Any]]] = {}
-        self.picks = {name: _picks(headers) for name, headers in (reads or {}).items()}
+        self.picks = picks_of(reads or {})
         self.every: list[Callable[..., Any]] = []
         # seconds the reader rests after a read while no action awaits its answer (0: never);
         # events then reach the callbacks up to that much later, in bursts (LeanAMIProtocol._rest)
@@ -279,6 +279,11 @@ def parse_message(block: str) -> dict[str, Any]:
 def _picks(headers: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     names = dict.fromkeys(h for h in headers if h != "Event")  # Event comes first, with no CRLF before it
     return tuple((h, f"\r\n{h}: ") for h in names)
+
+
+def picks_of(reads: dict[str, tuple[str, ...]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``reads`` (event name -> the headers read of it) as :func:`pick_headers` takes them."""
+    return {name: _picks(headers) for name, headers in reads.items()}
 
 
 def pick_headers(block: str, event: str, picks: tuple[tuple[str, str], ...]) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def _more() -> list[str]:
             "Uniqueid": "ast1-1.102",
             "Linkedid": "ast1-1.102",
             "Timestamp": "1796593303.0",
-        },  # fmt: skip
+        },
         {
             "Event": "QueueCallerJoin",
             **chan,
@@ -86,7 +86,7 @@ def _more() -> list[str]:
             "Uniqueid": "ast1-1.102",
             "Linkedid": "ast1-1.102",
             "Timestamp": "1796593303.5",
-        },  # fmt: skip
+        },
         {
             "Event": "QueueCallerAbandon",
             **chan,
@@ -98,7 +98,7 @@ def _more() -> list[str]:
             "Uniqueid": "ast1-1.102",
             "Linkedid": "ast1-1.102",
             "Timestamp": "1796593310.5",
-        },  # fmt: skip
+        },
         {
             "Event": "Hangup",
             **chan,
@@ -107,7 +107,7 @@ def _more() -> list[str]:
             "Uniqueid": "ast1-1.102",
             "Linkedid": "ast1-1.102",
             "Timestamp": "1796593310.6",
-        },  # fmt: skip
+        },
         {"Event": "QueueMemberAdded", **member, "Timestamp": "1796593311.0"},
         {"Event": "QueueMemberPause", **member, "Paused": "1", "PausedReason": "lunch", "Timestamp": "1796593312.0"},
         {"Event": "QueueMemberPenalty", **member, "Penalty": "3", "Timestamp": "1796593313.0"},
